@@ -1,0 +1,4 @@
+//! End-to-end tests: each runs the real `custody` binary in a fresh temporary directory and
+//! checks its exit code, stdout and stderr.
+
+mod harness;
