@@ -1,3 +1,25 @@
 //! Custody ledger: the append-only SQLite chain-of-custody log.
+//!
+//! Entries are the truth: signed, canonical custody events, one per RFC 6962 Merkle leaf,
+//! numbered contiguously from 0. After every append the ledger signs a C2SP checkpoint with
+//! its log key. Everything else (actors, cases, items, holders) is an index rebuilt from the
+//! entries by [`Ledger::reindex`], and [`Ledger::verify`] recomputes all of it — and checks
+//! the ledger against checkpoints held outside it. `docs/ledger.md` specifies the format.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod acquisition;
+pub mod error;
+pub mod event;
+mod index;
+pub mod ledger;
+pub mod rules;
+pub mod verify;
+
+pub use error::StoreError;
+pub use event::{
+    CheckResult, Event, EventDraft, EventFields, EventKind, Evidence, EvidenceFile, SignedEvent,
+};
+pub use ledger::{Appended, Ledger, StoredEntry};
+pub use rules::{ActorRecord, ActorStatus, CaseRecord, ItemCondition, ItemRecord};
+pub use verify::{LedgerFinding, LedgerReport};

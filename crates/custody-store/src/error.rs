@@ -1,0 +1,273 @@
+//! The errors a ledger operation can end in.
+
+use std::path::PathBuf;
+
+use crate::event::EventKind;
+
+/// Why a ledger operation failed. Append refusals leave the ledger unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file is a SQLite database but not a Custody ledger.
+    #[error("{path}: not a Custody ledger (application_id {found:#010x})")]
+    NotALedger {
+        /// The ledger file.
+        path: PathBuf,
+        /// The application_id found.
+        found: i64,
+    },
+    /// The ledger was written by a newer Custody.
+    #[error("ledger written by a newer Custody (schema {found}); upgrade (this one supports schema {supported})")]
+    NewerSchema {
+        /// The schema version found.
+        found: i64,
+        /// The newest schema this build reads.
+        supported: i64,
+    },
+    /// `init` on a path that already holds a file.
+    #[error("{path}: already exists; refusing to initialise over it")]
+    AlreadyExists {
+        /// The ledger file.
+        path: PathBuf,
+    },
+    /// The ledger file is missing.
+    #[error("{path}: no ledger here (run `custody init`)")]
+    NoLedger {
+        /// The ledger file.
+        path: PathBuf,
+    },
+    /// A SQLite failure.
+    #[error("{path}: SQLite: {source}")]
+    Sqlite {
+        /// The ledger file.
+        path: PathBuf,
+        /// The underlying error.
+        source: rusqlite::Error,
+    },
+    /// A stored row that cannot be read back (tampering or corruption; `verify` says more).
+    #[error("ledger entry {seq} is unreadable: {reason}")]
+    CorruptEntry {
+        /// The sequence number.
+        seq: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// An index row that cannot be read back (run `reindex`).
+    #[error("index table {table}: row {key:?} is malformed; run reindex")]
+    CorruptIndex {
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        key: String,
+    },
+    /// A meta value is missing or malformed.
+    #[error("ledger meta value {key:?} is missing or malformed")]
+    CorruptMeta {
+        /// The meta key.
+        key: &'static str,
+    },
+    /// The given log key is not the ledger's.
+    #[error("the log key given ({given}) is not this ledger's log key ({expected})")]
+    WrongLogKey {
+        /// The ledger's log verifier key.
+        expected: String,
+        /// The verifier key of the key given.
+        given: String,
+    },
+    /// An origin line that cannot be used in a checkpoint.
+    #[error("invalid origin {origin:?}: must be non-empty printable text without newlines")]
+    InvalidOrigin {
+        /// The origin given.
+        origin: String,
+    },
+    /// A time field that is not RFC 3339.
+    #[error("{field} {value:?} is not an RFC 3339 time")]
+    InvalidTime {
+        /// Which field.
+        field: &'static str,
+        /// The text.
+        value: String,
+    },
+    /// A field that is missing, malformed or not allowed for the kind.
+    #[error("{kind} event: field {field}: {reason}")]
+    InvalidField {
+        /// The event kind.
+        kind: EventKind,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// `ledger-initialised` anywhere but seq 0, or something else at seq 0.
+    #[error("{kind} cannot be recorded at seq {seq}")]
+    OutOfPlace {
+        /// The event kind.
+        kind: EventKind,
+        /// Where it would go.
+        seq: u64,
+    },
+    /// The signer is not an enrolled actor.
+    #[error("signer {key} is not an enrolled actor")]
+    UnknownActor {
+        /// The key (hex).
+        key: String,
+    },
+    /// The signer's key was revoked.
+    #[error("signer {key} was revoked at seq {revoked_seq}")]
+    RevokedActor {
+        /// The key (hex).
+        key: String,
+        /// The revoking event.
+        revoked_seq: u64,
+    },
+    /// The signer's key was rotated out.
+    #[error("signer {key} was replaced by another key at seq {rotated_seq}")]
+    RotatedActor {
+        /// The key (hex).
+        key: String,
+        /// The rotation event.
+        rotated_seq: u64,
+    },
+    /// A key enrolled twice.
+    #[error("key {key} is already enrolled")]
+    DuplicateActor {
+        /// The key (hex).
+        key: String,
+    },
+    /// A case opened twice.
+    #[error("case {case:?} is already open")]
+    DuplicateCase {
+        /// The case reference.
+        case: String,
+    },
+    /// An item created twice.
+    #[error("item {item:?} already exists (created at seq {created_seq})")]
+    DuplicateItem {
+        /// The item id.
+        item: String,
+        /// Where it was created.
+        created_seq: u64,
+    },
+    /// An event names an item nobody acquired.
+    #[error("item {item:?} has not been acquired")]
+    ItemNotAcquired {
+        /// The item id.
+        item: String,
+    },
+    /// After `destroyed`, only notes.
+    #[error("item {item:?} was destroyed at seq {destroyed_seq}; only notes may follow")]
+    ItemDestroyed {
+        /// The item id.
+        item: String,
+        /// The destruction event.
+        destroyed_seq: u64,
+    },
+    /// A check-out of an item already out.
+    #[error("item {item:?} is already checked out to {holder}")]
+    AlreadyCheckedOut {
+        /// The item id.
+        item: String,
+        /// Its holder.
+        holder: String,
+    },
+    /// A check-in of an item that is not out, or a check-out of one not in store.
+    #[error("item {item:?} is {state}, which does not allow {kind}")]
+    WrongItemState {
+        /// The item id.
+        item: String,
+        /// Its state.
+        state: &'static str,
+        /// The event refused.
+        kind: EventKind,
+    },
+    /// The clock went back since the last entry.
+    #[error("clock went backwards: last entry recorded at {last}, now {now}")]
+    ClockWentBackwards {
+        /// The previous entry's recorded time.
+        last: String,
+        /// The current time.
+        now: String,
+    },
+    /// Claimed time in the future of the recorded time (beyond the skew allowance).
+    #[error("claimed time {claimed} is after the recorded time {recorded} (more than 5 minutes)")]
+    ClaimedInFuture {
+        /// The claimed time.
+        claimed: String,
+        /// The recorded time.
+        recorded: String,
+    },
+    /// Claimed time before the item's acquisition.
+    #[error("claimed time {claimed} is before item {item:?} was acquired ({acquired})")]
+    BackDated {
+        /// The item id.
+        item: String,
+        /// The claimed time.
+        claimed: String,
+        /// The item's acquisition claimed time.
+        acquired: String,
+    },
+    /// A sequence number beyond the ledger.
+    #[error("seq {seq} is not in the ledger (size {size})")]
+    NoSuchEntry {
+        /// The number asked for.
+        seq: u64,
+        /// The ledger size.
+        size: u64,
+    },
+    /// A proof could not be made.
+    #[error("proof: {0}")]
+    Proof(#[from] custody_core::merkle::ProofError),
+    /// Canonical JSON failed (only for values that cannot be encoded).
+    #[error(transparent)]
+    Canonical(#[from] custody_core::canonical::CanonicalError),
+    /// A checkpoint could not be signed or read.
+    #[error(transparent)]
+    Checkpoint(#[from] custody_core::checkpoint::CheckpointError),
+    /// An imported outside checkpoint is for another log.
+    #[error("outside checkpoint from {source_name:?} is not a checkpoint of this ledger: {error}")]
+    ForeignCheckpoint {
+        /// Where it came from.
+        source_name: String,
+        /// Why it was refused.
+        #[source]
+        error: custody_core::checkpoint::CheckpointError,
+    },
+    /// No checkpoint has been stored (an empty or damaged ledger).
+    #[error("the ledger has no checkpoint")]
+    NoCheckpoint,
+}
+
+impl StoreError {
+    pub(crate) fn sqlite(path: &std::path::Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl StoreError {
+    /// A short stable name for an append rule this error reports, or `None` when the error
+    /// is not a rule refusal (I/O, schema, …). `verify` reports broken rules by this name.
+    pub fn rule_name(&self) -> Option<&'static str> {
+        Some(match self {
+            StoreError::InvalidTime { .. } => "invalid-time",
+            StoreError::InvalidField { .. } => "invalid-field",
+            StoreError::OutOfPlace { .. } => "out-of-place",
+            StoreError::UnknownActor { .. } => "unknown-actor",
+            StoreError::RevokedActor { .. } => "revoked-actor",
+            StoreError::RotatedActor { .. } => "rotated-actor",
+            StoreError::DuplicateActor { .. } => "duplicate-actor",
+            StoreError::DuplicateCase { .. } => "duplicate-case",
+            StoreError::DuplicateItem { .. } => "duplicate-item",
+            StoreError::ItemNotAcquired { .. } => "item-not-acquired",
+            StoreError::ItemDestroyed { .. } => "item-destroyed",
+            StoreError::AlreadyCheckedOut { .. } => "already-checked-out",
+            StoreError::WrongItemState { .. } => "wrong-item-state",
+            StoreError::ClockWentBackwards { .. } => "clock-went-backwards",
+            StoreError::ClaimedInFuture { .. } => "claimed-in-future",
+            StoreError::BackDated { .. } => "back-dated",
+            _ => return None,
+        })
+    }
+}

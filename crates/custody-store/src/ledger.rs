@@ -1,0 +1,683 @@
+//! The ledger: one SQLite file of signed entries, their Merkle tree, signed checkpoints and
+//! the rebuildable index.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use custody_core::checkpoint::Checkpoint;
+use custody_core::keys::{Identity, VerifierKey};
+use custody_core::merkle::{self, Hash, SubtreeSource, TreeBuilder, TreeError};
+use custody_core::{canonical, hex, sign};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::event::{Event, EventDraft, EventFields, EventKind, SignedEvent, EVENT_VERSION};
+use crate::index;
+use crate::rules::{history_items, ActorRecord, CaseRecord, ItemRecord, State};
+
+/// `PRAGMA application_id` of a Custody ledger: "CUST".
+pub const APPLICATION_ID: i64 = 0x4355_5354;
+/// The schema version this build writes and reads (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+/// How long an append waits for another process's append to finish.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE entries (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, leaf_hash BLOB NOT NULL);
+CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+    BEGIN SELECT RAISE(ABORT, 'custody ledger entries are append-only'); END;
+CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'custody ledger entries are append-only'); END;
+CREATE TABLE nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+CREATE TABLE outside_checkpoints (id INTEGER PRIMARY KEY, source TEXT NOT NULL,
+    note TEXT NOT NULL, added_time TEXT NOT NULL);
+CREATE TABLE actors (key TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT, organisation TEXT,
+    jurisdiction TEXT, enrolled_seq INTEGER NOT NULL, status TEXT NOT NULL,
+    status_seq INTEGER, replaced_by TEXT);
+CREATE TABLE cases (case_ref TEXT PRIMARY KEY, title TEXT, legal_authority TEXT,
+    opened_seq INTEGER, first_seq INTEGER NOT NULL);
+CREATE TABLE items (item TEXT PRIMARY KEY, case_ref TEXT, created_seq INTEGER NOT NULL,
+    created_kind TEXT NOT NULL, acquired_time TEXT NOT NULL, size INTEGER, sha256 TEXT,
+    blake3 TEXT, state TEXT NOT NULL, holder TEXT, last_seq INTEGER NOT NULL);
+CREATE INDEX items_by_case ON items (case_ref, item);
+CREATE TABLE item_events (item TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (item, seq)) WITHOUT ROWID;
+CREATE TABLE case_events (case_ref TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (case_ref, seq)) WITHOUT ROWID;
+";
+
+/// One entry as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Its sequence number (leaf index).
+    pub seq: u64,
+    /// The exact entry bytes (the Merkle leaf).
+    pub bytes: Vec<u8>,
+    /// The parsed entry.
+    pub signed: SignedEvent,
+}
+
+/// What an append returns for each event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The event's sequence number.
+    pub seq: u64,
+    /// Its Merkle leaf hash.
+    pub leaf_hash: Hash,
+    /// The signed checkpoint note covering it (after the whole batch).
+    pub checkpoint: String,
+}
+
+/// An open ledger.
+pub struct Ledger {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+    pub(crate) origin: String,
+    pub(crate) log_key: VerifierKey,
+    clock: fn() -> OffsetDateTime,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.path)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_utc() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// RFC 3339 in UTC with `Z`, as the ledger records times.
+pub fn format_utc(time: OffsetDateTime) -> String {
+    time.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "invalid time".to_owned())
+}
+
+pub(crate) fn parse_entry(seq: u64, bytes: &[u8]) -> Result<SignedEvent, StoreError> {
+    serde_json::from_slice(bytes).map_err(|_| StoreError::CorruptEntry {
+        seq,
+        reason: "not a signed event",
+    })
+}
+
+/// The entry bytes: RFC 8785 puts `event` before `signature`, and neither the canonical event
+/// nor the hex signature needs re-encoding, so the canonical entry is this concatenation.
+pub(crate) fn entry_bytes(canonical_event: &[u8], signature_hex: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(canonical_event.len() + signature_hex.len() + 24);
+    out.extend_from_slice(b"{\"event\":");
+    out.extend_from_slice(canonical_event);
+    out.extend_from_slice(b",\"signature\":\"");
+    out.extend_from_slice(signature_hex.as_bytes());
+    out.extend_from_slice(b"\"}");
+    out
+}
+
+fn check_origin(origin: &str) -> Result<(), StoreError> {
+    if origin.is_empty() || origin.chars().any(char::is_control) {
+        return Err(StoreError::InvalidOrigin {
+            origin: origin.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Perfect-subtree hashes read from the ledger: level 0 from `entries.leaf_hash`, higher
+/// levels from `nodes`.
+pub(crate) struct StoredTree<'a> {
+    pub(crate) conn: &'a Connection,
+}
+
+fn blob_hash(blob: Vec<u8>) -> Result<Hash, rusqlite::Error> {
+    blob.try_into().map_err(|_| rusqlite::Error::InvalidColumnType(0, "hash".into(), rusqlite::types::Type::Blob))
+}
+
+impl SubtreeSource for StoredTree<'_> {
+    type Error = rusqlite::Error;
+    fn perfect_subtree(&mut self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        let blob: Vec<u8> = if level == 0 {
+            self.conn
+                .prepare_cached("SELECT leaf_hash FROM entries WHERE seq = ?1")?
+                .query_row([index], |r| r.get(0))?
+        } else {
+            self.conn
+                .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")?
+                .query_row(params![level, index], |r| r.get(0))?
+        };
+        blob_hash(blob)
+    }
+}
+
+impl Ledger {
+    /// Creates a ledger at `path` (which must not exist) whose first entry, `ledger-initialised`,
+    /// enrols `first_actor` and names the log key.
+    pub fn init(
+        path: &Path,
+        origin: &str,
+        first_actor: &Identity,
+        log_key: &Identity,
+    ) -> Result<Ledger, StoreError> {
+        check_origin(origin)?;
+        if path.exists() {
+            return Err(StoreError::AlreadyExists {
+                path: path.to_path_buf(),
+            });
+        }
+        let result = Self::create(path, origin, first_actor, log_key);
+        if result.is_err() {
+            // Leave nothing half-made behind; the file is ours, created just now.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(p));
+            }
+        }
+        result
+    }
+
+    fn create(
+        path: &Path,
+        origin: &str,
+        first_actor: &Identity,
+        log_key: &Identity,
+    ) -> Result<Ledger, StoreError> {
+        let err = StoreError::sqlite(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
+        let verifier = log_key.verifier_key();
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; {SCHEMA}"
+        ))
+        .map_err(&err)?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('origin', ?1), ('log_key', ?2)",
+            params![origin, verifier.to_string()],
+        )
+        .map_err(&err)?;
+        conn.execute_batch("COMMIT").map_err(&err)?;
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+            origin: origin.to_owned(),
+            log_key: verifier.clone(),
+            clock: now_utc,
+        };
+        let claimed = format_utc((ledger.clock)());
+        let draft = EventDraft::new(EventKind::LedgerInitialised, claimed).fields(EventFields {
+            public_key: Some(hex::encode(&first_actor.public_key().to_bytes())),
+            actor_info: Some(first_actor.info().clone()),
+            log_key: Some(verifier.to_string()),
+            ..EventFields::default()
+        });
+        ledger.append(draft, first_actor, log_key)?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger, checking that it is one and that this build can read it.
+    pub fn open(path: &Path) -> Result<Ledger, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NoLedger {
+                path: path.to_path_buf(),
+            });
+        }
+        let err = StoreError::sqlite(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
+        let not_a_ledger = |found| StoreError::NotALedger {
+            path: path.to_path_buf(),
+            found,
+        };
+        let application_id: i64 = match conn.pragma_query_value(None, "application_id", |r| r.get(0)) {
+            Ok(id) => id,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(not_a_ledger(0))
+            }
+            Err(e) => return Err(err(e)),
+        };
+        if application_id != APPLICATION_ID {
+            return Err(not_a_ledger(application_id));
+        }
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(&err)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version < 1 {
+            return Err(not_a_ledger(application_id));
+        }
+        conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
+        let meta = |key: &'static str| -> Result<String, StoreError> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(&err)?
+                .ok_or(StoreError::CorruptMeta { key })
+        };
+        let origin = meta("origin")?;
+        let log_key: VerifierKey = meta("log_key")?
+            .parse()
+            .map_err(|_| StoreError::CorruptMeta { key: "log_key" })?;
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            origin,
+            log_key,
+            clock: now_utc,
+        })
+    }
+
+    /// Replaces the clock the ledger reads `recorded_time` from (deterministic imports and
+    /// tests; the monotonic-time rule still applies).
+    pub fn set_clock(&mut self, clock: fn() -> OffsetDateTime) {
+        self.clock = clock;
+    }
+
+    /// The ledger file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The ledger's origin (its checkpoints' first line).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The C2SP verifier key of the log key that signs checkpoints.
+    pub fn log_verifier_key(&self) -> &VerifierKey {
+        &self.log_key
+    }
+
+    pub(crate) fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        StoreError::sqlite(&self.path)
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> Result<u64, StoreError> {
+        size_of(&self.conn).map_err(self.err())
+    }
+
+    /// Appends one event signed by `signer`, then a checkpoint signed by `log_key`.
+    pub fn append(
+        &mut self,
+        draft: EventDraft,
+        signer: &Identity,
+        log_key: &Identity,
+    ) -> Result<Appended, StoreError> {
+        let mut out = self.append_batch(vec![draft], signer, log_key)?;
+        Ok(out.remove(0))
+    }
+
+    /// Appends events in order as one transaction with one checkpoint at the end: all or
+    /// nothing. Every event is checked against the rules as it would stand after the ones
+    /// before it.
+    pub fn append_batch(
+        &mut self,
+        drafts: Vec<EventDraft>,
+        signer: &Identity,
+        log_key: &Identity,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let given = log_key.verifier_key();
+        if given != self.log_key {
+            return Err(StoreError::WrongLogKey {
+                expected: self.log_key.to_string(),
+                given: given.to_string(),
+            });
+        }
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let path = self.path.clone();
+        let err = StoreError::sqlite(&path);
+        let actor = hex::encode(&signer.public_key().to_bytes());
+        let clock = self.clock;
+        let origin = self.origin.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let size = size_of(&tx).map_err(&err)?;
+        let mut state = load_state_for(&tx, &actor, &drafts).map_err(&err)??;
+        state.last_recorded = last_recorded(&tx, size)?;
+        let mut builder = resume_builder(&tx, size).map_err(&err)??;
+        let recorded_time = format_utc(clock());
+        let mut appended = Vec::with_capacity(drafts.len());
+        for (offset, draft) in drafts.into_iter().enumerate() {
+            let seq = size + offset as u64;
+            let event = Event {
+                v: EVENT_VERSION,
+                origin: origin.clone(),
+                seq,
+                kind: draft.kind,
+                actor: actor.clone(),
+                claimed_time: draft.claimed_time,
+                recorded_time: recorded_time.clone(),
+                case: draft.case,
+                items: draft.items,
+                fields: draft.fields,
+            };
+            state.check(&event)?;
+            state.apply(&event);
+            let canonical_event = canonical::to_canonical_vec(&event)?;
+            let signature = sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
+            let entry = entry_bytes(&canonical_event, &sign::signature_to_hex(&signature));
+            let leaf = merkle::leaf_hash(&entry);
+            insert_entry(&tx, seq, &entry, &leaf, &mut builder).map_err(&err)?;
+            index::link_event(&tx, seq, &history_items(&event), event.case.as_deref()).map_err(&err)?;
+            appended.push(Appended {
+                seq,
+                leaf_hash: leaf,
+                checkpoint: String::new(),
+            });
+        }
+        index::write_state(&tx, &state).map_err(&err)?;
+        let note = sign_checkpoint(&origin, &builder, log_key)?;
+        tx.execute(
+            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+            params![builder.size(), note],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        for a in &mut appended {
+            a.checkpoint.clone_from(&note);
+        }
+        Ok(appended)
+    }
+
+    /// One entry.
+    pub fn entry(&self, seq: u64) -> Result<StoredEntry, StoreError> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT entry FROM entries WHERE seq = ?1")
+            .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional())
+            .map_err(self.err())?;
+        let Some(bytes) = bytes else {
+            return Err(StoreError::NoSuchEntry {
+                seq,
+                size: self.size()?,
+            });
+        };
+        let signed = parse_entry(seq, &bytes)?;
+        Ok(StoredEntry { seq, bytes, signed })
+    }
+
+    fn entries_for(&self, sql: &str, key: &str) -> Result<Vec<StoredEntry>, StoreError> {
+        let rows: Vec<(u64, Vec<u8>)> = self
+            .conn
+            .prepare(sql)
+            .and_then(|mut s| {
+                s.query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(self.err())?;
+        rows.into_iter()
+            .map(|(seq, bytes)| {
+                let signed = parse_entry(seq, &bytes)?;
+                Ok(StoredEntry { seq, bytes, signed })
+            })
+            .collect()
+    }
+
+    /// Every event naming `item` (and, for a parent item, the derivations from it), in order.
+    pub fn item_history(&self, item: &str) -> Result<Vec<StoredEntry>, StoreError> {
+        self.entries_for(
+            "SELECT e.seq, e.entry FROM item_events l JOIN entries e ON e.seq = l.seq \
+             WHERE l.item = ?1 ORDER BY l.seq",
+            item,
+        )
+    }
+
+    /// Every event of a case, in order.
+    pub fn case_history(&self, case: &str) -> Result<Vec<StoredEntry>, StoreError> {
+        self.entries_for(
+            "SELECT e.seq, e.entry FROM case_events l JOIN entries e ON e.seq = l.seq \
+             WHERE l.case_ref = ?1 ORDER BY l.seq",
+            case,
+        )
+    }
+
+    /// Every actor ever enrolled, by key.
+    pub fn actors(&self) -> Result<Vec<ActorRecord>, StoreError> {
+        index::all_actors(&self.conn).map_err(self.err())?
+    }
+
+    /// Every case, by reference.
+    pub fn cases(&self) -> Result<Vec<CaseRecord>, StoreError> {
+        index::all_cases(&self.conn).map_err(self.err())?
+    }
+
+    /// Items, by id: those created under `case`, or all.
+    pub fn items(&self, case: Option<&str>) -> Result<Vec<ItemRecord>, StoreError> {
+        match case {
+            Some(case) => index::case_items(&self.conn, case).map_err(self.err())?,
+            None => index::all_items(&self.conn).map_err(self.err())?,
+        }
+    }
+
+    /// The newest stored checkpoint, parsed and checked against the log key, with its note text.
+    pub fn latest_checkpoint(&self) -> Result<(Checkpoint, String), StoreError> {
+        let note: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        let note = note.ok_or(StoreError::NoCheckpoint)?;
+        let (checkpoint, _, _) = Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key))?;
+        Ok((checkpoint, note))
+    }
+
+    /// The stored checkpoint note for exactly `size` entries, if one was signed.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT note FROM checkpoints WHERE size = ?1", [size], |r| r.get(0))
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Merkle tree hash of the first `size` entries (from stored nodes).
+    pub fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
+        self.check_size(size)?;
+        merkle::tree_root(&mut StoredTree { conn: &self.conn }, size).map_err(|e| self.tree_err(e))
+    }
+
+    /// Inclusion proof of entry `seq` in the tree of the first `tree_size` entries.
+    pub fn inclusion_proof(&self, seq: u64, tree_size: u64) -> Result<merkle::InclusionProof, StoreError> {
+        self.check_size(tree_size)?;
+        merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, tree_size)
+            .map_err(|e| self.tree_err(e))
+    }
+
+    /// Consistency proof from the tree of `old` entries to the tree of `new` entries.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<merkle::ConsistencyProof, StoreError> {
+        self.check_size(new)?;
+        merkle::consistency_proof(&mut StoredTree { conn: &self.conn }, old, new)
+            .map_err(|e| self.tree_err(e))
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), StoreError> {
+        let current = self.size()?;
+        if size > current {
+            return Err(StoreError::NoSuchEntry {
+                seq: size - 1,
+                size: current,
+            });
+        }
+        Ok(())
+    }
+
+    fn tree_err(&self, e: TreeError<rusqlite::Error>) -> StoreError {
+        match e {
+            TreeError::Proof(p) => StoreError::Proof(p),
+            TreeError::Source(s) => StoreError::sqlite(&self.path)(s),
+        }
+    }
+
+    /// Keeps a checkpoint of this ledger held or cosigned elsewhere (a receipt, a witness,
+    /// an auditor's copy); `verify` checks the ledger against it from then on. The note must
+    /// carry a valid signature by this ledger's log key and name its origin.
+    pub fn add_outside_checkpoint(&mut self, note: &str, source: &str) -> Result<Checkpoint, StoreError> {
+        let foreign = |error| StoreError::ForeignCheckpoint {
+            source_name: source.to_owned(),
+            error,
+        };
+        let (checkpoint, _, _) =
+            Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key)).map_err(foreign)?;
+        if checkpoint.origin != self.origin {
+            return Err(foreign(custody_core::checkpoint::CheckpointError::WrongOrigin {
+                expected: self.origin.clone(),
+                found: checkpoint.origin.clone(),
+            }));
+        }
+        let added = format_utc((self.clock)());
+        self.conn
+            .execute(
+                "INSERT INTO outside_checkpoints (source, note, added_time) VALUES (?1, ?2, ?3)",
+                params![source, note, added],
+            )
+            .map_err(self.err())?;
+        Ok(checkpoint)
+    }
+
+    /// Every stored outside checkpoint as `(source, note)`, in the order added.
+    pub fn outside_checkpoints(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.conn
+            .prepare("SELECT source, note FROM outside_checkpoints ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(self.err())
+    }
+
+    /// Rebuilds every index table from the entries alone. Unreadable entries are skipped
+    /// (`verify` reports them).
+    pub fn reindex(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = StoreError::sqlite(&path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        index::clear(&tx).map_err(&err)?;
+        let mut state = State::default();
+        {
+            let mut stmt = tx.prepare("SELECT seq, entry FROM entries ORDER BY seq").map_err(&err)?;
+            let mut rows = stmt.query([]).map_err(&err)?;
+            while let Some(row) = rows.next().map_err(&err)? {
+                let seq: u64 = row.get(0).map_err(&err)?;
+                let bytes: Vec<u8> = row.get(1).map_err(&err)?;
+                let Ok(signed) = parse_entry(seq, &bytes) else {
+                    continue;
+                };
+                let event = &signed.event;
+                state.apply(event);
+                index::link_event(&tx, event.seq, &history_items(event), event.case.as_deref())
+                    .map_err(&err)?;
+            }
+        }
+        index::write_state(&tx, &state).map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+}
+
+pub(crate) fn size_of(conn: &Connection) -> Result<u64, rusqlite::Error> {
+    conn.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM entries", [], |r| r.get(0))
+}
+
+fn last_recorded(conn: &Connection, size: u64) -> Result<Option<String>, StoreError> {
+    let Some(last) = size.checked_sub(1) else {
+        return Ok(None);
+    };
+    let bytes: Vec<u8> = conn
+        .query_row("SELECT entry FROM entries WHERE seq = ?1", [last], |r| r.get(0))
+        .map_err(|_| StoreError::CorruptEntry {
+            seq: last,
+            reason: "missing",
+        })?;
+    Ok(Some(parse_entry(last, &bytes)?.event.recorded_time))
+}
+
+fn load_state_for(
+    conn: &Connection,
+    actor: &str,
+    drafts: &[EventDraft],
+) -> Result<Result<State, StoreError>, rusqlite::Error> {
+    let mut actors = vec![actor];
+    let mut cases = Vec::new();
+    let mut items = Vec::new();
+    for d in drafts {
+        actors.extend(d.fields.public_key.as_deref());
+        cases.extend(d.case.as_deref());
+        items.extend(d.items.iter().map(String::as_str));
+        items.extend(d.fields.parent.as_deref());
+    }
+    for list in [&mut actors, &mut cases, &mut items] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    index::load_partial(conn, &actors, &cases, &items)
+}
+
+/// The right edge of the stored tree of `size` leaves.
+fn resume_builder(conn: &Connection, size: u64) -> Result<Result<TreeBuilder, StoreError>, rusqlite::Error> {
+    let mut source = StoredTree { conn };
+    let mut frontier = Vec::new();
+    for level in (0..64u32).rev() {
+        if size & (1u64 << level) != 0 {
+            frontier.push(source.perfect_subtree(level, (size >> level) - 1)?);
+        }
+    }
+    Ok(TreeBuilder::resume(size, frontier).map_err(StoreError::Proof))
+}
+
+fn insert_entry(
+    conn: &Connection,
+    seq: u64,
+    entry: &[u8],
+    leaf: &Hash,
+    builder: &mut TreeBuilder,
+) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached("INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)")?
+        .execute(params![seq, entry, &leaf[..]])?;
+    let mut stmt = conn.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    for (level, idx, hash) in builder.push(*leaf) {
+        if level > 0 {
+            stmt.execute(params![level, idx, &hash[..]])?;
+        }
+    }
+    Ok(())
+}
+
+fn sign_checkpoint(origin: &str, builder: &TreeBuilder, log_key: &Identity) -> Result<String, StoreError> {
+    let checkpoint = Checkpoint {
+        origin: origin.to_owned(),
+        size: builder.size(),
+        root: builder.root(),
+        extensions: Vec::new(),
+    };
+    let note = checkpoint.sign(&[log_key])?;
+    Ok(String::from_utf8_lossy(&note.to_bytes()).into_owned())
+}

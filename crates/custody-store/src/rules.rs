@@ -1,0 +1,530 @@
+//! The custody rules: who may sign, what may happen to an item and when.
+//!
+//! [`State`] is the ledger's index (actors, cases, items) as it stands after some prefix of
+//! the entries. Append loads the part of it that a batch touches, [`State::check`]s each
+//! event and [`State::apply`]s it; `verify` and `reindex` replay every entry through the
+//! same two functions, so the rules and the index can never drift apart.
+
+use std::collections::BTreeMap;
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::event::{Event, EventKind};
+
+/// How far a claimed time may run ahead of the recorded time (clock skew).
+pub const CLAIMED_TIME_SKEW: time::Duration = time::Duration::minutes(5);
+
+/// An actor's row in the `actors` index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActorRecord {
+    /// Public key, lower-case hex.
+    pub key: String,
+    /// Key name.
+    pub name: String,
+    /// Role.
+    pub role: Option<String>,
+    /// Organisation.
+    pub organisation: Option<String>,
+    /// ISO 3166-1 alpha-2 jurisdiction.
+    pub jurisdiction: Option<String>,
+    /// The event that enrolled the key.
+    pub enrolled_seq: u64,
+    /// Whether the key may still sign.
+    pub status: ActorStatus,
+}
+
+/// Whether an actor's key may sign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActorStatus {
+    /// The key may sign.
+    Active,
+    /// The key was replaced by `replaced_by` at `seq`.
+    Rotated {
+        /// The rotation event.
+        seq: u64,
+        /// The new key (hex).
+        replaced_by: String,
+    },
+    /// The key was revoked at `seq`.
+    Revoked {
+        /// The revocation event.
+        seq: u64,
+    },
+}
+
+impl ActorStatus {
+    /// `active`, `rotated` or `revoked`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ActorStatus::Active => "active",
+            ActorStatus::Rotated { .. } => "rotated",
+            ActorStatus::Revoked { .. } => "revoked",
+        }
+    }
+}
+
+/// A case's row in the `cases` index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseRecord {
+    /// Case reference.
+    pub case: String,
+    /// Title from `case-opened`.
+    pub title: Option<String>,
+    /// Legal authority from `case-opened`.
+    pub legal_authority: Option<String>,
+    /// The `case-opened` event, if there was one.
+    pub opened_seq: Option<u64>,
+    /// The first event naming the case.
+    pub first_seq: u64,
+}
+
+/// Where an item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemCondition {
+    /// In this ledger's custody (acquired, stored, checked in, received, returned).
+    InCustody,
+    /// Checked out to a holder.
+    CheckedOut,
+    /// Handed to another authority.
+    Transferred,
+    /// Destroyed.
+    Destroyed,
+}
+
+impl ItemCondition {
+    /// `in-custody`, `checked-out`, `transferred` or `destroyed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemCondition::InCustody => "in-custody",
+            ItemCondition::CheckedOut => "checked-out",
+            ItemCondition::Transferred => "transferred",
+            ItemCondition::Destroyed => "destroyed",
+        }
+    }
+
+    /// Parses [`ItemCondition::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            ItemCondition::InCustody,
+            ItemCondition::CheckedOut,
+            ItemCondition::Transferred,
+            ItemCondition::Destroyed,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
+    }
+}
+
+/// An item's row in the `items` index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemRecord {
+    /// Item id.
+    pub item: String,
+    /// Case it was created under.
+    pub case: Option<String>,
+    /// The event that created it.
+    pub created_seq: u64,
+    /// `acquired`, `derived` or `received`.
+    pub created_kind: EventKind,
+    /// Claimed time of the creating event (nothing may claim to happen before it).
+    pub acquired_time: String,
+    /// Size, if the creating event carried evidence.
+    pub size: Option<u64>,
+    /// SHA-256 hex, if known.
+    pub sha256: Option<String>,
+    /// BLAKE3 hex, if known.
+    pub blake3: Option<String>,
+    /// Where it is.
+    pub condition: ItemCondition,
+    /// Who holds it: the check-out holder, or the recipient of a transfer.
+    pub holder: Option<String>,
+    /// The last event naming it (for a destroyed item: the destruction).
+    pub last_seq: u64,
+}
+
+/// The index as it stands after a prefix of the entries (or the part of it a batch needs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    /// Actors by key hex.
+    pub actors: BTreeMap<String, ActorRecord>,
+    /// Cases by reference.
+    pub cases: BTreeMap<String, CaseRecord>,
+    /// Items by id.
+    pub items: BTreeMap<String, ItemRecord>,
+    /// The previous entry's recorded time.
+    pub last_recorded: Option<String>,
+}
+
+pub(crate) fn parse_time(field: &'static str, value: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| StoreError::InvalidTime {
+        field,
+        value: value.to_owned(),
+    })
+}
+
+pub(crate) fn is_key_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn field_error(kind: EventKind, field: &'static str, reason: &'static str) -> StoreError {
+    StoreError::InvalidField { kind, field, reason }
+}
+
+impl State {
+    /// Checks `event` (at its own `seq`) against the rules; nothing changes.
+    pub fn check(&self, event: &Event) -> Result<(), StoreError> {
+        let kind = event.kind;
+        if (event.seq == 0) != (kind == EventKind::LedgerInitialised) {
+            return Err(StoreError::OutOfPlace {
+                kind,
+                seq: event.seq,
+            });
+        }
+        self.check_signer(event)?;
+        let claimed = self.check_times(event)?;
+        self.check_subject(event)?;
+        self.check_items(event, claimed)
+    }
+
+    fn check_signer(&self, event: &Event) -> Result<(), StoreError> {
+        let kind = event.kind;
+        if kind == EventKind::LedgerInitialised {
+            if event.fields.public_key.as_deref() != Some(event.actor.as_str()) {
+                return Err(field_error(kind, "public_key", "must be the signer's key"));
+            }
+            if event.fields.actor_info.is_none() {
+                return Err(field_error(kind, "actor_info", "required"));
+            }
+            return Ok(());
+        }
+        let actor = self
+            .actors
+            .get(&event.actor)
+            .ok_or_else(|| StoreError::UnknownActor {
+                key: event.actor.clone(),
+            })?;
+        match &actor.status {
+            ActorStatus::Active => Ok(()),
+            ActorStatus::Revoked { seq } => Err(StoreError::RevokedActor {
+                key: event.actor.clone(),
+                revoked_seq: *seq,
+            }),
+            ActorStatus::Rotated { seq, .. } => Err(StoreError::RotatedActor {
+                key: event.actor.clone(),
+                rotated_seq: *seq,
+            }),
+        }
+    }
+
+    fn check_times(&self, event: &Event) -> Result<OffsetDateTime, StoreError> {
+        let recorded = parse_time("recorded_time", &event.recorded_time)?;
+        if !event.recorded_time.ends_with('Z') {
+            return Err(field_error(event.kind, "recorded_time", "must be UTC with Z"));
+        }
+        let claimed = parse_time("claimed_time", &event.claimed_time)?;
+        if let Some(last) = &self.last_recorded {
+            if parse_time("recorded_time", last)? > recorded {
+                return Err(StoreError::ClockWentBackwards {
+                    last: last.clone(),
+                    now: event.recorded_time.clone(),
+                });
+            }
+        }
+        if claimed > recorded + CLAIMED_TIME_SKEW {
+            return Err(StoreError::ClaimedInFuture {
+                claimed: event.claimed_time.clone(),
+                recorded: event.recorded_time.clone(),
+            });
+        }
+        Ok(claimed)
+    }
+
+    /// Rules about the actor or case an event is about.
+    fn check_subject(&self, event: &Event) -> Result<(), StoreError> {
+        let kind = event.kind;
+        let subject = event.fields.public_key.as_deref();
+        match kind {
+            EventKind::ActorEnrolled | EventKind::KeyRotated => {
+                let key = subject.ok_or_else(|| field_error(kind, "public_key", "required"))?;
+                if !is_key_hex(key) {
+                    return Err(field_error(kind, "public_key", "must be 64 lower-case hex digits"));
+                }
+                if kind == EventKind::ActorEnrolled && event.fields.actor_info.is_none() {
+                    return Err(field_error(kind, "actor_info", "required"));
+                }
+                if self.actors.contains_key(key) {
+                    return Err(StoreError::DuplicateActor { key: key.to_owned() });
+                }
+            }
+            EventKind::KeyRevoked => {
+                let key = subject.ok_or_else(|| field_error(kind, "public_key", "required"))?;
+                let target = self.actors.get(key).ok_or_else(|| StoreError::UnknownActor {
+                    key: key.to_owned(),
+                })?;
+                if target.status != ActorStatus::Active {
+                    return Err(field_error(kind, "public_key", "key is no longer active"));
+                }
+            }
+            EventKind::CaseOpened => {
+                let case = event
+                    .case
+                    .as_deref()
+                    .ok_or_else(|| field_error(kind, "case", "required"))?;
+                if self.cases.get(case).is_some_and(|c| c.opened_seq.is_some()) {
+                    return Err(StoreError::DuplicateCase { case: case.to_owned() });
+                }
+            }
+            _ => {}
+        }
+        if let Some(case) = &event.case {
+            if case.is_empty() {
+                return Err(field_error(kind, "case", "must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_items(&self, event: &Event, claimed: OffsetDateTime) -> Result<(), StoreError> {
+        let kind = event.kind;
+        if kind.creates_items() && event.items.is_empty() {
+            return Err(field_error(kind, "items", "at least one item required"));
+        }
+        for (i, item) in event.items.iter().enumerate() {
+            if item.is_empty() {
+                return Err(field_error(kind, "items", "item ids must not be empty"));
+            }
+            if event.items[..i].contains(item) {
+                return Err(field_error(kind, "items", "item listed twice"));
+            }
+        }
+        if kind == EventKind::Derived {
+            let parent = event
+                .fields
+                .parent
+                .as_deref()
+                .ok_or_else(|| field_error(kind, "parent", "required"))?;
+            let record = self.existing_item(parent)?;
+            self.check_claimed_after(record, &event.claimed_time, claimed)?;
+            if record.condition == ItemCondition::Destroyed {
+                return Err(StoreError::ItemDestroyed {
+                    item: parent.to_owned(),
+                    destroyed_seq: record.last_seq,
+                });
+            }
+        }
+        for item in &event.items {
+            let Some(record) = self.items.get(item) else {
+                if kind.creates_items() {
+                    continue;
+                }
+                return Err(StoreError::ItemNotAcquired { item: item.clone() });
+            };
+            if matches!(kind, EventKind::Acquired | EventKind::Derived) {
+                return Err(StoreError::DuplicateItem {
+                    item: item.clone(),
+                    created_seq: record.created_seq,
+                });
+            }
+            if record.condition == ItemCondition::Destroyed && kind != EventKind::Note {
+                return Err(StoreError::ItemDestroyed {
+                    item: item.clone(),
+                    destroyed_seq: record.last_seq,
+                });
+            }
+            self.check_claimed_after(record, &event.claimed_time, claimed)?;
+            check_transition(kind, record)?;
+        }
+        Ok(())
+    }
+
+    fn existing_item(&self, item: &str) -> Result<&ItemRecord, StoreError> {
+        self.items.get(item).ok_or_else(|| StoreError::ItemNotAcquired {
+            item: item.to_owned(),
+        })
+    }
+
+    fn check_claimed_after(
+        &self,
+        record: &ItemRecord,
+        claimed_text: &str,
+        claimed: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let acquired = parse_time("claimed_time", &record.acquired_time)?;
+        if claimed < acquired {
+            return Err(StoreError::BackDated {
+                item: record.item.clone(),
+                claimed: claimed_text.to_owned(),
+                acquired: record.acquired_time.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records `event` in the index. Applies even an event that breaks the rules (`verify`
+    /// and `reindex` must describe the entries as they are).
+    pub fn apply(&mut self, event: &Event) {
+        let seq = event.seq;
+        self.last_recorded = Some(event.recorded_time.clone());
+        self.apply_actor(event);
+        if let Some(case) = &event.case {
+            let record = self.cases.entry(case.clone()).or_insert_with(|| CaseRecord {
+                case: case.clone(),
+                title: None,
+                legal_authority: None,
+                opened_seq: None,
+                first_seq: seq,
+            });
+            if event.kind == EventKind::CaseOpened && record.opened_seq.is_none() {
+                record.opened_seq = Some(seq);
+                record.title = event.fields.title.clone();
+                record.legal_authority = event.fields.legal_authority.clone();
+            }
+        }
+        for item in &event.items {
+            self.apply_item(event, item);
+        }
+    }
+
+    fn apply_actor(&mut self, event: &Event) {
+        let seq = event.seq;
+        let fields = &event.fields;
+        let Some(key) = fields.public_key.clone() else {
+            return;
+        };
+        match event.kind {
+            EventKind::LedgerInitialised | EventKind::ActorEnrolled => {
+                if let Some(info) = &fields.actor_info {
+                    self.actors.entry(key.clone()).or_insert(ActorRecord {
+                        key,
+                        name: info.name.clone(),
+                        role: info.role.clone(),
+                        organisation: info.organisation.clone(),
+                        jurisdiction: info.jurisdiction.clone(),
+                        enrolled_seq: seq,
+                        status: ActorStatus::Active,
+                    });
+                }
+            }
+            EventKind::KeyRotated => {
+                let Some(old) = self.actors.get_mut(&event.actor) else {
+                    return;
+                };
+                old.status = ActorStatus::Rotated {
+                    seq,
+                    replaced_by: key.clone(),
+                };
+                let mut new = old.clone();
+                if let Some(info) = &fields.actor_info {
+                    new.name = info.name.clone();
+                    new.role = info.role.clone();
+                    new.organisation = info.organisation.clone();
+                    new.jurisdiction = info.jurisdiction.clone();
+                }
+                new.key = key.clone();
+                new.enrolled_seq = seq;
+                new.status = ActorStatus::Active;
+                self.actors.entry(key).or_insert(new);
+            }
+            EventKind::KeyRevoked => {
+                if let Some(target) = self.actors.get_mut(&key) {
+                    if target.status == ActorStatus::Active {
+                        target.status = ActorStatus::Revoked { seq };
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_item(&mut self, event: &Event, item: &str) {
+        let seq = event.seq;
+        let kind = event.kind;
+        let record = self
+            .items
+            .entry(item.to_owned())
+            .or_insert_with(|| ItemRecord {
+                item: item.to_owned(),
+                case: event.case.clone(),
+                created_seq: seq,
+                created_kind: kind,
+                acquired_time: event.claimed_time.clone(),
+                size: None,
+                sha256: None,
+                blake3: None,
+                condition: ItemCondition::InCustody,
+                holder: None,
+                last_seq: seq,
+            });
+        if record.condition == ItemCondition::Destroyed {
+            // A destroyed item keeps pointing at its destruction; later notes are in its history.
+            return;
+        }
+        record.last_seq = seq;
+        if record.created_seq == seq && event.items.len() == 1 {
+            if let Some(evidence) = &event.fields.evidence {
+                record.size = Some(evidence.size);
+                record.sha256 = Some(custody_core::hex::encode(&evidence.sha256));
+                record.blake3 = Some(custody_core::hex::encode(&evidence.blake3));
+            }
+        }
+        match kind {
+            EventKind::CheckedOut => {
+                record.condition = ItemCondition::CheckedOut;
+                record.holder = Some(event.fields.to.clone().unwrap_or_else(|| event.actor.clone()));
+            }
+            EventKind::CheckedIn
+            | EventKind::Stored
+            | EventKind::Received
+            | EventKind::Returned => {
+                record.condition = ItemCondition::InCustody;
+                record.holder = None;
+            }
+            EventKind::Transferred => {
+                record.condition = ItemCondition::Transferred;
+                record.holder = event.fields.to.clone();
+            }
+            EventKind::Destroyed => {
+                record.condition = ItemCondition::Destroyed;
+                record.holder = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Rules on an existing item's condition for a given event kind.
+fn check_transition(kind: EventKind, record: &ItemRecord) -> Result<(), StoreError> {
+    let refuse = || StoreError::WrongItemState {
+        item: record.item.clone(),
+        state: record.condition.as_str(),
+        kind,
+    };
+    match kind {
+        EventKind::CheckedOut => match record.condition {
+            ItemCondition::InCustody => Ok(()),
+            ItemCondition::CheckedOut => Err(StoreError::AlreadyCheckedOut {
+                item: record.item.clone(),
+                holder: record.holder.clone().unwrap_or_default(),
+            }),
+            _ => Err(refuse()),
+        },
+        EventKind::CheckedIn if record.condition != ItemCondition::CheckedOut => Err(refuse()),
+        EventKind::Stored if record.condition == ItemCondition::CheckedOut => Err(refuse()),
+        _ => Ok(()),
+    }
+}
+
+/// The items an event belongs to the history of: its items, and a derived item's parent.
+pub(crate) fn history_items(event: &Event) -> Vec<&str> {
+    let mut out: Vec<&str> = event.items.iter().map(String::as_str).collect();
+    if event.kind == EventKind::Derived {
+        if let Some(parent) = event.fields.parent.as_deref() {
+            if !out.contains(&parent) {
+                out.push(parent);
+            }
+        }
+    }
+    out
+}

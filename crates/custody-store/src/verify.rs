@@ -1,0 +1,659 @@
+//! Full ledger verification: every entry, signature, rule, Merkle node, checkpoint, outside
+//! checkpoint and index row, with every problem reported (not just the first).
+//!
+//! Per-entry work (parsing, canonical form, Ed25519 signature, leaf hash) runs on all cores;
+//! the rules replay and the tree run in sequence order.
+
+use std::collections::{BTreeMap, HashMap};
+
+use custody_core::checkpoint::Checkpoint;
+use custody_core::keys::PublicKey;
+use custody_core::merkle::{self, Hash};
+use custody_core::{canonical, hex, sign};
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+use crate::event::{Event, EventKind, SignedEvent, EVENT_VERSION};
+use crate::index;
+use crate::ledger::{parse_entry, Ledger};
+use crate::rules::{history_items, State};
+
+/// What verification found: the ledger size and every problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerReport {
+    /// Number of entries (highest seq + 1).
+    pub size: u64,
+    /// Every problem found, in the order checked; empty when the ledger verifies.
+    pub findings: Vec<LedgerFinding>,
+}
+
+impl LedgerReport {
+    /// Whether nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// One verification problem, naming the entry, tree node, checkpoint or index row.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerFinding {
+    /// Sequence numbers `from..to` have no entry.
+    #[error("entries {from}..{to} are missing")]
+    MissingEntries {
+        /// First missing seq.
+        from: u64,
+        /// First seq present again.
+        to: u64,
+    },
+    /// The entry is not a signed event.
+    #[error("entry {seq}: not a signed custody event")]
+    Unparseable {
+        /// The entry.
+        seq: u64,
+    },
+    /// The entry bytes are not the RFC 8785 form of the event (or carry unknown fields).
+    #[error("entry {seq}: not in canonical form")]
+    NotCanonical {
+        /// The entry.
+        seq: u64,
+    },
+    /// The event's own seq is not its position.
+    #[error("entry {seq}: event claims seq {found}")]
+    SeqMismatch {
+        /// The position.
+        seq: u64,
+        /// The seq inside the event.
+        found: u64,
+    },
+    /// The event names another log.
+    #[error("entry {seq}: origin {found:?} is not this ledger's")]
+    WrongOrigin {
+        /// The entry.
+        seq: u64,
+        /// The origin inside the event.
+        found: String,
+    },
+    /// An event format version this build does not know.
+    #[error("entry {seq}: unknown event version {found}")]
+    UnknownVersion {
+        /// The entry.
+        seq: u64,
+        /// The version found.
+        found: u32,
+    },
+    /// The signature does not verify under the event's actor key.
+    #[error("entry {seq}: signature does not verify")]
+    BadSignature {
+        /// The entry.
+        seq: u64,
+    },
+    /// Signed by a key never enrolled before it.
+    #[error("entry {seq}: signer {key} is not an enrolled actor")]
+    UnknownSigner {
+        /// The entry.
+        seq: u64,
+        /// The key (hex).
+        key: String,
+    },
+    /// Signed by a revoked or rotated-out key.
+    #[error("entry {seq}: signer {key} was revoked or replaced before it")]
+    RevokedSigner {
+        /// The entry.
+        seq: u64,
+        /// The key (hex).
+        key: String,
+    },
+    /// Recorded earlier than the entry before it.
+    #[error("entry {seq}: recorded time goes backwards")]
+    TimeWentBackwards {
+        /// The entry.
+        seq: u64,
+    },
+    /// Another append rule is broken.
+    #[error("entry {seq}: breaks rule {rule}: {detail}")]
+    RuleBroken {
+        /// The entry.
+        seq: u64,
+        /// The rule's name (see [`StoreError::rule_name`]).
+        rule: &'static str,
+        /// The refusal an append would have given.
+        detail: String,
+    },
+    /// The seq-0 event names another log key than the ledger's.
+    #[error("entry {seq}: names a log key other than the ledger's")]
+    LogKeyMismatch {
+        /// The entry.
+        seq: u64,
+    },
+    /// The stored leaf hash is not the hash of the entry.
+    #[error("entry {seq}: stored leaf hash is wrong")]
+    LeafHashMismatch {
+        /// The entry.
+        seq: u64,
+    },
+    /// A stored interior tree node is wrong or missing (proofs would be wrong).
+    #[error("tree node level {level} index {index} is wrong or missing")]
+    NodeMismatch {
+        /// Node level (1 = pairs of leaves).
+        level: u32,
+        /// Node index within the level.
+        index: u64,
+    },
+    /// A stored checkpoint is not a well-formed checkpoint of this log.
+    #[error("checkpoint at size {size} is malformed or names another log")]
+    CheckpointMalformed {
+        /// The size it is stored under.
+        size: u64,
+    },
+    /// A stored checkpoint's signature does not verify under the log key.
+    #[error("checkpoint at size {size}: log key signature does not verify")]
+    CheckpointSignature {
+        /// Its size.
+        size: u64,
+    },
+    /// A stored checkpoint's root is not the tree hash of that many entries.
+    #[error("checkpoint at size {size}: root does not match the entries")]
+    CheckpointRootMismatch {
+        /// Its size.
+        size: u64,
+    },
+    /// A stored checkpoint is for more entries than the ledger holds.
+    #[error("checkpoint at size {size} but the ledger holds {ledger_size} entries")]
+    CheckpointAhead {
+        /// Its size.
+        size: u64,
+        /// Entries present.
+        ledger_size: u64,
+    },
+    /// Entries beyond the newest checkpoint (appends always checkpoint in the same transaction).
+    #[error("entries {from}..{to} are covered by no checkpoint")]
+    UncheckpointedEntries {
+        /// First uncovered seq.
+        from: u64,
+        /// Ledger size.
+        to: u64,
+    },
+    /// An outside checkpoint that does not verify as this log's (signature, origin, syntax).
+    #[error("outside checkpoint from {source_name}: not a valid checkpoint of this ledger's log key")]
+    OutsideCheckpointSignature {
+        /// Where it came from.
+        source_name: String,
+    },
+    /// An outside checkpoint whose root differs from the ledger's first `size` entries: the
+    /// ledger was rewritten.
+    #[error("outside checkpoint from {source_name} at size {size} does not match the ledger: entries before {size} were changed")]
+    OutsideCheckpointMismatch {
+        /// Its size.
+        size: u64,
+        /// Where it came from.
+        source_name: String,
+    },
+    /// An outside checkpoint for more entries than the ledger holds: entries from
+    /// `ledger_size` on were removed.
+    #[error("outside checkpoint from {source_name} covers {size} entries but the ledger holds {ledger_size}: entries from seq {ledger_size} are missing")]
+    OutsideCheckpointAhead {
+        /// Its size.
+        size: u64,
+        /// Entries present.
+        ledger_size: u64,
+        /// Where it came from.
+        source_name: String,
+    },
+    /// An index row differs from what the entries say (run `reindex`).
+    #[error("index table {table}: row {key:?} does not match the entries")]
+    IndexMismatch {
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        key: String,
+    },
+}
+
+/// Entries read per round of parallel checks.
+const CHUNK: usize = 16_384;
+
+struct EntryCheck {
+    seq: u64,
+    leaf: Hash,
+    event: Option<Event>,
+    findings: Vec<LedgerFinding>,
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Runs `f` over contiguous slices of `items` on every core, keeping the order.
+fn par_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
+    let n = threads().min(items.len().max(1));
+    let per = items.len().div_ceil(n).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items.chunks(per).map(|part| scope.spawn(|| f(part))).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn check_entry(
+    seq: u64,
+    bytes: &[u8],
+    stored_leaf: &[u8],
+    keys: &mut HashMap<String, Option<PublicKey>>,
+) -> EntryCheck {
+    let leaf = merkle::leaf_hash(bytes);
+    let mut findings = Vec::new();
+    if stored_leaf != leaf {
+        findings.push(LedgerFinding::LeafHashMismatch { seq });
+    }
+    let Ok(signed) = parse_entry(seq, bytes) else {
+        findings.push(LedgerFinding::Unparseable { seq });
+        return EntryCheck {
+            seq,
+            leaf,
+            event: None,
+            findings,
+        };
+    };
+    let SignedEvent { event, signature } = signed;
+    let canonical_event = match canonical::to_canonical_vec(&event) {
+        Ok(c) => c,
+        Err(_) => {
+            findings.push(LedgerFinding::NotCanonical { seq });
+            Vec::new()
+        }
+    };
+    let signature_ok = sign::signature_from_hex(&signature).filter(|s| sign::signature_to_hex(s) == signature);
+    if crate::ledger::entry_bytes(&canonical_event, &signature) != bytes {
+        findings.push(LedgerFinding::NotCanonical { seq });
+    }
+    let key = keys
+        .entry(event.actor.clone())
+        .or_insert_with(|| {
+            hex::decode_array::<32>(&event.actor)
+                .filter(|_| crate::rules::is_key_hex(&event.actor))
+                .and_then(|b| PublicKey::from_bytes(&b).ok())
+        })
+        .as_ref();
+    let verified = match (key, signature_ok) {
+        (Some(key), Some(sig)) => {
+            sign::verify_canonical(key, sign::CONTEXT_EVENT, &canonical_event, &sig).is_ok()
+        }
+        _ => false,
+    };
+    if !verified {
+        findings.push(LedgerFinding::BadSignature { seq });
+    }
+    EntryCheck {
+        seq,
+        leaf,
+        event: Some(event),
+        findings,
+    }
+}
+
+fn rule_finding(seq: u64, error: StoreError) -> LedgerFinding {
+    match error {
+        StoreError::UnknownActor { key } => LedgerFinding::UnknownSigner { seq, key },
+        StoreError::RevokedActor { key, .. } | StoreError::RotatedActor { key, .. } => {
+            LedgerFinding::RevokedSigner { seq, key }
+        }
+        StoreError::ClockWentBackwards { .. } => LedgerFinding::TimeWentBackwards { seq },
+        other => LedgerFinding::RuleBroken {
+            seq,
+            rule: other.rule_name().unwrap_or("other"),
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// The Merkle tree of all leaves, level by level (level 0 = leaves).
+struct Levels(Vec<Vec<Hash>>);
+
+impl Levels {
+    fn build(leaves: Vec<Hash>) -> Levels {
+        let mut levels = vec![leaves];
+        while let Some(last) = levels.last().filter(|l| l.len() >= 2) {
+            let next: Vec<Hash> = last
+                .chunks_exact(2)
+                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
+                .collect();
+            levels.push(next);
+        }
+        Levels(levels)
+    }
+
+    fn size(&self) -> u64 {
+        self.0[0].len() as u64
+    }
+
+    /// Tree hash of the first `size` leaves (size ≤ total).
+    fn root(&self, size: u64) -> Hash {
+        if size == 0 {
+            return merkle::empty_root();
+        }
+        let mut parts = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64u32).rev() {
+            if size & (1u64 << level) != 0 {
+                parts.push(self.0[level as usize][(start >> level) as usize]);
+                start += 1u64 << level;
+            }
+        }
+        let mut acc = parts.pop().unwrap_or_else(merkle::empty_root);
+        while let Some(left) = parts.pop() {
+            acc = merkle::node_hash(&left, &acc);
+        }
+        acc
+    }
+
+    fn node(&self, level: u32, index: u64) -> Option<&Hash> {
+        self.0.get(level as usize)?.get(usize::try_from(index).ok()?)
+    }
+}
+
+impl Ledger {
+    /// Verifies the whole ledger; `outside` are checkpoint notes held elsewhere (an auditor's
+    /// copy, a receipt), checked along with those stored by [`Ledger::add_outside_checkpoint`].
+    /// Problems are findings in the report; `Err` means the ledger could not be read at all.
+    pub fn verify(&self, outside: &[String]) -> Result<LedgerReport, StoreError> {
+        let err = self.err();
+        let conn = &self.conn;
+        let tx = conn.unchecked_transaction().map_err(&err)?;
+        let mut findings = Vec::new();
+        let mut state = State::default();
+        let mut leaves: Vec<Hash> = Vec::new();
+        let mut item_links: Vec<(String, u64)> = Vec::new();
+        let mut case_links: Vec<(String, u64)> = Vec::new();
+        let mut expected_seq = 0u64;
+        let mut last_seq: Option<u64> = None;
+        loop {
+            let rows = read_chunk(&tx, last_seq).map_err(&err)?;
+            let Some(&(chunk_last, _, _)) = rows.last() else {
+                break;
+            };
+            last_seq = Some(chunk_last);
+            let checks = par_chunks(&rows, |part| {
+                let mut keys = HashMap::new();
+                part.iter()
+                    .map(|(seq, entry, leaf)| check_entry(*seq, entry, leaf, &mut keys))
+                    .collect()
+            });
+            for check in checks {
+                if check.seq != expected_seq {
+                    findings.push(LedgerFinding::MissingEntries {
+                        from: expected_seq,
+                        to: check.seq,
+                    });
+                }
+                expected_seq = check.seq + 1;
+                leaves.push(check.leaf);
+                findings.extend(check.findings);
+                if let Some(event) = check.event {
+                    self.replay(check.seq, &event, &mut state, &mut findings);
+                    for item in history_items(&event) {
+                        item_links.push((item.to_owned(), event.seq));
+                    }
+                    if let Some(case) = &event.case {
+                        case_links.push((case.clone(), event.seq));
+                    }
+                }
+            }
+        }
+        let size = expected_seq;
+        let levels = Levels::build(leaves);
+        check_nodes(&tx, &levels, &mut findings).map_err(&err)?;
+        self.check_checkpoints(&tx, &levels, size, &mut findings).map_err(&err)?;
+        let mut sources: Vec<(String, String)> = self.outside_checkpoints()?;
+        sources.extend(
+            outside
+                .iter()
+                .enumerate()
+                .map(|(i, note)| (format!("supplied checkpoint #{}", i + 1), note.clone())),
+        );
+        for (source, note) in sources {
+            if let Some(f) = self.check_outside(&levels, size, &source, &note) {
+                findings.push(f);
+            }
+        }
+        check_index(&tx, &state, item_links, case_links, &mut findings).map_err(&err)?;
+        Ok(LedgerReport { size, findings })
+    }
+
+    fn replay(&self, seq: u64, event: &Event, state: &mut State, findings: &mut Vec<LedgerFinding>) {
+        if event.seq != seq {
+            findings.push(LedgerFinding::SeqMismatch {
+                seq,
+                found: event.seq,
+            });
+        }
+        if event.origin != self.origin {
+            findings.push(LedgerFinding::WrongOrigin {
+                seq,
+                found: event.origin.clone(),
+            });
+        }
+        if event.v != EVENT_VERSION {
+            findings.push(LedgerFinding::UnknownVersion { seq, found: event.v });
+        }
+        if event.kind == EventKind::LedgerInitialised
+            && event.fields.log_key.as_deref() != Some(self.log_key.to_string().as_str())
+        {
+            findings.push(LedgerFinding::LogKeyMismatch { seq });
+        }
+        // Judge the event where it stands, whatever seq it claims.
+        let mut positioned;
+        let event = if event.seq == seq {
+            event
+        } else {
+            positioned = event.clone();
+            positioned.seq = seq;
+            &positioned
+        };
+        if let Err(e) = state.check(event) {
+            findings.push(rule_finding(seq, e));
+        }
+        state.apply(event);
+    }
+
+    fn check_checkpoints(
+        &self,
+        conn: &Connection,
+        levels: &Levels,
+        size: u64,
+        findings: &mut Vec<LedgerFinding>,
+    ) -> Result<(), rusqlite::Error> {
+        let stored: Vec<(u64, String)> = conn
+            .prepare("SELECT size, note FROM checkpoints ORDER BY size")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let known = std::slice::from_ref(&self.log_key);
+        let origin = self.origin.as_str();
+        let results = par_chunks(&stored, |part| {
+            part.iter()
+                .filter_map(|(cp_size, note)| {
+                    let cp_size = *cp_size;
+                    let checkpoint = match Checkpoint::open(note.as_bytes(), known) {
+                        Ok((c, _, _)) => c,
+                        Err(custody_core::checkpoint::CheckpointError::Note(_)) => {
+                            return Some(LedgerFinding::CheckpointSignature { size: cp_size })
+                        }
+                        Err(_) => return Some(LedgerFinding::CheckpointMalformed { size: cp_size }),
+                    };
+                    if checkpoint.size != cp_size || checkpoint.origin != origin {
+                        return Some(LedgerFinding::CheckpointMalformed { size: cp_size });
+                    }
+                    if cp_size > levels.size() {
+                        return Some(LedgerFinding::CheckpointAhead {
+                            size: cp_size,
+                            ledger_size: size,
+                        });
+                    }
+                    (levels.root(cp_size) != checkpoint.root)
+                        .then_some(LedgerFinding::CheckpointRootMismatch { size: cp_size })
+                })
+                .collect()
+        });
+        findings.extend(results);
+        let newest = stored.last().map_or(0, |(s, _)| *s);
+        if newest < size {
+            findings.push(LedgerFinding::UncheckpointedEntries {
+                from: newest,
+                to: size,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_outside(&self, levels: &Levels, size: u64, source: &str, note: &str) -> Option<LedgerFinding> {
+        let opened = Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key));
+        let checkpoint = match opened {
+            Ok((c, _, _)) if c.origin == self.origin => c,
+            _ => {
+                return Some(LedgerFinding::OutsideCheckpointSignature {
+                    source_name: source.to_owned(),
+                })
+            }
+        };
+        if checkpoint.size > size || checkpoint.size > levels.size() {
+            return Some(LedgerFinding::OutsideCheckpointAhead {
+                size: checkpoint.size,
+                ledger_size: size,
+                source_name: source.to_owned(),
+            });
+        }
+        (levels.root(checkpoint.size) != checkpoint.root).then(|| LedgerFinding::OutsideCheckpointMismatch {
+            size: checkpoint.size,
+            source_name: source.to_owned(),
+        })
+    }
+}
+
+type Row = (u64, Vec<u8>, Vec<u8>);
+
+fn read_chunk(conn: &Connection, after: Option<u64>) -> Result<Vec<Row>, rusqlite::Error> {
+    // Seq values are compared as signed integers in SQL; -1 starts before seq 0.
+    let after: i64 = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
+    conn.prepare_cached(
+        "SELECT seq, entry, leaf_hash FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?
+    .query_map(rusqlite::params![after, CHUNK as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?
+    .collect()
+}
+
+fn check_nodes(conn: &Connection, levels: &Levels, findings: &mut Vec<LedgerFinding>) -> Result<(), rusqlite::Error> {
+    let mut stmt = conn.prepare("SELECT level, idx, hash FROM nodes ORDER BY level, idx")?;
+    let mut rows = stmt.query([])?;
+    // Next index expected at each level; a gap or a wrong hash is one finding per level.
+    let mut next: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut reported: BTreeMap<u32, bool> = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let level: u32 = row.get(0)?;
+        let index: u64 = row.get(1)?;
+        let hash: Vec<u8> = row.get(2)?;
+        let expected_index = next.entry(level).or_insert(0);
+        let ok = index == *expected_index && levels.node(level, index).is_some_and(|h| h[..] == hash[..]);
+        if !ok && !reported.get(&level).copied().unwrap_or(false) {
+            let at = if index == *expected_index { index } else { *expected_index };
+            findings.push(LedgerFinding::NodeMismatch { level, index: at });
+            reported.insert(level, true);
+        }
+        *expected_index = index + 1;
+    }
+    for (level, hashes) in levels.0.iter().enumerate().skip(1) {
+        let level = level as u32;
+        let have = next.get(&level).copied().unwrap_or(0);
+        if have < hashes.len() as u64 && !reported.get(&level).copied().unwrap_or(false) {
+            findings.push(LedgerFinding::NodeMismatch { level, index: have });
+        }
+    }
+    Ok(())
+}
+
+fn compare_rows<T: PartialEq>(
+    table: &'static str,
+    expected: BTreeMap<String, T>,
+    found: Vec<(String, T)>,
+    findings: &mut Vec<LedgerFinding>,
+) {
+    let mut found: BTreeMap<String, T> = found.into_iter().collect();
+    for (key, row) in expected {
+        if found.remove(&key).as_ref() != Some(&row) {
+            findings.push(LedgerFinding::IndexMismatch { table, key });
+        }
+    }
+    for key in found.into_keys() {
+        findings.push(LedgerFinding::IndexMismatch { table, key });
+    }
+}
+
+fn compare_links(
+    table: &'static str,
+    mut expected: Vec<(String, u64)>,
+    found: Vec<(String, u64)>,
+    findings: &mut Vec<LedgerFinding>,
+) {
+    expected.sort();
+    expected.dedup();
+    if expected == found {
+        return;
+    }
+    let expected: std::collections::BTreeSet<_> = expected.into_iter().collect();
+    let found: std::collections::BTreeSet<_> = found.into_iter().collect();
+    for (key, seq) in expected.symmetric_difference(&found) {
+        findings.push(LedgerFinding::IndexMismatch {
+            table,
+            key: format!("{key} @ {seq}"),
+        });
+    }
+}
+
+fn check_index(
+    conn: &Connection,
+    state: &State,
+    item_links: Vec<(String, u64)>,
+    case_links: Vec<(String, u64)>,
+    findings: &mut Vec<LedgerFinding>,
+) -> Result<(), rusqlite::Error> {
+    let unreadable = |table| move |e: StoreError| match e {
+        StoreError::CorruptIndex { key, .. } => LedgerFinding::IndexMismatch { table, key },
+        other => LedgerFinding::IndexMismatch {
+            table,
+            key: other.to_string(),
+        },
+    };
+    match index::all_actors(conn)? {
+        Ok(rows) => compare_rows(
+            "actors",
+            state.actors.clone(),
+            rows.into_iter().map(|r| (r.key.clone(), r)).collect(),
+            findings,
+        ),
+        Err(e) => findings.push(unreadable("actors")(e)),
+    }
+    match index::all_cases(conn)? {
+        Ok(rows) => compare_rows(
+            "cases",
+            state.cases.clone(),
+            rows.into_iter().map(|r| (r.case.clone(), r)).collect(),
+            findings,
+        ),
+        Err(e) => findings.push(unreadable("cases")(e)),
+    }
+    match index::all_items(conn)? {
+        Ok(rows) => compare_rows(
+            "items",
+            state.items.clone(),
+            rows.into_iter().map(|r| (r.item.clone(), r)).collect(),
+            findings,
+        ),
+        Err(e) => findings.push(unreadable("items")(e)),
+    }
+    compare_links("item_events", item_links, index::event_links(conn, "item_events")?, findings);
+    compare_links("case_events", case_links, index::event_links(conn, "case_events")?, findings);
+    Ok(())
+}
