@@ -4,8 +4,17 @@
 //! Exit codes: 0 verified / ok, 1 verification failed (tampering, mismatch, untrusted
 //! signer), 2 usage or I/O error. A closed stdout (broken pipe) is not an error.
 
+mod cmd_acquire;
+mod cmd_actor;
+mod cmd_case;
+mod cmd_event;
 mod cmd_hash;
+mod cmd_init;
 mod cmd_key;
+mod cmd_ledger;
+mod cmd_log;
+mod cmd_proof;
+mod ledger_opts;
 mod output;
 
 use std::process::ExitCode;
@@ -27,6 +36,30 @@ enum Command {
     Key(cmd_key::KeyCommand),
     /// Print size, SHA-256 and BLAKE3 of files.
     Hash(cmd_hash::HashArgs),
+    /// Create a ledger and its log key, enrolling the first actor.
+    Init(cmd_init::InitArgs),
+    /// Enrol, rotate, revoke and list the actors who sign events.
+    #[command(subcommand)]
+    Actor(cmd_actor::ActorCommand),
+    /// Open and list cases.
+    #[command(subcommand)]
+    Case(cmd_case::CaseCommand),
+    /// Hash files or directories and record them as acquired evidence items.
+    Acquire(cmd_acquire::AcquireArgs),
+    /// Record a custody event about an item.
+    Event(cmd_event::EventArgs),
+    /// Show the custody timeline of the ledger, an item or a case.
+    Log(cmd_log::LogArgs),
+    /// Print the latest signed checkpoint note.
+    Checkpoint(cmd_log::CheckpointArgs),
+    /// Make inclusion and consistency proofs.
+    #[command(subcommand)]
+    Prove(cmd_proof::ProveCommand),
+    /// Check a proof offline against a signed checkpoint and the log's verifier key.
+    VerifyProof(cmd_proof::VerifyProofArgs),
+    /// Verify, reindex and export from a ledger.
+    #[command(subcommand)]
+    Ledger(cmd_ledger::LedgerCommand),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -42,6 +75,16 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Key(cmd) => cmd_key::run(cmd),
         Command::Hash(args) => cmd_hash::run(args),
+        Command::Init(args) => cmd_init::run(args),
+        Command::Actor(cmd) => cmd_actor::run(cmd),
+        Command::Case(cmd) => cmd_case::run(cmd),
+        Command::Acquire(args) => cmd_acquire::run(args),
+        Command::Event(args) => cmd_event::run(args),
+        Command::Log(args) => cmd_log::run(args),
+        Command::Checkpoint(args) => cmd_log::run_checkpoint(args),
+        Command::Prove(cmd) => cmd_proof::run_prove(cmd),
+        Command::VerifyProof(args) => cmd_proof::run_verify(args),
+        Command::Ledger(cmd) => cmd_ledger::run(cmd),
     }
 }
 

@@ -1,0 +1,99 @@
+//! `custody init`: create a ledger, its log key, and enrol the first actor.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use custody_core::keys::{ActorInfo, Identity};
+use custody_store::Ledger;
+
+use crate::ledger_opts::{load_key, log_key_path, LedgerArg};
+use crate::{output, Outcome};
+
+/// Arguments of `custody init`.
+#[derive(clap::Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    ledger: LedgerArg,
+    /// The first actor's private key file; its holder is enrolled by the first entry.
+    #[arg(long, env = "CUSTODY_KEY")]
+    key: PathBuf,
+    /// The log's origin: a unique name for this ledger, e.g. ledger.pj.example.fr/lyon
+    /// (the first line of every checkpoint; also the log key's name).
+    #[arg(long)]
+    origin: String,
+    /// The log key that signs checkpoints: used if it exists, otherwise created there
+    /// (mode 0600) [default: <ledger>.log.key]
+    #[arg(long, env = "CUSTODY_LOG_KEY")]
+    log_key: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `custody init`.
+pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
+    let path = &args.ledger.ledger;
+    if path.exists() {
+        anyhow::bail!(
+            "{}: already exists; refusing to initialise over it (choose another --ledger)",
+            path.display()
+        );
+    }
+    let actor = load_key(&args.key, "first actor key (--key)")?;
+    let log_path = log_key_path(path, args.log_key.as_deref());
+    let (log_key, created_log_key) = if log_path.exists() {
+        (load_key(&log_path, "log key (--log-key)")?, false)
+    } else {
+        let info = ActorInfo {
+            name: args.origin.clone(),
+            role: Some("log".to_owned()),
+            organisation: None,
+            jurisdiction: None,
+        };
+        let key = Identity::generate(info).with_context(|| {
+            format!(
+                "cannot create a log key named after origin {:?} (the origin must be a valid key name: no spaces, no '+')",
+                args.origin
+            )
+        })?;
+        key.save(&log_path)
+            .with_context(|| format!("cannot write log key {}", log_path.display()))?;
+        (key, true)
+    };
+    let ledger = match Ledger::init(path, &args.origin, &actor, &log_key) {
+        Ok(ledger) => ledger,
+        Err(err) => {
+            if created_log_key {
+                // The key was made a moment ago for this ledger only; leave nothing behind.
+                let _ = std::fs::remove_file(&log_path);
+            }
+            return Err(anyhow::Error::new(err)
+                .context(format!("cannot create ledger {}", path.display())));
+        }
+    };
+    let (_, checkpoint) = ledger
+        .latest_checkpoint()
+        .context("ledger created, but its first checkpoint cannot be read")?;
+    let log_verifier = ledger.log_verifier_key().to_string();
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "ledger": path,
+            "origin": ledger.origin(),
+            "log_key_file": log_path,
+            "log_key_created": created_log_key,
+            "log_verifier_key": log_verifier,
+            "first_actor": actor.info().name,
+            "checkpoint": checkpoint,
+        }))?;
+        return Ok(Outcome::Ok);
+    }
+    let made = if created_log_key { "created" } else { "existing" };
+    output::print(&format!(
+        "ledger:           {}\norigin:           {}\nlog key:          {} ({made})\nlog verifier key: {log_verifier}\nfirst actor:      {}\n\ncheckpoint:\n{checkpoint}",
+        path.display(),
+        ledger.origin(),
+        log_path.display(),
+        actor.info().name,
+    ))?;
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,117 @@
+//! `custody ledger verify|reindex|export-entry`: audit and maintain a ledger file.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::ledger_opts::LedgerArg;
+use crate::{output, Outcome};
+
+/// `custody ledger` subcommands.
+#[derive(clap::Subcommand)]
+pub enum LedgerCommand {
+    /// Recompute every leaf, signature, rule, root and checkpoint, and check the ledger
+    /// against checkpoints held outside it. Exit 0 verified, 1 findings, 2 could not run.
+    Verify {
+        #[command(flatten)]
+        ledger: LedgerArg,
+        /// A signed checkpoint of this ledger kept elsewhere (e.g. saved from
+        /// `custody checkpoint` earlier); repeatable. Receipts imported into the ledger are
+        /// checked too.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the actor, case and item index from the entries alone.
+    Reindex {
+        #[command(flatten)]
+        ledger: LedgerArg,
+    },
+    /// Write one entry's exact bytes (its Merkle leaf) to stdout, for `custody verify-proof --entry`.
+    ExportEntry {
+        #[command(flatten)]
+        ledger: LedgerArg,
+        /// The entry's sequence number.
+        seq: u64,
+    },
+}
+
+/// Runs `custody ledger ...`.
+pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        LedgerCommand::Verify {
+            ledger,
+            checkpoints,
+            json,
+        } => verify(&ledger, &checkpoints, json),
+        LedgerCommand::Reindex { ledger } => {
+            let mut opened = ledger.open()?;
+            opened
+                .reindex()
+                .with_context(|| format!("cannot rebuild the index of {}", ledger.ledger.display()))?;
+            let size = opened.size().context("cannot read the ledger size")?;
+            output::print(&format!(
+                "reindexed {}: {size} entries replayed\n",
+                ledger.ledger.display()
+            ))?;
+            Ok(Outcome::Ok)
+        }
+        LedgerCommand::ExportEntry { ledger, seq } => {
+            let entry = ledger
+                .open()?
+                .entry(seq)
+                .with_context(|| format!("cannot read entry {seq}"))?;
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, &entry.bytes)?;
+            std::io::Write::flush(&mut out)?;
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn verify(ledger: &LedgerArg, files: &[PathBuf], json: bool) -> anyhow::Result<Outcome> {
+    let mut notes = Vec::with_capacity(files.len());
+    for path in files {
+        let note = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read checkpoint file {}", path.display()))?;
+        notes.push(note);
+    }
+    let opened = ledger.open()?;
+    let report = opened
+        .verify(&notes)
+        .with_context(|| format!("cannot verify {}", ledger.ledger.display()))?;
+    let verified = report.findings.is_empty();
+    let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    if json {
+        output::print_json(&serde_json::json!({
+            "ledger": ledger.ledger,
+            "origin": opened.origin(),
+            "size": report.size,
+            "outside_checkpoints_given": files.len(),
+            "verified": verified,
+            "findings": messages,
+        }))?;
+    } else if verified {
+        output::print(&format!(
+            "verified: {} ({} entries, origin {}; {} outside checkpoint(s) given)\n",
+            ledger.ledger.display(),
+            report.size,
+            opened.origin(),
+            files.len()
+        ))?;
+    } else {
+        let mut text = format!(
+            "FAILED: {} ({} entries): {} finding(s)\n",
+            ledger.ledger.display(),
+            report.size,
+            messages.len()
+        );
+        for m in &messages {
+            text.push_str(&format!("  - {m}\n"));
+        }
+        output::print(&text)?;
+    }
+    Ok(if verified { Outcome::Ok } else { Outcome::Failed })
+}

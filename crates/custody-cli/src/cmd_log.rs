@@ -1,0 +1,187 @@
+//! `custody log` (the custody timeline) and `custody checkpoint` (the latest signed head).
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use custody_store::{CheckResult, Event, Ledger, StoredEntry};
+
+use crate::ledger_opts::{actor_names, short_key, LedgerArg};
+use crate::{output, Outcome};
+
+/// Arguments of `custody log`.
+#[derive(clap::Args)]
+pub struct LogArgs {
+    #[command(flatten)]
+    ledger: LedgerArg,
+    /// Show only this item's history (with derivations from it).
+    #[arg(conflicts_with = "case")]
+    item: Option<String>,
+    /// Show only this case's events.
+    #[arg(long)]
+    case: Option<String>,
+    /// Print JSON (the signed entries, each with its signer's name) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `custody checkpoint`.
+#[derive(clap::Args)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    ledger: LedgerArg,
+}
+
+/// Runs `custody log`.
+pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
+    let ledger = args.ledger.open()?;
+    let entries = match (&args.item, &args.case) {
+        (Some(item), _) => {
+            let history = ledger
+                .item_history(item)
+                .with_context(|| format!("cannot read the history of item {item}"))?;
+            if history.is_empty() {
+                anyhow::bail!("no item {item} in ledger {}", ledger.path().display());
+            }
+            history
+        }
+        (None, Some(case)) => {
+            let history = ledger
+                .case_history(case)
+                .with_context(|| format!("cannot read the history of case {case}"))?;
+            if history.is_empty() {
+                anyhow::bail!("no case {case} in ledger {}", ledger.path().display());
+            }
+            history
+        }
+        (None, None) => all_entries(&ledger)?,
+    };
+    let names = actor_names(&ledger)?;
+    if args.json {
+        let rows: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "seq": e.seq,
+                    "actor_name": names.get(&e.signed.event.actor),
+                    "event": e.signed.event,
+                    "signature": e.signed.signature,
+                })
+            })
+            .collect();
+        output::print_json(&rows)?;
+        return Ok(Outcome::Ok);
+    }
+    let mut text = format!(
+        "{:>5}  {:<20}  {:<25}  {:<22}  {:<20}  {}\n",
+        "SEQ", "RECORDED (UTC)", "CLAIMED", "KIND", "ACTOR", "ITEMS"
+    );
+    for entry in &entries {
+        text.push_str(&render(&entry.signed.event, &names));
+    }
+    output::print(&text)?;
+    Ok(Outcome::Ok)
+}
+
+/// Runs `custody checkpoint`: the note exactly as signed, so it can be saved and later
+/// given to `custody ledger verify --checkpoint`.
+pub fn run_checkpoint(args: CheckpointArgs) -> anyhow::Result<Outcome> {
+    let ledger = args.ledger.open()?;
+    let (_, note) = ledger
+        .latest_checkpoint()
+        .with_context(|| format!("cannot read the latest checkpoint of {}", ledger.path().display()))?;
+    output::print(&note)?;
+    Ok(Outcome::Ok)
+}
+
+fn all_entries(ledger: &Ledger) -> anyhow::Result<Vec<StoredEntry>> {
+    let size = ledger.size().context("cannot read the ledger size")?;
+    (0..size)
+        .map(|seq| {
+            ledger
+                .entry(seq)
+                .with_context(|| format!("cannot read entry {seq} (run `custody ledger verify`)"))
+        })
+        .collect()
+}
+
+fn name_or_key<'a>(names: &'a BTreeMap<String, String>, key: &'a str) -> &'a str {
+    names.get(key).map_or_else(|| short_key(key), String::as_str)
+}
+
+fn render(event: &Event, names: &BTreeMap<String, String>) -> String {
+    let mut out = format!(
+        "{:>5}  {:<20}  {:<25}  {:<22}  {:<20}  {}\n",
+        event.seq,
+        event.recorded_time,
+        event.claimed_time,
+        event.kind.as_str(),
+        name_or_key(names, &event.actor),
+        event.items.join(", "),
+    );
+    for (label, value) in details(event, names) {
+        out.push_str(&format!("{:7}{label}: {value}\n", ""));
+    }
+    out
+}
+
+/// The kind-specific fields worth a line each in the timeline.
+fn details(event: &Event, names: &BTreeMap<String, String>) -> Vec<(&'static str, String)> {
+    let f = &event.fields;
+    let mut out = Vec::new();
+    let mut push = |label, value: Option<String>| {
+        if let Some(v) = value {
+            out.push((label, v));
+        }
+    };
+    push("case", event.case.clone());
+    push("title", f.title.clone());
+    push("place", f.place.clone());
+    push("purpose", f.purpose.clone());
+    push("authority", f.legal_authority.clone());
+    push("from", f.from.as_deref().map(|k| name_or_key(names, k).to_owned()));
+    push("to", f.to.as_deref().map(|k| name_or_key(names, k).to_owned()));
+    push(
+        "tool",
+        f.tool
+            .as_ref()
+            .map(|t| format!("{t} {}", f.tool_version.as_deref().unwrap_or("")).trim_end().to_owned()),
+    );
+    push("parent", f.parent.clone());
+    push(
+        "evidence",
+        f.evidence.as_ref().map(|e| {
+            let files = e.files.as_ref().map_or(String::new(), |l| format!(", {} files", l.len()));
+            format!("{} ({} bytes{files}) sha256 {}", e.source_path, e.size, custody_core::hex::encode(&e.sha256))
+        }),
+    );
+    push("expected", f.expected.map(|d| format!("{} bytes sha256 {}", d.size, d.sha256_hex())));
+    push("found", f.found.map(|d| format!("{} bytes sha256 {}", d.size, d.sha256_hex())));
+    push(
+        "result",
+        f.result.map(|r| match r {
+            CheckResult::Pass => "pass".to_owned(),
+            CheckResult::Fail => "FAIL".to_owned(),
+        }),
+    );
+    push("package", f.package_digest.clone());
+    push(
+        "actor",
+        f.actor_info.as_ref().map(|i| {
+            let key = f.public_key.as_deref().map_or("", short_key);
+            format!(
+                "{} ({}, {}, {}) key {key}",
+                i.name,
+                i.role.as_deref().unwrap_or("-"),
+                i.organisation.as_deref().unwrap_or("-"),
+                i.jurisdiction.as_deref().unwrap_or("-")
+            )
+        }),
+    );
+    if f.actor_info.is_none() {
+        push("key", f.public_key.clone());
+    }
+    push("log key", f.log_key.clone());
+    push("checkpoint", f.checkpoint.as_ref().map(|c| c.lines().take(2).collect::<Vec<_>>().join(" / ")));
+    push("note", f.notes.clone());
+    out
+}

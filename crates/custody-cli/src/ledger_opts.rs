@@ -1,0 +1,195 @@
+//! Options and helpers shared by the ledger commands: where the ledger and the keys are,
+//! opening them, and the hints printed when the ledger refuses an event.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use custody_core::keys::Identity;
+use custody_store::{Appended, EventDraft, Ledger, StoreError};
+
+/// Which ledger to use.
+#[derive(clap::Args, Debug)]
+pub struct LedgerArg {
+    /// The ledger file.
+    #[arg(long, env = "CUSTODY_LEDGER", default_value = "custody.db")]
+    pub ledger: PathBuf,
+}
+
+impl LedgerArg {
+    /// Opens the ledger, naming it in any error.
+    pub fn open(&self) -> anyhow::Result<Ledger> {
+        Ledger::open(&self.ledger)
+            .with_context(|| format!("cannot open ledger {}", self.ledger.display()))
+    }
+}
+
+/// Who signs: the acting actor's key and the ledger's log key.
+#[derive(clap::Args, Debug)]
+pub struct SignerArgs {
+    /// The acting actor's private key file.
+    #[arg(long, env = "CUSTODY_KEY")]
+    pub key: PathBuf,
+    /// The ledger's log key (signs checkpoints) [default: <ledger>.log.key]
+    #[arg(long, env = "CUSTODY_LOG_KEY")]
+    pub log_key: Option<PathBuf>,
+}
+
+/// An open ledger with the keys needed to append to it.
+pub struct Session {
+    /// The ledger.
+    pub ledger: Ledger,
+    /// The acting actor.
+    pub actor: Identity,
+    /// The log key.
+    pub log_key: Identity,
+}
+
+impl Session {
+    /// Opens the ledger and loads both keys.
+    pub fn open(ledger: &LedgerArg, signer: &SignerArgs) -> anyhow::Result<Session> {
+        let opened = ledger.open()?;
+        let actor = load_key(&signer.key, "actor key (--key)")?;
+        let log_path = log_key_path(&ledger.ledger, signer.log_key.as_deref());
+        let log_key = load_key(&log_path, "log key (--log-key)")?;
+        Ok(Session {
+            ledger: opened,
+            actor,
+            log_key,
+        })
+    }
+
+    /// Appends one event, explaining a refusal.
+    pub fn append(&mut self, draft: EventDraft) -> anyhow::Result<Appended> {
+        let mut out = self.append_batch(vec![draft])?;
+        Ok(out.remove(0))
+    }
+
+    /// Appends events as one all-or-nothing batch, explaining a refusal.
+    pub fn append_batch(&mut self, drafts: Vec<EventDraft>) -> anyhow::Result<Vec<Appended>> {
+        let what = describe_drafts(&drafts);
+        self.ledger
+            .append_batch(drafts, &self.actor, &self.log_key)
+            .map_err(|e| explain(e, &what, self.ledger.path()))
+    }
+}
+
+fn describe_drafts(drafts: &[EventDraft]) -> String {
+    let kinds: Vec<&str> = drafts.iter().map(|d| d.kind.as_str()).collect();
+    let items: Vec<&str> = drafts
+        .iter()
+        .flat_map(|d| d.items.iter().map(String::as_str))
+        .collect();
+    if items.is_empty() {
+        kinds.join(", ")
+    } else {
+        format!("{} for {}", kinds.join(", "), items.join(", "))
+    }
+}
+
+/// Wraps a refusal with what was attempted, where, and (for rule refusals) what to do.
+fn explain(err: StoreError, what: &str, ledger: &Path) -> anyhow::Error {
+    let hint = hint(&err);
+    let err = anyhow::Error::new(err).context(format!(
+        "ledger {} refused {what}; nothing was recorded",
+        ledger.display()
+    ));
+    match hint {
+        Some(h) => err.context(h),
+        None => err,
+    }
+}
+
+/// What an investigator can do about a refusal.
+fn hint(err: &StoreError) -> Option<String> {
+    Some(match err {
+        StoreError::AlreadyCheckedOut { item, .. } => {
+            format!("check {item} in first: custody event {item} checked-in")
+        }
+        StoreError::WrongItemState { item, kind, .. } => {
+            format!("item {item} cannot take {kind} now; see its history with: custody log {item}")
+        }
+        StoreError::ItemNotAcquired { item } => {
+            format!("no item {item} in this ledger; list items with `custody log --case REF` or acquire it with `custody acquire`")
+        }
+        StoreError::ItemDestroyed { item, .. } => {
+            format!("item {item} was destroyed; only `custody event {item} note` may follow")
+        }
+        StoreError::UnknownActor { .. } => {
+            "enrol the key first: custody actor enroll --pubkey ... (signed by an enrolled actor)"
+                .to_owned()
+        }
+        StoreError::RevokedActor { .. } | StoreError::RotatedActor { .. } => {
+            "sign with the actor's current key (--key)".to_owned()
+        }
+        StoreError::BackDated { .. } | StoreError::ClaimedInFuture { .. } => {
+            "check --claimed-time (RFC 3339 with offset, e.g. 2026-03-01T14:30:00+01:00)".to_owned()
+        }
+        StoreError::ClockWentBackwards { .. } => {
+            "this machine's clock is behind the ledger's last entry; correct the clock and retry"
+                .to_owned()
+        }
+        StoreError::WrongLogKey { .. } => {
+            "give this ledger's log key with --log-key (default <ledger>.log.key)".to_owned()
+        }
+        _ => return None,
+    })
+}
+
+/// The log key file: the one given, or `<ledger>.log.key`.
+pub fn log_key_path(ledger: &Path, given: Option<&Path>) -> PathBuf {
+    if let Some(path) = given {
+        return path.to_path_buf();
+    }
+    let mut path = OsString::from(ledger.as_os_str());
+    path.push(".log.key");
+    PathBuf::from(path)
+}
+
+/// Loads a private key, saying which one failed.
+pub fn load_key(path: &Path, what: &str) -> anyhow::Result<Identity> {
+    Identity::load(path).with_context(|| format!("cannot load {what} {}", path.display()))
+}
+
+/// Now, as the ledger records times (UTC, `Z`).
+pub fn now_rfc3339() -> String {
+    custody_store::ledger::format_utc(time::OffsetDateTime::now_utc())
+}
+
+/// Actor names by key hex, for rendering.
+pub fn actor_names(ledger: &Ledger) -> anyhow::Result<BTreeMap<String, String>> {
+    Ok(ledger
+        .actors()
+        .context("cannot read the actor index")?
+        .into_iter()
+        .map(|a| (a.key, a.name))
+        .collect())
+}
+
+/// A key reference as typed: 64 hex digits, or the name of an enrolled, active actor.
+/// Returns the key hex, or `None` when the text names no actor.
+pub fn resolve_actor(ledger: &Ledger, reference: &str) -> anyhow::Result<Option<String>> {
+    let lower = reference.to_ascii_lowercase();
+    let actors = ledger.actors().context("cannot read the actor index")?;
+    if actors.iter().any(|a| a.key == lower) {
+        return Ok(Some(lower));
+    }
+    let named: Vec<_> = actors
+        .iter()
+        .filter(|a| a.name == reference && a.status == custody_store::ActorStatus::Active)
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(Some(one.key.clone())),
+        [] => Ok(None),
+        _ => anyhow::bail!(
+            "{reference:?} names {} active actors; give the key in hex instead (see `custody actor list`)",
+            named.len()
+        ),
+    }
+}
+
+/// Shortens a key hex for tables (the full key is in `--json` output).
+pub fn short_key(key: &str) -> &str {
+    key.get(..16).unwrap_or(key)
+}
