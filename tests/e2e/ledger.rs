@@ -42,7 +42,18 @@ fn custody_to_file(sb: &Sandbox, args: &[&str], file: &str) {
 fn new_key(sb: &Sandbox, name: &str, file: &str) -> String {
     let run = custody(
         sb,
-        &["key", "new", "--name", name, "--role", "investigator", "--jurisdiction", "FR", "--out", file],
+        &[
+            "key",
+            "new",
+            "--name",
+            name,
+            "--role",
+            "investigator",
+            "--jurisdiction",
+            "FR",
+            "--out",
+            file,
+        ],
     )
     .expect(0);
     let prefix = format!("{name}+");
@@ -67,15 +78,49 @@ fn with_bob_case_and_item(sb: &Sandbox) {
     custody(
         sb,
         &[
-            "actor", "enroll", "--key", "alice.key", "--pubkey", &bob, "--role", "evidence officer",
-            "--org", "PJ Lyon", "--jurisdiction", "FR",
+            "actor",
+            "enroll",
+            "--key",
+            "alice.key",
+            "--pubkey",
+            &bob,
+            "--role",
+            "evidence officer",
+            "--org",
+            "PJ Lyon",
+            "--jurisdiction",
+            "FR",
         ],
     )
     .expect(0);
-    custody(sb, &["case", "open", "C-1", "--key", "alice.key", "--title", "Fraud inquiry"]).expect(0);
+    custody(
+        sb,
+        &[
+            "case",
+            "open",
+            "C-1",
+            "--key",
+            "alice.key",
+            "--title",
+            "Fraud inquiry",
+        ],
+    )
+    .expect(0);
     std::fs::write(sb.path("disk.img"), b"seized disk image bytes").unwrap();
-    custody(sb, &["acquire", "disk.img", "--case", "C-1", "--key", "alice.key", "--location", "Lyon"])
-        .expect(0);
+    custody(
+        sb,
+        &[
+            "acquire",
+            "disk.img",
+            "--case",
+            "C-1",
+            "--key",
+            "alice.key",
+            "--location",
+            "Lyon",
+        ],
+    )
+    .expect(0);
 }
 
 fn kinds(log: &serde_json::Value) -> Vec<String> {
@@ -90,19 +135,33 @@ fn kinds(log: &serde_json::Value) -> Vec<String> {
 fn init_creates_the_ledger_and_a_private_log_key_and_refuses_to_overwrite() {
     let sb = Sandbox::new();
     new_key(&sb, "alice@pj-lyon.example", "alice.key");
-    let run = custody(&sb, &["init", "--key", "alice.key", "--origin", ORIGIN, "--json"]).expect(0);
+    let run = custody(
+        &sb,
+        &["init", "--key", "alice.key", "--origin", ORIGIN, "--json"],
+    )
+    .expect(0);
     let json = run.json();
     assert_eq!(json["origin"], ORIGIN);
     assert_eq!(json["log_key_created"], true);
     let verifier = json["log_verifier_key"].as_str().unwrap();
     assert!(verifier.starts_with(&format!("{ORIGIN}+")), "{verifier}");
-    assert!(json["checkpoint"].as_str().unwrap().starts_with(&format!("{ORIGIN}\n1\n")));
+    assert!(json["checkpoint"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{ORIGIN}\n1\n")));
     assert!(sb.path("custody.db").is_file());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(sb.path("custody.db.log.key")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "log key must not be readable by others (mode {mode:o})");
+        let mode = std::fs::metadata(sb.path("custody.db.log.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "log key must not be readable by others (mode {mode:o})"
+        );
     }
 
     let again = custody(&sb, &["init", "--key", "alice.key", "--origin", ORIGIN]).expect(2);
@@ -128,23 +187,78 @@ fn custody_flow_records_events_and_enforces_the_check_out_rules() {
     std::fs::create_dir_all(sb.path("phone/DCIM")).unwrap();
     std::fs::write(sb.path("phone/DCIM/img1.jpg"), b"jpeg one").unwrap();
     std::fs::write(sb.path("phone/notes.txt"), b"notes").unwrap();
-    let acquired = custody(&sb, &["acquire", "phone", "--case", "C-1", "--key", "alice.key", "--json"])
-        .expect(0)
-        .json();
-    assert_eq!(acquired[0]["item"], "C-1-2", "item ids number on within the case");
+    let acquired = custody(
+        &sb,
+        &[
+            "acquire",
+            "phone",
+            "--case",
+            "C-1",
+            "--key",
+            "alice.key",
+            "--json",
+        ],
+    )
+    .expect(0)
+    .json();
+    assert_eq!(
+        acquired[0]["item"], "C-1-2",
+        "item ids number on within the case"
+    );
     let files = acquired[0]["evidence"]["files"].as_array().unwrap();
     let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["DCIM/img1.jpg", "notes.txt"]);
     assert_eq!(acquired[0]["evidence"]["size"], 13);
 
     // Check out to bob; a second check-out is refused until the item is checked in.
-    custody(&sb, &["event", "C-1-1", "checked-out", "--key", "alice.key", "--to", "bob@pj-lyon.example", "--purpose", "imaging"])
-        .expect(0);
-    let twice = custody(&sb, &["event", "C-1-1", "checked-out", "--key", "alice.key"]).expect(2);
-    assert!(twice.stderr.contains("already checked out"), "{}", twice.stderr);
-    assert!(twice.stderr.contains("custody event C-1-1 checked-in"), "{}", twice.stderr);
-    assert!(twice.stderr.contains("nothing was recorded"), "{}", twice.stderr);
-    custody(&sb, &["event", "C-1-1", "checked-in", "--key", "bob.key", "--place", "evidence room 2"]).expect(0);
+    custody(
+        &sb,
+        &[
+            "event",
+            "C-1-1",
+            "checked-out",
+            "--key",
+            "alice.key",
+            "--to",
+            "bob@pj-lyon.example",
+            "--purpose",
+            "imaging",
+        ],
+    )
+    .expect(0);
+    let twice = custody(
+        &sb,
+        &["event", "C-1-1", "checked-out", "--key", "alice.key"],
+    )
+    .expect(2);
+    assert!(
+        twice.stderr.contains("already checked out"),
+        "{}",
+        twice.stderr
+    );
+    assert!(
+        twice.stderr.contains("custody event C-1-1 checked-in"),
+        "{}",
+        twice.stderr
+    );
+    assert!(
+        twice.stderr.contains("nothing was recorded"),
+        "{}",
+        twice.stderr
+    );
+    custody(
+        &sb,
+        &[
+            "event",
+            "C-1-1",
+            "checked-in",
+            "--key",
+            "bob.key",
+            "--place",
+            "evidence room 2",
+        ],
+    )
+    .expect(0);
     let in_again = custody(&sb, &["event", "C-1-1", "checked-in", "--key", "bob.key"]).expect(2);
     assert!(in_again.stderr.contains("C-1-1"), "{}", in_again.stderr);
 
@@ -153,33 +267,115 @@ fn custody_flow_records_events_and_enforces_the_check_out_rules() {
     assert!(unknown.stderr.contains("C-9-9"), "{}", unknown.stderr);
     let backdated = custody(
         &sb,
-        &["event", "C-1-1", "examined", "--key", "bob.key", "--claimed-time", "2000-01-01T00:00:00+01:00"],
+        &[
+            "event",
+            "C-1-1",
+            "examined",
+            "--key",
+            "bob.key",
+            "--claimed-time",
+            "2000-01-01T00:00:00+01:00",
+        ],
     )
     .expect(2);
-    assert!(backdated.stderr.contains("before item"), "{}", backdated.stderr);
+    assert!(
+        backdated.stderr.contains("before item"),
+        "{}",
+        backdated.stderr
+    );
 
     // Hash verification: the original passes, an altered copy fails (recorded, exit 1).
-    let pass = custody(&sb, &["event", "C-1-1", "hash-verified", "--key", "bob.key", "--file", "disk.img"]).expect(0);
+    let pass = custody(
+        &sb,
+        &[
+            "event",
+            "C-1-1",
+            "hash-verified",
+            "--key",
+            "bob.key",
+            "--file",
+            "disk.img",
+        ],
+    )
+    .expect(0);
     assert!(pass.stdout.contains("result   pass"), "{}", pass.stdout);
     std::fs::write(sb.path("altered.img"), b"seized disk image bytez").unwrap();
-    let fail = custody(&sb, &["event", "C-1-1", "hash-verified", "--key", "bob.key", "--file", "altered.img"]).expect(1);
+    let fail = custody(
+        &sb,
+        &[
+            "event",
+            "C-1-1",
+            "hash-verified",
+            "--key",
+            "bob.key",
+            "--file",
+            "altered.img",
+        ],
+    )
+    .expect(1);
     assert!(fail.stdout.contains("FAIL"), "{}", fail.stdout);
-    assert!(fail.stderr.contains("C-1-1 failed its hash-verified check"), "{}", fail.stderr);
-    custody(&sb, &["event", "C-1-2", "hash-verified", "--key", "bob.key", "--file", "phone"]).expect(0);
+    assert!(
+        fail.stderr.contains("C-1-1 failed its hash-verified check"),
+        "{}",
+        fail.stderr
+    );
+    custody(
+        &sb,
+        &[
+            "event",
+            "C-1-2",
+            "hash-verified",
+            "--key",
+            "bob.key",
+            "--file",
+            "phone",
+        ],
+    )
+    .expect(0);
 
     // The timeline, as text and JSON.
     let log = custody(&sb, &["log", "C-1-1"]).expect(0);
-    for needle in ["acquired", "checked-out", "checked-in", "hash-verified", "bob@pj-lyon.example", "to: bob@pj-lyon.example", "place: evidence room 2", "result: FAIL"] {
-        assert!(log.stdout.contains(needle), "log lacks {needle:?}:\n{}", log.stdout);
+    for needle in [
+        "acquired",
+        "checked-out",
+        "checked-in",
+        "hash-verified",
+        "bob@pj-lyon.example",
+        "to: bob@pj-lyon.example",
+        "place: evidence room 2",
+        "result: FAIL",
+    ] {
+        assert!(
+            log.stdout.contains(needle),
+            "log lacks {needle:?}:\n{}",
+            log.stdout
+        );
     }
     let json = custody(&sb, &["log", "C-1-1", "--json"]).expect(0).json();
-    assert_eq!(kinds(&json), ["acquired", "checked-out", "checked-in", "hash-verified", "hash-verified"]);
+    assert_eq!(
+        kinds(&json),
+        [
+            "acquired",
+            "checked-out",
+            "checked-in",
+            "hash-verified",
+            "hash-verified"
+        ]
+    );
     assert_eq!(json[1]["actor_name"], "alice@pj-lyon.example");
     assert_eq!(json[3]["event"]["result"], "pass");
     assert_eq!(json[4]["event"]["result"], "fail");
     let whole = custody(&sb, &["log", "--json"]).expect(0).json();
-    assert_eq!(kinds(&whole)[..3], ["ledger-initialised", "actor-enrolled", "case-opened"]);
-    let seqs: Vec<u64> = whole.as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(
+        kinds(&whole)[..3],
+        ["ledger-initialised", "actor-enrolled", "case-opened"]
+    );
+    let seqs: Vec<u64> = whole
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
     assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
 
     let cases = custody(&sb, &["case", "list", "--json"]).expect(0).json();
@@ -192,18 +388,50 @@ fn acquisition_refuses_links_and_an_item_id_for_several_paths() {
     let sb = ledger_with_alice();
     std::fs::write(sb.path("a.bin"), b"a").unwrap();
     std::fs::write(sb.path("b.bin"), b"b").unwrap();
-    let two = custody(&sb, &["acquire", "a.bin", "b.bin", "--case", "C-2", "--item", "X", "--key", "alice.key"]).expect(2);
+    let two = custody(
+        &sb,
+        &[
+            "acquire",
+            "a.bin",
+            "b.bin",
+            "--case",
+            "C-2",
+            "--item",
+            "X",
+            "--key",
+            "alice.key",
+        ],
+    )
+    .expect(2);
     assert!(two.stderr.contains("--item"), "{}", two.stderr);
     #[cfg(unix)]
     {
         std::fs::create_dir(sb.path("dir")).unwrap();
         std::os::unix::fs::symlink(sb.path("a.bin"), sb.path("dir/link")).unwrap();
-        let link = custody(&sb, &["acquire", "dir", "--case", "C-2", "--key", "alice.key"]).expect(2);
+        let link = custody(
+            &sb,
+            &["acquire", "dir", "--case", "C-2", "--key", "alice.key"],
+        )
+        .expect(2);
         assert!(link.stderr.contains("symbolic link"), "{}", link.stderr);
         assert!(link.stderr.contains("link"), "{}", link.stderr);
     }
     // Nothing was recorded by the refusals; both files go in as one batch.
-    let ok = custody(&sb, &["acquire", "a.bin", "b.bin", "--case", "C-2", "--key", "alice.key", "--json"]).expect(0).json();
+    let ok = custody(
+        &sb,
+        &[
+            "acquire",
+            "a.bin",
+            "b.bin",
+            "--case",
+            "C-2",
+            "--key",
+            "alice.key",
+            "--json",
+        ],
+    )
+    .expect(0)
+    .json();
     assert_eq!(ok[0]["item"], "C-2-1");
     assert_eq!(ok[1]["item"], "C-2-2");
     assert_eq!(ok[0]["seq"], 1);
@@ -214,13 +442,44 @@ fn rotated_and_revoked_keys_can_no_longer_sign() {
     let sb = ledger_with_alice();
     with_bob_case_and_item(&sb);
     new_key(&sb, "alice@pj-lyon.example", "alice2.key");
-    custody(&sb, &["actor", "rotate", "--key", "alice.key", "--new-key", "alice2.key"]).expect(0);
+    custody(
+        &sb,
+        &[
+            "actor",
+            "rotate",
+            "--key",
+            "alice.key",
+            "--new-key",
+            "alice2.key",
+        ],
+    )
+    .expect(0);
     let old = custody(&sb, &["event", "C-1-1", "examined", "--key", "alice.key"]).expect(2);
-    assert!(old.stderr.contains("replaced by another key"), "{}", old.stderr);
+    assert!(
+        old.stderr.contains("replaced by another key"),
+        "{}",
+        old.stderr
+    );
     custody(&sb, &["event", "C-1-1", "examined", "--key", "alice2.key"]).expect(0);
 
-    custody(&sb, &["actor", "revoke", "bob@pj-lyon.example", "--key", "alice2.key", "--reason", "left the unit"]).expect(0);
-    let revoked = custody(&sb, &["event", "C-1-1", "note", "--key", "bob.key", "--note", "x"]).expect(2);
+    custody(
+        &sb,
+        &[
+            "actor",
+            "revoke",
+            "bob@pj-lyon.example",
+            "--key",
+            "alice2.key",
+            "--reason",
+            "left the unit",
+        ],
+    )
+    .expect(0);
+    let revoked = custody(
+        &sb,
+        &["event", "C-1-1", "note", "--key", "bob.key", "--note", "x"],
+    )
+    .expect(2);
     assert!(revoked.stderr.contains("revoked"), "{}", revoked.stderr);
 
     let actors = custody(&sb, &["actor", "list", "--json"]).expect(0).json();
@@ -245,7 +504,10 @@ fn log_verifier_key(sb: &Sandbox) -> String {
     assert!(note.starts_with(&format!("{ORIGIN}\n")), "{note}");
     // The note's signature line names the key; the full verifier key is in the first entry.
     let log = custody(sb, &["log", "--json"]).expect(0).json();
-    log[0]["event"]["log_key"].as_str().expect("log_key in ledger-initialised").to_owned()
+    log[0]["event"]["log_key"]
+        .as_str()
+        .expect("log_key in ledger-initialised")
+        .to_owned()
 }
 
 #[test]
@@ -259,79 +521,247 @@ fn proofs_verify_offline_and_a_tampered_proof_fails() {
     custody_to_file(&sb, &["ledger", "export-entry", "3"], "entry3.json");
     custody_to_file(&sb, &["ledger", "export-entry", "2"], "entry2.json");
 
-    let ok = custody(&sb, &["verify-proof", "proof.json", "--checkpoint", "head.cp", "--log-key", &key, "--entry", "entry3.json"]).expect(0);
-    assert!(ok.stdout.starts_with("verified: entry 3 is in"), "{}", ok.stdout);
+    let ok = custody(
+        &sb,
+        &[
+            "verify-proof",
+            "proof.json",
+            "--checkpoint",
+            "head.cp",
+            "--log-key",
+            &key,
+            "--entry",
+            "entry3.json",
+        ],
+    )
+    .expect(0);
+    assert!(
+        ok.stdout.starts_with("verified: entry 3 is in"),
+        "{}",
+        ok.stdout
+    );
 
     // Another entry is not at position 3.
-    let wrong = custody(&sb, &["verify-proof", "proof.json", "--checkpoint", "head.cp", "--log-key", &key, "--entry", "entry2.json"]).expect(1);
-    assert!(wrong.stdout.contains("seq 2, but the proof is for seq 3"), "{}", wrong.stdout);
+    let wrong = custody(
+        &sb,
+        &[
+            "verify-proof",
+            "proof.json",
+            "--checkpoint",
+            "head.cp",
+            "--log-key",
+            &key,
+            "--entry",
+            "entry2.json",
+        ],
+    )
+    .expect(1);
+    assert!(
+        wrong.stdout.contains("seq 2, but the proof is for seq 3"),
+        "{}",
+        wrong.stdout
+    );
 
     // One flipped hex digit in the audit path breaks it.
-    let mut proof: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(sb.path("proof.json")).unwrap()).unwrap();
+    let mut proof: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.path("proof.json")).unwrap()).unwrap();
     let first = proof["hashes"][0].as_str().unwrap().to_owned();
-    let flipped = format!("{}{}", if first.starts_with('0') { '1' } else { '0' }, &first[1..]);
+    let flipped = format!(
+        "{}{}",
+        if first.starts_with('0') { '1' } else { '0' },
+        &first[1..]
+    );
     proof["hashes"][0] = serde_json::Value::String(flipped);
     std::fs::write(sb.path("bad.json"), proof.to_string()).unwrap();
-    let bad = custody(&sb, &["verify-proof", "bad.json", "--checkpoint", "head.cp", "--log-key", &key, "--entry", "entry3.json"]).expect(1);
+    let bad = custody(
+        &sb,
+        &[
+            "verify-proof",
+            "bad.json",
+            "--checkpoint",
+            "head.cp",
+            "--log-key",
+            &key,
+            "--entry",
+            "entry3.json",
+        ],
+    )
+    .expect(1);
     assert!(bad.stdout.contains("FAILED"), "{}", bad.stdout);
-    assert!(bad.stdout.contains("not in the tree of size"), "{}", bad.stdout);
+    assert!(
+        bad.stdout.contains("not in the tree of size"),
+        "{}",
+        bad.stdout
+    );
 
     // A checkpoint edited after signing is refused.
     let note = std::fs::read_to_string(sb.path("head.cp")).unwrap();
     let size_line = note.lines().nth(1).unwrap();
-    std::fs::write(sb.path("forged.cp"), note.replacen(&format!("\n{size_line}\n"), "\n99\n", 1)).unwrap();
-    let forged = custody(&sb, &["verify-proof", "proof.json", "--checkpoint", "forged.cp", "--log-key", &key, "--entry", "entry3.json"]).expect(1);
+    std::fs::write(
+        sb.path("forged.cp"),
+        note.replacen(&format!("\n{size_line}\n"), "\n99\n", 1),
+    )
+    .unwrap();
+    let forged = custody(
+        &sb,
+        &[
+            "verify-proof",
+            "proof.json",
+            "--checkpoint",
+            "forged.cp",
+            "--log-key",
+            &key,
+            "--entry",
+            "entry3.json",
+        ],
+    )
+    .expect(1);
     assert!(forged.stdout.contains("forged.cp"), "{}", forged.stdout);
 
     // Consistency: the head after one more event extends the saved head.
-    custody(&sb, &["event", "C-1-1", "note", "--key", "bob.key", "--note", "label checked"]).expect(0);
+    custody(
+        &sb,
+        &[
+            "event",
+            "C-1-1",
+            "note",
+            "--key",
+            "bob.key",
+            "--note",
+            "label checked",
+        ],
+    )
+    .expect(0);
     custody_to_file(&sb, &["checkpoint"], "later.cp");
     let old_size: u64 = size_line.parse().unwrap();
     let new_size = (old_size + 1).to_string();
-    custody_to_file(&sb, &["prove", "consistency", size_line, &new_size, "--json"], "cons.json");
-    custody(&sb, &["verify-proof", "cons.json", "--checkpoint", "head.cp", "--checkpoint", "later.cp", "--log-key", &key]).expect(0);
-    let missing = custody(&sb, &["verify-proof", "cons.json", "--checkpoint", "later.cp", "--log-key", &key]).expect(1);
-    assert!(missing.stdout.contains(&format!("no valid checkpoint of tree size {old_size}")), "{}", missing.stdout);
+    custody_to_file(
+        &sb,
+        &["prove", "consistency", size_line, &new_size, "--json"],
+        "cons.json",
+    );
+    custody(
+        &sb,
+        &[
+            "verify-proof",
+            "cons.json",
+            "--checkpoint",
+            "head.cp",
+            "--checkpoint",
+            "later.cp",
+            "--log-key",
+            &key,
+        ],
+    )
+    .expect(0);
+    let missing = custody(
+        &sb,
+        &[
+            "verify-proof",
+            "cons.json",
+            "--checkpoint",
+            "later.cp",
+            "--log-key",
+            &key,
+        ],
+    )
+    .expect(1);
+    assert!(
+        missing
+            .stdout
+            .contains(&format!("no valid checkpoint of tree size {old_size}")),
+        "{}",
+        missing.stdout
+    );
 
     // Neither --entry nor --leaf-hash: a usage error, not a verdict.
-    let usage = custody(&sb, &["verify-proof", "proof.json", "--checkpoint", "head.cp", "--log-key", &key]).expect(2);
+    let usage = custody(
+        &sb,
+        &[
+            "verify-proof",
+            "proof.json",
+            "--checkpoint",
+            "head.cp",
+            "--log-key",
+            &key,
+        ],
+    )
+    .expect(2);
     assert!(usage.stderr.contains("--entry"), "{}", usage.stderr);
 }
 
 /// Edits entry `seq` with raw SQL, as someone holding the file (not the keys) could.
 fn tamper_entry(db: &Path, seq: u64, from: &str, to: &str) {
     let conn = rusqlite::Connection::open(db).expect("open ledger with SQLite");
-    conn.execute_batch("DROP TRIGGER IF EXISTS entries_no_update;").unwrap();
+    conn.execute_batch("DROP TRIGGER IF EXISTS entries_no_update;")
+        .unwrap();
     let entry: Vec<u8> = conn
-        .query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| r.get(0))
+        .query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
         .unwrap();
     let text = String::from_utf8(entry).unwrap();
     assert!(text.contains(from), "entry {seq} lacks {from:?}: {text}");
     let changed = text.replacen(from, to, 1);
-    conn.execute("UPDATE entries SET entry = ?1 WHERE seq = ?2", rusqlite::params![changed.as_bytes(), seq])
-        .unwrap();
+    conn.execute(
+        "UPDATE entries SET entry = ?1 WHERE seq = ?2",
+        rusqlite::params![changed.as_bytes(), seq],
+    )
+    .unwrap();
 }
 
 #[test]
 fn ledger_verify_passes_then_names_the_entry_edited_with_raw_sql() {
     let sb = ledger_with_alice();
     with_bob_case_and_item(&sb);
-    custody(&sb, &["event", "C-1-1", "examined", "--key", "bob.key", "--tool", "X-Ways", "--tool-version", "21.0"]).expect(0);
-    custody(&sb, &["event", "C-1-1", "stored", "--key", "bob.key", "--place", "locker 7"]).expect(0);
+    custody(
+        &sb,
+        &[
+            "event",
+            "C-1-1",
+            "examined",
+            "--key",
+            "bob.key",
+            "--tool",
+            "X-Ways",
+            "--tool-version",
+            "21.0",
+        ],
+    )
+    .expect(0);
+    custody(
+        &sb,
+        &[
+            "event", "C-1-1", "stored", "--key", "bob.key", "--place", "locker 7",
+        ],
+    )
+    .expect(0);
     let ok = custody(&sb, &["ledger", "verify"]).expect(0);
     assert!(ok.stdout.starts_with("verified:"), "{}", ok.stdout);
     custody_to_file(&sb, &["checkpoint"], "audit.cp");
     custody(&sb, &["ledger", "verify", "--checkpoint", "audit.cp"]).expect(0);
 
     let log = custody(&sb, &["log", "--json"]).expect(0).json();
-    let seq = log.as_array().unwrap().iter().find(|e| e["event"]["kind"] == "stored").unwrap()["seq"]
+    let seq = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["kind"] == "stored")
+        .unwrap()["seq"]
         .as_u64()
         .unwrap();
     tamper_entry(&sb.path("custody.db"), seq, "locker 7", "locker 9");
 
-    let failed = custody(&sb, &["ledger", "verify", "--json"]).expect(1).json();
+    let failed = custody(&sb, &["ledger", "verify", "--json"])
+        .expect(1)
+        .json();
     assert_eq!(failed["verified"], false);
-    let findings: Vec<String> = failed["findings"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned()).collect();
+    let findings: Vec<String> = failed["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
     assert!(
         findings.iter().any(|f| f.contains(&format!("{seq}"))),
         "no finding names seq {seq}: {findings:?}"
@@ -358,5 +788,9 @@ fn reindex_rebuilds_the_same_index() {
     assert_eq!(before, after);
     // The rebuilt index still knows the item is out.
     let twice = custody(&sb, &["event", "C-1-1", "checked-out", "--key", "bob.key"]).expect(2);
-    assert!(twice.stderr.contains("already checked out"), "{}", twice.stderr);
+    assert!(
+        twice.stderr.contains("already checked out"),
+        "{}",
+        twice.stderr
+    );
 }

@@ -7,7 +7,9 @@ use custody_core::hex;
 use custody_core::keys::{ActorInfo, PublicKey, VerifierKey};
 use custody_store::{ActorStatus, EventDraft, EventFields, EventKind};
 
-use crate::ledger_opts::{load_key, now_rfc3339, resolve_actor, short_key, LedgerArg, Session, SignerArgs};
+use crate::ledger_opts::{
+    load_key, now_rfc3339, resolve_actor, short_key, LedgerArg, Session, SignerArgs,
+};
 use crate::{output, Outcome};
 
 /// `custody actor` subcommands.
@@ -173,7 +175,10 @@ pub fn run(cmd: ActorCommand) -> anyhow::Result<Outcome> {
 }
 
 fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
-    let actors = ledger.open()?.actors().context("cannot read the actor index")?;
+    let actors = ledger
+        .open()?
+        .actors()
+        .context("cannot read the actor index")?;
     if json {
         let rows: Vec<_> = actors
             .iter()
@@ -239,7 +244,9 @@ fn parse_public_key(arg: &str) -> anyhow::Result<(PublicKey, Option<String>)> {
         );
     }
     let verifier: VerifierKey = text.trim().parse().with_context(|| {
-        format!("--pubkey {arg}: neither a PEM public key file nor a verifier key (name+keyid+base64)")
+        format!(
+            "--pubkey {arg}: neither a PEM public key file nor a verifier key (name+keyid+base64)"
+        )
     })?;
     Ok((verifier.key, Some(verifier.name)))
 }

@@ -52,17 +52,23 @@ pub fn run(cmd: CaseCommand) -> anyhow::Result<Outcome> {
             note,
             claimed_time,
         } => {
-            let draft = EventDraft::new(EventKind::CaseOpened, claimed_time.unwrap_or_else(now_rfc3339))
-                .case(reference.clone())
-                .fields(EventFields {
-                    title: Some(title),
-                    legal_authority: legal_basis,
-                    notes: note,
-                    ..EventFields::default()
-                });
+            let draft = EventDraft::new(
+                EventKind::CaseOpened,
+                claimed_time.unwrap_or_else(now_rfc3339),
+            )
+            .case(reference.clone())
+            .fields(EventFields {
+                title: Some(title),
+                legal_authority: legal_basis,
+                notes: note,
+                ..EventFields::default()
+            });
             let mut session = Session::open(&ledger, &signer)?;
             let appended = session.append(draft)?;
-            output::print(&format!("opened case {reference} at seq {}\n", appended.seq))?;
+            output::print(&format!(
+                "opened case {reference} at seq {}\n",
+                appended.seq
+            ))?;
         }
         CaseCommand::List { ledger, json } => {
             let ledger = ledger.open()?;
@@ -91,7 +97,10 @@ pub fn run(cmd: CaseCommand) -> anyhow::Result<Outcome> {
                 output::print_json(&value)?;
                 return Ok(Outcome::Ok);
             }
-            let mut text = format!("{:<24}  {:>6}  {:>5}  {}\n", "CASE", "OPENED", "ITEMS", "TITLE");
+            let mut text = format!(
+                "{:<24}  {:>6}  {:>5}  {}\n",
+                "CASE", "OPENED", "ITEMS", "TITLE"
+            );
             for (c, n) in rows {
                 let opened = c.opened_seq.map_or("-".to_owned(), |s| s.to_string());
                 text.push_str(&format!(

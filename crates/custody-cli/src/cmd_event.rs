@@ -111,14 +111,26 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
         to: party(ledger, args.to.as_deref())?,
         tool: args.tool.clone(),
         tool_version: args.tool_version.clone(),
-        expected: args.expected.as_deref().map(|t| parse_digests("--expected", t)).transpose()?,
-        found: args.found.as_deref().map(|t| parse_digests("--found", t)).transpose()?,
+        expected: args
+            .expected
+            .as_deref()
+            .map(|t| parse_digests("--expected", t))
+            .transpose()?,
+        found: args
+            .found
+            .as_deref()
+            .map(|t| parse_digests("--found", t))
+            .transpose()?,
         result: args.result.as_deref().map(|r| match r {
             "pass" => CheckResult::Pass,
             _ => CheckResult::Fail,
         }),
         parent: args.parent.clone(),
-        package_digest: args.package_digest.as_deref().map(parse_sha256_hex).transpose()?,
+        package_digest: args
+            .package_digest
+            .as_deref()
+            .map(parse_sha256_hex)
+            .transpose()?,
         checkpoint: args
             .checkpoint
             .as_ref()
@@ -137,9 +149,9 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
                 fields.evidence = Some(hash_path(path)?);
             }
         }
-        _ if args.file.is_some() => anyhow::bail!(
-            "--file is only used by hash-verified, derived and received, not {kind}"
-        ),
+        _ if args.file.is_some() => {
+            anyhow::bail!("--file is only used by hash-verified, derived and received, not {kind}")
+        }
         _ => {}
     }
     let mut draft = EventDraft::new(kind, args.claimed_time.clone().unwrap_or_else(now_rfc3339))
@@ -158,7 +170,10 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
             "found": draft.fields.found,
         }))?;
     } else {
-        let mut text = format!("recorded {kind} for {} at seq {}\n", args.item, appended.seq);
+        let mut text = format!(
+            "recorded {kind} for {} at seq {}\n",
+            args.item, appended.seq
+        );
         if kind == EventKind::HashVerified {
             text.push_str(&render_check(&draft.fields));
         }
@@ -201,7 +216,9 @@ fn item_case(ledger: &Ledger, item: &str) -> anyhow::Result<Option<String>> {
 /// An actor's name becomes their key; anything else stays free text.
 fn party(ledger: &Ledger, text: Option<&str>) -> anyhow::Result<Option<String>> {
     let Some(text) = text else { return Ok(None) };
-    Ok(Some(resolve_actor(ledger, text)?.unwrap_or_else(|| text.to_owned())))
+    Ok(Some(
+        resolve_actor(ledger, text)?.unwrap_or_else(|| text.to_owned()),
+    ))
 }
 
 /// The acquired digests of an item, from the event that created it.
@@ -212,11 +229,17 @@ fn acquired_digests(ledger: &Ledger, item: &str) -> anyhow::Result<Option<Digest
     Ok(history.into_iter().find_map(|e| {
         let event = e.signed.event;
         let creates = event.kind.creates_items() && event.items.iter().any(|i| i == item);
-        creates.then(|| event.fields.evidence.map(|ev| ev.digests())).flatten()
+        creates
+            .then(|| event.fields.evidence.map(|ev| ev.digests()))
+            .flatten()
     }))
 }
 
-fn hash_verified_fields(args: &EventArgs, ledger: &Ledger, fields: &mut EventFields) -> anyhow::Result<()> {
+fn hash_verified_fields(
+    args: &EventArgs,
+    ledger: &Ledger,
+    fields: &mut EventFields,
+) -> anyhow::Result<()> {
     if fields.expected.is_none() {
         fields.expected = acquired_digests(ledger, &args.item)?;
     }
@@ -242,7 +265,8 @@ fn hash_verified_fields(args: &EventArgs, ledger: &Ledger, fields: &mut EventFie
 }
 
 fn hash_path(path: &std::path::Path) -> anyhow::Result<custody_store::Evidence> {
-    let plan = Acquisition::plan(path).with_context(|| format!("cannot hash {}", path.display()))?;
+    let plan =
+        Acquisition::plan(path).with_context(|| format!("cannot hash {}", path.display()))?;
     let bar = output::byte_progress(plan.total_size(), &path.display().to_string());
     let evidence = plan
         .hash(&mut |n| bar.set_position(n))
@@ -296,8 +320,9 @@ fn parse_digests(option: &str, text: &str) -> anyhow::Result<Digests> {
 }
 
 fn parse_sha256_hex(text: &str) -> anyhow::Result<String> {
-    let bytes: [u8; 32] = hex::decode_array(text)
-        .with_context(|| format!("--package-digest {text:?}: expected a SHA-256 as 64 hex digits"))?;
+    let bytes: [u8; 32] = hex::decode_array(text).with_context(|| {
+        format!("--package-digest {text:?}: expected a SHA-256 as 64 hex digits")
+    })?;
     Ok(hex::encode(&bytes))
 }
 
@@ -313,7 +338,10 @@ mod tests {
         assert_eq!(colon.size, 12);
         assert_eq!(colon.sha256, [0xab; 32]);
         assert_eq!(colon.blake3, [0xcd; 32]);
-        let json = format!(r#"{{"size":12,"sha256":"{sha}","blake3":"{}"}}"#, b3.to_lowercase());
+        let json = format!(
+            r#"{{"size":12,"sha256":"{sha}","blake3":"{}"}}"#,
+            b3.to_lowercase()
+        );
         assert_eq!(parse_digests("--found", &json).unwrap(), colon);
     }
 

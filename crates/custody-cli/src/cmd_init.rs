@@ -67,8 +67,9 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
                 // The key was made a moment ago for this ledger only; leave nothing behind.
                 let _ = std::fs::remove_file(&log_path);
             }
-            return Err(anyhow::Error::new(err)
-                .context(format!("cannot create ledger {}", path.display())));
+            return Err(
+                anyhow::Error::new(err).context(format!("cannot create ledger {}", path.display()))
+            );
         }
     };
     let (_, checkpoint) = ledger
@@ -87,7 +88,11 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
         }))?;
         return Ok(Outcome::Ok);
     }
-    let made = if created_log_key { "created" } else { "existing" };
+    let made = if created_log_key {
+        "created"
+    } else {
+        "existing"
+    };
     output::print(&format!(
         "ledger:           {}\norigin:           {}\nlog key:          {} ({made})\nlog verifier key: {log_verifier}\nfirst actor:      {}\n\ncheckpoint:\n{checkpoint}",
         path.display(),

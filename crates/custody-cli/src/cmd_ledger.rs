@@ -48,9 +48,9 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
         } => verify(&ledger, &checkpoints, json),
         LedgerCommand::Reindex { ledger } => {
             let mut opened = ledger.open()?;
-            opened
-                .reindex()
-                .with_context(|| format!("cannot rebuild the index of {}", ledger.ledger.display()))?;
+            opened.reindex().with_context(|| {
+                format!("cannot rebuild the index of {}", ledger.ledger.display())
+            })?;
             let size = opened.size().context("cannot read the ledger size")?;
             output::print(&format!(
                 "reindexed {}: {size} entries replayed\n",
@@ -113,5 +113,9 @@ fn verify(ledger: &LedgerArg, files: &[PathBuf], json: bool) -> anyhow::Result<O
         }
         output::print(&text)?;
     }
-    Ok(if verified { Outcome::Ok } else { Outcome::Failed })
+    Ok(if verified {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
 }

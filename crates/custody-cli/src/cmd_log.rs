@@ -86,9 +86,12 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
 /// given to `custody ledger verify --checkpoint`.
 pub fn run_checkpoint(args: CheckpointArgs) -> anyhow::Result<Outcome> {
     let ledger = args.ledger.open()?;
-    let (_, note) = ledger
-        .latest_checkpoint()
-        .with_context(|| format!("cannot read the latest checkpoint of {}", ledger.path().display()))?;
+    let (_, note) = ledger.latest_checkpoint().with_context(|| {
+        format!(
+            "cannot read the latest checkpoint of {}",
+            ledger.path().display()
+        )
+    })?;
     output::print(&note)?;
     Ok(Outcome::Ok)
 }
@@ -105,7 +108,9 @@ fn all_entries(ledger: &Ledger) -> anyhow::Result<Vec<StoredEntry>> {
 }
 
 fn name_or_key<'a>(names: &'a BTreeMap<String, String>, key: &'a str) -> &'a str {
-    names.get(key).map_or_else(|| short_key(key), String::as_str)
+    names
+        .get(key)
+        .map_or_else(|| short_key(key), String::as_str)
 }
 
 fn render(event: &Event, names: &BTreeMap<String, String>) -> String {
@@ -138,24 +143,48 @@ fn details(event: &Event, names: &BTreeMap<String, String>) -> Vec<(&'static str
     push("place", f.place.clone());
     push("purpose", f.purpose.clone());
     push("authority", f.legal_authority.clone());
-    push("from", f.from.as_deref().map(|k| name_or_key(names, k).to_owned()));
-    push("to", f.to.as_deref().map(|k| name_or_key(names, k).to_owned()));
+    push(
+        "from",
+        f.from.as_deref().map(|k| name_or_key(names, k).to_owned()),
+    );
+    push(
+        "to",
+        f.to.as_deref().map(|k| name_or_key(names, k).to_owned()),
+    );
     push(
         "tool",
-        f.tool
-            .as_ref()
-            .map(|t| format!("{t} {}", f.tool_version.as_deref().unwrap_or("")).trim_end().to_owned()),
+        f.tool.as_ref().map(|t| {
+            format!("{t} {}", f.tool_version.as_deref().unwrap_or(""))
+                .trim_end()
+                .to_owned()
+        }),
     );
     push("parent", f.parent.clone());
     push(
         "evidence",
         f.evidence.as_ref().map(|e| {
-            let files = e.files.as_ref().map_or(String::new(), |l| format!(", {} files", l.len()));
-            format!("{} ({} bytes{files}) sha256 {}", e.source_path, e.size, custody_core::hex::encode(&e.sha256))
+            let files = e
+                .files
+                .as_ref()
+                .map_or(String::new(), |l| format!(", {} files", l.len()));
+            format!(
+                "{} ({} bytes{files}) sha256 {}",
+                e.source_path,
+                e.size,
+                custody_core::hex::encode(&e.sha256)
+            )
         }),
     );
-    push("expected", f.expected.map(|d| format!("{} bytes sha256 {}", d.size, d.sha256_hex())));
-    push("found", f.found.map(|d| format!("{} bytes sha256 {}", d.size, d.sha256_hex())));
+    push(
+        "expected",
+        f.expected
+            .map(|d| format!("{} bytes sha256 {}", d.size, d.sha256_hex())),
+    );
+    push(
+        "found",
+        f.found
+            .map(|d| format!("{} bytes sha256 {}", d.size, d.sha256_hex())),
+    );
     push(
         "result",
         f.result.map(|r| match r {
@@ -181,7 +210,12 @@ fn details(event: &Event, names: &BTreeMap<String, String>) -> Vec<(&'static str
         push("key", f.public_key.clone());
     }
     push("log key", f.log_key.clone());
-    push("checkpoint", f.checkpoint.as_ref().map(|c| c.lines().take(2).collect::<Vec<_>>().join(" / ")));
+    push(
+        "checkpoint",
+        f.checkpoint
+            .as_ref()
+            .map(|c| c.lines().take(2).collect::<Vec<_>>().join(" / ")),
+    );
     push("note", f.notes.clone());
     out
 }

@@ -102,12 +102,20 @@ pub fn run_prove(cmd: ProveCommand) -> anyhow::Result<Outcome> {
             let ledger = ledger.open()?;
             let size = match size {
                 Some(size) => size,
-                None => ledger.latest_checkpoint().context("cannot read the latest checkpoint")?.0.size,
+                None => {
+                    ledger
+                        .latest_checkpoint()
+                        .context("cannot read the latest checkpoint")?
+                        .0
+                        .size
+                }
             };
-            let proof = ledger
-                .inclusion_proof(seq, size)
-                .with_context(|| format!("cannot prove entry {seq} in the tree of {size} entries"))?;
-            let leaf = ledger.entry(seq).with_context(|| format!("cannot read entry {seq}"))?;
+            let proof = ledger.inclusion_proof(seq, size).with_context(|| {
+                format!("cannot prove entry {seq} in the tree of {size} entries")
+            })?;
+            let leaf = ledger
+                .entry(seq)
+                .with_context(|| format!("cannot read entry {seq}"))?;
             let file = ProofFile::Inclusion {
                 origin: ledger.origin().to_owned(),
                 leaf_index: proof.leaf_index,
@@ -124,9 +132,9 @@ pub fn run_prove(cmd: ProveCommand) -> anyhow::Result<Outcome> {
             json,
         } => {
             let ledger = ledger.open()?;
-            let proof = ledger
-                .consistency_proof(old, new)
-                .with_context(|| format!("cannot prove consistency from size {old} to size {new}"))?;
+            let proof = ledger.consistency_proof(old, new).with_context(|| {
+                format!("cannot prove consistency from size {old} to size {new}")
+            })?;
             let file = ProofFile::Consistency {
                 origin: ledger.origin().to_owned(),
                 old_size: proof.old_size,
@@ -207,7 +215,9 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
             };
             if let Some(root) = root_for(&checkpoints, &key, &origin, tree_size, &mut findings) {
                 if let Err(e) = proof.verify(&leaf, &root) {
-                    findings.push(format!("entry {leaf_index} is not in the tree of size {tree_size}: {e}"));
+                    findings.push(format!(
+                        "entry {leaf_index} is not in the tree of size {tree_size}: {e}"
+                    ));
                 }
             }
             format!("entry {leaf_index} is in {origin} at tree size {tree_size}")
@@ -251,7 +261,11 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
         }
         output::print(&text)?;
     }
-    Ok(if verified { Outcome::Ok } else { Outcome::Failed })
+    Ok(if verified {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// The leaf hash the user vouches for: of the entry file's bytes, or given in hex. An entry
@@ -282,7 +296,10 @@ fn given_leaf(
                     ));
                 }
             }
-            Err(_) => findings.push(format!("entry file {} is not a Custody ledger entry", path.display())),
+            Err(_) => findings.push(format!(
+                "entry file {} is not a Custody ledger entry",
+                path.display()
+            )),
         }
         return Ok(leaf_hash(&bytes));
     }
@@ -309,7 +326,10 @@ fn root_for(
         let checkpoint = match Checkpoint::open(bytes, std::slice::from_ref(key)) {
             Ok((checkpoint, _, _)) => checkpoint,
             Err(e) => {
-                findings.push(format!("checkpoint {}: {e} (log key {key})", path.display()));
+                findings.push(format!(
+                    "checkpoint {}: {e} (log key {key})",
+                    path.display()
+                ));
                 continue;
             }
         };

@@ -47,7 +47,7 @@ enum Command {
     /// Hash files or directories and record them as acquired evidence items.
     Acquire(cmd_acquire::AcquireArgs),
     /// Record a custody event about an item.
-    Event(cmd_event::EventArgs),
+    Event(Box<cmd_event::EventArgs>),
     /// Show the custody timeline of the ledger, an item or a case.
     Log(cmd_log::LogArgs),
     /// Print the latest signed checkpoint note.
@@ -79,7 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Actor(cmd) => cmd_actor::run(cmd),
         Command::Case(cmd) => cmd_case::run(cmd),
         Command::Acquire(args) => cmd_acquire::run(args),
-        Command::Event(args) => cmd_event::run(args),
+        Command::Event(args) => cmd_event::run(*args),
         Command::Log(args) => cmd_log::run(args),
         Command::Checkpoint(args) => cmd_log::run_checkpoint(args),
         Command::Prove(cmd) => cmd_proof::run_prove(cmd),
