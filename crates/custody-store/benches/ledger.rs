@@ -1,0 +1,111 @@
+//! Ledger speed: batch append rate, full verification rate and inclusion proof time.
+//!
+//! `CUSTODY_BENCH_EVENTS` sets the size of the ledger verified and proved against
+//! (default 100,000; the design target is stated for 1,000,000).
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use custody_core::keys::{ActorInfo, Identity};
+use custody_store::{EventDraft, EventFields, EventKind, Evidence, Ledger};
+
+const ORIGIN: &str = "bench.example/custody";
+const T0: &str = "2026-03-01T09:00:00+01:00";
+const BATCH: usize = 1_000;
+
+fn identity(name: &str, seed: u8) -> Identity {
+    let info = ActorInfo {
+        name: name.to_owned(),
+        role: None,
+        organisation: None,
+        jurisdiction: None,
+    };
+    Identity::from_seed(info, [seed; 32]).expect("seed")
+}
+
+fn drafts(n: usize) -> Vec<EventDraft> {
+    (0..n)
+        .map(|i| {
+            EventDraft::new(EventKind::Examined, T0)
+                .case("C-1")
+                .item("E1")
+                .fields(EventFields {
+                    tool: Some("sleuthkit".into()),
+                    tool_version: Some("4.12".into()),
+                    notes: Some(format!("examination {i}")),
+                    ..EventFields::default()
+                })
+        })
+        .collect()
+}
+
+fn fresh(dir: &std::path::Path, events: usize) -> Ledger {
+    let (alice, log) = (identity("alice", 1), identity("bench-log", 9));
+    let path = dir.join("bench.db");
+    let mut ledger = Ledger::init(&path, ORIGIN, &alice, &log).expect("init");
+    let setup = vec![
+        EventDraft::new(EventKind::CaseOpened, T0).case("C-1"),
+        EventDraft::new(EventKind::Acquired, T0).case("C-1").item("E1").fields(EventFields {
+            evidence: Some(Evidence {
+                size: 1,
+                sha256: [1; 32],
+                blake3: [2; 32],
+                source_path: "disk.img".into(),
+                files: None,
+            }),
+            ..EventFields::default()
+        }),
+    ];
+    ledger.append_batch(setup, &alice, &log).expect("setup");
+    let mut left = events;
+    while left > 0 {
+        let n = left.min(10_000);
+        ledger.append_batch(drafts(n), &alice, &log).expect("fill");
+        left -= n;
+    }
+    ledger
+}
+
+fn bench(c: &mut Criterion) {
+    let events: usize = std::env::var("CUSTODY_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let (alice, log) = (identity("alice", 1), identity("bench-log", 9));
+
+    let mut group = c.benchmark_group("ledger");
+    group.sample_size(10);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut small = fresh(dir.path(), 0);
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("append_batch_1000_signed_events", |b| {
+        b.iter_batched(
+            || drafts(BATCH),
+            |batch| small.append_batch(batch, &alice, &log).expect("append"),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let big_dir = tempfile::tempdir().expect("temp dir");
+    let big = fresh(big_dir.path(), events);
+    let size = big.size().expect("size");
+    group.throughput(Throughput::Elements(size));
+    group.bench_function(format!("verify_{size}_events"), |b| {
+        b.iter(|| {
+            let report = big.verify(&[]).expect("verify");
+            assert!(report.is_clean());
+        })
+    });
+
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0u64;
+    group.bench_function(format!("inclusion_proof_in_{size}"), |b| {
+        b.iter(|| {
+            i = (i + 7_919) % size;
+            big.inclusion_proof(i, size).expect("proof")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

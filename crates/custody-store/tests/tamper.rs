@@ -1,0 +1,274 @@
+//! Raw-SQL tampering, with the append-only triggers dropped first: every change is found by
+//! `verify`, naming the sequence number. Truncation and a full rewrite with the log key are
+//! invisible from inside the ledger and found exactly when an outside checkpoint is supplied.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use custody_core::keys::Identity;
+use custody_core::{canonical, merkle, sign};
+use custody_store::{EventDraft, Ledger, LedgerFinding, LedgerReport};
+use rusqlite::{params, Connection};
+
+/// Opens the ledger file directly and removes the triggers, as an attacker with file access would.
+fn raw(path: &Path) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch("DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete;")
+        .unwrap();
+    conn
+}
+
+fn entry(conn: &Connection, seq: u64) -> Vec<u8> {
+    conn.query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| r.get(0))
+        .unwrap()
+}
+
+fn verify(path: &Path, outside: &[String]) -> LedgerReport {
+    open(path).verify(outside).unwrap()
+}
+
+fn has(report: &LedgerReport, finding: &LedgerFinding) {
+    assert!(
+        report.findings.contains(finding),
+        "expected {finding:?} among {:#?}",
+        report.findings
+    );
+}
+
+#[test]
+fn triggers_refuse_update_and_delete() {
+    let f = populated(2);
+    let conn = Connection::open(&f.path).unwrap();
+    assert!(conn.execute("DELETE FROM entries WHERE seq = 1", []).is_err());
+    assert!(conn
+        .execute("UPDATE entries SET entry = x'00' WHERE seq = 1", [])
+        .is_err());
+}
+
+#[test]
+fn edited_payload_byte_is_found() {
+    let f = populated(4);
+    assert!(verify(&f.path, &[]).is_clean());
+    let conn = raw(&f.path);
+    let mut bytes = entry(&conn, 5);
+    let at = bytes.windows(4).position(|w| w == b"Lyon").unwrap();
+    bytes[at + 3] = b'm';
+    conn.execute("UPDATE entries SET entry = ?1 WHERE seq = 5", [&bytes])
+        .unwrap();
+    let report = verify(&f.path, &[]);
+    has(&report, &LedgerFinding::BadSignature { seq: 5 });
+    has(&report, &LedgerFinding::LeafHashMismatch { seq: 5 });
+    has(&report, &LedgerFinding::CheckpointRootMismatch { size: 6 });
+}
+
+#[test]
+fn deleted_row_is_found() {
+    let f = populated(4);
+    raw(&f.path)
+        .execute("DELETE FROM entries WHERE seq = 4", [])
+        .unwrap();
+    let report = verify(&f.path, &[]);
+    has(&report, &LedgerFinding::MissingEntries { from: 4, to: 5 });
+    has(&report, &LedgerFinding::CheckpointRootMismatch { size: 5 });
+}
+
+#[test]
+fn swapped_rows_are_found() {
+    let f = populated(4);
+    let conn = raw(&f.path);
+    let (a, b) = (entry(&conn, 3), entry(&conn, 4));
+    let swap = "UPDATE entries SET entry = ?1, leaf_hash = ?2 WHERE seq = ?3";
+    conn.execute(swap, params![b, &merkle::leaf_hash(&b)[..], 3]).unwrap();
+    conn.execute(swap, params![a, &merkle::leaf_hash(&a)[..], 4]).unwrap();
+    let report = verify(&f.path, &[]);
+    has(&report, &LedgerFinding::SeqMismatch { seq: 3, found: 4 });
+    has(&report, &LedgerFinding::SeqMismatch { seq: 4, found: 3 });
+    has(&report, &LedgerFinding::CheckpointRootMismatch { size: 5 });
+}
+
+#[test]
+fn forged_row_is_found() {
+    let f = populated(3);
+    let size = f.ledger.size().unwrap();
+    let mallory = identity("mallory", 7);
+    let mut signed = f.ledger.entry(3).unwrap().signed;
+    signed.event.seq = size;
+    signed.event.actor = key_hex(&mallory);
+    signed.event.items = vec!["E1".into()];
+    signed.event.kind = custody_store::EventKind::Destroyed;
+    let canonical_event = canonical::to_canonical_vec(&signed.event).unwrap();
+    signed.signature =
+        sign::signature_to_hex(&sign::sign_canonical(&mallory, sign::CONTEXT_EVENT, &canonical_event));
+    let bytes = canonical::to_canonical_vec(&signed).unwrap();
+    raw(&f.path)
+        .execute(
+            "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
+            params![size, bytes, &merkle::leaf_hash(&bytes)[..]],
+        )
+        .unwrap();
+    let report = verify(&f.path, &[]);
+    has(
+        &report,
+        &LedgerFinding::UnknownSigner {
+            seq: size,
+            key: key_hex(&mallory),
+        },
+    );
+    has(
+        &report,
+        &LedgerFinding::UncheckpointedEntries {
+            from: size,
+            to: size + 1,
+        },
+    );
+}
+
+/// Cuts the ledger back to `keep` entries, removing every trace of the rest: entries, tree
+/// nodes and checkpoints beyond it.
+fn truncate(path: &Path, keep: u64) {
+    let conn = raw(path);
+    conn.execute("DELETE FROM entries WHERE seq >= ?1", [keep]).unwrap();
+    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [keep]).unwrap();
+    conn.execute("DELETE FROM nodes WHERE ((idx + 1) << level) > ?1", [keep])
+        .unwrap();
+    conn.execute("DELETE FROM item_events WHERE seq >= ?1", [keep]).unwrap();
+    conn.execute("DELETE FROM case_events WHERE seq >= ?1", [keep]).unwrap();
+    drop(conn);
+    let mut ledger = open(path);
+    ledger.reindex().unwrap();
+}
+
+#[test]
+fn truncated_tail_is_found_only_against_an_outside_checkpoint() {
+    let f = populated(6);
+    let held_outside = latest_note(&f.ledger);
+    let size = f.ledger.size().unwrap();
+    drop(f.ledger);
+    truncate(&f.path, size - 3);
+
+    let inside_only = verify(&f.path, &[]);
+    assert!(inside_only.is_clean(), "{:#?}", inside_only.findings);
+    assert_eq!(inside_only.size, size - 3);
+
+    let with_outside = verify(&f.path, &[held_outside]);
+    assert_eq!(
+        with_outside.findings,
+        vec![LedgerFinding::OutsideCheckpointAhead {
+            size,
+            ledger_size: size - 3,
+            source_name: "supplied checkpoint #1".into(),
+        }]
+    );
+}
+
+#[test]
+fn stored_outside_checkpoint_catches_truncation() {
+    let mut f = populated(4);
+    let note = latest_note(&f.ledger);
+    f.ledger.add_outside_checkpoint(&note, "receipt from DE").unwrap();
+    let size = f.ledger.size().unwrap();
+    drop(f.ledger);
+    truncate(&f.path, size - 1);
+    let report = verify(&f.path, &[]);
+    has(
+        &report,
+        &LedgerFinding::OutsideCheckpointAhead {
+            size,
+            ledger_size: size - 1,
+            source_name: "receipt from DE".into(),
+        },
+    );
+}
+
+fn signer_for(actor: &str) -> Identity {
+    [investigator(), officer()]
+        .into_iter()
+        .find(|id| key_hex(id) == actor)
+        .expect("known actor")
+}
+
+/// Someone holding the log key and the actors' keys replays the ledger without one event:
+/// every entry re-signed, every checkpoint re-made, the file replaced.
+fn rewrite_without(path: &Path, dropped: u64) {
+    let old = open(path);
+    let size = old.size().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let forged_path = dir.path().join("forged.db");
+    let mut forged = Ledger::init(&forged_path, ORIGIN, &investigator(), &log_key()).unwrap();
+    for seq in 1..size {
+        if seq == dropped {
+            continue;
+        }
+        let event = old.entry(seq).unwrap().signed.event;
+        let draft = EventDraft {
+            kind: event.kind,
+            case: event.case,
+            items: event.items,
+            claimed_time: event.claimed_time,
+            fields: event.fields,
+        };
+        forged.append(draft, &signer_for(&event.actor), &log_key()).unwrap();
+    }
+    drop((old, forged));
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    // Fold the forged WAL into the main file before copying it over the original.
+    Connection::open(&forged_path)
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    std::fs::copy(&forged_path, path).unwrap();
+}
+
+#[test]
+fn rewritten_ledger_is_found_only_against_an_outside_checkpoint() {
+    let f = populated(6);
+    let (alice, log) = (investigator(), log_key());
+    drop(f.ledger);
+    // The auditor took a checkpoint at size 7, after the event to be removed (seq 4).
+    let held_outside = open(&f.path).checkpoint_at(7).unwrap().expect("checkpoint at 7");
+    let mut ledger = open(&f.path);
+    ledger
+        .append(on_item(custody_store::EventKind::Examined, "C-1", "E1", T0), &alice, &log)
+        .unwrap();
+    drop(ledger);
+    rewrite_without(&f.path, 4);
+
+    let inside_only = verify(&f.path, &[]);
+    assert!(inside_only.is_clean(), "{:#?}", inside_only.findings);
+    assert!(open(&f.path).item_history("E2").unwrap().is_empty());
+
+    let with_outside = verify(&f.path, &[held_outside]);
+    assert_eq!(
+        with_outside.findings,
+        vec![LedgerFinding::OutsideCheckpointMismatch {
+            size: 7,
+            source_name: "supplied checkpoint #1".into(),
+        }]
+    );
+}
+
+#[test]
+fn edited_index_row_is_found_and_reindex_repairs_it() {
+    let f = populated(2);
+    drop(f.ledger);
+    Connection::open(&f.path)
+        .unwrap()
+        .execute("UPDATE items SET state = 'destroyed' WHERE item = 'E2'", [])
+        .unwrap();
+    let report = verify(&f.path, &[]);
+    assert_eq!(
+        report.findings,
+        vec![LedgerFinding::IndexMismatch {
+            table: "items",
+            key: "E2".into()
+        }]
+    );
+    open(&f.path).reindex().unwrap();
+    assert!(verify(&f.path, &[]).is_clean());
+}
