@@ -72,7 +72,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Ok);
     }
     let mut text = format!(
-        "{:>5}  {:<20}  {:<25}  {:<22}  {:<20}  {}\n",
+        "{:>5}  {:<30}  {:<30}  {:<22}  {:<20}  {}\n",
         "SEQ", "RECORDED (UTC)", "CLAIMED", "KIND", "ACTOR", "ITEMS"
     );
     for entry in &entries {
@@ -115,7 +115,7 @@ fn name_or_key<'a>(names: &'a BTreeMap<String, String>, key: &'a str) -> &'a str
 
 fn render(event: &Event, names: &BTreeMap<String, String>) -> String {
     let mut out = format!(
-        "{:>5}  {:<20}  {:<25}  {:<22}  {:<20}  {}\n",
+        "{:>5}  {:<30}  {:<30}  {:<22}  {:<20}  {}\n",
         event.seq,
         event.recorded_time,
         event.claimed_time,

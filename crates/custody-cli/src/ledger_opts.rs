@@ -69,9 +69,29 @@ impl Session {
     /// Appends events as one all-or-nothing batch, explaining a refusal.
     pub fn append_batch(&mut self, drafts: Vec<EventDraft>) -> anyhow::Result<Vec<Appended>> {
         let what = describe_drafts(&drafts);
-        self.ledger
-            .append_batch(drafts, &self.actor, &self.log_key)
-            .map_err(|e| explain(e, &what, self.ledger.path()))
+        match self.ledger.append_batch(drafts, &self.actor, &self.log_key) {
+            Ok(appended) => Ok(appended),
+            Err(err) => Err(self.explain(err, &what)),
+        }
+    }
+
+    /// A refusal as the investigator should read it: what was refused, where, why (with
+    /// actor keys shown by name), and what to do next. Other failures keep their chain.
+    fn explain(&self, err: StoreError, what: &str) -> anyhow::Error {
+        let context = format!(
+            "ledger {} refused {what}; nothing was recorded",
+            self.ledger.path().display()
+        );
+        let Some(hint) = hint(&err) else {
+            return anyhow::Error::new(err).context(context);
+        };
+        let mut reason = err.to_string();
+        if let Ok(names) = actor_names(&self.ledger) {
+            for (key, name) in &names {
+                reason = reason.replace(key.as_str(), name);
+            }
+        }
+        anyhow::anyhow!("{context}: {reason}\n  what to do: {hint}")
     }
 }
 
@@ -85,19 +105,6 @@ fn describe_drafts(drafts: &[EventDraft]) -> String {
         kinds.join(", ")
     } else {
         format!("{} for {}", kinds.join(", "), items.join(", "))
-    }
-}
-
-/// Wraps a refusal with what was attempted, where, and (for rule refusals) what to do.
-fn explain(err: StoreError, what: &str, ledger: &Path) -> anyhow::Error {
-    let hint = hint(&err);
-    let err = anyhow::Error::new(err).context(format!(
-        "ledger {} refused {what}; nothing was recorded",
-        ledger.display()
-    ));
-    match hint {
-        Some(h) => err.context(h),
-        None => err,
     }
 }
 
@@ -115,6 +122,9 @@ fn hint(err: &StoreError) -> Option<String> {
         }
         StoreError::ItemDestroyed { item, .. } => {
             format!("item {item} was destroyed; only `custody event {item} note` may follow")
+        }
+        StoreError::DuplicateItem { item, .. } => {
+            format!("item ids are unique; choose another --item than {item}, or leave it out for a generated id")
         }
         StoreError::UnknownActor { .. } => {
             "enrol the key first: custody actor enroll --pubkey ... (signed by an enrolled actor)"
@@ -152,9 +162,10 @@ pub fn load_key(path: &Path, what: &str) -> anyhow::Result<Identity> {
     Identity::load(path).with_context(|| format!("cannot load {what} {}", path.display()))
 }
 
-/// Now, as the ledger records times (UTC, `Z`).
+/// Now, to the second, in UTC: the default claimed time.
 pub fn now_rfc3339() -> String {
-    custody_store::ledger::format_utc(time::OffsetDateTime::now_utc())
+    let now = time::OffsetDateTime::now_utc();
+    custody_store::ledger::format_utc(now.replace_nanosecond(0).unwrap_or(now))
 }
 
 /// Actor names by key hex, for rendering.
