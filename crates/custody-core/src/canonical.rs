@@ -16,7 +16,9 @@ pub enum CanonicalError {
 }
 
 /// Serialises `value` to canonical JSON bytes.
-pub fn to_canonical_vec<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalError> {
+pub fn to_canonical_vec<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, CanonicalError> {
     let _ = value;
     todo!()
 }

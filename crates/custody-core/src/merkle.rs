@@ -90,7 +90,10 @@ impl SubtreeSource for [Hash] {
 }
 
 /// The Merkle tree hash of the first `size` leaves.
-pub fn tree_root<S: SubtreeSource + ?Sized>(source: &mut S, size: u64) -> Result<Hash, TreeError<S::Error>> {
+pub fn tree_root<S: SubtreeSource + ?Sized>(
+    source: &mut S,
+    size: u64,
+) -> Result<Hash, TreeError<S::Error>> {
     let _ = (source, size);
     todo!()
 }
