@@ -6,6 +6,7 @@
 
 mod cmd_hash;
 mod cmd_key;
+mod cmd_verify;
 mod output;
 
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ enum Command {
     Key(cmd_key::KeyCommand),
     /// Print size, SHA-256 and BLAKE3 of files.
     Hash(cmd_hash::HashArgs),
+    /// Verify a package, or with --bagit a plain BagIt bag (directory or ZIP).
+    Verify(cmd_verify::VerifyArgs),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -42,6 +45,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Key(cmd) => cmd_key::run(cmd),
         Command::Hash(args) => cmd_hash::run(args),
+        Command::Verify(args) => cmd_verify::run(args),
     }
 }
 
