@@ -7,6 +7,10 @@
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::thread;
+
+use sha2::Digest as _;
 
 /// Size of each read buffer.
 pub const CHUNK_SIZE: usize = 1 << 20;
@@ -73,19 +77,34 @@ pub enum HashError {
     },
 }
 
+/// Number of chunk buffers in flight at once. With one being filled, one being written and
+/// one being hashed by each worker, four keep every thread busy; memory stays at
+/// `POOL_SIZE * CHUNK_SIZE` whatever the input size.
+const POOL_SIZE: usize = 4;
+
 /// Reads `reader` to the end once, writing every byte to `writer` and hashing it with
 /// SHA-256 and BLAKE3 on two worker threads. `progress` is called with the running total
 /// of bytes read after each chunk.
 ///
 /// Errors from the reader and from the writer are both returned as `io::Error`; use
 /// [`copy_and_hash_file`] to get errors that name the file.
+///
+/// ```
+/// use custody_core::hash::hash_reader;
+///
+/// let digests = hash_reader(&b"abc"[..], &mut |_| {}).unwrap();
+/// assert_eq!(digests.size, 3);
+/// assert_eq!(
+///     digests.sha256_hex(),
+///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// );
+/// ```
 pub fn copy_and_hash<R: Read, W: Write>(
     reader: R,
     writer: W,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<Digests> {
-    let _ = (reader, writer, progress);
-    todo!()
+    stream(reader, writer, progress).map_err(StreamError::into_io)
 }
 
 /// Hashes everything `reader` yields (see [`copy_and_hash`]).
@@ -95,8 +114,7 @@ pub fn hash_reader<R: Read>(reader: R, progress: &mut dyn FnMut(u64)) -> io::Res
 
 /// Hashes one file.
 pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Digests, HashError> {
-    let _ = (path, progress);
-    todo!()
+    copy_and_hash_file(path, io::sink(), progress)
 }
 
 /// Hashes one file while copying it into `writer`; errors name the file.
@@ -105,8 +123,223 @@ pub fn copy_and_hash_file<W: Write>(
     writer: W,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Digests, HashError> {
-    let _ = (path, writer, progress);
-    todo!()
+    let file = std::fs::File::open(path).map_err(|source| HashError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    stream(file, writer, progress).map_err(|err| match err {
+        StreamError::Read(source) => HashError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        StreamError::Write(source) => HashError::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+    })
+}
+
+/// Which side of the copy failed, so that file-level errors can say so.
+enum StreamError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+impl StreamError {
+    fn into_io(self) -> io::Error {
+        match self {
+            StreamError::Read(err) | StreamError::Write(err) => err,
+        }
+    }
+}
+
+/// One chunk of input: a fixed-size buffer of which the first `len` bytes are valid.
+struct Chunk {
+    buf: Box<[u8]>,
+    len: usize,
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        Chunk {
+            buf: vec![0; CHUNK_SIZE].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Fills the buffer from `reader` until it is full or the reader is exhausted; returns
+    /// whether the reader is exhausted.
+    fn fill<R: Read>(&mut self, reader: &mut R) -> io::Result<bool> {
+        self.len = 0;
+        while self.len < self.buf.len() {
+            match reader.read(&mut self.buf[self.len..]) {
+                Ok(0) => return Ok(true),
+                Ok(n) => self.len += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The whole single-pass pipeline. Inputs that fit in one chunk are hashed on the calling
+/// thread, so the many small files of a typical extraction do not pay for two thread spawns
+/// each.
+fn stream<R: Read, W: Write>(
+    mut reader: R,
+    mut writer: W,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Digests, StreamError> {
+    let mut first = Chunk::new();
+    let at_end = first.fill(&mut reader).map_err(StreamError::Read)?;
+    let size = first.len as u64;
+    progress(size);
+    if at_end {
+        let bytes = first.bytes();
+        let sha256 = sha2::Sha256::digest(bytes).into();
+        let blake3 = *blake3::hash(bytes).as_bytes();
+        writer.write_all(bytes).map_err(StreamError::Write)?;
+        writer.flush().map_err(StreamError::Write)?;
+        return Ok(Digests {
+            size,
+            sha256,
+            blake3,
+        });
+    }
+    stream_parallel(first, reader, writer, progress)
+}
+
+/// A worker's half of the pipeline: hash every chunk it is handed, then hand the chunk back
+/// so that the reading thread can reuse its buffer.
+fn hash_worker(
+    chunks: mpsc::Receiver<Arc<Chunk>>,
+    used: mpsc::Sender<Arc<Chunk>>,
+    mut update: impl FnMut(&[u8]),
+) {
+    for chunk in chunks {
+        update(chunk.bytes());
+        // The reading thread may already have given up after an error; the buffer is then
+        // simply freed.
+        let _ = used.send(chunk);
+    }
+}
+
+fn stream_parallel<R: Read, W: Write>(
+    first: Chunk,
+    mut reader: R,
+    mut writer: W,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Digests, StreamError> {
+    let (sha_tx, sha_rx) = mpsc::sync_channel::<Arc<Chunk>>(POOL_SIZE);
+    let (blake_tx, blake_rx) = mpsc::sync_channel::<Arc<Chunk>>(POOL_SIZE);
+    let (used_tx, used_rx) = mpsc::channel::<Arc<Chunk>>();
+    let blake_used_tx = used_tx.clone();
+
+    thread::scope(|scope| {
+        let sha_worker = scope.spawn(move || {
+            let mut hasher = sha2::Sha256::new();
+            hash_worker(sha_rx, used_tx, |bytes| hasher.update(bytes));
+            <[u8; 32]>::from(hasher.finalize())
+        });
+        let blake_worker = scope.spawn(move || {
+            let mut hasher = blake3::Hasher::new();
+            hash_worker(blake_rx, blake_used_tx, |bytes| {
+                hasher.update(bytes);
+            });
+            *hasher.finalize().as_bytes()
+        });
+
+        // Runs on this thread while the workers hash. Returning early drops both senders,
+        // which ends the workers; the joins below then always happen.
+        let outcome = (|| {
+            let mut free: Vec<Chunk> = Vec::with_capacity(POOL_SIZE);
+            let mut allocated = 1;
+            let mut chunk = first;
+            let mut total = chunk.len as u64;
+            loop {
+                let shared = Arc::new(chunk);
+                let handed_over = sha_tx.send(Arc::clone(&shared)).is_ok()
+                    && blake_tx.send(Arc::clone(&shared)).is_ok();
+                if !handed_over {
+                    return Err(StreamError::Read(worker_stopped()));
+                }
+                writer
+                    .write_all(shared.bytes())
+                    .map_err(StreamError::Write)?;
+                let last = shared.len < CHUNK_SIZE;
+                recycle(shared, &mut free);
+                if last {
+                    break;
+                }
+
+                chunk = match free.pop() {
+                    Some(chunk) => chunk,
+                    None if allocated < POOL_SIZE => {
+                        allocated += 1;
+                        Chunk::new()
+                    }
+                    None => wait_for_free(&used_rx, &mut free)?,
+                };
+                let at_end = chunk.fill(&mut reader).map_err(StreamError::Read)?;
+                total += chunk.len as u64;
+                progress(total);
+                // A final short chunk goes round the loop once more; its length below
+                // CHUNK_SIZE ends it there.
+                if at_end && chunk.len == 0 {
+                    break;
+                }
+            }
+            writer.flush().map_err(StreamError::Write)?;
+            Ok(total)
+        })();
+
+        drop(sha_tx);
+        drop(blake_tx);
+        let sha256 = sha_worker.join();
+        let blake3 = blake_worker.join();
+        let size = outcome?;
+        match (sha256, blake3) {
+            (Ok(sha256), Ok(blake3)) => Ok(Digests {
+                size,
+                sha256,
+                blake3,
+            }),
+            _ => Err(StreamError::Read(worker_stopped())),
+        }
+    })
+}
+
+/// Takes back one reference to a chunk; the last of the three holders (writer and two
+/// workers) returns the buffer to the free list.
+fn recycle(chunk: Arc<Chunk>, free: &mut Vec<Chunk>) {
+    if let Some(chunk) = Arc::into_inner(chunk) {
+        free.push(chunk);
+    }
+}
+
+/// Blocks until the workers have released a whole buffer.
+fn wait_for_free(
+    used: &mpsc::Receiver<Arc<Chunk>>,
+    free: &mut Vec<Chunk>,
+) -> Result<Chunk, StreamError> {
+    loop {
+        let chunk = used
+            .recv()
+            .map_err(|_| StreamError::Read(worker_stopped()))?;
+        recycle(chunk, free);
+        if let Some(chunk) = free.pop() {
+            return Ok(chunk);
+        }
+    }
+}
+
+fn worker_stopped() -> io::Error {
+    io::Error::other("a hashing thread stopped unexpectedly")
 }
 
 /// Digest algorithms that appear in BagIt manifests. MD5 and SHA-1 exist only so that bags
@@ -140,9 +373,30 @@ impl Algorithm {
 
     /// Parses a BagIt algorithm name (case-insensitive; `sha-256` style accepted too).
     pub fn from_bagit_name(name: &str) -> Option<Algorithm> {
-        let _ = name;
-        todo!()
+        let folded: String = name
+            .trim()
+            .chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match folded.as_str() {
+            "md5" => Some(Algorithm::Md5),
+            "sha1" => Some(Algorithm::Sha1),
+            "sha256" => Some(Algorithm::Sha256),
+            "sha512" => Some(Algorithm::Sha512),
+            "blake3" => Some(Algorithm::Blake3),
+            _ => None,
+        }
     }
+
+    /// Every supported algorithm, in declaration order.
+    pub const ALL: [Algorithm; 5] = [
+        Algorithm::Md5,
+        Algorithm::Sha1,
+        Algorithm::Sha256,
+        Algorithm::Sha512,
+        Algorithm::Blake3,
+    ];
 
     /// Length of the digest in bytes.
     pub fn digest_len(self) -> usize {
@@ -158,10 +412,269 @@ impl Algorithm {
 /// Hashes `reader` once with every algorithm in `algorithms`, returning the digests in the
 /// same order.
 pub fn hash_reader_multi<R: Read>(
-    reader: R,
+    mut reader: R,
     algorithms: &[Algorithm],
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<Vec<Vec<u8>>> {
-    let _ = (reader, algorithms, progress);
-    todo!()
+    let mut states: Vec<MultiState> = algorithms.iter().map(|a| MultiState::new(*a)).collect();
+    let mut chunk = Chunk::new();
+    let mut total = 0u64;
+    loop {
+        let at_end = chunk.fill(&mut reader)?;
+        total += chunk.len as u64;
+        if chunk.len > 0 {
+            for state in &mut states {
+                state.update(chunk.bytes());
+            }
+            progress(total);
+        }
+        if at_end {
+            break;
+        }
+    }
+    Ok(states.into_iter().map(MultiState::finish).collect())
+}
+
+/// The running state of one algorithm in [`hash_reader_multi`].
+enum MultiState {
+    Md5(md5::Md5),
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+    Blake3(Box<blake3::Hasher>),
+}
+
+impl MultiState {
+    fn new(algorithm: Algorithm) -> MultiState {
+        match algorithm {
+            Algorithm::Md5 => MultiState::Md5(md5::Md5::new()),
+            Algorithm::Sha1 => MultiState::Sha1(sha1::Sha1::new()),
+            Algorithm::Sha256 => MultiState::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha512 => MultiState::Sha512(sha2::Sha512::new()),
+            Algorithm::Blake3 => MultiState::Blake3(Box::new(blake3::Hasher::new())),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            MultiState::Md5(h) => h.update(bytes),
+            MultiState::Sha1(h) => h.update(bytes),
+            MultiState::Sha256(h) => h.update(bytes),
+            MultiState::Sha512(h) => h.update(bytes),
+            MultiState::Blake3(h) => {
+                h.update(bytes);
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        match self {
+            MultiState::Md5(h) => h.finalize().to_vec(),
+            MultiState::Sha1(h) => h.finalize().to_vec(),
+            MultiState::Sha256(h) => h.finalize().to_vec(),
+            MultiState::Sha512(h) => h.finalize().to_vec(),
+            MultiState::Blake3(h) => h.finalize().as_bytes().to_vec(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Yields `good` bytes, then fails.
+    struct FailingReader {
+        good: usize,
+    }
+
+    impl Read for FailingReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.good == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "disk sector unreadable",
+                ));
+            }
+            let n = buf.len().min(self.good);
+            buf[..n].fill(0x5a);
+            self.good -= n;
+            Ok(n)
+        }
+    }
+
+    /// Accepts `room` bytes, then fails.
+    struct FailingWriter {
+        room: usize,
+    }
+
+    impl Write for FailingWriter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "target full"));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Counts interruptions so the retry path is exercised.
+    struct Interrupting<'a> {
+        data: &'a [u8],
+        interrupt_next: bool,
+    }
+
+    impl Read for Interrupting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.interrupt_next = !self.interrupt_next;
+            if self.interrupt_next {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.data.len()).min(1000);
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn fail_reader_error_mid_stream_is_returned() {
+        for good in [10, CHUNK_SIZE, 3 * CHUNK_SIZE + 7] {
+            let err = hash_reader(FailingReader { good }, &mut |_| {}).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "after {good} bytes");
+            assert_eq!(err.to_string(), "disk sector unreadable");
+        }
+    }
+
+    #[test]
+    fn fail_writer_error_is_returned() {
+        let input = vec![1u8; 4 * CHUNK_SIZE];
+        for room in [0, 100, CHUNK_SIZE, 2 * CHUNK_SIZE + 1] {
+            let err = copy_and_hash(&input[..], FailingWriter { room }, &mut |_| {}).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::StorageFull, "after {room} bytes");
+        }
+        // Also on the single-chunk path.
+        let err = copy_and_hash(&b"short"[..], FailingWriter { room: 2 }, &mut |_| {}).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+    }
+
+    #[test]
+    fn interrupted_reads_are_retried() {
+        let input: Vec<u8> = (0..CHUNK_SIZE * 2 + 3).map(|i| i as u8).collect();
+        let reader = Interrupting {
+            data: &input,
+            interrupt_next: false,
+        };
+        let d = hash_reader(reader, &mut |_| {}).unwrap();
+        assert_eq!(d, hash_reader(&input[..], &mut |_| {}).unwrap());
+    }
+
+    #[test]
+    fn progress_reports_each_chunk_running_total() {
+        let input = vec![0u8; 2 * CHUNK_SIZE + 10];
+        let mut seen = Vec::new();
+        hash_reader(&input[..], &mut |n| seen.push(n)).unwrap();
+        let chunk = CHUNK_SIZE as u64;
+        assert_eq!(seen, vec![chunk, 2 * chunk, 2 * chunk + 10]);
+    }
+
+    #[test]
+    fn fail_missing_file_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-evidence.bin");
+        let err = hash_file(&path, &mut |_| {}).unwrap_err();
+        match &err {
+            HashError::Read { path: p, source } => {
+                assert_eq!(p, &path);
+                assert_eq!(source.kind(), io::ErrorKind::NotFound);
+            }
+            other => panic!("unexpected error {other:?}"),
+        }
+        assert!(err.to_string().contains("no-such-evidence.bin"), "{err}");
+    }
+
+    #[test]
+    fn fail_directory_is_a_read_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = hash_file(dir.path(), &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&err, HashError::Read { path, .. } if path == dir.path()),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn fail_copy_writer_error_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.dd");
+        std::fs::write(&path, vec![9u8; CHUNK_SIZE + 1]).unwrap();
+        let err = copy_and_hash_file(&path, FailingWriter { room: 10 }, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&err, HashError::Write { path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("image.dd"));
+    }
+
+    #[test]
+    fn file_digests_match_reader_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("note.txt");
+        std::fs::write(&path, b"abc").unwrap();
+        let d = hash_file(&path, &mut |_| {}).unwrap();
+        assert_eq!(d, hash_reader(&b"abc"[..], &mut |_| {}).unwrap());
+        let mut copy = Vec::new();
+        assert_eq!(
+            copy_and_hash_file(&path, &mut copy, &mut |_| {}).unwrap(),
+            d
+        );
+        assert_eq!(copy, b"abc");
+    }
+
+    #[test]
+    fn algorithm_names() {
+        for (name, algorithm) in [
+            ("md5", Algorithm::Md5),
+            ("MD5", Algorithm::Md5),
+            ("sha1", Algorithm::Sha1),
+            ("SHA-1", Algorithm::Sha1),
+            ("sha256", Algorithm::Sha256),
+            ("Sha-256", Algorithm::Sha256),
+            ("sha512", Algorithm::Sha512),
+            ("SHA-512", Algorithm::Sha512),
+            ("blake3", Algorithm::Blake3),
+            ("BLAKE3", Algorithm::Blake3),
+        ] {
+            assert_eq!(Algorithm::from_bagit_name(name), Some(algorithm), "{name}");
+        }
+        for algorithm in Algorithm::ALL {
+            assert_eq!(
+                Algorithm::from_bagit_name(algorithm.bagit_name()),
+                Some(algorithm)
+            );
+        }
+    }
+
+    #[test]
+    fn fail_unknown_algorithm_names() {
+        for name in [
+            "", "sha", "sha-3", "sha384", "md4", "blake2b", "sha256x", "ṡha256",
+        ] {
+            assert_eq!(Algorithm::from_bagit_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn digests_serialise_as_hex() {
+        let d = hash_reader(&b"abc"[..], &mut |_| {}).unwrap();
+        let json = serde_json::to_value(d).unwrap();
+        assert_eq!(json["size"], 3);
+        assert_eq!(json["sha256"], d.sha256_hex());
+        assert_eq!(json["blake3"], d.blake3_hex());
+        let back: Digests = serde_json::from_value(json).unwrap();
+        assert_eq!(back, d);
+    }
 }

@@ -16,14 +16,16 @@ pub const CONTEXT_RECEIPT: &str = "custody/v1/receipt";
 
 /// The exact bytes signed for `canonical` under `context`.
 pub fn signed_message(context: &str, canonical: &[u8]) -> Vec<u8> {
-    let _ = (context, canonical);
-    todo!()
+    let mut message = Vec::with_capacity(context.len() + 1 + canonical.len());
+    message.extend_from_slice(context.as_bytes());
+    message.push(0x00);
+    message.extend_from_slice(canonical);
+    message
 }
 
 /// Signs canonical bytes under `context`.
 pub fn sign_canonical(identity: &Identity, context: &str, canonical: &[u8]) -> Signature {
-    let _ = (identity, context, canonical);
-    todo!()
+    identity.sign_raw(&signed_message(context, canonical))
 }
 
 /// Verifies a signature over canonical bytes under `context`.
@@ -33,8 +35,7 @@ pub fn verify_canonical(
     canonical: &[u8],
     signature: &Signature,
 ) -> Result<(), SignatureError> {
-    let _ = (key, context, canonical, signature);
-    todo!()
+    key.verify_raw(&signed_message(context, canonical), signature)
 }
 
 /// Signature bytes as lower-case hex (how records carry them).
@@ -45,4 +46,82 @@ pub fn signature_to_hex(signature: &Signature) -> String {
 /// Parses a hex signature.
 pub fn signature_from_hex(text: &str) -> Option<Signature> {
     crate::hex::decode_array::<64>(text).map(|b| Signature::from_bytes(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::ActorInfo;
+
+    fn identity() -> Identity {
+        Identity::from_seed(ActorInfo::named("officer@example.org"), [7u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn message_is_context_nul_canonical() {
+        assert_eq!(signed_message("ctx", b"{}"), b"ctx\0{}".to_vec());
+    }
+
+    #[test]
+    fn sign_then_verify() {
+        let id = identity();
+        let record = br#"{"kind":"acquired"}"#;
+        let sig = sign_canonical(&id, CONTEXT_EVENT, record);
+        assert_eq!(verify_canonical(&id.public_key(), CONTEXT_EVENT, record, &sig), Ok(()));
+    }
+
+    #[test]
+    fn fail_cross_context_replay() {
+        let id = identity();
+        let record = br#"{"kind":"acquired"}"#;
+        let sig = sign_canonical(&id, CONTEXT_EVENT, record);
+        for other in [CONTEXT_PACKAGE, CONTEXT_RECEIPT] {
+            assert_eq!(
+                verify_canonical(&id.public_key(), other, record, &sig),
+                Err(SignatureError)
+            );
+        }
+    }
+
+    #[test]
+    fn fail_tampered_record_byte() {
+        let id = identity();
+        let record = br#"{"kind":"acquired"}"#.to_vec();
+        let sig = sign_canonical(&id, CONTEXT_EVENT, &record);
+        for i in 0..record.len() {
+            let mut tampered = record.clone();
+            tampered[i] ^= 0x01;
+            assert!(verify_canonical(&id.public_key(), CONTEXT_EVENT, &tampered, &sig).is_err());
+        }
+    }
+
+    #[test]
+    fn fail_tampered_signature_byte() {
+        let id = identity();
+        let record = b"{}";
+        let sig = sign_canonical(&id, CONTEXT_EVENT, record).to_bytes();
+        for i in 0..64 {
+            let mut bytes = sig;
+            bytes[i] ^= 0x80;
+            let tampered = Signature::from_bytes(&bytes);
+            assert!(verify_canonical(&id.public_key(), CONTEXT_EVENT, record, &tampered).is_err());
+        }
+    }
+
+    #[test]
+    fn fail_other_key() {
+        let id = identity();
+        let other = Identity::from_seed(ActorInfo::named("other"), [8u8; 32]).unwrap();
+        let sig = sign_canonical(&id, CONTEXT_EVENT, b"{}");
+        assert!(verify_canonical(&other.public_key(), CONTEXT_EVENT, b"{}", &sig).is_err());
+    }
+
+    #[test]
+    fn signature_hex_round_trip() {
+        let sig = sign_canonical(&identity(), CONTEXT_EVENT, b"{}");
+        let text = signature_to_hex(&sig);
+        assert_eq!(text.len(), 128);
+        assert_eq!(signature_from_hex(&text), Some(sig));
+        assert_eq!(signature_from_hex(&text[2..]), None);
+    }
 }
