@@ -1,5 +1,6 @@
 //! End-to-end tests: each runs the real `custody` binary in a fresh temporary directory and
 //! checks its exit code, stdout and stderr.
 
+mod bagit;
 mod harness;
 mod ledger;

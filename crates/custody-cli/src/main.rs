@@ -15,6 +15,7 @@ mod cmd_ledger;
 mod cmd_log;
 mod cmd_proof;
 mod ledger_opts;
+mod cmd_verify;
 mod output;
 
 use std::process::ExitCode;
@@ -60,6 +61,8 @@ enum Command {
     /// Verify, reindex and export from a ledger.
     #[command(subcommand)]
     Ledger(cmd_ledger::LedgerCommand),
+    /// Verify a package, or with --bagit a plain BagIt bag (directory or ZIP).
+    Verify(cmd_verify::VerifyArgs),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -85,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Prove(cmd) => cmd_proof::run_prove(cmd),
         Command::VerifyProof(args) => cmd_proof::run_verify(args),
         Command::Ledger(cmd) => cmd_ledger::run(cmd),
+        Command::Verify(args) => cmd_verify::run(args),
     }
 }
 

@@ -1,3 +1,14 @@
 //! Custody evidence packages: sealing, verifying and receiving ZIP64 BagIt bags.
+//!
+//! The building blocks:
+//! * [`zipscan`]: a structural ZIP inspector that reports every malformation, and a reader
+//!   that streams entries with size and CRC-32 enforcement;
+//! * [`bagit`]: an RFC 8493 BagIt model and validator (directories and ZIP archives,
+//!   versions 0.93 to 1.0), and the formatting helpers for writing bags;
+//! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod bagit;
+pub mod zipscan;
+pub mod zipwrite;

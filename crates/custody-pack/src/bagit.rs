@@ -1,0 +1,1078 @@
+//! BagIt (RFC 8493, and the drafts 0.93–0.97 users still meet): validating bags in a
+//! directory or a ZIP archive, and formatting the tag files of new bags ([`write`]).
+//!
+//! [`validate_path`] checks everything a bag promises and reports every problem, each
+//! naming the file at fault, in a [`BagReport`]: errors make the bag invalid, warnings do
+//! not. Checked: `bagit.txt` (version, tag-file encoding, BOM), `bag-info.txt` (labels,
+//! continuation lines, `Payload-Oxum`), every `manifest-<alg>.txt` and
+//! `tagmanifest-<alg>.txt` (MD5, SHA-1, SHA-256, SHA-512, BLAKE3; paths percent-decoded,
+//! inside the bag), that every payload file is in every payload manifest and every listed
+//! file exists with the right digest, and `fetch.txt` (parsed, never fetched: a bag
+//! whose fetched files are missing is incomplete, hence invalid). A ZIP archive is first
+//! scanned with [`crate::zipscan`], whose findings are errors too.
+//!
+//! Every file is read once, hashed with all the algorithms its manifests use together.
+
+mod source;
+pub mod write;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Seek};
+use std::path::{Path, PathBuf};
+
+use custody_core::hash::{hash_reader_multi, Algorithm};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::zipscan::{ScanLimits, ZipFinding};
+use source::{BagSource, DirSource, ZipSource};
+
+/// BagIt versions this validator understands.
+pub const SUPPORTED_VERSIONS: &[&str] = &["0.93", "0.94", "0.95", "0.96", "0.97", "1.0"];
+
+/// Options for validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidateOptions {
+    /// Limits for the ZIP scan of archived bags.
+    pub scan_limits: ScanLimits,
+    /// Largest tag file read into memory.
+    pub max_tag_file: u64,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            scan_limits: ScanLimits::default(),
+            max_tag_file: 64 << 20,
+        }
+    }
+}
+
+/// A text encoding for tag files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub enum TagEncoding {
+    /// UTF-8.
+    Utf8,
+    /// ISO-8859-1 (Latin-1): every byte is the code point of the same value.
+    Latin1,
+}
+
+impl TagEncoding {
+    /// Parses a `Tag-File-Character-Encoding` value.
+    pub fn from_label(label: &str) -> Option<TagEncoding> {
+        let norm: String = label
+            .trim()
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match norm.as_str() {
+            "utf8" => Some(TagEncoding::Utf8),
+            "iso88591" | "latin1" | "l1" | "iso885911987" => Some(TagEncoding::Latin1),
+            _ => None,
+        }
+    }
+
+    fn decode(self, bytes: &[u8]) -> Option<String> {
+        match self {
+            TagEncoding::Utf8 => String::from_utf8(bytes.to_vec()).ok(),
+            TagEncoding::Latin1 => Some(bytes.iter().map(|&b| char::from(b)).collect()),
+        }
+    }
+}
+
+/// What is wrong with a line of a tag file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LineProblem {
+    /// No `Label: value` colon.
+    NoLabel,
+    /// A continuation line with nothing to continue.
+    StrayContinuation,
+    /// A manifest line without both a digest and a path.
+    NoPath,
+    /// A digest that is not hex of the algorithm's length.
+    BadDigest,
+    /// A fetch line without URL, length and path.
+    FetchFields,
+    /// A fetch length that is neither `-` nor a number.
+    FetchLength,
+}
+
+impl fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LineProblem::NoLabel => "expected 'Label: value'",
+            LineProblem::StrayContinuation => "continuation line without a label",
+            LineProblem::NoPath => "expected '<digest> <path>'",
+            LineProblem::BadDigest => "digest is not hex of the right length",
+            LineProblem::FetchFields => "expected '<url> <length> <path>'",
+            LineProblem::FetchLength => "length is neither '-' nor a number",
+        })
+    }
+}
+
+/// One problem with a bag. Every variant names the file it is about (relative to the bag
+/// root, or the archive entry for ZIP findings).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BagFinding {
+    /// A structural problem of the ZIP archive holding the bag.
+    #[error("{finding}")]
+    Zip {
+        /// The ZIP finding.
+        finding: ZipFinding,
+    },
+    /// The archive holds no `bagit.txt` at its root or in a single top-level directory.
+    #[error("archive: no bag found (no bagit.txt at the root or in one top-level directory)")]
+    NoBagInZip,
+    /// The bag's files sit at the archive root rather than in a directory.
+    #[error("archive: bag files are at the archive root, not in a bag directory")]
+    BagAtZipRoot,
+    /// An archive entry outside the bag directory.
+    #[error("{file}: archive entry outside the bag directory")]
+    EntryOutsideBag {
+        /// The entry.
+        file: String,
+    },
+    /// A file could not be read.
+    #[error("{file}: cannot read: {error}")]
+    FileUnreadable {
+        /// The file.
+        file: String,
+        /// The I/O error's message.
+        error: String,
+    },
+    /// A tag file exceeds [`ValidateOptions::max_tag_file`].
+    #[error("{file}: tag file of {size} bytes is too large")]
+    TagFileTooLarge {
+        /// The file.
+        file: String,
+        /// Its size.
+        size: u64,
+    },
+    /// A symbolic link inside a bag directory.
+    #[error("{file}: symbolic link inside the bag")]
+    Symlink {
+        /// The link.
+        file: String,
+    },
+    /// Something other than a file or directory inside a bag directory.
+    #[error("{file}: not a regular file")]
+    NotARegularFile {
+        /// The path.
+        file: String,
+    },
+    /// A file name that is not UTF-8.
+    #[error("{file}: file name is not valid UTF-8")]
+    NameNotUtf8 {
+        /// The name (lossy).
+        file: String,
+    },
+    /// `bagit.txt` is missing.
+    #[error("{file}: missing")]
+    MissingBagitTxt {
+        /// `bagit.txt`.
+        file: String,
+    },
+    /// A required label of `bagit.txt` is missing.
+    #[error("{file}: no {label} line")]
+    MissingDeclaration {
+        /// `bagit.txt`.
+        file: String,
+        /// The missing label.
+        label: String,
+    },
+    /// A BagIt version this validator does not know.
+    #[error("{file}: unsupported BagIt-Version {version}")]
+    UnsupportedVersion {
+        /// `bagit.txt`.
+        file: String,
+        /// The version.
+        version: String,
+    },
+    /// A tag-file encoding this validator cannot decode.
+    #[error("{file}: unsupported Tag-File-Character-Encoding {encoding}")]
+    UnsupportedEncoding {
+        /// `bagit.txt`.
+        file: String,
+        /// The encoding.
+        encoding: String,
+    },
+    /// A tag file is not valid in the declared encoding.
+    #[error("{file}: not valid {encoding:?} text")]
+    NotInDeclaredEncoding {
+        /// The file.
+        file: String,
+        /// The declared encoding.
+        encoding: TagEncoding,
+    },
+    /// A tag file starts with a byte-order mark.
+    #[error("{file}: starts with a byte-order mark")]
+    ByteOrderMark {
+        /// The file.
+        file: String,
+    },
+    /// A malformed line in a tag file.
+    #[error("{file}: line {line}: {problem}")]
+    MalformedLine {
+        /// The file.
+        file: String,
+        /// Line number, from 1.
+        line: usize,
+        /// What is wrong.
+        problem: LineProblem,
+    },
+    /// There is no `data/` payload directory.
+    #[error("{file}: payload directory missing")]
+    MissingPayloadDirectory {
+        /// `data/`.
+        file: String,
+    },
+    /// There is no payload manifest in a supported algorithm.
+    #[error("{file}: no payload manifest")]
+    NoPayloadManifest {
+        /// `manifest-<alg>.txt`.
+        file: String,
+    },
+    /// A manifest in an algorithm this validator cannot compute; it was not checked.
+    #[error("{file}: unsupported algorithm, not checked")]
+    UnsupportedAlgorithm {
+        /// The manifest.
+        file: String,
+    },
+    /// Only MD5 or SHA-1 payload manifests, which do not protect against tampering.
+    #[error("{file}: payload is protected only by MD5/SHA-1, which forgers can defeat")]
+    WeakAlgorithmsOnly {
+        /// The strongest manifest present.
+        file: String,
+    },
+    /// A manifest path leaves the bag (absolute or `..`).
+    #[error("{manifest}: line {line}: path {file:?} leaves the bag")]
+    PathEscapesBag {
+        /// The path as written.
+        file: String,
+        /// The manifest.
+        manifest: String,
+        /// Line number.
+        line: usize,
+    },
+    /// A payload manifest lists a path outside `data/`.
+    #[error("{manifest}: line {line}: {file} is not in the payload directory")]
+    PathNotInPayload {
+        /// The path.
+        file: String,
+        /// The manifest.
+        manifest: String,
+        /// Line number.
+        line: usize,
+    },
+    /// A manifest lists the same path twice.
+    #[error("{manifest}: {file} listed more than once")]
+    DuplicateManifestEntry {
+        /// The path.
+        file: String,
+        /// The manifest.
+        manifest: String,
+    },
+    /// A payload file that a payload manifest does not list.
+    #[error("{file}: payload file not listed in {manifest}")]
+    FileNotInManifest {
+        /// The payload file.
+        file: String,
+        /// The manifest.
+        manifest: String,
+    },
+    /// A manifest lists a file that is not in the bag.
+    #[error("{file}: listed in {manifest} but missing")]
+    MissingFile {
+        /// The path.
+        file: String,
+        /// The manifest.
+        manifest: String,
+    },
+    /// A file listed in `fetch.txt` is absent: the bag is incomplete.
+    #[error("{file}: listed in fetch.txt but not present (bag is incomplete)")]
+    IncompleteBag {
+        /// The path.
+        file: String,
+    },
+    /// A file's digest differs from its manifest entry.
+    #[error("{file}: {manifest} expects {expected}, file has {found}")]
+    DigestMismatch {
+        /// The file.
+        file: String,
+        /// The manifest.
+        manifest: String,
+        /// Digest in the manifest (lower-case hex).
+        expected: String,
+        /// Digest of the file (lower-case hex).
+        found: String,
+    },
+    /// An archive entry whose bytes contradict its declared size or CRC-32.
+    #[error("{error}")]
+    ZipEntryIntegrity {
+        /// The file (bag-relative).
+        file: String,
+        /// What the stream revealed.
+        error: crate::zipscan::EntryIntegrityError,
+    },
+    /// A tag file that no tag manifest covers.
+    #[error("{file}: tag file not listed in any tag manifest")]
+    TagFileNotInTagManifest {
+        /// The file.
+        file: String,
+    },
+    /// `bag-info.txt` is missing.
+    #[error("{file}: missing (recommended)")]
+    MissingBagInfo {
+        /// `bag-info.txt`.
+        file: String,
+    },
+    /// A `Payload-Oxum` value that is not `octets.count`.
+    #[error("{file}: Payload-Oxum {value:?} is malformed")]
+    OxumMalformed {
+        /// `bag-info.txt`.
+        file: String,
+        /// The value.
+        value: String,
+    },
+    /// `Payload-Oxum` disagrees with the payload.
+    #[error("{file}: Payload-Oxum says {declared_octets} bytes in {declared_files} files, payload has {found_octets} in {found_files}")]
+    OxumMismatch {
+        /// `bag-info.txt`.
+        file: String,
+        /// Declared octets.
+        declared_octets: u64,
+        /// Declared file count.
+        declared_files: u64,
+        /// Octets found.
+        found_octets: u64,
+        /// Files found.
+        found_files: u64,
+    },
+}
+
+/// The outcome of validating one bag.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BagReport {
+    /// The declared `BagIt-Version`, if `bagit.txt` could be read.
+    pub version: Option<String>,
+    /// Problems that make the bag invalid.
+    pub errors: Vec<BagFinding>,
+    /// Problems worth knowing that leave the bag valid.
+    pub warnings: Vec<BagFinding>,
+}
+
+impl BagReport {
+    /// Whether the bag is valid (no errors).
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// A failure that stops validation before it starts (the bag itself cannot be opened).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BagError {
+    /// The path cannot be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+/// Validates a bag at `path`: a directory, or a ZIP archive holding one.
+pub fn validate_path(path: &Path, opts: &ValidateOptions) -> Result<BagReport, BagError> {
+    let open = |source| BagError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(open)?;
+    if meta.is_dir() {
+        return validate_dir(path, opts);
+    }
+    let file = File::open(path).map_err(open)?;
+    validate_zip(file, opts).map_err(open)
+}
+
+/// Validates a bag in a directory.
+pub fn validate_dir(path: &Path, opts: &ValidateOptions) -> Result<BagReport, BagError> {
+    let mut report = BagReport::default();
+    let mut source =
+        DirSource::open(path, &mut report.errors).map_err(|source| BagError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Validator::new(&mut source, opts, report)
+        .run()
+        .map_err(|source| BagError::Open {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Validates a bag inside a ZIP archive, read in place. Only I/O failures of the archive
+/// itself are errors; everything else is in the report.
+pub fn validate_zip<R: Read + Seek>(reader: R, opts: &ValidateOptions) -> io::Result<BagReport> {
+    let mut report = BagReport::default();
+    let opened = ZipSource::open(
+        reader,
+        &opts.scan_limits,
+        &mut report.errors,
+        &mut report.warnings,
+    )
+    .map_err(|e| match e {
+        crate::zipscan::ZipError::Io(io) => io,
+        other => io::Error::other(other),
+    })?;
+    let Some(mut source) = opened else {
+        return Ok(report);
+    };
+    Validator::new(&mut source, opts, report).run()
+}
+
+const BAGIT_TXT: &str = "bagit.txt";
+const BAG_INFO: &str = "bag-info.txt";
+const FETCH_TXT: &str = "fetch.txt";
+
+/// A parsed manifest: file name, algorithm and `path → (hex digest, line)`.
+struct Manifest {
+    file: String,
+    algorithm: Algorithm,
+    entries: BTreeMap<String, String>,
+    tag: bool,
+}
+
+struct Validator<'a, S> {
+    source: &'a mut S,
+    opts: &'a ValidateOptions,
+    report: BagReport,
+    encoding: TagEncoding,
+    present: BTreeSet<String>,
+    /// NFC form of each present path, for bags made on systems that store decomposed names.
+    nfc: HashMap<String, String>,
+}
+
+impl<'a, S: BagSource> Validator<'a, S> {
+    fn new(source: &'a mut S, opts: &'a ValidateOptions, report: BagReport) -> Self {
+        let present: BTreeSet<String> = source.files().iter().map(|f| f.path.clone()).collect();
+        let nfc = present
+            .iter()
+            .map(|p| (p.nfc().collect(), p.clone()))
+            .collect();
+        Validator {
+            source,
+            opts,
+            report,
+            encoding: TagEncoding::Utf8,
+            present,
+            nfc,
+        }
+    }
+
+    fn error(&mut self, f: BagFinding) {
+        self.report.errors.push(f);
+    }
+
+    fn warn(&mut self, f: BagFinding) {
+        self.report.warnings.push(f);
+    }
+
+    fn run(mut self) -> io::Result<BagReport> {
+        if !self.read_declaration()? {
+            return Ok(self.report);
+        }
+        if !self.source.has_dir("data") {
+            self.error(BagFinding::MissingPayloadDirectory {
+                file: "data/".into(),
+            });
+        }
+        let fetched = self.read_fetch()?;
+        self.read_bag_info()?;
+        let manifests = self.read_manifests()?;
+        self.check_listings(&manifests, &fetched);
+        self.check_digests(&manifests)?;
+        Ok(self.report)
+    }
+
+    /// Reads a tag file as text in the bag's encoding; `None` if absent or unreadable
+    /// (unreadable is reported).
+    fn read_text(&mut self, file: &str) -> io::Result<Option<String>> {
+        let Some(size) = self
+            .source
+            .files()
+            .iter()
+            .find(|f| f.path == file)
+            .map(|f| f.size)
+        else {
+            return Ok(None);
+        };
+        if size > self.opts.max_tag_file {
+            self.error(BagFinding::TagFileTooLarge {
+                file: file.into(),
+                size,
+            });
+            return Ok(None);
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        let read = self
+            .source
+            .open(file)
+            .and_then(|r| r.take(self.opts.max_tag_file + 1).read_to_end(&mut bytes));
+        if let Err(e) = read {
+            self.error(BagFinding::FileUnreadable {
+                file: file.into(),
+                error: e.to_string(),
+            });
+            return Ok(None);
+        }
+        let body = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) => {
+                self.warn(BagFinding::ByteOrderMark { file: file.into() });
+                rest
+            }
+            None => &bytes[..],
+        };
+        match self.encoding.decode(body) {
+            Some(text) => Ok(Some(text)),
+            None => {
+                self.error(BagFinding::NotInDeclaredEncoding {
+                    file: file.into(),
+                    encoding: self.encoding,
+                });
+                Ok(None)
+            }
+        }
+    }
+
+    /// Checks `bagit.txt`; returns whether validation can go on.
+    fn read_declaration(&mut self) -> io::Result<bool> {
+        if !self.present.contains(BAGIT_TXT) {
+            self.error(BagFinding::MissingBagitTxt {
+                file: BAGIT_TXT.into(),
+            });
+            return Ok(false);
+        }
+        // bagit.txt itself is always UTF-8 (its content is ASCII in every version).
+        let Some(text) = self.read_text(BAGIT_TXT)? else {
+            return Ok(false);
+        };
+        let (labels, problems) = parse_labels(&text);
+        for (line, problem) in problems {
+            self.error(BagFinding::MalformedLine {
+                file: BAGIT_TXT.into(),
+                line,
+                problem,
+            });
+        }
+        let get = |label: &str| {
+            labels
+                .iter()
+                .find(|(l, _)| l.eq_ignore_ascii_case(label))
+                .map(|(_, v)| v.clone())
+        };
+        let mut ok = true;
+        match get("BagIt-Version") {
+            Some(v) if SUPPORTED_VERSIONS.contains(&v.as_str()) => self.report.version = Some(v),
+            Some(v) => {
+                self.report.version = Some(v.clone());
+                self.error(BagFinding::UnsupportedVersion {
+                    file: BAGIT_TXT.into(),
+                    version: v,
+                });
+                ok = false;
+            }
+            None => {
+                self.error(BagFinding::MissingDeclaration {
+                    file: BAGIT_TXT.into(),
+                    label: "BagIt-Version".into(),
+                });
+                ok = false;
+            }
+        }
+        match get("Tag-File-Character-Encoding") {
+            Some(e) => match TagEncoding::from_label(&e) {
+                Some(enc) => self.encoding = enc,
+                None => {
+                    self.error(BagFinding::UnsupportedEncoding {
+                        file: BAGIT_TXT.into(),
+                        encoding: e,
+                    });
+                    ok = false;
+                }
+            },
+            None => {
+                self.error(BagFinding::MissingDeclaration {
+                    file: BAGIT_TXT.into(),
+                    label: "Tag-File-Character-Encoding".into(),
+                });
+                ok = false;
+            }
+        }
+        Ok(ok)
+    }
+
+    fn read_bag_info(&mut self) -> io::Result<()> {
+        if !self.present.contains(BAG_INFO) {
+            self.warn(BagFinding::MissingBagInfo {
+                file: BAG_INFO.into(),
+            });
+            return Ok(());
+        }
+        let Some(text) = self.read_text(BAG_INFO)? else {
+            return Ok(());
+        };
+        let (labels, problems) = parse_labels(&text);
+        for (line, problem) in problems {
+            self.error(BagFinding::MalformedLine {
+                file: BAG_INFO.into(),
+                line,
+                problem,
+            });
+        }
+        let oxum = labels
+            .iter()
+            .find(|(l, _)| l.eq_ignore_ascii_case("Payload-Oxum"))
+            .map(|(_, v)| v.clone());
+        if let Some(value) = oxum {
+            self.check_oxum(&value);
+        }
+        Ok(())
+    }
+
+    fn check_oxum(&mut self, value: &str) {
+        let parsed = value
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
+        let Some((declared_octets, declared_files)) = parsed else {
+            self.error(BagFinding::OxumMalformed {
+                file: BAG_INFO.into(),
+                value: value.into(),
+            });
+            return;
+        };
+        let payload = self
+            .source
+            .files()
+            .iter()
+            .filter(|f| f.path.starts_with("data/"));
+        let (found_octets, found_files) =
+            payload.fold((0u64, 0u64), |(o, n), f| (o.saturating_add(f.size), n + 1));
+        if (declared_octets, declared_files) != (found_octets, found_files) {
+            self.error(BagFinding::OxumMismatch {
+                file: BAG_INFO.into(),
+                declared_octets,
+                declared_files,
+                found_octets,
+                found_files,
+            });
+        }
+    }
+
+    /// Parses `fetch.txt`: the set of payload paths it promises.
+    fn read_fetch(&mut self) -> io::Result<BTreeSet<String>> {
+        let mut paths = BTreeSet::new();
+        let Some(text) = self.read_text(FETCH_TXT)? else {
+            return Ok(paths);
+        };
+        for (n, line) in lines(&text) {
+            let mut fields = line.splitn(3, [' ', '\t']).filter(|f| !f.is_empty());
+            let (Some(_url), Some(len), Some(path)) = (fields.next(), fields.next(), fields.next())
+            else {
+                self.error(BagFinding::MalformedLine {
+                    file: FETCH_TXT.into(),
+                    line: n,
+                    problem: LineProblem::FetchFields,
+                });
+                continue;
+            };
+            if len != "-" && len.parse::<u64>().is_err() {
+                self.error(BagFinding::MalformedLine {
+                    file: FETCH_TXT.into(),
+                    line: n,
+                    problem: LineProblem::FetchLength,
+                });
+            }
+            let path = write::decode_manifest_path(path.trim_start()).into_owned();
+            if escapes(&path) {
+                self.error(BagFinding::PathEscapesBag {
+                    file: path,
+                    manifest: FETCH_TXT.into(),
+                    line: n,
+                });
+                continue;
+            }
+            paths.insert(path);
+        }
+        Ok(paths)
+    }
+
+    fn read_manifests(&mut self) -> io::Result<Vec<Manifest>> {
+        let names: Vec<(String, String, bool)> = self
+            .present
+            .iter()
+            .filter(|p| !p.contains('/'))
+            .filter_map(|p| {
+                let (stem, tag) = match p.strip_prefix("tagmanifest-") {
+                    Some(s) => (s, true),
+                    None => (p.strip_prefix("manifest-")?, false),
+                };
+                Some((p.clone(), stem.strip_suffix(".txt")?.to_owned(), tag))
+            })
+            .collect();
+        let mut manifests = Vec::new();
+        for (file, alg_name, tag) in names {
+            let Some(algorithm) = Algorithm::from_bagit_name(&alg_name) else {
+                self.warn(BagFinding::UnsupportedAlgorithm { file });
+                continue;
+            };
+            let Some(text) = self.read_text(&file)? else {
+                continue;
+            };
+            let entries = self.parse_manifest(&file, &text, algorithm, tag);
+            manifests.push(Manifest {
+                file,
+                algorithm,
+                entries,
+                tag,
+            });
+        }
+        let payload: Vec<&Manifest> = manifests.iter().filter(|m| !m.tag).collect();
+        if payload.is_empty() {
+            self.error(BagFinding::NoPayloadManifest {
+                file: "manifest-<algorithm>.txt".into(),
+            });
+        } else if payload
+            .iter()
+            .all(|m| matches!(m.algorithm, Algorithm::Md5 | Algorithm::Sha1))
+        {
+            let strongest = payload
+                .iter()
+                .max_by_key(|m| m.algorithm)
+                .map(|m| m.file.clone());
+            self.warn(BagFinding::WeakAlgorithmsOnly {
+                file: strongest.unwrap_or_default(),
+            });
+        }
+        Ok(manifests)
+    }
+
+    fn parse_manifest(
+        &mut self,
+        file: &str,
+        text: &str,
+        alg: Algorithm,
+        tag: bool,
+    ) -> BTreeMap<String, String> {
+        let mut entries = BTreeMap::new();
+        for (n, line) in lines(text) {
+            let Some((digest, rest)) = line.split_once([' ', '\t']) else {
+                self.error(BagFinding::MalformedLine {
+                    file: file.into(),
+                    line: n,
+                    problem: LineProblem::NoPath,
+                });
+                continue;
+            };
+            let raw_path = rest.trim_start_matches([' ', '\t']);
+            // md5sum's binary-mode marker, found in bags written with shell tools.
+            let raw_path = raw_path.strip_prefix('*').unwrap_or(raw_path);
+            if raw_path.is_empty() {
+                self.error(BagFinding::MalformedLine {
+                    file: file.into(),
+                    line: n,
+                    problem: LineProblem::NoPath,
+                });
+                continue;
+            }
+            let digest = digest.to_ascii_lowercase();
+            if digest.len() != alg.digest_len() * 2
+                || !digest.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                self.error(BagFinding::MalformedLine {
+                    file: file.into(),
+                    line: n,
+                    problem: LineProblem::BadDigest,
+                });
+                continue;
+            }
+            let path = write::decode_manifest_path(raw_path).into_owned();
+            let path = path.strip_prefix("./").map(str::to_owned).unwrap_or(path);
+            if escapes(&path) {
+                self.error(BagFinding::PathEscapesBag {
+                    file: path,
+                    manifest: file.into(),
+                    line: n,
+                });
+                continue;
+            }
+            if !tag && !path.starts_with("data/") {
+                self.error(BagFinding::PathNotInPayload {
+                    file: path,
+                    manifest: file.into(),
+                    line: n,
+                });
+                continue;
+            }
+            if entries.insert(path.clone(), digest).is_some() {
+                self.error(BagFinding::DuplicateManifestEntry {
+                    file: path,
+                    manifest: file.into(),
+                });
+            }
+        }
+        entries
+    }
+
+    /// The present file a manifest path refers to (exactly, or after NFC normalisation).
+    fn resolve(&self, path: &str) -> Option<String> {
+        if self.present.contains(path) {
+            return Some(path.to_owned());
+        }
+        let normal: String = path.nfc().collect();
+        self.nfc.get(&normal).cloned()
+    }
+
+    fn check_listings(&mut self, manifests: &[Manifest], fetched: &BTreeSet<String>) {
+        let payload: Vec<String> = self
+            .present
+            .iter()
+            .filter(|p| p.starts_with("data/"))
+            .cloned()
+            .collect();
+        let mut incomplete = BTreeSet::new();
+        for m in manifests {
+            if !m.tag {
+                let listed: BTreeSet<String> =
+                    m.entries.keys().map(|p| p.nfc().collect()).collect();
+                for file in &payload {
+                    let normal: String = file.nfc().collect();
+                    if !listed.contains(&normal) {
+                        self.error(BagFinding::FileNotInManifest {
+                            file: file.clone(),
+                            manifest: m.file.clone(),
+                        });
+                    }
+                }
+            }
+            for path in m.entries.keys() {
+                if self.resolve(path).is_some() {
+                    continue;
+                }
+                if fetched.contains(path) {
+                    incomplete.insert(path.clone());
+                } else {
+                    self.error(BagFinding::MissingFile {
+                        file: path.clone(),
+                        manifest: m.file.clone(),
+                    });
+                }
+            }
+        }
+        for file in incomplete {
+            self.error(BagFinding::IncompleteBag { file });
+        }
+        let tag_manifests: Vec<&Manifest> = manifests.iter().filter(|m| m.tag).collect();
+        if tag_manifests.is_empty() {
+            return;
+        }
+        let tag_files: Vec<String> = self
+            .present
+            .iter()
+            .filter(|p| !p.starts_with("data/") && !is_tag_manifest(p))
+            .cloned()
+            .collect();
+        for file in tag_files {
+            if !tag_manifests.iter().any(|m| m.entries.contains_key(&file)) {
+                self.warn(BagFinding::TagFileNotInTagManifest { file });
+            }
+        }
+    }
+
+    fn check_digests(&mut self, manifests: &[Manifest]) -> io::Result<()> {
+        // path → [(algorithm, manifest index)], so each file is read once.
+        let mut wanted: BTreeMap<String, Vec<(Algorithm, usize, &str)>> = BTreeMap::new();
+        for (i, m) in manifests.iter().enumerate() {
+            for (path, digest) in &m.entries {
+                if let Some(actual) = self.resolve(path) {
+                    wanted
+                        .entry(actual)
+                        .or_default()
+                        .push((m.algorithm, i, digest));
+                }
+            }
+        }
+        for (file, uses) in wanted {
+            let mut algorithms: Vec<Algorithm> = uses.iter().map(|u| u.0).collect();
+            algorithms.sort_unstable();
+            algorithms.dedup();
+            let digests = match self
+                .source
+                .open(&file)
+                .and_then(|r| hash_reader_multi(r, &algorithms, &mut |_| {}))
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    let finding = match crate::zipscan::EntryIntegrityError::from_io(&e) {
+                        Some(integrity) => BagFinding::ZipEntryIntegrity {
+                            file: file.clone(),
+                            error: integrity.clone(),
+                        },
+                        None => BagFinding::FileUnreadable {
+                            file: file.clone(),
+                            error: e.to_string(),
+                        },
+                    };
+                    self.error(finding);
+                    continue;
+                }
+            };
+            for (alg, mi, expected) in uses {
+                let Some(pos) = algorithms.iter().position(|a| *a == alg) else {
+                    continue;
+                };
+                let Some(digest) = digests.get(pos) else {
+                    continue;
+                };
+                let found = custody_core::hex::encode(digest);
+                if found != expected {
+                    let m = &manifests[mi];
+                    let expected = expected.to_owned();
+                    self.error(BagFinding::DigestMismatch {
+                        file: file.clone(),
+                        manifest: m.file.clone(),
+                        expected,
+                        found,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_tag_manifest(path: &str) -> bool {
+    !path.contains('/') && path.starts_with("tagmanifest-") && path.ends_with(".txt")
+}
+
+/// Whether a bag-relative path leaves the bag.
+fn escapes(path: &str) -> bool {
+    let b = path.as_bytes();
+    path.starts_with('/')
+        || path.starts_with('\\')
+        || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic())
+        || path.split(['/', '\\']).any(|c| c == "..")
+}
+
+/// Splits text into numbered non-empty lines, accepting LF, CRLF and CR endings.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut rest = text;
+    let mut n = 0;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        n += 1;
+        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let line = &rest[..end];
+        let skip = if rest[end..].starts_with("\r\n") {
+            2
+        } else {
+            usize::from(end < rest.len())
+        };
+        rest = &rest[end + skip..];
+        Some((n, line))
+    })
+    .filter(|(_, l)| !l.trim().is_empty())
+}
+
+/// Parses `Label: value` lines with continuation lines (starting with space or tab)
+/// unfolded into one space. Returns labels in order, and problems by line number.
+fn parse_labels(text: &str) -> (Vec<(String, String)>, Vec<(usize, LineProblem)>) {
+    let mut labels: Vec<(String, String)> = Vec::new();
+    let mut problems = Vec::new();
+    for (n, line) in lines(text) {
+        if line.starts_with([' ', '\t']) {
+            match labels.last_mut() {
+                Some((_, value)) => {
+                    value.push(' ');
+                    value.push_str(line.trim());
+                }
+                None => problems.push((n, LineProblem::StrayContinuation)),
+            }
+            continue;
+        }
+        match line.split_once(':') {
+            Some((label, value)) if !label.trim().is_empty() => {
+                labels.push((label.trim().to_owned(), value.trim().to_owned()));
+            }
+            _ => problems.push((n, LineProblem::NoLabel)),
+        }
+    }
+    (labels, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_accept_every_ending() {
+        let got: Vec<_> = lines("a\r\nb\rc\n\nd").collect();
+        assert_eq!(got, vec![(1, "a"), (2, "b"), (3, "c"), (5, "d")]);
+    }
+
+    #[test]
+    fn labels_unfold_continuations() {
+        let (labels, problems) = parse_labels("A: one\n  two\n\tthree\nB:x\n");
+        assert_eq!(
+            labels,
+            vec![
+                ("A".into(), "one two three".into()),
+                ("B".into(), "x".into())
+            ]
+        );
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn fail_label_line_without_colon() {
+        let (_, problems) = parse_labels("A: one\nnonsense\n");
+        assert_eq!(problems, vec![(2, LineProblem::NoLabel)]);
+    }
+
+    #[test]
+    fn fail_continuation_first() {
+        let (_, problems) = parse_labels("  stray\n");
+        assert_eq!(problems, vec![(1, LineProblem::StrayContinuation)]);
+    }
+
+    #[test]
+    fn escaping_paths() {
+        assert!(escapes("../x"));
+        assert!(escapes("data/../../x"));
+        assert!(escapes("/etc/passwd"));
+        assert!(escapes("C:\\x"));
+        assert!(!escapes("data/..x"));
+    }
+
+    #[test]
+    fn encodings_by_label() {
+        assert_eq!(TagEncoding::from_label("UTF-8"), Some(TagEncoding::Utf8));
+        assert_eq!(
+            TagEncoding::from_label("iso-8859-1"),
+            Some(TagEncoding::Latin1)
+        );
+        assert_eq!(TagEncoding::Latin1.decode(b"caf\xe9"), Some("café".into()));
+        assert_eq!(TagEncoding::Utf8.decode(b"caf\xe9"), None);
+        assert_eq!(TagEncoding::from_label("EBCDIC"), None);
+    }
+}

@@ -1,0 +1,1559 @@
+//! Structural inspection of ZIP archives, and a safe reader for their entries.
+//!
+//! [`ZipScanner::scan`] parses the raw records of an archive itself — end of central
+//! directory (with comment search), ZIP64 locator and record, every central directory
+//! header, every local header and data descriptor — and reports *every* problem it sees as
+//! a [`ZipFinding`], rather than stopping at the first. Parsing is independent of any ZIP
+//! library on purpose: a library that repairs or skips odd structures would hide exactly
+//! the lies an attacker tells (a local header that disagrees with the central directory,
+//! entries sharing bytes, data hidden before or after the archive).
+//!
+//! [`ZipScanner::open_entry`] then streams one entry's bytes from the offsets the scan
+//! found, decompressing DEFLATE where needed, and refuses to yield more bytes than the
+//! central directory declares; a wrong size or CRC-32 surfaces as an
+//! [`EntryIntegrityError`] when the stream ends.
+//!
+//! Nothing here allocates according to a size read from the archive without bounding it
+//! by the archive's real length or a fixed cap, and no input makes it panic.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use unicode_normalization::UnicodeNormalization;
+
+const SIG_LOCAL: u32 = 0x0403_4b50;
+const SIG_CENTRAL: u32 = 0x0201_4b50;
+const SIG_EOCD: u32 = 0x0605_4b50;
+const SIG_ZIP64_EOCD: u32 = 0x0606_4b50;
+const SIG_ZIP64_LOCATOR: u32 = 0x0706_4b50;
+const SIG_DESCRIPTOR: u32 = 0x0807_4b50;
+
+const EOCD_LEN: u64 = 22;
+const ZIP64_LOCATOR_LEN: u64 = 20;
+const ZIP64_EOCD_MIN_LEN: u64 = 56;
+const CENTRAL_LEN: usize = 46;
+const LOCAL_LEN: usize = 30;
+const MAX_COMMENT: u64 = 0xFFFF;
+const EXTRA_ZIP64: u16 = 0x0001;
+
+/// General-purpose flag bit 0: the entry is encrypted.
+const FLAG_ENCRYPTED: u16 = 1 << 0;
+/// Flag bit 3: sizes and CRC follow the data in a data descriptor.
+const FLAG_DESCRIPTOR: u16 = 1 << 3;
+/// Flag bit 6: strong encryption.
+const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
+/// Flag bit 13: the local header's values are masked (central directory encryption).
+const FLAG_MASKED_HEADER: u16 = 1 << 13;
+
+/// Compression method 0: stored.
+pub const METHOD_STORED: u16 = 0;
+/// Compression method 8: DEFLATE (RFC 1951).
+pub const METHOD_DEFLATE: u16 = 8;
+
+const S_IFMT: u32 = 0o170_000;
+const S_IFLNK: u32 = 0o120_000;
+
+/// Bounds a scan enforces. The defaults suit evidence packages: large payloads are
+/// normal, but they are stored, so a high compression ratio is suspicious.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanLimits {
+    /// Largest allowed ratio of uncompressed to compressed size…
+    pub max_ratio: u64,
+    /// …for entries whose uncompressed size exceeds this many bytes.
+    pub ratio_min_size: u64,
+    /// Largest allowed sum of declared uncompressed sizes.
+    pub max_total_uncompressed: u64,
+    /// Most entries an archive may have.
+    pub max_entries: u64,
+    /// Largest central directory read into memory.
+    pub max_central_directory: u64,
+}
+
+impl Default for ScanLimits {
+    fn default() -> Self {
+        ScanLimits {
+            max_ratio: 100,
+            ratio_min_size: 1 << 20,
+            max_total_uncompressed: 1 << 42, // 4 TiB
+            max_entries: 1_000_000,
+            max_central_directory: 256 << 20,
+        }
+    }
+}
+
+/// One entry as the central directory describes it, plus where its data starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZipEntry {
+    /// Position in the central directory, from 0.
+    pub index: usize,
+    /// The name as text (invalid UTF-8 replaced by U+FFFD).
+    pub name: String,
+    /// The name's raw bytes.
+    pub raw_name: Vec<u8>,
+    /// General-purpose bit flags.
+    pub flags: u16,
+    /// Compression method (0 stored, 8 deflate, others unsupported).
+    pub method: u16,
+    /// CRC-32 of the uncompressed bytes.
+    pub crc32: u32,
+    /// Size of the stored (possibly compressed) bytes.
+    pub compressed_size: u64,
+    /// Size after decompression.
+    pub uncompressed_size: u64,
+    /// Offset of the local file header.
+    pub local_header_offset: u64,
+    /// Offset of the first data byte, if the local header could be read.
+    pub data_offset: Option<u64>,
+    /// "Version made by" (the high byte is the host system; 3 is Unix).
+    pub version_made_by: u16,
+    /// External file attributes (on Unix hosts, the mode in the high 16 bits).
+    pub external_attributes: u32,
+}
+
+impl ZipEntry {
+    /// Whether the entry names a directory (its name ends in `/`).
+    pub fn is_dir(&self) -> bool {
+        self.name.ends_with('/')
+    }
+
+    /// Whether the entry's attributes mark it as a symbolic link.
+    pub fn is_symlink(&self) -> bool {
+        (self.external_attributes >> 16) & S_IFMT == S_IFLNK
+    }
+
+    /// Whether the entry is encrypted (traditional or strong encryption).
+    pub fn is_encrypted(&self) -> bool {
+        self.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION) != 0
+    }
+}
+
+/// A header field compared between the central directory, the local header and the data
+/// descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HeaderField {
+    /// General-purpose bit flags.
+    Flags,
+    /// Compression method.
+    Method,
+    /// CRC-32.
+    Crc32,
+    /// Compressed size.
+    CompressedSize,
+    /// Uncompressed size.
+    UncompressedSize,
+}
+
+impl fmt::Display for HeaderField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeaderField::Flags => "flags",
+            HeaderField::Method => "compression method",
+            HeaderField::Crc32 => "CRC-32",
+            HeaderField::CompressedSize => "compressed size",
+            HeaderField::UncompressedSize => "uncompressed size",
+        })
+    }
+}
+
+/// Something wrong with a ZIP archive's structure. Entry-level findings name the entry.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ZipFinding {
+    /// No end-of-central-directory record was found; nothing else could be checked.
+    #[error("no end of central directory record (not a ZIP archive, or truncated)")]
+    NoEndOfCentralDirectory,
+    /// The archive claims to span several disks.
+    #[error("archive spans several disks (disk {disk}), which is not supported")]
+    MultiDisk {
+        /// The disk number found.
+        disk: u32,
+    },
+    /// The archive comment runs past the end of the file.
+    #[error("archive comment runs past the end of the file")]
+    CommentTruncated,
+    /// ZIP64 structures are missing or disagree with the classic end record.
+    #[error("ZIP64 structures inconsistent: {detail}")]
+    Zip64Inconsistent {
+        /// What disagrees.
+        detail: Zip64Problem,
+    },
+    /// The central directory lies outside the file or overlaps the end records.
+    #[error("central directory (offset {offset}, {size} bytes) lies outside the archive")]
+    CentralDirectoryOutOfBounds {
+        /// Declared offset.
+        offset: u64,
+        /// Declared size.
+        size: u64,
+    },
+    /// A central directory header is malformed or truncated; the rest was not read.
+    #[error("central directory header {index} at offset {offset} is malformed")]
+    CentralDirectoryMalformed {
+        /// Index of the bad header.
+        index: usize,
+        /// Its offset in the file.
+        offset: u64,
+    },
+    /// The number of entries found differs from the number the end record declares.
+    #[error("end record declares {declared} entries, central directory holds {found}")]
+    EntryCountMismatch {
+        /// Declared count.
+        declared: u64,
+        /// Count found.
+        found: u64,
+    },
+    /// The central directory's size differs from the size the end record declares.
+    #[error("end record declares a {declared}-byte central directory, headers take {found}")]
+    CentralDirectorySizeMismatch {
+        /// Declared size.
+        declared: u64,
+        /// Bytes the headers occupy.
+        found: u64,
+    },
+    /// More entries than [`ScanLimits::max_entries`].
+    #[error("{declared} entries exceed the limit of {limit}")]
+    TooManyEntries {
+        /// Declared count.
+        declared: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Bytes before the first local header (e.g. a prepended executable or another file).
+    #[error("{len} bytes of data before the first entry")]
+    PrependedData {
+        /// Number of bytes.
+        len: u64,
+    },
+    /// Bytes after the end of the archive.
+    #[error("{len} bytes of data after the end of the archive")]
+    TrailingData {
+        /// Number of bytes.
+        len: u64,
+    },
+    /// Bytes between entries or records that belong to nothing.
+    #[error("{len} unaccounted bytes at offset {offset}")]
+    UnaccountedData {
+        /// Where they start.
+        offset: u64,
+        /// Number of bytes.
+        len: u64,
+    },
+    /// An entry name contains a `..` component.
+    #[error("{name}: entry name escapes the archive root")]
+    PathEscapes {
+        /// The entry.
+        name: String,
+    },
+    /// An entry name is absolute (`/x`, `C:\x`, `\\server\x`).
+    #[error("{name}: entry name is an absolute path")]
+    AbsolutePath {
+        /// The entry.
+        name: String,
+    },
+    /// An entry name contains a backslash.
+    #[error("{name}: entry name contains a backslash")]
+    Backslash {
+        /// The entry.
+        name: String,
+    },
+    /// An entry name contains NUL or another control character.
+    #[error("{name}: entry name contains a control character")]
+    ControlCharacter {
+        /// The entry (control characters shown escaped).
+        name: String,
+    },
+    /// An entry name is empty or has empty or `.` components.
+    #[error("{name}: entry name has an empty or '.' component")]
+    OddPathComponent {
+        /// The entry.
+        name: String,
+    },
+    /// An entry name is not valid UTF-8.
+    #[error("{name}: entry name is not valid UTF-8")]
+    NameNotUtf8 {
+        /// The entry (lossy).
+        name: String,
+    },
+    /// An entry is a symbolic link.
+    #[error("{name}: entry is a symbolic link")]
+    Symlink {
+        /// The entry.
+        name: String,
+    },
+    /// Two entries have the same name.
+    #[error("{name}: duplicate entry name (entries {first} and {second})")]
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// Index of the first entry.
+        first: usize,
+        /// Index of the later entry.
+        second: usize,
+    },
+    /// Two names differ only in letter case.
+    #[error("{name}: collides with {other} when letter case is ignored")]
+    CaseCollision {
+        /// The later entry.
+        name: String,
+        /// The earlier entry.
+        other: String,
+    },
+    /// Two names differ only in Unicode normalisation.
+    #[error("{name}: collides with {other} after Unicode NFC normalisation")]
+    NormalizationCollision {
+        /// The later entry.
+        name: String,
+        /// The earlier entry.
+        other: String,
+    },
+    /// An entry is encrypted.
+    #[error("{name}: entry is encrypted")]
+    Encrypted {
+        /// The entry.
+        name: String,
+    },
+    /// An entry uses a compression method other than stored or deflate.
+    #[error("{name}: unsupported compression method {method}")]
+    UnsupportedCompression {
+        /// The entry.
+        name: String,
+        /// The method number.
+        method: u16,
+    },
+    /// The local header could not be read at the offset the central directory gives.
+    #[error("{name}: no valid local header at offset {offset}")]
+    LocalHeaderMissing {
+        /// The entry.
+        name: String,
+        /// The offset.
+        offset: u64,
+    },
+    /// The local header names a different file.
+    #[error("{name}: local header names it {local_name:?}")]
+    LocalNameMismatch {
+        /// The entry's central directory name.
+        name: String,
+        /// The name in the local header.
+        local_name: String,
+    },
+    /// The local header disagrees with the central directory.
+    #[error("{name}: local header {field} is {local}, central directory says {central}")]
+    LocalHeaderMismatch {
+        /// The entry.
+        name: String,
+        /// The field.
+        field: HeaderField,
+        /// Central directory value.
+        central: u64,
+        /// Local header value.
+        local: u64,
+    },
+    /// The data descriptor disagrees with the central directory, or is missing.
+    #[error("{name}: data descriptor {field} is {descriptor}, central directory says {central}")]
+    DescriptorMismatch {
+        /// The entry.
+        name: String,
+        /// The field.
+        field: HeaderField,
+        /// Central directory value.
+        central: u64,
+        /// Data descriptor value.
+        descriptor: u64,
+    },
+    /// An entry's data runs past the start of the central directory or the file.
+    #[error("{name}: entry data runs past the central directory")]
+    EntryOverlapsCentralDirectory {
+        /// The entry.
+        name: String,
+    },
+    /// Two entries share bytes.
+    #[error("{name}: entry overlaps entry {other}")]
+    OverlappingEntries {
+        /// The later entry.
+        name: String,
+        /// The entry it overlaps.
+        other: String,
+    },
+    /// An entry's ZIP64 extra field is missing or too short for the values it must hold.
+    #[error("{name}: ZIP64 extra field missing or too short")]
+    Zip64ExtraMissing {
+        /// The entry.
+        name: String,
+    },
+    /// An entry's compression ratio is above [`ScanLimits::max_ratio`].
+    #[error("{name}: compression ratio {uncompressed}:{compressed} exceeds {limit}:1")]
+    CompressionRatio {
+        /// The entry.
+        name: String,
+        /// Compressed size.
+        compressed: u64,
+        /// Uncompressed size.
+        uncompressed: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The declared uncompressed sizes add up to more than the limit.
+    #[error("declared uncompressed total {total} bytes exceeds the limit of {limit}")]
+    TotalSizeExceeded {
+        /// The total (saturating).
+        total: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+impl ZipFinding {
+    /// The entry the finding is about, if it is about one.
+    pub fn entry_name(&self) -> Option<&str> {
+        use ZipFinding::*;
+        match self {
+            PathEscapes { name }
+            | AbsolutePath { name }
+            | Backslash { name }
+            | ControlCharacter { name }
+            | OddPathComponent { name }
+            | NameNotUtf8 { name }
+            | Symlink { name }
+            | DuplicateName { name, .. }
+            | CaseCollision { name, .. }
+            | NormalizationCollision { name, .. }
+            | Encrypted { name }
+            | UnsupportedCompression { name, .. }
+            | LocalHeaderMissing { name, .. }
+            | LocalNameMismatch { name, .. }
+            | LocalHeaderMismatch { name, .. }
+            | DescriptorMismatch { name, .. }
+            | EntryOverlapsCentralDirectory { name }
+            | OverlappingEntries { name, .. }
+            | Zip64ExtraMissing { name }
+            | CompressionRatio { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// What is wrong with an archive's ZIP64 end structures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Zip64Problem {
+    /// The classic end record holds ZIP64 sentinel values but there is no locator.
+    LocatorMissing,
+    /// The locator points to something that is not a ZIP64 end record.
+    RecordMissing,
+    /// The ZIP64 record's entry count disagrees with the classic end record.
+    EntryCount,
+    /// The ZIP64 record's central directory size disagrees with the classic end record.
+    CentralDirectorySize,
+    /// The ZIP64 record's central directory offset disagrees with the classic end record.
+    CentralDirectoryOffset,
+}
+
+impl fmt::Display for Zip64Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Zip64Problem::LocatorMissing => "end record needs ZIP64 but there is no locator",
+            Zip64Problem::RecordMissing => "locator does not point to a ZIP64 end record",
+            Zip64Problem::EntryCount => "entry counts disagree",
+            Zip64Problem::CentralDirectorySize => "central directory sizes disagree",
+            Zip64Problem::CentralDirectoryOffset => "central directory offsets disagree",
+        })
+    }
+}
+
+/// A failure reading an archive (as opposed to a finding about its contents).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ZipError {
+    /// The underlying reader failed.
+    #[error("cannot read archive: {0}")]
+    Io(#[from] io::Error),
+    /// No entry has that index.
+    #[error("no entry with index {index}")]
+    NoSuchEntry {
+        /// The index asked for.
+        index: usize,
+    },
+    /// The entry cannot be read safely (encrypted, unsupported method, no local header).
+    #[error("{name}: entry cannot be read ({reason})")]
+    Unreadable {
+        /// The entry.
+        name: String,
+        /// Why.
+        reason: UnreadableReason,
+    },
+}
+
+/// Why an entry cannot be opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnreadableReason {
+    /// It is encrypted.
+    Encrypted,
+    /// Its compression method is not stored or deflate.
+    UnsupportedMethod(u16),
+    /// Its local header is missing.
+    NoLocalHeader,
+    /// It is a symbolic link.
+    Symlink,
+}
+
+impl fmt::Display for UnreadableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnreadableReason::Encrypted => f.write_str("encrypted"),
+            UnreadableReason::UnsupportedMethod(m) => write!(f, "compression method {m}"),
+            UnreadableReason::NoLocalHeader => f.write_str("no local header"),
+            UnreadableReason::Symlink => f.write_str("symbolic link"),
+        }
+    }
+}
+
+/// An entry whose bytes did not match what the central directory declares, detected
+/// while streaming it. Returned inside an `io::Error` of kind `InvalidData`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntryIntegrityError {
+    /// The entry decompressed to more bytes than declared.
+    #[error("{name}: entry yields more than its declared {declared} bytes")]
+    TooLong {
+        /// The entry.
+        name: String,
+        /// Declared uncompressed size.
+        declared: u64,
+    },
+    /// The entry ended before its declared size.
+    #[error("{name}: entry yields {found} bytes, {declared} declared")]
+    TooShort {
+        /// The entry.
+        name: String,
+        /// Declared uncompressed size.
+        declared: u64,
+        /// Bytes actually produced.
+        found: u64,
+    },
+    /// The CRC-32 of the bytes differs from the declared one.
+    #[error("{name}: CRC-32 is {found:08x}, {declared:08x} declared")]
+    Crc32 {
+        /// The entry.
+        name: String,
+        /// Declared CRC-32.
+        declared: u32,
+        /// CRC-32 of the bytes read.
+        found: u32,
+    },
+    /// The compressed stream is corrupt.
+    #[error("{name}: corrupt compressed data: {detail}")]
+    Corrupt {
+        /// The entry.
+        name: String,
+        /// The decompressor's message.
+        detail: String,
+    },
+}
+
+impl EntryIntegrityError {
+    /// Finds an integrity error inside an `io::Error` returned by an [`EntryReader`].
+    pub fn from_io(err: &io::Error) -> Option<&EntryIntegrityError> {
+        err.get_ref()?.downcast_ref::<EntryIntegrityError>()
+    }
+}
+
+/// The outcome of a scan: the entries in central-directory order and every finding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZipScan {
+    /// The entries.
+    pub entries: Vec<ZipEntry>,
+    /// Every structural problem found.
+    pub findings: Vec<ZipFinding>,
+    /// Length of the archive in bytes.
+    pub archive_len: u64,
+}
+
+impl ZipScan {
+    /// Whether the scan found nothing wrong.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// The first entry with this exact name.
+    pub fn find(&self, name: &str) -> Option<&ZipEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+}
+
+/// A ZIP archive on a seekable reader, scanned once and then readable entry by entry.
+pub struct ZipScanner<R> {
+    reader: R,
+    scan: ZipScan,
+}
+
+impl<R: Read + Seek> ZipScanner<R> {
+    /// Scans `reader` with the given limits. Only I/O failures are errors; everything wrong
+    /// with the archive itself is in [`ZipScanner::scan`]'s findings.
+    pub fn new(mut reader: R, limits: &ScanLimits) -> Result<Self, ZipError> {
+        let scan = scan(&mut reader, limits)?;
+        Ok(ZipScanner { reader, scan })
+    }
+
+    /// The scan result.
+    pub fn scan(&self) -> &ZipScan {
+        &self.scan
+    }
+
+    /// The entries in central-directory order.
+    pub fn entries(&self) -> &[ZipEntry] {
+        &self.scan.entries
+    }
+
+    /// Gives back the reader.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
+    /// Streams entry `index`'s uncompressed bytes, checking its size and CRC-32 as they
+    /// pass: the reader never yields more than the declared size, and reports an
+    /// [`EntryIntegrityError`] (as `io::ErrorKind::InvalidData`) on any mismatch.
+    pub fn open_entry(&mut self, index: usize) -> Result<EntryReader<'_>, ZipError> {
+        let entry = self
+            .scan
+            .entries
+            .get(index)
+            .ok_or(ZipError::NoSuchEntry { index })?;
+        let unreadable = |reason| ZipError::Unreadable {
+            name: entry.name.clone(),
+            reason,
+        };
+        if entry.is_encrypted() {
+            return Err(unreadable(UnreadableReason::Encrypted));
+        }
+        if entry.is_symlink() {
+            return Err(unreadable(UnreadableReason::Symlink));
+        }
+        let data_offset = entry
+            .data_offset
+            .ok_or_else(|| unreadable(UnreadableReason::NoLocalHeader))?;
+        let source = match entry.method {
+            METHOD_STORED => Source::Stored,
+            METHOD_DEFLATE => Source::Deflate,
+            other => return Err(unreadable(UnreadableReason::UnsupportedMethod(other))),
+        };
+        let name = entry.name.clone();
+        let declared = entry.uncompressed_size;
+        let crc = entry.crc32;
+        let compressed = entry.compressed_size;
+        self.reader.seek(SeekFrom::Start(data_offset))?;
+        let raw = (&mut self.reader).take(compressed);
+        let inner: Box<dyn Read + '_> = match source {
+            Source::Stored => Box::new(raw),
+            Source::Deflate => Box::new(flate2::read::DeflateDecoder::new(raw)),
+        };
+        Ok(EntryReader {
+            inner,
+            name,
+            declared,
+            declared_crc: crc,
+            produced: 0,
+            hasher: crc32fast::Hasher::new(),
+            finished: false,
+        })
+    }
+
+    /// Reads a whole entry into memory, refusing entries declared larger than `max`.
+    pub fn read_entry(&mut self, index: usize, max: u64) -> Result<Vec<u8>, ReadEntryError> {
+        let entry = self
+            .scan
+            .entries
+            .get(index)
+            .ok_or(ZipError::NoSuchEntry { index })?;
+        if entry.uncompressed_size > max {
+            return Err(ReadEntryError::TooLarge {
+                name: entry.name.clone(),
+                size: entry.uncompressed_size,
+                max,
+            });
+        }
+        let mut out = Vec::with_capacity(usize::try_from(entry.uncompressed_size).unwrap_or(0));
+        let mut reader = self.open_entry(index)?;
+        reader.read_to_end(&mut out).map_err(ZipError::Io)?;
+        Ok(out)
+    }
+}
+
+enum Source {
+    Stored,
+    Deflate,
+}
+
+/// A failure of [`ZipScanner::read_entry`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadEntryError {
+    /// The entry could not be opened or read.
+    #[error(transparent)]
+    Zip(#[from] ZipError),
+    /// The entry is larger than the caller allows in memory.
+    #[error("{name}: {size} bytes exceeds the {max}-byte limit for this file")]
+    TooLarge {
+        /// The entry.
+        name: String,
+        /// Its declared size.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+}
+
+/// Streams one entry's bytes; see [`ZipScanner::open_entry`].
+pub struct EntryReader<'a> {
+    inner: Box<dyn Read + 'a>,
+    name: String,
+    declared: u64,
+    declared_crc: u32,
+    produced: u64,
+    hasher: crc32fast::Hasher,
+    finished: bool,
+}
+
+impl EntryReader<'_> {
+    fn integrity(&self, err: EntryIntegrityError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, err)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.finished = true;
+        if self.produced != self.declared {
+            return Err(self.integrity(EntryIntegrityError::TooShort {
+                name: self.name.clone(),
+                declared: self.declared,
+                found: self.produced,
+            }));
+        }
+        let found = self.hasher.clone().finalize();
+        if found != self.declared_crc {
+            return Err(self.integrity(EntryIntegrityError::Crc32 {
+                name: self.name.clone(),
+                declared: self.declared_crc,
+                found,
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl Read for EntryReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.finished || buf.is_empty() {
+            return Ok(0);
+        }
+        let remaining = self.declared - self.produced;
+        if remaining == 0 {
+            // Ask for one more byte: if the stream has any, the declared size lied.
+            let mut probe = [0u8; 1];
+            let n = self.read_inner(&mut probe)?;
+            if n > 0 {
+                self.finished = true;
+                return Err(self.integrity(EntryIntegrityError::TooLong {
+                    name: self.name.clone(),
+                    declared: self.declared,
+                }));
+            }
+            self.finish()?;
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let n = self.read_inner(&mut buf[..want])?;
+        if n == 0 {
+            self.finish()?;
+            return Ok(0);
+        }
+        self.hasher.update(&buf[..n]);
+        self.produced += n as u64;
+        Ok(n)
+    }
+}
+
+impl EntryReader<'_> {
+    fn read_inner(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e)
+                if e.kind() == io::ErrorKind::InvalidInput
+                    || e.kind() == io::ErrorKind::InvalidData =>
+            {
+                self.finished = true;
+                Err(self.integrity(EntryIntegrityError::Corrupt {
+                    name: self.name.clone(),
+                    detail: e.to_string(),
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Scans an archive; see [`ZipScanner::new`].
+pub fn scan<R: Read + Seek>(reader: &mut R, limits: &ScanLimits) -> Result<ZipScan, ZipError> {
+    let archive_len = reader.seek(SeekFrom::End(0))?;
+    let mut out = ZipScan {
+        archive_len,
+        ..ZipScan::default()
+    };
+    let Some(end) = find_end(reader, archive_len, &mut out.findings)? else {
+        out.findings.push(ZipFinding::NoEndOfCentralDirectory);
+        return Ok(out);
+    };
+    if end.disk != 0 || end.cd_disk != 0 {
+        out.findings.push(ZipFinding::MultiDisk {
+            disk: end.disk.max(end.cd_disk),
+        });
+    }
+    let cd_end = end.cd_offset.checked_add(end.cd_size);
+    if cd_end.is_none_or(|e| e > end.records_start) {
+        out.findings.push(ZipFinding::CentralDirectoryOutOfBounds {
+            offset: end.cd_offset,
+            size: end.cd_size,
+        });
+        return Ok(out);
+    }
+    if end.entries > limits.max_entries {
+        out.findings.push(ZipFinding::TooManyEntries {
+            declared: end.entries,
+            limit: limits.max_entries,
+        });
+        return Ok(out);
+    }
+    if end.cd_size > limits.max_central_directory {
+        out.findings.push(ZipFinding::CentralDirectoryOutOfBounds {
+            offset: end.cd_offset,
+            size: end.cd_size,
+        });
+        return Ok(out);
+    }
+    // Bounded above by the archive's length and max_central_directory.
+    let mut cd = vec![0u8; end.cd_size as usize];
+    reader.seek(SeekFrom::Start(end.cd_offset))?;
+    reader.read_exact(&mut cd)?;
+    let used = parse_central_directory(&cd, end.cd_offset, limits, &mut out);
+    if used as u64 != end.cd_size {
+        out.findings.push(ZipFinding::CentralDirectorySizeMismatch {
+            declared: end.cd_size,
+            found: used as u64,
+        });
+    }
+    if out.entries.len() as u64 != end.entries {
+        out.findings.push(ZipFinding::EntryCountMismatch {
+            declared: end.entries,
+            found: out.entries.len() as u64,
+        });
+    }
+    check_names(&mut out);
+    let mut spans = Vec::with_capacity(out.entries.len());
+    for i in 0..out.entries.len() {
+        if let Some(span) = check_local(reader, &mut out, i, end.cd_offset)? {
+            spans.push(span);
+        }
+    }
+    check_layout(
+        &mut out,
+        spans,
+        end.cd_offset,
+        end.cd_offset + used as u64,
+        &end,
+    );
+    check_sizes(&mut out, limits);
+    Ok(out)
+}
+
+struct EndRecords {
+    disk: u32,
+    cd_disk: u32,
+    entries: u64,
+    cd_size: u64,
+    cd_offset: u64,
+    /// Where the end structures begin (ZIP64 record if any, else the classic record).
+    records_start: u64,
+    /// The ZIP64 record and locator span, if present: (start, end).
+    zip64_span: Option<(u64, u64)>,
+    /// Start of the classic end record.
+    eocd_offset: u64,
+}
+
+fn find_end<R: Read + Seek>(
+    reader: &mut R,
+    len: u64,
+    findings: &mut Vec<ZipFinding>,
+) -> Result<Option<EndRecords>, ZipError> {
+    if len < EOCD_LEN {
+        return Ok(None);
+    }
+    let window = len.min(EOCD_LEN + MAX_COMMENT);
+    let start = len - window;
+    let mut tail = vec![0u8; window as usize];
+    reader.seek(SeekFrom::Start(start))?;
+    reader.read_exact(&mut tail)?;
+
+    // Candidates from the end backwards. Prefer a record whose comment reaches exactly to
+    // the end of the file; otherwise take the last plausible one and report what follows.
+    let mut exact = None;
+    let mut plausible = None;
+    for pos in (0..=tail.len() - EOCD_LEN as usize).rev() {
+        if le32(&tail, pos) != Some(SIG_EOCD) {
+            continue;
+        }
+        let comment_len = u64::from(le16(&tail, pos + 20).unwrap_or(0));
+        let abs = start + pos as u64;
+        let record_end = abs + EOCD_LEN + comment_len;
+        if record_end == len {
+            exact = Some(pos);
+            break;
+        }
+        let cd_size = u64::from(le32(&tail, pos + 12).unwrap_or(u32::MAX));
+        let cd_offset = u64::from(le32(&tail, pos + 16).unwrap_or(u32::MAX));
+        let fits = cd_offset == 0xFFFF_FFFF || cd_offset.saturating_add(cd_size) <= abs;
+        if fits && plausible.is_none() {
+            plausible = Some(pos);
+        }
+    }
+    let Some(pos) = exact.or(plausible) else {
+        return Ok(None);
+    };
+    let eocd_offset = start + pos as u64;
+    let comment_len = u64::from(le16(&tail, pos + 20).unwrap_or(0));
+    let record_end = eocd_offset + EOCD_LEN + comment_len;
+    if record_end > len {
+        findings.push(ZipFinding::CommentTruncated);
+    } else if record_end < len {
+        findings.push(ZipFinding::TrailingData {
+            len: len - record_end,
+        });
+    }
+    let field16 = |o| u64::from(le16(&tail, pos + o).unwrap_or(0));
+    let field32 = |o| u64::from(le32(&tail, pos + o).unwrap_or(0));
+    let mut end = EndRecords {
+        disk: field16(4) as u32,
+        cd_disk: field16(6) as u32,
+        entries: field16(10),
+        cd_size: field32(12),
+        cd_offset: field32(16),
+        records_start: eocd_offset,
+        zip64_span: None,
+        eocd_offset,
+    };
+    let on_disk = field16(8);
+    let needs_zip64 = on_disk == 0xFFFF
+        || end.entries == 0xFFFF
+        || end.cd_size == 0xFFFF_FFFF
+        || end.cd_offset == 0xFFFF_FFFF;
+
+    let locator = if eocd_offset >= ZIP64_LOCATOR_LEN {
+        let mut buf = [0u8; ZIP64_LOCATOR_LEN as usize];
+        reader.seek(SeekFrom::Start(eocd_offset - ZIP64_LOCATOR_LEN))?;
+        reader.read_exact(&mut buf)?;
+        (le32(&buf, 0) == Some(SIG_ZIP64_LOCATOR)).then(|| le64(&buf, 8).unwrap_or(u64::MAX))
+    } else {
+        None
+    };
+    let Some(record_offset) = locator else {
+        if needs_zip64 {
+            findings.push(ZipFinding::Zip64Inconsistent {
+                detail: Zip64Problem::LocatorMissing,
+            });
+        }
+        return Ok(Some(end));
+    };
+    let locator_offset = eocd_offset - ZIP64_LOCATOR_LEN;
+    let mut rec = [0u8; ZIP64_EOCD_MIN_LEN as usize];
+    let readable = record_offset
+        .checked_add(ZIP64_EOCD_MIN_LEN)
+        .is_some_and(|e| e <= locator_offset);
+    if readable {
+        reader.seek(SeekFrom::Start(record_offset))?;
+        reader.read_exact(&mut rec)?;
+    }
+    if !readable || le32(&rec, 0) != Some(SIG_ZIP64_EOCD) {
+        findings.push(ZipFinding::Zip64Inconsistent {
+            detail: Zip64Problem::RecordMissing,
+        });
+        return Ok(Some(end));
+    }
+    let g64 = |o| le64(&rec, o).unwrap_or(0);
+    let record_len = g64(4).saturating_add(12);
+    let z_disk = le32(&rec, 16).unwrap_or(0);
+    let z_cd_disk = le32(&rec, 20).unwrap_or(0);
+    let z_entries = g64(32);
+    let z_cd_size = g64(40);
+    let z_cd_offset = g64(48);
+    let mut mismatch = |classic: u64, sentinel: u64, zip64: u64, what: Zip64Problem| {
+        if classic != sentinel && classic != zip64 {
+            findings.push(ZipFinding::Zip64Inconsistent { detail: what });
+        }
+    };
+    mismatch(end.entries, 0xFFFF, z_entries, Zip64Problem::EntryCount);
+    mismatch(
+        end.cd_size,
+        0xFFFF_FFFF,
+        z_cd_size,
+        Zip64Problem::CentralDirectorySize,
+    );
+    mismatch(
+        end.cd_offset,
+        0xFFFF_FFFF,
+        z_cd_offset,
+        Zip64Problem::CentralDirectoryOffset,
+    );
+    end.disk = end.disk.max(z_disk);
+    end.cd_disk = end.cd_disk.max(z_cd_disk);
+    end.entries = z_entries;
+    end.cd_size = z_cd_size;
+    end.cd_offset = z_cd_offset;
+    end.records_start = record_offset;
+    // Anything between the record and the locator is extensible data or junk; both are
+    // accounted to the ZIP64 structures here and compared by the layout check.
+    let record_end = record_offset.saturating_add(record_len).min(locator_offset);
+    if record_end < locator_offset {
+        findings.push(ZipFinding::UnaccountedData {
+            offset: record_end,
+            len: locator_offset - record_end,
+        });
+    }
+    end.zip64_span = Some((record_offset, end.eocd_offset));
+    Ok(Some(end))
+}
+
+fn parse_central_directory(
+    cd: &[u8],
+    cd_offset: u64,
+    limits: &ScanLimits,
+    out: &mut ZipScan,
+) -> usize {
+    let mut pos = 0usize;
+    while pos + 4 <= cd.len() && le32(cd, pos) == Some(SIG_CENTRAL) {
+        let index = out.entries.len();
+        if index as u64 >= limits.max_entries {
+            break;
+        }
+        let Some(entry) = parse_central_header(cd, pos, index, &mut out.findings) else {
+            out.findings.push(ZipFinding::CentralDirectoryMalformed {
+                index,
+                offset: cd_offset + pos as u64,
+            });
+            return pos;
+        };
+        pos = entry.1;
+        out.entries.push(entry.0);
+    }
+    if pos < cd.len()
+        && out
+            .findings
+            .iter()
+            .all(|f| !matches!(f, ZipFinding::CentralDirectoryMalformed { .. }))
+    {
+        // Something that is not a header where one was expected.
+        out.findings.push(ZipFinding::CentralDirectoryMalformed {
+            index: out.entries.len(),
+            offset: cd_offset + pos as u64,
+        });
+    }
+    pos
+}
+
+fn parse_central_header(
+    cd: &[u8],
+    pos: usize,
+    index: usize,
+    findings: &mut Vec<ZipFinding>,
+) -> Option<(ZipEntry, usize)> {
+    let h = cd.get(pos..pos.checked_add(CENTRAL_LEN)?)?;
+    let name_len = usize::from(le16(h, 28)?);
+    let extra_len = usize::from(le16(h, 30)?);
+    let comment_len = usize::from(le16(h, 32)?);
+    let name_start = pos + CENTRAL_LEN;
+    let extra_start = name_start + name_len;
+    let next = extra_start + extra_len + comment_len;
+    let raw_name = cd.get(name_start..extra_start)?.to_vec();
+    let extra = cd.get(extra_start..extra_start + extra_len)?;
+    if next > cd.len() {
+        return None;
+    }
+    let name = String::from_utf8_lossy(&raw_name).into_owned();
+    let mut uncompressed_size = u64::from(le32(h, 24)?);
+    let mut compressed_size = u64::from(le32(h, 20)?);
+    let mut local_header_offset = u64::from(le32(h, 42)?);
+    let disk_start = le16(h, 34)?;
+    let needs = [
+        uncompressed_size == 0xFFFF_FFFF,
+        compressed_size == 0xFFFF_FFFF,
+        local_header_offset == 0xFFFF_FFFF,
+        disk_start == 0xFFFF,
+    ];
+    if needs.iter().any(|&n| n) {
+        let values = zip64_extra(extra, &needs);
+        match values {
+            Some(v) => {
+                let mut it = v.into_iter();
+                if needs[0] {
+                    uncompressed_size = it.next().unwrap_or(0);
+                }
+                if needs[1] {
+                    compressed_size = it.next().unwrap_or(0);
+                }
+                if needs[2] {
+                    local_header_offset = it.next().unwrap_or(0);
+                }
+            }
+            None => findings.push(ZipFinding::Zip64ExtraMissing { name: name.clone() }),
+        }
+    }
+    let entry = ZipEntry {
+        index,
+        name,
+        raw_name,
+        version_made_by: le16(h, 4)?,
+        flags: le16(h, 8)?,
+        method: le16(h, 10)?,
+        crc32: le32(h, 16)?,
+        compressed_size,
+        uncompressed_size,
+        local_header_offset,
+        data_offset: None,
+        external_attributes: le32(h, 38)?,
+    };
+    Some((entry, next))
+}
+
+/// Reads the ZIP64 extended-information values present according to `needs` (in APPNOTE
+/// order: uncompressed size, compressed size, local header offset, disk number).
+fn zip64_extra(extra: &[u8], needs: &[bool; 4]) -> Option<Vec<u64>> {
+    let data = find_extra(extra, EXTRA_ZIP64)?;
+    let mut values = Vec::new();
+    let mut pos = 0;
+    for (i, &need) in needs.iter().enumerate() {
+        if !need {
+            continue;
+        }
+        if i == 3 {
+            le32(data, pos)?;
+            pos += 4;
+        } else {
+            values.push(le64(data, pos)?);
+            pos += 8;
+        }
+    }
+    Some(values)
+}
+
+fn find_extra(extra: &[u8], id: u16) -> Option<&[u8]> {
+    let mut pos = 0;
+    while pos + 4 <= extra.len() {
+        let field = le16(extra, pos)?;
+        let len = usize::from(le16(extra, pos + 2)?);
+        let data = extra.get(pos + 4..pos + 4 + len)?;
+        if field == id {
+            return Some(data);
+        }
+        pos += 4 + len;
+    }
+    None
+}
+
+/// Name checks on each entry, then collisions across entries.
+fn check_names(out: &mut ZipScan) {
+    let mut exact: HashMap<&[u8], usize> = HashMap::new();
+    let mut nfc: HashMap<String, usize> = HashMap::new();
+    let mut folded: HashMap<String, usize> = HashMap::new();
+    let mut findings = Vec::new();
+    for entry in &out.entries {
+        findings.extend(name_findings(entry));
+        if let Some(&first) = exact.get(entry.raw_name.as_slice()) {
+            findings.push(ZipFinding::DuplicateName {
+                name: entry.name.clone(),
+                first,
+                second: entry.index,
+            });
+            continue;
+        }
+        exact.insert(&entry.raw_name, entry.index);
+        let normal: String = entry.name.nfc().collect();
+        if let Some(&other) = nfc.get(&normal) {
+            findings.push(ZipFinding::NormalizationCollision {
+                name: entry.name.clone(),
+                other: out.entries[other].name.clone(),
+            });
+            continue;
+        }
+        nfc.insert(normal.clone(), entry.index);
+        let fold = fold_case(&normal);
+        if let Some(&other) = folded.get(&fold) {
+            findings.push(ZipFinding::CaseCollision {
+                name: entry.name.clone(),
+                other: out.entries[other].name.clone(),
+            });
+            continue;
+        }
+        folded.insert(fold, entry.index);
+    }
+    out.findings.extend(findings);
+}
+
+/// Case folding close enough to what case-insensitive file systems do: lower-case the
+/// upper-case form, so `ß`/`SS` and similar pairs collide too, then renormalise.
+fn fold_case(name: &str) -> String {
+    name.to_uppercase().to_lowercase().nfc().collect()
+}
+
+/// Problems with one entry's own name and attributes.
+pub fn name_findings(entry: &ZipEntry) -> Vec<ZipFinding> {
+    let mut findings = Vec::new();
+    let name = &entry.name;
+    let shown = || name.escape_debug().to_string();
+    if std::str::from_utf8(&entry.raw_name).is_err() {
+        findings.push(ZipFinding::NameNotUtf8 { name: name.clone() });
+    }
+    if name.chars().any(char::is_control) {
+        findings.push(ZipFinding::ControlCharacter { name: shown() });
+    }
+    if name.contains('\\') {
+        findings.push(ZipFinding::Backslash { name: name.clone() });
+    }
+    if is_absolute(name) {
+        findings.push(ZipFinding::AbsolutePath { name: name.clone() });
+    }
+    let trimmed = name.strip_suffix('/').unwrap_or(name);
+    let components = trimmed.split(['/', '\\']);
+    let mut escapes = false;
+    let mut odd = trimmed.is_empty();
+    for (i, c) in components.enumerate() {
+        match c {
+            ".." => escapes = true,
+            "." => odd = true,
+            "" if i > 0 || !is_absolute(name) => odd = true,
+            _ => {}
+        }
+    }
+    if escapes {
+        findings.push(ZipFinding::PathEscapes { name: name.clone() });
+    }
+    if odd {
+        findings.push(ZipFinding::OddPathComponent { name: name.clone() });
+    }
+    if entry.is_symlink() {
+        findings.push(ZipFinding::Symlink { name: name.clone() });
+    }
+    if entry.is_encrypted() {
+        findings.push(ZipFinding::Encrypted { name: name.clone() });
+    }
+    if entry.method != METHOD_STORED && entry.method != METHOD_DEFLATE {
+        findings.push(ZipFinding::UnsupportedCompression {
+            name: name.clone(),
+            method: entry.method,
+        });
+    }
+    findings
+}
+
+fn is_absolute(name: &str) -> bool {
+    let b = name.as_bytes();
+    name.starts_with('/')
+        || name.starts_with('\\')
+        || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':')
+}
+
+/// Reads and compares entry `i`'s local header; returns the byte span the entry occupies.
+fn check_local<R: Read + Seek>(
+    reader: &mut R,
+    out: &mut ZipScan,
+    i: usize,
+    cd_offset: u64,
+) -> Result<Option<(u64, u64, usize)>, ZipError> {
+    let entry = &out.entries[i];
+    let offset = entry.local_header_offset;
+    let missing = ZipFinding::LocalHeaderMissing {
+        name: entry.name.clone(),
+        offset,
+    };
+    if offset.saturating_add(LOCAL_LEN as u64) > cd_offset {
+        out.findings.push(missing);
+        return Ok(None);
+    }
+    let mut h = [0u8; LOCAL_LEN];
+    reader.seek(SeekFrom::Start(offset))?;
+    reader.read_exact(&mut h)?;
+    if le32(&h, 0) != Some(SIG_LOCAL) {
+        out.findings.push(missing);
+        return Ok(None);
+    }
+    let field16 = |o| le16(&h, o).unwrap_or(0);
+    let field32 = |o| le32(&h, o).unwrap_or(0);
+    let name_len = u64::from(field16(26));
+    let extra_len = u64::from(field16(28));
+    let data_offset = offset + LOCAL_LEN as u64 + name_len + extra_len;
+    if data_offset > cd_offset {
+        out.findings.push(missing);
+        return Ok(None);
+    }
+    // Both bounded by 64 KiB.
+    let mut name_extra = vec![0u8; (name_len + extra_len) as usize];
+    reader.read_exact(&mut name_extra)?;
+    let (local_name, local_extra) = name_extra.split_at(name_len as usize);
+
+    let mut findings = Vec::new();
+    let entry = &out.entries[i];
+    let name = entry.name.clone();
+    if local_name != entry.raw_name.as_slice() {
+        findings.push(ZipFinding::LocalNameMismatch {
+            name: name.clone(),
+            local_name: String::from_utf8_lossy(local_name).into_owned(),
+        });
+    }
+    let flags = field16(6);
+    let mut compare = |field, central: u64, local: u64| {
+        if central != local {
+            findings.push(ZipFinding::LocalHeaderMismatch {
+                name: name.clone(),
+                field,
+                central,
+                local,
+            });
+        }
+    };
+    // Bit 3 and the masking bit legitimately differ in meaning; compare the rest.
+    compare(HeaderField::Flags, u64::from(entry.flags), u64::from(flags));
+    compare(
+        HeaderField::Method,
+        u64::from(entry.method),
+        u64::from(field16(8)),
+    );
+
+    let mut local_crc = u64::from(field32(14));
+    let mut local_csize = u64::from(field32(18));
+    let mut local_usize = u64::from(field32(22));
+    if local_usize == 0xFFFF_FFFF || local_csize == 0xFFFF_FFFF {
+        let needs = [
+            local_usize == 0xFFFF_FFFF,
+            local_csize == 0xFFFF_FFFF,
+            false,
+            false,
+        ];
+        match zip64_local(local_extra, &needs) {
+            Some((u, c)) => {
+                if needs[0] {
+                    local_usize = u;
+                }
+                if needs[1] {
+                    local_csize = c;
+                }
+            }
+            None => findings.push(ZipFinding::Zip64ExtraMissing { name: name.clone() }),
+        }
+    }
+    let descriptor = flags & FLAG_DESCRIPTOR != 0;
+    let masked = flags & FLAG_MASKED_HEADER != 0;
+    let data_end = data_offset.checked_add(entry.compressed_size);
+    let mut span_end = data_end.unwrap_or(u64::MAX);
+    if descriptor {
+        // Local values may be zero; the descriptor after the data carries them.
+        if local_crc == 0 {
+            local_crc = u64::from(entry.crc32);
+        }
+        if local_csize == 0 {
+            local_csize = entry.compressed_size;
+        }
+        if local_usize == 0 {
+            local_usize = entry.uncompressed_size;
+        }
+    }
+    let mut compare = |field, central: u64, local: u64| {
+        if central != local && !masked {
+            findings.push(ZipFinding::LocalHeaderMismatch {
+                name: name.clone(),
+                field,
+                central,
+                local,
+            });
+        }
+    };
+    compare(HeaderField::Crc32, u64::from(entry.crc32), local_crc);
+    compare(
+        HeaderField::CompressedSize,
+        entry.compressed_size,
+        local_csize,
+    );
+    compare(
+        HeaderField::UncompressedSize,
+        entry.uncompressed_size,
+        local_usize,
+    );
+
+    if descriptor {
+        if let Some(end) = data_end.filter(|&e| e < cd_offset) {
+            let zip64 =
+                entry.compressed_size >= 0xFFFF_FFFF || entry.uncompressed_size >= 0xFFFF_FFFF;
+            let (crc, csize, usize_, len) = read_descriptor(reader, end, cd_offset, zip64)?;
+            span_end = end + len;
+            let mut cmp = |field, central: u64, found: u64| {
+                if central != found {
+                    findings.push(ZipFinding::DescriptorMismatch {
+                        name: name.clone(),
+                        field,
+                        central,
+                        descriptor: found,
+                    });
+                }
+            };
+            cmp(HeaderField::Crc32, u64::from(entry.crc32), crc);
+            cmp(HeaderField::CompressedSize, entry.compressed_size, csize);
+            cmp(
+                HeaderField::UncompressedSize,
+                entry.uncompressed_size,
+                usize_,
+            );
+        }
+    }
+    out.findings.extend(findings);
+    out.entries[i].data_offset = Some(data_offset);
+    Ok(Some((offset, span_end, i)))
+}
+
+fn zip64_local(extra: &[u8], needs: &[bool; 4]) -> Option<(u64, u64)> {
+    let data = find_extra(extra, EXTRA_ZIP64)?;
+    // APPNOTE says a local ZIP64 field holds both sizes; accept one when only one is needed.
+    if data.len() >= 16 {
+        return Some((le64(data, 0)?, le64(data, 8)?));
+    }
+    let v = le64(data, 0)?;
+    Some(if needs[0] { (v, 0) } else { (0, v) })
+}
+
+/// Reads a data descriptor at `at`: returns (crc, compressed, uncompressed, length).
+fn read_descriptor<R: Read + Seek>(
+    reader: &mut R,
+    at: u64,
+    limit: u64,
+    zip64: bool,
+) -> Result<(u64, u64, u64, u64), ZipError> {
+    let mut buf = [0u8; 24];
+    let avail = (limit - at).min(24) as usize;
+    reader.seek(SeekFrom::Start(at))?;
+    reader.read_exact(&mut buf[..avail])?;
+    let buf = &buf[..avail];
+    let (sig_len, rest) = if le32(buf, 0) == Some(SIG_DESCRIPTOR) {
+        (4usize, &buf[4..])
+    } else {
+        (0usize, buf)
+    };
+    let crc = u64::from(le32(rest, 0).unwrap_or(0));
+    if zip64 {
+        let c = le64(rest, 4).unwrap_or(0);
+        let u = le64(rest, 12).unwrap_or(0);
+        Ok((crc, c, u, (sig_len + 20).min(avail) as u64))
+    } else {
+        let c = u64::from(le32(rest, 4).unwrap_or(0));
+        let u = u64::from(le32(rest, 8).unwrap_or(0));
+        Ok((crc, c, u, (sig_len + 12).min(avail) as u64))
+    }
+}
+
+/// Checks that entries, central directory and end records tile the file exactly.
+fn check_layout(
+    out: &mut ZipScan,
+    mut spans: Vec<(u64, u64, usize)>,
+    cd_start: u64,
+    cd_end: u64,
+    end: &EndRecords,
+) {
+    spans.sort_unstable();
+    let first = spans.first().map_or(cd_start, |s| s.0);
+    if first > 0 {
+        out.findings.push(ZipFinding::PrependedData { len: first });
+    }
+    let mut cursor = first;
+    let mut last: Option<usize> = None;
+    for &(start, stop, i) in &spans {
+        if start < cursor {
+            if let Some(prev) = last {
+                out.findings.push(ZipFinding::OverlappingEntries {
+                    name: out.entries[i].name.clone(),
+                    other: out.entries[prev].name.clone(),
+                });
+            }
+        } else if start > cursor {
+            out.findings.push(ZipFinding::UnaccountedData {
+                offset: cursor,
+                len: start - cursor,
+            });
+        }
+        if stop > cd_start {
+            out.findings
+                .push(ZipFinding::EntryOverlapsCentralDirectory {
+                    name: out.entries[i].name.clone(),
+                });
+        }
+        if stop > cursor {
+            cursor = stop;
+            last = Some(i);
+        }
+    }
+    if cursor < cd_start {
+        out.findings.push(ZipFinding::UnaccountedData {
+            offset: cursor,
+            len: cd_start - cursor,
+        });
+    }
+    let records = end.zip64_span.map_or(end.eocd_offset, |z| z.0);
+    if cd_end < records {
+        out.findings.push(ZipFinding::UnaccountedData {
+            offset: cd_end,
+            len: records - cd_end,
+        });
+    }
+}
+
+fn check_sizes(out: &mut ZipScan, limits: &ScanLimits) {
+    let mut total: u64 = 0;
+    let mut findings = Vec::new();
+    for e in &out.entries {
+        total = total.saturating_add(e.uncompressed_size);
+        let bound = e.compressed_size.saturating_mul(limits.max_ratio);
+        if e.uncompressed_size > limits.ratio_min_size && e.uncompressed_size > bound {
+            findings.push(ZipFinding::CompressionRatio {
+                name: e.name.clone(),
+                compressed: e.compressed_size,
+                uncompressed: e.uncompressed_size,
+                limit: limits.max_ratio,
+            });
+        }
+    }
+    if total > limits.max_total_uncompressed {
+        findings.push(ZipFinding::TotalSizeExceeded {
+            total,
+            limit: limits.max_total_uncompressed,
+        });
+    }
+    out.findings.extend(findings);
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(
+        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+fn le64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
