@@ -994,9 +994,12 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     .filter(|(_, l)| !l.trim().is_empty())
 }
 
+/// `Label: value` pairs in file order.
+type Labels = Vec<(String, String)>;
+
 /// Parses `Label: value` lines with continuation lines (starting with space or tab)
 /// unfolded into one space. Returns labels in order, and problems by line number.
-fn parse_labels(text: &str) -> (Vec<(String, String)>, Vec<(usize, LineProblem)>) {
+fn parse_labels(text: &str) -> (Labels, Vec<(usize, LineProblem)>) {
     let mut labels: Vec<(String, String)> = Vec::new();
     let mut problems = Vec::new();
     for (n, line) in lines(text) {
