@@ -43,16 +43,19 @@ fn fresh(dir: &std::path::Path, events: usize) -> Ledger {
     let mut ledger = Ledger::init(&path, ORIGIN, &alice, &log).expect("init");
     let setup = vec![
         EventDraft::new(EventKind::CaseOpened, T0).case("C-1"),
-        EventDraft::new(EventKind::Acquired, T0).case("C-1").item("E1").fields(EventFields {
-            evidence: Some(Evidence {
-                size: 1,
-                sha256: [1; 32],
-                blake3: [2; 32],
-                source_path: "disk.img".into(),
-                files: None,
+        EventDraft::new(EventKind::Acquired, T0)
+            .case("C-1")
+            .item("E1")
+            .fields(EventFields {
+                evidence: Some(Evidence {
+                    size: 1,
+                    sha256: [1; 32],
+                    blake3: [2; 32],
+                    source_path: "disk.img".into(),
+                    files: None,
+                }),
+                ..EventFields::default()
             }),
-            ..EventFields::default()
-        }),
     ];
     ledger.append_batch(setup, &alice, &log).expect("setup");
     let mut left = events;

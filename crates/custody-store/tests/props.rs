@@ -61,13 +61,33 @@ fn snapshot(ledger: &Ledger) -> Snapshot {
     let cases = ledger.cases().unwrap();
     let item_histories = items
         .iter()
-        .map(|i| ledger.item_history(&i.item).unwrap().iter().map(|e| e.seq).collect())
+        .map(|i| {
+            ledger
+                .item_history(&i.item)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        })
         .collect();
     let case_histories = cases
         .iter()
-        .map(|c| ledger.case_history(&c.case).unwrap().iter().map(|e| e.seq).collect())
+        .map(|c| {
+            ledger
+                .case_history(&c.case)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        })
         .collect();
-    (ledger.actors().unwrap(), cases, items, item_histories, case_histories)
+    (
+        ledger.actors().unwrap(),
+        cases,
+        items,
+        item_histories,
+        case_histories,
+    )
 }
 
 proptest! {
