@@ -787,3 +787,65 @@ fn reindex_rebuilds_the_same_index() {
         twice.stderr
     );
 }
+
+#[test]
+fn an_outside_checkpoint_catches_entries_cut_from_the_end() {
+    let sb = ledger_with_alice();
+    with_bob_case_and_item(&sb);
+    custody(
+        &sb,
+        &[
+            "event",
+            "C-1-1",
+            "destroyed",
+            "--key",
+            "bob.key",
+            "--note",
+            "wiped",
+        ],
+    )
+    .expect(0);
+    custody_to_file(&sb, &["checkpoint"], "audit.cp");
+    let size = custody(&sb, &["log", "--json"])
+        .expect(0)
+        .json()
+        .as_array()
+        .unwrap()
+        .len() as u64;
+
+    // Someone with the file removes the last entry with everything that mentions it, so that
+    // the ledger is a shorter, internally consistent log.
+    let last = size - 1;
+    let conn = rusqlite::Connection::open(sb.path("custody.db")).unwrap();
+    conn.execute_batch("DROP TRIGGER IF EXISTS entries_no_delete;")
+        .unwrap();
+    conn.execute("DELETE FROM entries WHERE seq = ?1", [last])
+        .unwrap();
+    conn.execute("DELETE FROM nodes WHERE ((idx + 1) << level) > ?1", [last])
+        .unwrap();
+    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [last])
+        .unwrap();
+    conn.execute("DELETE FROM item_events WHERE seq = ?1", [last])
+        .unwrap();
+    conn.execute("DELETE FROM case_events WHERE seq = ?1", [last])
+        .unwrap();
+    drop(conn);
+    custody(&sb, &["ledger", "reindex"]).expect(0);
+
+    // On its own the shortened ledger is consistent; only the checkpoint held outside shows
+    // what is gone.
+    custody(&sb, &["ledger", "verify"]).expect(0);
+    let audited = custody(&sb, &["ledger", "verify", "--checkpoint", "audit.cp"]).expect(1);
+    assert!(
+        audited.stdout.contains("outside checkpoint"),
+        "{}",
+        audited.stdout
+    );
+    assert!(
+        audited
+            .stdout
+            .contains(&format!("from seq {last} are missing")),
+        "{}",
+        audited.stdout
+    );
+}

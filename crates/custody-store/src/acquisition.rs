@@ -155,12 +155,11 @@ impl Acquisition {
 /// BLAKE3 are over the canonical JSON of `files` (which must already be sorted by path bytes).
 pub fn directory_digests(files: &[EvidenceFile]) -> Result<Digests, AcquireError> {
     let listing = canonical::to_canonical_vec(files)?;
-    let over_listing = hash::hash_reader(listing.as_slice(), &mut |_| {}).map_err(|source| {
-        AcquireError::Io {
+    let over_listing =
+        hash::hash_reader(listing.as_slice(), &mut |_| {}).map_err(|source| AcquireError::Io {
             path: PathBuf::from("<directory listing>"),
             source,
-        }
-    })?;
+        })?;
     Ok(Digests {
         size: files.iter().map(|f| f.size).sum(),
         ..over_listing

@@ -99,7 +99,9 @@ fn collect<T>(
 }
 
 /// Every actor, by key.
-pub(crate) fn all_actors(conn: &Connection) -> Result<Result<Vec<ActorRecord>, StoreError>, rusqlite::Error> {
+pub(crate) fn all_actors(
+    conn: &Connection,
+) -> Result<Result<Vec<ActorRecord>, StoreError>, rusqlite::Error> {
     collect(
         conn,
         &format!("SELECT {ACTOR_COLUMNS} FROM actors ORDER BY key"),
@@ -108,7 +110,9 @@ pub(crate) fn all_actors(conn: &Connection) -> Result<Result<Vec<ActorRecord>, S
 }
 
 /// Every case, by reference.
-pub(crate) fn all_cases(conn: &Connection) -> Result<Result<Vec<CaseRecord>, StoreError>, rusqlite::Error> {
+pub(crate) fn all_cases(
+    conn: &Connection,
+) -> Result<Result<Vec<CaseRecord>, StoreError>, rusqlite::Error> {
     collect(
         conn,
         &format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY case_ref"),
@@ -117,7 +121,9 @@ pub(crate) fn all_cases(conn: &Connection) -> Result<Result<Vec<CaseRecord>, Sto
 }
 
 /// Every item, by id.
-pub(crate) fn all_items(conn: &Connection) -> Result<Result<Vec<ItemRecord>, StoreError>, rusqlite::Error> {
+pub(crate) fn all_items(
+    conn: &Connection,
+) -> Result<Result<Vec<ItemRecord>, StoreError>, rusqlite::Error> {
     collect(
         conn,
         &format!("SELECT {ITEM_COLUMNS} FROM items ORDER BY item"),
@@ -145,9 +151,18 @@ pub(crate) fn case_items(
 }
 
 /// `(key, seq)` pairs of an event-list table, in primary-key order.
-pub(crate) fn event_links(conn: &Connection, table: &str) -> Result<Vec<(String, u64)>, rusqlite::Error> {
-    let key = if table == "item_events" { "item" } else { "case_ref" };
-    let mut stmt = conn.prepare(&format!("SELECT {key}, seq FROM {table} ORDER BY {key}, seq"))?;
+pub(crate) fn event_links(
+    conn: &Connection,
+    table: &str,
+) -> Result<Vec<(String, u64)>, rusqlite::Error> {
+    let key = if table == "item_events" {
+        "item"
+    } else {
+        "case_ref"
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {key}, seq FROM {table} ORDER BY {key}, seq"
+    ))?;
     let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
     rows.collect()
 }
@@ -160,7 +175,9 @@ pub(crate) fn load_partial(
     items: &[&str],
 ) -> Result<Result<State, StoreError>, rusqlite::Error> {
     let mut state = State::default();
-    let mut stmt = conn.prepare_cached(&format!("SELECT {ACTOR_COLUMNS} FROM actors WHERE key = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ACTOR_COLUMNS} FROM actors WHERE key = ?1"
+    ))?;
     for key in actors {
         if let Some(row) = stmt.query_row([key], actor_from_row).optional()? {
             match row {
@@ -169,13 +186,16 @@ pub(crate) fn load_partial(
             };
         }
     }
-    let mut stmt = conn.prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_ref = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE case_ref = ?1"
+    ))?;
     for case in cases {
         if let Some(Ok(record)) = stmt.query_row([case], case_from_row).optional()? {
             state.cases.insert(record.case.clone(), record);
         }
     }
-    let mut stmt = conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE item = ?1"))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE item = ?1"))?;
     for item in items {
         if let Some(row) = stmt.query_row([item], item_from_row).optional()? {
             match row {
@@ -214,7 +234,13 @@ pub(crate) fn write_state(conn: &Connection, state: &State) -> Result<(), rusqli
         "INSERT OR REPLACE INTO cases ({CASE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
     ))?;
     for c in state.cases.values() {
-        stmt.execute(params![c.case, c.title, c.legal_authority, c.opened_seq, c.first_seq])?;
+        stmt.execute(params![
+            c.case,
+            c.title,
+            c.legal_authority,
+            c.opened_seq,
+            c.first_seq
+        ])?;
     }
     let mut stmt = conn.prepare_cached(&format!(
         "INSERT OR REPLACE INTO items ({ITEM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
@@ -244,7 +270,8 @@ pub(crate) fn link_event(
     items: &[&str],
     case: Option<&str>,
 ) -> Result<(), rusqlite::Error> {
-    let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO item_events (item, seq) VALUES (?1, ?2)")?;
+    let mut stmt =
+        conn.prepare_cached("INSERT OR IGNORE INTO item_events (item, seq) VALUES (?1, ?2)")?;
     for item in items {
         stmt.execute(params![item, seq])?;
     }

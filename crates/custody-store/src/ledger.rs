@@ -137,7 +137,9 @@ pub(crate) struct StoredTree<'a> {
 }
 
 fn blob_hash(blob: Vec<u8>) -> Result<Hash, rusqlite::Error> {
-    blob.try_into().map_err(|_| rusqlite::Error::InvalidColumnType(0, "hash".into(), rusqlite::types::Type::Blob))
+    blob.try_into().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(0, "hash".into(), rusqlite::types::Type::Blob)
+    })
 }
 
 impl SubtreeSource for StoredTree<'_> {
@@ -192,12 +194,16 @@ impl Ledger {
         let err = StoreError::sqlite(path);
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(&err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(&err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(&err)?;
         let verifier = log_key.verifier_key();
         conn.execute_batch(&format!(
             "BEGIN IMMEDIATE; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; {SCHEMA}"
@@ -245,15 +251,16 @@ impl Ledger {
             path: path.to_path_buf(),
             found,
         };
-        let application_id: i64 = match conn.pragma_query_value(None, "application_id", |r| r.get(0)) {
-            Ok(id) => id,
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::NotADatabase =>
-            {
-                return Err(not_a_ledger(0))
-            }
-            Err(e) => return Err(err(e)),
-        };
+        let application_id: i64 =
+            match conn.pragma_query_value(None, "application_id", |r| r.get(0)) {
+                Ok(id) => id,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::NotADatabase =>
+                {
+                    return Err(not_a_ledger(0))
+                }
+                Err(e) => return Err(err(e)),
+            };
         if application_id != APPLICATION_ID {
             return Err(not_a_ledger(application_id));
         }
@@ -269,7 +276,8 @@ impl Ledger {
         if version < 1 {
             return Err(not_a_ledger(application_id));
         }
-        conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(&err)?;
         let meta = |key: &'static str| -> Result<String, StoreError> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .optional()
@@ -385,7 +393,8 @@ impl Ledger {
             let entry = entry_bytes(&canonical_event, &sign::signature_to_hex(&signature));
             let leaf = merkle::leaf_hash(&entry);
             insert_entry(&tx, seq, &entry, &leaf, &mut builder).map_err(&err)?;
-            index::link_event(&tx, seq, &history_items(&event), event.case.as_deref()).map_err(&err)?;
+            index::link_event(&tx, seq, &history_items(&event), event.case.as_deref())
+                .map_err(&err)?;
             appended.push(Appended {
                 seq,
                 leaf_hash: leaf,
@@ -488,14 +497,19 @@ impl Ledger {
             .optional()
             .map_err(self.err())?;
         let note = note.ok_or(StoreError::NoCheckpoint)?;
-        let (checkpoint, _, _) = Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key))?;
+        let (checkpoint, _, _) =
+            Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key))?;
         Ok((checkpoint, note))
     }
 
     /// The stored checkpoint note for exactly `size` entries, if one was signed.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
         self.conn
-            .query_row("SELECT note FROM checkpoints WHERE size = ?1", [size], |r| r.get(0))
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                [size],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(self.err())
     }
@@ -507,14 +521,22 @@ impl Ledger {
     }
 
     /// Inclusion proof of entry `seq` in the tree of the first `tree_size` entries.
-    pub fn inclusion_proof(&self, seq: u64, tree_size: u64) -> Result<merkle::InclusionProof, StoreError> {
+    pub fn inclusion_proof(
+        &self,
+        seq: u64,
+        tree_size: u64,
+    ) -> Result<merkle::InclusionProof, StoreError> {
         self.check_size(tree_size)?;
         merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, tree_size)
             .map_err(|e| self.tree_err(e))
     }
 
     /// Consistency proof from the tree of `old` entries to the tree of `new` entries.
-    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<merkle::ConsistencyProof, StoreError> {
+    pub fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<merkle::ConsistencyProof, StoreError> {
         self.check_size(new)?;
         merkle::consistency_proof(&mut StoredTree { conn: &self.conn }, old, new)
             .map_err(|e| self.tree_err(e))
@@ -541,18 +563,25 @@ impl Ledger {
     /// Keeps a checkpoint of this ledger held or cosigned elsewhere (a receipt, a witness,
     /// an auditor's copy); `verify` checks the ledger against it from then on. The note must
     /// carry a valid signature by this ledger's log key and name its origin.
-    pub fn add_outside_checkpoint(&mut self, note: &str, source: &str) -> Result<Checkpoint, StoreError> {
+    pub fn add_outside_checkpoint(
+        &mut self,
+        note: &str,
+        source: &str,
+    ) -> Result<Checkpoint, StoreError> {
         let foreign = |error| StoreError::ForeignCheckpoint {
             source_name: source.to_owned(),
             error,
         };
         let (checkpoint, _, _) =
-            Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key)).map_err(foreign)?;
+            Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key))
+                .map_err(foreign)?;
         if checkpoint.origin != self.origin {
-            return Err(foreign(custody_core::checkpoint::CheckpointError::WrongOrigin {
-                expected: self.origin.clone(),
-                found: checkpoint.origin.clone(),
-            }));
+            return Err(foreign(
+                custody_core::checkpoint::CheckpointError::WrongOrigin {
+                    expected: self.origin.clone(),
+                    found: checkpoint.origin.clone(),
+                },
+            ));
         }
         let added = format_utc((self.clock)());
         self.conn
@@ -584,7 +613,9 @@ impl Ledger {
         index::clear(&tx).map_err(&err)?;
         let mut state = State::default();
         {
-            let mut stmt = tx.prepare("SELECT seq, entry FROM entries ORDER BY seq").map_err(&err)?;
+            let mut stmt = tx
+                .prepare("SELECT seq, entry FROM entries ORDER BY seq")
+                .map_err(&err)?;
             let mut rows = stmt.query([]).map_err(&err)?;
             while let Some(row) = rows.next().map_err(&err)? {
                 let seq: u64 = row.get(0).map_err(&err)?;
@@ -604,7 +635,9 @@ impl Ledger {
 }
 
 pub(crate) fn size_of(conn: &Connection) -> Result<u64, rusqlite::Error> {
-    conn.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM entries", [], |r| r.get(0))
+    conn.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM entries", [], |r| {
+        r.get(0)
+    })
 }
 
 fn last_recorded(conn: &Connection, size: u64) -> Result<Option<String>, StoreError> {
@@ -612,7 +645,9 @@ fn last_recorded(conn: &Connection, size: u64) -> Result<Option<String>, StoreEr
         return Ok(None);
     };
     let bytes: Vec<u8> = conn
-        .query_row("SELECT entry FROM entries WHERE seq = ?1", [last], |r| r.get(0))
+        .query_row("SELECT entry FROM entries WHERE seq = ?1", [last], |r| {
+            r.get(0)
+        })
         .map_err(|_| StoreError::CorruptEntry {
             seq: last,
             reason: "missing",
@@ -642,7 +677,10 @@ fn load_state_for(
 }
 
 /// The right edge of the stored tree of `size` leaves.
-fn resume_builder(conn: &Connection, size: u64) -> Result<Result<TreeBuilder, StoreError>, rusqlite::Error> {
+fn resume_builder(
+    conn: &Connection,
+    size: u64,
+) -> Result<Result<TreeBuilder, StoreError>, rusqlite::Error> {
     let mut source = StoredTree { conn };
     let mut frontier = Vec::new();
     for level in (0..64u32).rev() {
@@ -662,7 +700,8 @@ fn insert_entry(
 ) -> Result<(), rusqlite::Error> {
     conn.prepare_cached("INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)")?
         .execute(params![seq, entry, &leaf[..]])?;
-    let mut stmt = conn.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    let mut stmt =
+        conn.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
     for (level, idx, hash) in builder.push(*leaf) {
         if level > 0 {
             stmt.execute(params![level, idx, &hash[..]])?;
@@ -671,7 +710,11 @@ fn insert_entry(
     Ok(())
 }
 
-fn sign_checkpoint(origin: &str, builder: &TreeBuilder, log_key: &Identity) -> Result<String, StoreError> {
+fn sign_checkpoint(
+    origin: &str,
+    builder: &TreeBuilder,
+    log_key: &Identity,
+) -> Result<String, StoreError> {
     let checkpoint = Checkpoint {
         origin: origin.to_owned(),
         size: builder.size(),

@@ -169,7 +169,11 @@ pub(crate) fn is_key_hex(text: &str) -> bool {
 }
 
 fn field_error(kind: EventKind, field: &'static str, reason: &'static str) -> StoreError {
-    StoreError::InvalidField { kind, field, reason }
+    StoreError::InvalidField {
+        kind,
+        field,
+        reason,
+    }
 }
 
 impl State {
@@ -221,7 +225,11 @@ impl State {
     fn check_times(&self, event: &Event) -> Result<OffsetDateTime, StoreError> {
         let recorded = parse_time("recorded_time", &event.recorded_time)?;
         if !event.recorded_time.ends_with('Z') {
-            return Err(field_error(event.kind, "recorded_time", "must be UTC with Z"));
+            return Err(field_error(
+                event.kind,
+                "recorded_time",
+                "must be UTC with Z",
+            ));
         }
         let claimed = parse_time("claimed_time", &event.claimed_time)?;
         if let Some(last) = &self.last_recorded {
@@ -249,20 +257,29 @@ impl State {
             EventKind::ActorEnrolled | EventKind::KeyRotated => {
                 let key = subject.ok_or_else(|| field_error(kind, "public_key", "required"))?;
                 if !is_key_hex(key) {
-                    return Err(field_error(kind, "public_key", "must be 64 lower-case hex digits"));
+                    return Err(field_error(
+                        kind,
+                        "public_key",
+                        "must be 64 lower-case hex digits",
+                    ));
                 }
                 if kind == EventKind::ActorEnrolled && event.fields.actor_info.is_none() {
                     return Err(field_error(kind, "actor_info", "required"));
                 }
                 if self.actors.contains_key(key) {
-                    return Err(StoreError::DuplicateActor { key: key.to_owned() });
+                    return Err(StoreError::DuplicateActor {
+                        key: key.to_owned(),
+                    });
                 }
             }
             EventKind::KeyRevoked => {
                 let key = subject.ok_or_else(|| field_error(kind, "public_key", "required"))?;
-                let target = self.actors.get(key).ok_or_else(|| StoreError::UnknownActor {
-                    key: key.to_owned(),
-                })?;
+                let target = self
+                    .actors
+                    .get(key)
+                    .ok_or_else(|| StoreError::UnknownActor {
+                        key: key.to_owned(),
+                    })?;
                 if target.status != ActorStatus::Active {
                     return Err(field_error(kind, "public_key", "key is no longer active"));
                 }
@@ -273,7 +290,9 @@ impl State {
                     .as_deref()
                     .ok_or_else(|| field_error(kind, "case", "required"))?;
                 if self.cases.get(case).is_some_and(|c| c.opened_seq.is_some()) {
-                    return Err(StoreError::DuplicateCase { case: case.to_owned() });
+                    return Err(StoreError::DuplicateCase {
+                        case: case.to_owned(),
+                    });
                 }
             }
             _ => {}
@@ -340,9 +359,11 @@ impl State {
     }
 
     fn existing_item(&self, item: &str) -> Result<&ItemRecord, StoreError> {
-        self.items.get(item).ok_or_else(|| StoreError::ItemNotAcquired {
-            item: item.to_owned(),
-        })
+        self.items
+            .get(item)
+            .ok_or_else(|| StoreError::ItemNotAcquired {
+                item: item.to_owned(),
+            })
     }
 
     fn check_claimed_after(
@@ -369,13 +390,16 @@ impl State {
         self.last_recorded = Some(event.recorded_time.clone());
         self.apply_actor(event);
         if let Some(case) = &event.case {
-            let record = self.cases.entry(case.clone()).or_insert_with(|| CaseRecord {
-                case: case.clone(),
-                title: None,
-                legal_authority: None,
-                opened_seq: None,
-                first_seq: seq,
-            });
+            let record = self
+                .cases
+                .entry(case.clone())
+                .or_insert_with(|| CaseRecord {
+                    case: case.clone(),
+                    title: None,
+                    legal_authority: None,
+                    opened_seq: None,
+                    first_seq: seq,
+                });
             if event.kind == EventKind::CaseOpened && record.opened_seq.is_none() {
                 record.opened_seq = Some(seq);
                 record.title = event.fields.title.clone();
@@ -472,7 +496,13 @@ impl State {
         match kind {
             EventKind::CheckedOut => {
                 record.condition = ItemCondition::CheckedOut;
-                record.holder = Some(event.fields.to.clone().unwrap_or_else(|| event.actor.clone()));
+                record.holder = Some(
+                    event
+                        .fields
+                        .to
+                        .clone()
+                        .unwrap_or_else(|| event.actor.clone()),
+                );
             }
             EventKind::CheckedIn
             | EventKind::Stored

@@ -175,7 +175,9 @@ pub enum LedgerFinding {
         to: u64,
     },
     /// An outside checkpoint that does not verify as this log's (signature, origin, syntax).
-    #[error("outside checkpoint from {source_name}: not a valid checkpoint of this ledger's log key")]
+    #[error(
+        "outside checkpoint from {source_name}: not a valid checkpoint of this ledger's log key"
+    )]
     OutsideCheckpointSignature {
         /// Where it came from.
         source_name: String,
@@ -229,7 +231,10 @@ fn par_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) 
     let n = threads().min(items.len().max(1));
     let per = items.len().div_ceil(n).max(1);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items.chunks(per).map(|part| scope.spawn(|| f(part))).collect();
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|part| scope.spawn(|| f(part)))
+            .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_default())
@@ -265,7 +270,8 @@ fn check_entry(
             Vec::new()
         }
     };
-    let signature_ok = sign::signature_from_hex(&signature).filter(|s| sign::signature_to_hex(s) == signature);
+    let signature_ok =
+        sign::signature_from_hex(&signature).filter(|s| sign::signature_to_hex(s) == signature);
     if crate::ledger::entry_bytes(&canonical_event, &signature) != bytes {
         findings.push(LedgerFinding::NotCanonical { seq });
     }
@@ -350,7 +356,9 @@ impl Levels {
     }
 
     fn node(&self, level: u32, index: u64) -> Option<&Hash> {
-        self.0.get(level as usize)?.get(usize::try_from(index).ok()?)
+        self.0
+            .get(level as usize)?
+            .get(usize::try_from(index).ok()?)
     }
 }
 
@@ -405,7 +413,8 @@ impl Ledger {
         let size = expected_seq;
         let levels = Levels::build(leaves);
         check_nodes(&tx, &levels, &mut findings).map_err(&err)?;
-        self.check_checkpoints(&tx, &levels, size, &mut findings).map_err(&err)?;
+        self.check_checkpoints(&tx, &levels, size, &mut findings)
+            .map_err(&err)?;
         let mut sources: Vec<(String, String)> = self.outside_checkpoints()?;
         sources.extend(
             outside
@@ -422,7 +431,13 @@ impl Ledger {
         Ok(LedgerReport { size, findings })
     }
 
-    fn replay(&self, seq: u64, event: &Event, state: &mut State, findings: &mut Vec<LedgerFinding>) {
+    fn replay(
+        &self,
+        seq: u64,
+        event: &Event,
+        state: &mut State,
+        findings: &mut Vec<LedgerFinding>,
+    ) {
         if event.seq != seq {
             findings.push(LedgerFinding::SeqMismatch {
                 seq,
@@ -436,7 +451,10 @@ impl Ledger {
             });
         }
         if event.v != EVENT_VERSION {
-            findings.push(LedgerFinding::UnknownVersion { seq, found: event.v });
+            findings.push(LedgerFinding::UnknownVersion {
+                seq,
+                found: event.v,
+            });
         }
         if event.kind == EventKind::LedgerInitialised
             && event.fields.log_key.as_deref() != Some(self.log_key.to_string().as_str())
@@ -480,7 +498,9 @@ impl Ledger {
                         Err(custody_core::checkpoint::CheckpointError::Note(_)) => {
                             return Some(LedgerFinding::CheckpointSignature { size: cp_size })
                         }
-                        Err(_) => return Some(LedgerFinding::CheckpointMalformed { size: cp_size }),
+                        Err(_) => {
+                            return Some(LedgerFinding::CheckpointMalformed { size: cp_size })
+                        }
                     };
                     if checkpoint.size != cp_size || checkpoint.origin != origin {
                         return Some(LedgerFinding::CheckpointMalformed { size: cp_size });
@@ -507,7 +527,13 @@ impl Ledger {
         Ok(())
     }
 
-    fn check_outside(&self, levels: &Levels, size: u64, source: &str, note: &str) -> Option<LedgerFinding> {
+    fn check_outside(
+        &self,
+        levels: &Levels,
+        size: u64,
+        source: &str,
+        note: &str,
+    ) -> Option<LedgerFinding> {
         let opened = Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key));
         let checkpoint = match opened {
             Ok((c, _, _)) if c.origin == self.origin => c,
@@ -524,9 +550,11 @@ impl Ledger {
                 source_name: source.to_owned(),
             });
         }
-        (levels.root(checkpoint.size) != checkpoint.root).then(|| LedgerFinding::OutsideCheckpointMismatch {
-            size: checkpoint.size,
-            source_name: source.to_owned(),
+        (levels.root(checkpoint.size) != checkpoint.root).then(|| {
+            LedgerFinding::OutsideCheckpointMismatch {
+                size: checkpoint.size,
+                source_name: source.to_owned(),
+            }
         })
     }
 }
@@ -545,7 +573,11 @@ fn read_chunk(conn: &Connection, after: Option<u64>) -> Result<Vec<Row>, rusqlit
     .collect()
 }
 
-fn check_nodes(conn: &Connection, levels: &Levels, findings: &mut Vec<LedgerFinding>) -> Result<(), rusqlite::Error> {
+fn check_nodes(
+    conn: &Connection,
+    levels: &Levels,
+    findings: &mut Vec<LedgerFinding>,
+) -> Result<(), rusqlite::Error> {
     let mut stmt = conn.prepare("SELECT level, idx, hash FROM nodes ORDER BY level, idx")?;
     let mut rows = stmt.query([])?;
     // Next index expected at each level; a gap or a wrong hash is one finding per level.
@@ -556,9 +588,14 @@ fn check_nodes(conn: &Connection, levels: &Levels, findings: &mut Vec<LedgerFind
         let index: u64 = row.get(1)?;
         let hash: Vec<u8> = row.get(2)?;
         let expected_index = next.entry(level).or_insert(0);
-        let ok = index == *expected_index && levels.node(level, index).is_some_and(|h| h[..] == hash[..]);
+        let ok = index == *expected_index
+            && levels.node(level, index).is_some_and(|h| h[..] == hash[..]);
         if !ok && !reported.get(&level).copied().unwrap_or(false) {
-            let at = if index == *expected_index { index } else { *expected_index };
+            let at = if index == *expected_index {
+                index
+            } else {
+                *expected_index
+            };
             findings.push(LedgerFinding::NodeMismatch { level, index: at });
             reported.insert(level, true);
         }
@@ -619,12 +656,14 @@ fn check_index(
     case_links: Vec<(String, u64)>,
     findings: &mut Vec<LedgerFinding>,
 ) -> Result<(), rusqlite::Error> {
-    let unreadable = |table| move |e: StoreError| match e {
-        StoreError::CorruptIndex { key, .. } => LedgerFinding::IndexMismatch { table, key },
-        other => LedgerFinding::IndexMismatch {
-            table,
-            key: other.to_string(),
-        },
+    let unreadable = |table| {
+        move |e: StoreError| match e {
+            StoreError::CorruptIndex { key, .. } => LedgerFinding::IndexMismatch { table, key },
+            other => LedgerFinding::IndexMismatch {
+                table,
+                key: other.to_string(),
+            },
+        }
     };
     match index::all_actors(conn)? {
         Ok(rows) => compare_rows(
@@ -653,7 +692,17 @@ fn check_index(
         ),
         Err(e) => findings.push(unreadable("items")(e)),
     }
-    compare_links("item_events", item_links, index::event_links(conn, "item_events")?, findings);
-    compare_links("case_events", case_links, index::event_links(conn, "case_events")?, findings);
+    compare_links(
+        "item_events",
+        item_links,
+        index::event_links(conn, "item_events")?,
+        findings,
+    );
+    compare_links(
+        "case_events",
+        case_links,
+        index::event_links(conn, "case_events")?,
+        findings,
+    );
     Ok(())
 }

@@ -23,8 +23,14 @@ fn main() {
     }
     let mut failed = 0;
     for (name, test) in [
-        ("killed_appenders_lose_nothing_acknowledged", killed_appenders_lose_nothing_acknowledged as fn()),
-        ("concurrent_appenders_share_one_tree", concurrent_appenders_share_one_tree),
+        (
+            "killed_appenders_lose_nothing_acknowledged",
+            killed_appenders_lose_nothing_acknowledged as fn(),
+        ),
+        (
+            "concurrent_appenders_share_one_tree",
+            concurrent_appenders_share_one_tree,
+        ),
     ] {
         print!("test {name} ... ");
         std::io::stdout().flush().ok();
@@ -78,7 +84,9 @@ fn ledger_with_item(dir: &Path) -> PathBuf {
     let mut ledger = Ledger::init(&path, ORIGIN, &investigator(), &log_key()).unwrap();
     let (alice, log) = (investigator(), log_key());
     ledger.append(open_case("C-1"), &alice, &log).unwrap();
-    ledger.append(acquire("C-1", "E1", T0), &alice, &log).unwrap();
+    ledger
+        .append(acquire("C-1", "E1", T0), &alice, &log)
+        .unwrap();
     path
 }
 
@@ -124,18 +132,26 @@ fn killed_appenders_lose_nothing_acknowledged() {
         let report = ledger.verify(&[]).expect("verify runs");
         assert!(report.is_clean(), "round {round}: {:#?}", report.findings);
         for &seq in &acknowledged {
-            assert!(seq < report.size, "round {round}: acknowledged seq {seq} lost");
+            assert!(
+                seq < report.size,
+                "round {round}: acknowledged seq {seq} lost"
+            );
             assert_eq!(ledger.entry(seq).unwrap().signed.event.seq, seq);
         }
     }
-    assert!(!acknowledged.is_empty(), "no child ever completed an append");
+    assert!(
+        !acknowledged.is_empty(),
+        "no child ever completed an append"
+    );
 }
 
 fn concurrent_appenders_share_one_tree() {
     let dir = tempfile::tempdir().unwrap();
     let path = ledger_with_item(dir.path());
     let start = Ledger::open(&path).unwrap().size().unwrap();
-    let children: Vec<Child> = (0..4).map(|i| spawn(&path, &format!("p{i}"), 500)).collect();
+    let children: Vec<Child> = (0..4)
+        .map(|i| spawn(&path, &format!("p{i}"), 500))
+        .collect();
     let mut seqs = Vec::new();
     for mut child in children {
         let stdout = child.stdout.take().unwrap();
@@ -150,7 +166,10 @@ fn concurrent_appenders_share_one_tree() {
     }
     seqs.sort_unstable();
     let expected: Vec<u64> = (start..start + 2000).collect();
-    assert_eq!(seqs, expected, "every seq handed out exactly once, none skipped");
+    assert_eq!(
+        seqs, expected,
+        "every seq handed out exactly once, none skipped"
+    );
     let ledger = Ledger::open(&path).unwrap();
     let report = ledger.verify(&[]).unwrap();
     assert_eq!(report.size, start + 2000);

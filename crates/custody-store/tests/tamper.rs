@@ -21,8 +21,10 @@ fn raw(path: &Path) -> Connection {
 }
 
 fn entry(conn: &Connection, seq: u64) -> Vec<u8> {
-    conn.query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| r.get(0))
-        .unwrap()
+    conn.query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| {
+        r.get(0)
+    })
+    .unwrap()
 }
 
 fn verify(path: &Path, outside: &[String]) -> LedgerReport {
@@ -41,7 +43,9 @@ fn has(report: &LedgerReport, finding: &LedgerFinding) {
 fn triggers_refuse_update_and_delete() {
     let f = populated(2);
     let conn = Connection::open(&f.path).unwrap();
-    assert!(conn.execute("DELETE FROM entries WHERE seq = 1", []).is_err());
+    assert!(conn
+        .execute("DELETE FROM entries WHERE seq = 1", [])
+        .is_err());
     assert!(conn
         .execute("UPDATE entries SET entry = x'00' WHERE seq = 1", [])
         .is_err());
@@ -80,8 +84,10 @@ fn swapped_rows_are_found() {
     let conn = raw(&f.path);
     let (a, b) = (entry(&conn, 3), entry(&conn, 4));
     let swap = "UPDATE entries SET entry = ?1, leaf_hash = ?2 WHERE seq = ?3";
-    conn.execute(swap, params![b, &merkle::leaf_hash(&b)[..], 3]).unwrap();
-    conn.execute(swap, params![a, &merkle::leaf_hash(&a)[..], 4]).unwrap();
+    conn.execute(swap, params![b, &merkle::leaf_hash(&b)[..], 3])
+        .unwrap();
+    conn.execute(swap, params![a, &merkle::leaf_hash(&a)[..], 4])
+        .unwrap();
     let report = verify(&f.path, &[]);
     has(&report, &LedgerFinding::SeqMismatch { seq: 3, found: 4 });
     has(&report, &LedgerFinding::SeqMismatch { seq: 4, found: 3 });
@@ -99,8 +105,11 @@ fn forged_row_is_found() {
     signed.event.items = vec!["E1".into()];
     signed.event.kind = custody_store::EventKind::Destroyed;
     let canonical_event = canonical::to_canonical_vec(&signed.event).unwrap();
-    signed.signature =
-        sign::signature_to_hex(&sign::sign_canonical(&mallory, sign::CONTEXT_EVENT, &canonical_event));
+    signed.signature = sign::signature_to_hex(&sign::sign_canonical(
+        &mallory,
+        sign::CONTEXT_EVENT,
+        &canonical_event,
+    ));
     let bytes = canonical::to_canonical_vec(&signed).unwrap();
     raw(&f.path)
         .execute(
@@ -129,12 +138,16 @@ fn forged_row_is_found() {
 /// nodes and checkpoints beyond it.
 fn truncate(path: &Path, keep: u64) {
     let conn = raw(path);
-    conn.execute("DELETE FROM entries WHERE seq >= ?1", [keep]).unwrap();
-    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [keep]).unwrap();
+    conn.execute("DELETE FROM entries WHERE seq >= ?1", [keep])
+        .unwrap();
+    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [keep])
+        .unwrap();
     conn.execute("DELETE FROM nodes WHERE ((idx + 1) << level) > ?1", [keep])
         .unwrap();
-    conn.execute("DELETE FROM item_events WHERE seq >= ?1", [keep]).unwrap();
-    conn.execute("DELETE FROM case_events WHERE seq >= ?1", [keep]).unwrap();
+    conn.execute("DELETE FROM item_events WHERE seq >= ?1", [keep])
+        .unwrap();
+    conn.execute("DELETE FROM case_events WHERE seq >= ?1", [keep])
+        .unwrap();
     drop(conn);
     let mut ledger = open(path);
     ledger.reindex().unwrap();
@@ -167,7 +180,9 @@ fn truncated_tail_is_found_only_against_an_outside_checkpoint() {
 fn stored_outside_checkpoint_catches_truncation() {
     let mut f = populated(4);
     let note = latest_note(&f.ledger);
-    f.ledger.add_outside_checkpoint(&note, "receipt from DE").unwrap();
+    f.ledger
+        .add_outside_checkpoint(&note, "receipt from DE")
+        .unwrap();
     let size = f.ledger.size().unwrap();
     drop(f.ledger);
     truncate(&f.path, size - 1);
@@ -209,7 +224,9 @@ fn rewrite_without(path: &Path, dropped: u64) {
             claimed_time: event.claimed_time,
             fields: event.fields,
         };
-        forged.append(draft, &signer_for(&event.actor), &log_key()).unwrap();
+        forged
+            .append(draft, &signer_for(&event.actor), &log_key())
+            .unwrap();
     }
     drop((old, forged));
     for suffix in ["-wal", "-shm"] {
@@ -231,10 +248,17 @@ fn rewritten_ledger_is_found_only_against_an_outside_checkpoint() {
     let (alice, log) = (investigator(), log_key());
     drop(f.ledger);
     // The auditor took a checkpoint at size 7, after the event to be removed (seq 4).
-    let held_outside = open(&f.path).checkpoint_at(7).unwrap().expect("checkpoint at 7");
+    let held_outside = open(&f.path)
+        .checkpoint_at(7)
+        .unwrap()
+        .expect("checkpoint at 7");
     let mut ledger = open(&f.path);
     ledger
-        .append(on_item(custody_store::EventKind::Examined, "C-1", "E1", T0), &alice, &log)
+        .append(
+            on_item(custody_store::EventKind::Examined, "C-1", "E1", T0),
+            &alice,
+            &log,
+        )
         .unwrap();
     drop(ledger);
     rewrite_without(&f.path, 4);

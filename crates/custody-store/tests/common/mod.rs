@@ -64,10 +64,12 @@ pub fn enrol(id: &Identity) -> EventDraft {
 }
 
 pub fn open_case(case: &str) -> EventDraft {
-    EventDraft::new(EventKind::CaseOpened, T0).case(case).fields(EventFields {
-        title: Some("Fraude".to_owned()),
-        ..EventFields::default()
-    })
+    EventDraft::new(EventKind::CaseOpened, T0)
+        .case(case)
+        .fields(EventFields {
+            title: Some("Fraude".to_owned()),
+            ..EventFields::default()
+        })
 }
 
 pub fn acquire(case: &str, item: &str, claimed: &str) -> EventDraft {
@@ -95,8 +97,12 @@ pub fn on_item(kind: EventKind, case: &str, item: &str, claimed: &str) -> EventD
 pub fn populated(items: usize) -> Fixture {
     let mut f = new_ledger();
     let (alice, log) = (investigator(), log_key());
-    f.ledger.append(enrol(&officer()), &alice, &log).expect("enrol");
-    f.ledger.append(open_case("C-1"), &alice, &log).expect("case");
+    f.ledger
+        .append(enrol(&officer()), &alice, &log)
+        .expect("enrol");
+    f.ledger
+        .append(open_case("C-1"), &alice, &log)
+        .expect("case");
     for i in 1..=items {
         f.ledger
             .append(acquire("C-1", &format!("E{i}"), T0), &alice, &log)
