@@ -4,3 +4,4 @@
 mod bagit;
 mod harness;
 mod ledger;
+mod key;

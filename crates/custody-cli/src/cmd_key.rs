@@ -1,8 +1,11 @@
-//! `custody key new|show`
+//! `custody key new|show|export`
 
 use std::path::PathBuf;
 
-use crate::Outcome;
+use anyhow::Context;
+use custody_core::keys::{ActorInfo, Identity};
+
+use crate::{output, Outcome};
 
 /// `custody key` subcommands.
 #[derive(clap::Subcommand)]
@@ -35,10 +38,113 @@ pub enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write the public key as SubjectPublicKeyInfo PEM, for checking signatures with OpenSSL.
+    Export {
+        /// The private key file.
+        #[arg(long, env = "CUSTODY_KEY")]
+        key: PathBuf,
+        /// Where to write the public key PEM (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// What `custody key show --json` prints.
+#[derive(serde::Serialize)]
+struct KeyReport<'a> {
+    name: &'a str,
+    role: Option<&'a str>,
+    organisation: Option<&'a str>,
+    jurisdiction: Option<&'a str>,
+    verifier_key: String,
+    key_id: String,
+    fingerprint: String,
+    public_key_pem: String,
 }
 
 /// Runs `custody key ...`.
 pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
-    let _ = cmd;
-    anyhow::bail!("not yet available")
+    match cmd {
+        KeyCommand::New {
+            name,
+            role,
+            org,
+            jurisdiction,
+            out,
+        } => {
+            let info = ActorInfo {
+                name,
+                role,
+                organisation: org,
+                jurisdiction,
+            };
+            let identity = Identity::generate(info)?;
+            identity.save(&out)?;
+            eprintln!(
+                "custody: private key written to {} (mode 0600)",
+                out.display()
+            );
+            output::print(&format!("{}\n", identity.verifier_key()))?;
+        }
+        KeyCommand::Show { key, json } => {
+            let identity = Identity::load(&key)?;
+            let info = identity.info();
+            let vkey = identity.verifier_key();
+            let report = KeyReport {
+                name: &info.name,
+                role: info.role.as_deref(),
+                organisation: info.organisation.as_deref(),
+                jurisdiction: info.jurisdiction.as_deref(),
+                verifier_key: vkey.to_string(),
+                key_id: custody_core::hex::encode(&vkey.key_id()),
+                fingerprint: identity.public_key().fingerprint(),
+                public_key_pem: identity.public_key().to_pem(),
+            };
+            if json {
+                output::print_json(&report)?;
+            } else {
+                output::print(&render(&report))?;
+            }
+        }
+        KeyCommand::Export { key, out } => {
+            let identity = Identity::load(&key)?;
+            write_new(&out, identity.public_key().to_pem().as_bytes())?;
+            eprintln!("custody: public key written to {}", out.display());
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn render(r: &KeyReport<'_>) -> String {
+    let none = "-";
+    format!(
+        "name:          {}\nrole:          {}\norganisation:  {}\njurisdiction:  {}\n\
+         verifier key:  {}\nkey ID:        {}\nfingerprint:   {}\n{}",
+        r.name,
+        r.role.unwrap_or(none),
+        r.organisation.unwrap_or(none),
+        r.jurisdiction.unwrap_or(none),
+        r.verifier_key,
+        r.key_id,
+        r.fingerprint,
+        r.public_key_pem
+    )
+}
+
+/// Creates `path` with `bytes`, refusing to replace an existing file.
+fn write_new(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "{}: cannot create (refusing to overwrite an existing file)",
+                path.display()
+            )
+        })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("{}: cannot write", path.display()))
 }

@@ -123,7 +123,9 @@ impl From<serde_json::Value> for Json {
             },
             Value::String(s) => Json::String(s),
             Value::Array(items) => Json::Array(items.into_iter().map(Json::from).collect()),
-            Value::Object(map) => Json::Object(map.into_iter().map(|(k, v)| (k, v.into())).collect()),
+            Value::Object(map) => {
+                Json::Object(map.into_iter().map(|(k, v)| (k, v.into())).collect())
+            }
         }
     }
 }
@@ -132,8 +134,11 @@ impl From<serde_json::Value> for Json {
 ///
 /// `serde_json` turns a non-finite `f64` field into `null` before this function sees it;
 /// Custody records hold no floating-point fields, so that conversion never arises for them.
-pub fn to_canonical_vec<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalError> {
-    let value = serde_json::to_value(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
+pub fn to_canonical_vec<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, CanonicalError> {
+    let value =
+        serde_json::to_value(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
     let mut out = String::new();
     write_value(&mut out, &Json::from(value), IntegerRule::Exact)?;
     Ok(out.into_bytes())
@@ -141,7 +146,8 @@ pub fn to_canonical_vec<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u
 
 /// Re-encodes JSON bytes canonically.
 pub fn canonicalize(json: &[u8]) -> Result<Vec<u8>, CanonicalError> {
-    let value: Json = serde_json::from_slice(json).map_err(|e| CanonicalError::Parse(e.to_string()))?;
+    let value: Json =
+        serde_json::from_slice(json).map_err(|e| CanonicalError::Parse(e.to_string()))?;
     let mut out = String::new();
     write_value(&mut out, &value, IntegerRule::AsBinary64)?;
     Ok(out.into_bytes())
@@ -335,7 +341,11 @@ mod tests {
 
     #[test]
     fn fail_nan_and_infinity() {
-        for bits in [0x7fffffffffffffffu64, 0x7ff0000000000000, 0xfff0000000000000] {
+        for bits in [
+            0x7fffffffffffffffu64,
+            0x7ff0000000000000,
+            0xfff0000000000000,
+        ] {
             assert!(matches!(
                 format_number(f64::from_bits(bits)),
                 Err(CanonicalError::NonFinite { .. })
@@ -346,37 +356,63 @@ mod tests {
     #[test]
     fn fail_duplicate_member() {
         let err = canonicalize(br#"{"a":1,"b":2,"a":3}"#).unwrap_err();
-        assert!(matches!(err, CanonicalError::DuplicateKey { ref key } if key == "a"), "{err}");
+        assert!(
+            matches!(err, CanonicalError::DuplicateKey { ref key } if key == "a"),
+            "{err}"
+        );
     }
 
     #[test]
     fn fail_serialising_integer_beyond_2_pow_53() {
         let err = to_canonical_vec(&[9_007_199_254_740_993u64]).unwrap_err();
-        assert!(matches!(err, CanonicalError::IntegerOutOfRange { ref value } if value == "9007199254740993"));
-        assert_eq!(to_canonical_vec(&[1u64 << 53]).unwrap(), b"[9007199254740992]");
+        assert!(
+            matches!(err, CanonicalError::IntegerOutOfRange { ref value } if value == "9007199254740993")
+        );
+        assert_eq!(
+            to_canonical_vec(&[1u64 << 53]).unwrap(),
+            b"[9007199254740992]"
+        );
     }
 
     #[test]
     fn parsed_integers_are_binary64_numbers() {
-        assert_eq!(canon("[9007199254740993,-9007199254740993]"), "[9007199254740992,-9007199254740992]");
-        assert_eq!(canon("[69846875267991220, 1e21, 100000000000000000000]"), "[69846875267991220,1e+21,100000000000000000000]");
+        assert_eq!(
+            canon("[9007199254740993,-9007199254740993]"),
+            "[9007199254740992,-9007199254740992]"
+        );
+        assert_eq!(
+            canon("[69846875267991220, 1e21, 100000000000000000000]"),
+            "[69846875267991220,1e+21,100000000000000000000]"
+        );
         assert!(!is_canonical(b"[9007199254740993]"));
     }
 
     #[test]
     fn fail_not_json() {
-        assert!(matches!(canonicalize(b"{\"a\":"), Err(CanonicalError::Parse(_))));
-        assert!(matches!(canonicalize(b"[1,]"), Err(CanonicalError::Parse(_))));
+        assert!(matches!(
+            canonicalize(b"{\"a\":"),
+            Err(CanonicalError::Parse(_))
+        ));
+        assert!(matches!(
+            canonicalize(b"[1,]"),
+            Err(CanonicalError::Parse(_))
+        ));
     }
 
     #[test]
     fn escapes_controls_in_lower_case_hex() {
-        assert_eq!(canon(r#""\u001F\u0000\b\t\n\f\r\u007f""#), "\"\\u001f\\u0000\\b\\t\\n\\f\\r\u{7f}\"");
+        assert_eq!(
+            canon(r#""\u001F\u0000\b\t\n\f\r\u007f""#),
+            "\"\\u001f\\u0000\\b\\t\\n\\f\\r\u{7f}\""
+        );
     }
 
     #[test]
     fn nested_objects_are_sorted_and_compact() {
-        assert_eq!(canon(r#" { "b" : [ { "z":1, "a":2 } ], "a" : {} } "#), r#"{"a":{},"b":[{"a":2,"z":1}]}"#);
+        assert_eq!(
+            canon(r#" { "b" : [ { "z":1, "a":2 } ], "a" : {} } "#),
+            r#"{"a":{},"b":[{"a":2,"z":1}]}"#
+        );
     }
 
     #[test]
@@ -393,7 +429,10 @@ mod tests {
             size: 2.5,
         })
         .unwrap();
-        assert_eq!(bytes, "{\"alpha\":\"é\\n\",\"size\":2.5,\"zeta\":3}".as_bytes());
+        assert_eq!(
+            bytes,
+            "{\"alpha\":\"é\\n\",\"size\":2.5,\"zeta\":3}".as_bytes()
+        );
     }
 
     #[test]

@@ -240,7 +240,10 @@ mod tests {
 
     #[test]
     fn zero_size_is_allowed() {
-        let body = format!("o\n0\n{}\n", base64::engine::general_purpose::STANDARD.encode([0u8; 32]));
+        let body = format!(
+            "o\n0\n{}\n",
+            base64::engine::general_purpose::STANDARD.encode([0u8; 32])
+        );
         assert_eq!(Checkpoint::parse_body(&body).unwrap().size, 0);
     }
 
@@ -252,42 +255,66 @@ mod tests {
 
     #[test]
     fn fail_leading_zero_size() {
-        assert!(matches!(fails(&format!("o\n012\n{ROOT}\n")), CheckpointError::Malformed(_)));
+        assert!(matches!(
+            fails(&format!("o\n012\n{ROOT}\n")),
+            CheckpointError::Malformed(_)
+        ));
     }
 
     #[test]
     fn fail_signed_size() {
-        assert!(matches!(fails(&format!("o\n+12\n{ROOT}\n")), CheckpointError::Malformed(_)));
+        assert!(matches!(
+            fails(&format!("o\n+12\n{ROOT}\n")),
+            CheckpointError::Malformed(_)
+        ));
     }
 
     #[test]
     fn fail_size_overflow() {
-        assert!(matches!(fails(&format!("o\n18446744073709551616\n{ROOT}\n")), CheckpointError::Malformed(_)));
+        assert!(matches!(
+            fails(&format!("o\n18446744073709551616\n{ROOT}\n")),
+            CheckpointError::Malformed(_)
+        ));
     }
 
     #[test]
     fn fail_empty_origin() {
-        assert!(matches!(fails(&format!("\n1\n{ROOT}\n")), CheckpointError::Malformed(_)));
+        assert!(matches!(
+            fails(&format!("\n1\n{ROOT}\n")),
+            CheckpointError::Malformed(_)
+        ));
     }
 
     #[test]
     fn fail_missing_final_newline() {
-        assert!(matches!(fails(&format!("o\n1\n{ROOT}")), CheckpointError::Malformed(_)));
+        assert!(matches!(
+            fails(&format!("o\n1\n{ROOT}")),
+            CheckpointError::Malformed(_)
+        ));
     }
 
     #[test]
     fn fail_short_root() {
-        assert!(matches!(fails("o\n1\nAAAA\n"), CheckpointError::Malformed(_)));
+        assert!(matches!(
+            fails("o\n1\nAAAA\n"),
+            CheckpointError::Malformed(_)
+        ));
     }
 
     #[test]
     fn fail_root_not_base64() {
-        assert!(matches!(fails("o\n1\n!!!!\n"), CheckpointError::Malformed(_)));
+        assert!(matches!(
+            fails("o\n1\n!!!!\n"),
+            CheckpointError::Malformed(_)
+        ));
     }
 
     #[test]
     fn fail_empty_extension_line() {
-        assert!(matches!(fails(&format!("o\n1\n{ROOT}\n\nx\n")), CheckpointError::Malformed(_)));
+        assert!(matches!(
+            fails(&format!("o\n1\n{ROOT}\n\nx\n")),
+            CheckpointError::Malformed(_)
+        ));
     }
 
     #[test]
@@ -303,8 +330,13 @@ mod tests {
         assert_eq!(cp, checkpoint());
         assert_eq!(parsed, note);
         assert_eq!(keys, vec![log.verifier_key()]);
-        assert!(cp.expect_origin("custody.example/ledger/FR-PJ-LYON").is_ok());
-        assert!(matches!(cp.expect_origin("other"), Err(CheckpointError::WrongOrigin { .. })));
+        assert!(cp
+            .expect_origin("custody.example/ledger/FR-PJ-LYON")
+            .is_ok());
+        assert!(matches!(
+            cp.expect_origin("other"),
+            Err(CheckpointError::WrongOrigin { .. })
+        ));
     }
 
     #[test]
@@ -315,12 +347,21 @@ mod tests {
         let mut note = cp.sign(&[&log]).unwrap();
         let line = cosign(&cp, &witness, 1_679_315_147);
         assert_eq!(line.signature.len(), 72);
-        assert_eq!(verify_cosignature(&cp, &line, &witness.cosigner_key()), Ok(1_679_315_147));
+        assert_eq!(
+            verify_cosignature(&cp, &line, &witness.cosigner_key()),
+            Ok(1_679_315_147)
+        );
         note.add_signature(line);
         let reparsed = Note::parse(&note.to_bytes()).unwrap();
-        assert_eq!(reparsed.verify(&[witness.cosigner_key()]).unwrap(), vec![witness.cosigner_key()]);
+        assert_eq!(
+            reparsed.verify(&[witness.cosigner_key()]).unwrap(),
+            vec![witness.cosigner_key()]
+        );
         // The cosigner's plain Ed25519 key has another key ID: the cosignature is not its.
-        assert_eq!(reparsed.verify(&[witness.verifier_key()]), Err(NoteError::UnverifiedNote));
+        assert_eq!(
+            reparsed.verify(&[witness.verifier_key()]),
+            Err(NoteError::UnverifiedNote)
+        );
     }
 
     #[test]
@@ -380,7 +421,10 @@ mod tests {
         .unwrap();
         let cosig = &note.signatures[1];
         assert_eq!(cosig.signature.len(), 72);
-        assert_eq!(u64::from_be_bytes(cosig.signature[..8].try_into().unwrap()), 1_679_315_147);
+        assert_eq!(
+            u64::from_be_bytes(cosig.signature[..8].try_into().unwrap()),
+            1_679_315_147
+        );
         assert_eq!(
             cosignature_message(&note.text, 1_679_315_147),
             b"cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"

@@ -135,7 +135,9 @@ pub enum KeyError {
         reason: &'static str,
     },
     /// A jurisdiction that is not an ISO 3166-1 alpha-2 code.
-    #[error("invalid jurisdiction {0:?}: expected an ISO 3166-1 alpha-2 code in capitals, such as FR")]
+    #[error(
+        "invalid jurisdiction {0:?}: expected an ISO 3166-1 alpha-2 code in capitals, such as FR"
+    )]
     InvalidJurisdiction(String),
     /// A role or organisation that cannot be stored as a header line.
     #[error("invalid {field}: {reason}")]
@@ -193,7 +195,9 @@ pub struct Identity {
 
 impl std::fmt::Debug for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Identity")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -576,10 +580,11 @@ impl std::str::FromStr for VerifierKey {
         let (&type_byte, raw) = material
             .split_first()
             .ok_or_else(|| bad("the key is empty"))?;
-        let key_type = KeyType::from_byte(type_byte).ok_or_else(|| KeyError::UnsupportedKeyType {
-            name: name.to_owned(),
-            byte: type_byte,
-        })?;
+        let key_type =
+            KeyType::from_byte(type_byte).ok_or_else(|| KeyError::UnsupportedKeyType {
+                name: name.to_owned(),
+                byte: type_byte,
+            })?;
         let raw: &[u8; 32] = raw
             .try_into()
             .map_err(|_| bad("an Ed25519 key is 32 bytes after the type byte"))?;

@@ -104,7 +104,8 @@ fn text_problem(text: &str) -> Option<&'static str> {
 impl Note {
     /// Parses a signed note (at most 100 signatures, as Go does).
     pub fn parse(bytes: &[u8]) -> Result<Note, NoteError> {
-        let all = std::str::from_utf8(bytes).map_err(|_| NoteError::Malformed("not valid UTF-8"))?;
+        let all =
+            std::str::from_utf8(bytes).map_err(|_| NoteError::Malformed("not valid UTF-8"))?;
         if let Some(reason) = text_problem(all) {
             return Err(NoteError::Malformed(reason));
         }
@@ -116,7 +117,9 @@ impl Note {
             return Err(NoteError::Malformed("no signature lines"));
         }
         if !block.ends_with('\n') {
-            return Err(NoteError::Malformed("the last signature line does not end in a newline"));
+            return Err(NoteError::Malformed(
+                "the last signature line does not end in a newline",
+            ));
         }
         let mut signatures = Vec::new();
         for (index, line) in block[..block.len() - 1].split('\n').enumerate() {
@@ -217,7 +220,9 @@ impl Note {
                 key.key.verify_raw(self.text.as_bytes(), &sig).is_ok()
             }
             KeyType::Cosignature => crate::checkpoint::Checkpoint::parse_body(&self.text)
-                .and_then(|checkpoint| crate::checkpoint::verify_cosignature(&checkpoint, signature, key))
+                .and_then(|checkpoint| {
+                    crate::checkpoint::verify_cosignature(&checkpoint, signature, key)
+                })
                 .is_ok(),
         }
     }
@@ -265,9 +270,14 @@ mod tests {
         let parsed = Note::parse(&note.to_bytes()).unwrap();
         assert_eq!(parsed, note);
         assert_eq!(parsed.text, "hello\n\nworld\n");
-        assert_eq!(parsed.verify(&[b.verifier_key()]).unwrap(), vec![b.verifier_key()]);
         assert_eq!(
-            parsed.verify(&[a.verifier_key(), b.verifier_key()]).unwrap(),
+            parsed.verify(&[b.verifier_key()]).unwrap(),
+            vec![b.verifier_key()]
+        );
+        assert_eq!(
+            parsed
+                .verify(&[a.verifier_key(), b.verifier_key()])
+                .unwrap(),
             vec![a.verifier_key(), b.verifier_key()]
         );
     }
@@ -276,7 +286,10 @@ mod tests {
     fn fail_no_known_key() {
         let a = signer("a", 1);
         let note = Note::sign("x\n", &[&a]).unwrap();
-        assert_eq!(note.verify(&[signer("b", 2).verifier_key()]), Err(NoteError::UnverifiedNote));
+        assert_eq!(
+            note.verify(&[signer("b", 2).verifier_key()]),
+            Err(NoteError::UnverifiedNote)
+        );
         assert_eq!(note.verify(&[]), Err(NoteError::UnverifiedNote));
     }
 
@@ -285,7 +298,10 @@ mod tests {
         let real = signer("a", 1);
         let forger = signer("a", 9);
         let note = Note::sign("x\n", &[&forger]).unwrap();
-        assert_eq!(note.verify(&[real.verifier_key()]), Err(NoteError::UnverifiedNote));
+        assert_eq!(
+            note.verify(&[real.verifier_key()]),
+            Err(NoteError::UnverifiedNote)
+        );
     }
 
     #[test]
@@ -301,18 +317,27 @@ mod tests {
 
     #[test]
     fn fail_sign_text_without_final_newline() {
-        assert!(matches!(Note::sign("x", &[&signer("a", 1)]), Err(NoteError::BadText(_))));
+        assert!(matches!(
+            Note::sign("x", &[&signer("a", 1)]),
+            Err(NoteError::BadText(_))
+        ));
     }
 
     #[test]
     fn fail_sign_text_with_carriage_return() {
-        assert!(matches!(Note::sign("x\r\n", &[&signer("a", 1)]), Err(NoteError::BadText(_))));
+        assert!(matches!(
+            Note::sign("x\r\n", &[&signer("a", 1)]),
+            Err(NoteError::BadText(_))
+        ));
     }
 
     #[test]
     fn identical_known_keys_are_not_ambiguous() {
         let a = signer("a", 1);
         let note = Note::sign("x\n", &[&a]).unwrap();
-        assert_eq!(note.verify(&[a.verifier_key(), a.verifier_key()]).unwrap(), vec![a.verifier_key()]);
+        assert_eq!(
+            note.verify(&[a.verifier_key(), a.verifier_key()]).unwrap(),
+            vec![a.verifier_key()]
+        );
     }
 }

@@ -67,7 +67,10 @@ mod tests {
         let id = identity();
         let record = br#"{"kind":"acquired"}"#;
         let sig = sign_canonical(&id, CONTEXT_EVENT, record);
-        assert_eq!(verify_canonical(&id.public_key(), CONTEXT_EVENT, record, &sig), Ok(()));
+        assert_eq!(
+            verify_canonical(&id.public_key(), CONTEXT_EVENT, record, &sig),
+            Ok(())
+        );
     }
 
     #[test]
