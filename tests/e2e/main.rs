@@ -2,3 +2,4 @@
 //! checks its exit code, stdout and stderr.
 
 mod harness;
+mod hash;
