@@ -5,3 +5,4 @@ mod bagit;
 mod harness;
 mod ledger;
 mod key;
+mod hash;
