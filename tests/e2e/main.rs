@@ -3,6 +3,6 @@
 
 mod bagit;
 mod harness;
-mod ledger;
-mod key;
 mod hash;
+mod key;
+mod ledger;
