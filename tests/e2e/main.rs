@@ -3,5 +3,5 @@
 
 mod bagit;
 mod harness;
-mod ledger;
 mod key;
+mod ledger;

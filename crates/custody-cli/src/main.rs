@@ -14,8 +14,8 @@ mod cmd_key;
 mod cmd_ledger;
 mod cmd_log;
 mod cmd_proof;
-mod ledger_opts;
 mod cmd_verify;
+mod ledger_opts;
 mod output;
 
 use std::process::ExitCode;

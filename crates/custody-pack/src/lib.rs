@@ -5,10 +5,13 @@
 //!   that streams entries with size and CRC-32 enforcement;
 //! * [`bagit`]: an RFC 8493 BagIt model and validator (directories and ZIP archives,
 //!   versions 0.93 to 1.0), and the formatting helpers for writing bags;
-//! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer.
+//! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer;
+//! * [`layout`] and [`package`]: where things live in a package, and its statement.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod bagit;
+pub mod layout;
+pub mod package;
 pub mod zipscan;
 pub mod zipwrite;
