@@ -13,5 +13,6 @@
 pub mod bagit;
 pub mod layout;
 pub mod package;
+pub mod receipt;
 pub mod zipscan;
 pub mod zipwrite;
