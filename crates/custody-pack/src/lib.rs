@@ -14,5 +14,6 @@ pub mod bagit;
 pub mod layout;
 pub mod package;
 pub mod receipt;
+pub mod seal;
 pub mod zipscan;
 pub mod zipwrite;
