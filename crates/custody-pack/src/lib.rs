@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bagit;
+pub mod countersign;
 pub mod layout;
 pub mod package;
 pub mod receipt;
