@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod acknowledge;
 pub mod bagit;
 pub mod countersign;
 pub mod layout;
