@@ -3,5 +3,7 @@
 
 mod bagit;
 mod harness;
+mod interop;
 mod key;
 mod ledger;
+mod seal;
