@@ -420,7 +420,7 @@ fn compressed_packages_are_deterministic_too() {
             &mut ledger,
             req,
             &s.officer,
-            &[s.officer.clone()],
+            std::slice::from_ref(&s.officer),
             &s.log,
             &out,
             &mut |_| {},
