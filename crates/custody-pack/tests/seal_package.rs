@@ -431,3 +431,36 @@ fn compressed_packages_are_deterministic_too() {
     }
     assert_eq!(zips[0], zips[1]);
 }
+
+#[test]
+fn fail_seal_item_grew_since_acquisition() {
+    let s = setup();
+    let mut grown = fs::read(s.dir.path().join("disk.img")).unwrap();
+    grown.extend_from_slice(&[0u8; 4096]);
+    fs::write(s.dir.path().join("disk.img"), grown).unwrap();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let out = s.dir.path().join("grown.zip");
+    let err = seal(
+        &mut ledger,
+        request(s.dir.path()),
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &s.log,
+        &out,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    match err {
+        SealError::DigestMismatch {
+            item,
+            expected_size,
+            found_size,
+            ..
+        } => {
+            assert_eq!(item, "C-1-1");
+            assert_eq!(found_size, expected_size + 1, "read stops one byte past");
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert!(!out.exists());
+}
