@@ -3,6 +3,7 @@
 
 mod bagit;
 mod harness;
+mod hash;
 mod interop;
 mod key;
 mod ledger;
