@@ -185,6 +185,15 @@ fn sealed_package_has_the_contract_layout() {
     assert_eq!(statement.sealed_time, "2026-03-02T12:00:00Z");
     assert_eq!(statement.items[0].events, vec![2, 4]);
     assert_eq!(statement.items[1].path, "data/C-1-2");
+    let listed = statement.items[1].listed_digests().unwrap().unwrap();
+    assert_eq!(
+        (listed.size, listed.sha256, listed.blake3),
+        (
+            statement.items[1].size,
+            statement.items[1].sha256,
+            statement.items[1].blake3
+        )
+    );
     assert_eq!(statement.checkpoint.size, 5);
     assert_eq!(
         statement.sender.log_key,
