@@ -4,5 +4,7 @@
 mod bagit;
 mod harness;
 mod hash;
+mod interop;
 mod key;
 mod ledger;
+mod seal;

@@ -4,9 +4,11 @@
 //! Exit codes: 0 verified / ok, 1 verification failed (tampering, mismatch, untrusted
 //! signer), 2 usage or I/O error. A closed stdout (broken pipe) is not an error.
 
+mod cmd_acknowledge;
 mod cmd_acquire;
 mod cmd_actor;
 mod cmd_case;
+mod cmd_countersign;
 mod cmd_event;
 mod cmd_hash;
 mod cmd_init;
@@ -14,6 +16,7 @@ mod cmd_key;
 mod cmd_ledger;
 mod cmd_log;
 mod cmd_proof;
+mod cmd_seal;
 mod cmd_verify;
 mod ledger_opts;
 mod output;
@@ -63,6 +66,12 @@ enum Command {
     Ledger(cmd_ledger::LedgerCommand),
     /// Verify a package, or with --bagit a plain BagIt bag (directory or ZIP).
     Verify(cmd_verify::VerifyArgs),
+    /// Seal ledger items into a signed evidence package for another authority.
+    Seal(Box<cmd_seal::SealArgs>),
+    /// Add a signature to a sealed package, leaving everything else unchanged.
+    Countersign(cmd_countersign::CountersignArgs),
+    /// Record a receiving authority's receipt and keep its cosigned checkpoint.
+    Acknowledge(cmd_acknowledge::AcknowledgeArgs),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -89,6 +98,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::VerifyProof(args) => cmd_proof::run_verify(args),
         Command::Ledger(cmd) => cmd_ledger::run(cmd),
         Command::Verify(args) => cmd_verify::run(args),
+        Command::Seal(args) => cmd_seal::run(*args),
+        Command::Countersign(args) => cmd_countersign::run(args),
+        Command::Acknowledge(args) => cmd_acknowledge::run(args),
     }
 }
 

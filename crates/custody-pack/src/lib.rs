@@ -5,10 +5,22 @@
 //!   that streams entries with size and CRC-32 enforcement;
 //! * [`bagit`]: an RFC 8493 BagIt model and validator (directories and ZIP archives,
 //!   versions 0.93 to 1.0), and the formatting helpers for writing bags;
-//! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer.
+//! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer;
+//! * [`layout`] and [`package`]: where things live in a package, and its statement;
+//! * [`seal`], [`countersign`]: writing a package and adding signatures to it;
+//! * [`receipt`], [`acknowledge`]: the receiving authority's receipt and its import into
+//!   the sender's ledger.
+//!
+//! `docs/package.md` specifies the package format.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod acknowledge;
 pub mod bagit;
+pub mod countersign;
+pub mod layout;
+pub mod package;
+pub mod receipt;
+pub mod seal;
 pub mod zipscan;
 pub mod zipwrite;
