@@ -33,18 +33,18 @@ export CUSTODY_LEDGER=$fr/custody.db CUSTODY_KEY=$fr/investigator.key
 custody init --key "$fr/investigator.key" --origin custody.pj.interieur.fr/lyon
 custody case open "$case_ref" --title "Ransomware attack on a hospital in Lyon" \
   --legal-basis "Code de procédure pénale, art. 60-1"
-custody acquire fixtures/evidence/server-log.txt --case "$case_ref" --item "$case_ref-1" \
-  --location "Hospital server room, Lyon" --note "copied from the domain controller"
+custody acquire fixtures/evidence/call-log.csv --case "$case_ref" --item "$case_ref-1" \
+  --location "Hospital server room, Lyon" --note "call log exported from the hospital PBX"
 custody acquire fixtures/evidence/phone-extraction --case "$case_ref" --item "$case_ref-2" \
   --location "Police judiciaire, Lyon" --note "logical extraction of the suspect's phone"
 custody event "$case_ref-1" stored --place "Evidence room 3, PJ Lyon"
-custody event "$case_ref-1" hash-verified --file fixtures/evidence/server-log.txt \
+custody event "$case_ref-1" hash-verified --file fixtures/evidence/call-log.csv \
   --tool custody --tool-version "$(custody --version | cut -d' ' -f2)"
 custody event "$case_ref-2" mla-request-received --authority "Staatsanwaltschaft Frankfurt am Main" \
   --note "request for the phone extraction"
 
 step "France: seal a package for Germany"
-custody seal --case "$case_ref" --to "$to" --out "$pkg" \
+custody seal --case "$case_ref" --to "$to" --out "$pkg" --id "$case_ref-MLA-117" \
   --request-ref MLA-DE-FR-2026-117 \
   --legal-basis "UN Convention against Cybercrime: mutual legal assistance" \
   --requesting-authority "Staatsanwaltschaft Frankfurt am Main" \
