@@ -6,12 +6,14 @@
 //! * [`bagit`]: an RFC 8493 BagIt model and validator (directories and ZIP archives,
 //!   versions 0.93 to 1.0), and the formatting helpers for writing bags;
 //! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer;
-//! * [`layout`] and [`package`]: where things live in a package, and its statement.
+//! * [`layout`] and [`package`]: where things live in a package, and its statement;
+//! * [`verify`]: checking a package in place and reporting every finding.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod bagit;
 pub mod layout;
 pub mod package;
+pub mod verify;
 pub mod zipscan;
 pub mod zipwrite;
