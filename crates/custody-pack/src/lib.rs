@@ -7,13 +7,17 @@
 //!   versions 0.93 to 1.0), and the formatting helpers for writing bags;
 //! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer;
 //! * [`layout`] and [`package`]: where things live in a package, and its statement;
-//! * [`verify`]: checking a package in place and reporting every finding.
+//! * [`verify`]: checking a package in place and reporting every finding;
+//! * [`receive`]: verifying, extracting and recording a package, and answering with a
+//!   [`receipt`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod bagit;
 pub mod layout;
 pub mod package;
+pub mod receipt;
+pub mod receive;
 pub mod verify;
 pub mod zipscan;
 pub mod zipwrite;

@@ -1,0 +1,443 @@
+//! Receipts: what a receiving authority sends back after receiving a package.
+//!
+//! A receipt names the package (id and SHA-256 of the ZIP), says when and by whom it was
+//! received and that it verified, and carries two checkpoints: the sender's, with a
+//! tlog-cosignature/v1 by the receiver (the receiver witnesses the sender's log as it was),
+//! and the receiver's own after recording `received`. The receiver signs the canonical JSON
+//! of the `receipt` object under [`CONTEXT_RECEIPT`]; the file is the canonical JSON of
+//! `{"receipt": …, "signature": "<hex>"}`.
+
+use custody_core::canonical::{self, CanonicalError};
+use custody_core::checkpoint::{self, Checkpoint, CheckpointError};
+use custody_core::keys::{Identity, KeyType, PublicKey, VerifierKey};
+use custody_core::note::{Note, NoteSignature};
+use custody_core::sign::{self, CONTEXT_RECEIPT};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The receipt format version this crate writes and reads.
+pub const RECEIPT_VERSION: u32 = 1;
+
+/// A signed receipt, as stored in a receipt file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// What the receiver states.
+    pub receipt: ReceiptBody,
+    /// Ed25519 by the receiver over `CONTEXT_RECEIPT ‖ 0x00 ‖ canonical(receipt)`, hex.
+    pub signature: String,
+}
+
+/// The signed content of a receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptBody {
+    /// Format version, [`RECEIPT_VERSION`].
+    pub v: u32,
+    /// The package id.
+    pub package_id: String,
+    /// SHA-256 (hex) of the package ZIP as received.
+    pub package_digest: String,
+    /// When it was received, RFC 3339 UTC.
+    pub received_time: String,
+    /// Who received it.
+    pub receiver: Receiver,
+    /// The outcome of verifying the package.
+    pub verification: ReceiptVerification,
+    /// The sender's checkpoint note from the package, exactly.
+    pub sender_checkpoint: String,
+    /// A tlog-cosignature/v1 signature line by the receiver over `sender_checkpoint`.
+    pub cosignature: String,
+    /// The receiver ledger's checkpoint note after its `received` entry.
+    pub receiver_checkpoint: String,
+    /// Seq of the `received` entry in the receiver's ledger.
+    pub received_seq: u64,
+}
+
+/// The receiving authority.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receiver {
+    /// The receiver's C2SP verifier key (Ed25519, type 0x01); the receipt signature and the
+    /// cosignature are by this key.
+    pub key: String,
+    /// The receiving authority's name.
+    pub authority: String,
+    /// Its organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// Its jurisdiction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<String>,
+}
+
+/// The verification outcome the receiver attests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptVerification {
+    /// Whether the package verified (receipts are only issued when it did).
+    pub verified: bool,
+    /// The verifier keys of the trusted package signers.
+    pub signers: Vec<String>,
+}
+
+/// What the receiver knows when it writes a receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptDraft {
+    /// The package id.
+    pub package_id: String,
+    /// SHA-256 (hex) of the package ZIP.
+    pub package_digest: String,
+    /// When the package was received (also the cosignature's timestamp).
+    pub received_time: OffsetDateTime,
+    /// The receiving authority's name.
+    pub authority: String,
+    /// Its organisation.
+    pub organisation: Option<String>,
+    /// Its jurisdiction.
+    pub jurisdiction: Option<String>,
+    /// The trusted signers' verifier keys.
+    pub signers: Vec<String>,
+    /// The sender's checkpoint note (`custody/checkpoint`).
+    pub sender_checkpoint: String,
+    /// The receiver ledger's checkpoint note after `received`.
+    pub receiver_checkpoint: String,
+    /// Seq of the `received` entry.
+    pub received_seq: u64,
+}
+
+/// A receipt that cannot be made, read or trusted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiptError {
+    /// Not JSON of the receipt's shape.
+    #[error("receipt: {reason}")]
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A receipt version this build does not read.
+    #[error("receipt: version {found} is not supported (this build reads {RECEIPT_VERSION})")]
+    UnknownVersion {
+        /// The version found.
+        found: u32,
+    },
+    /// The receiver key is not a valid Ed25519 verifier key.
+    #[error("receipt: receiver key {key:?} is not an Ed25519 verifier key")]
+    BadReceiverKey {
+        /// The key as written.
+        key: String,
+    },
+    /// The receiver key is not among the trusted keys.
+    #[error("receipt: receiver key {key} is not trusted")]
+    UntrustedReceiver {
+        /// The key.
+        key: String,
+    },
+    /// The receipt signature does not verify under the receiver key.
+    #[error("receipt: the signature by {key} does not verify")]
+    BadSignature {
+        /// The receiver key.
+        key: String,
+    },
+    /// The sender checkpoint is not a checkpoint note.
+    #[error("receipt: sender checkpoint: {0}")]
+    SenderCheckpoint(CheckpointError),
+    /// The cosignature is malformed or does not verify over the sender checkpoint.
+    #[error("receipt: cosignature over the sender checkpoint: {reason}")]
+    BadCosignature {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The receiver checkpoint is not a checkpoint note.
+    #[error("receipt: receiver checkpoint: {0}")]
+    ReceiverCheckpoint(CheckpointError),
+    /// The receipt has no canonical form.
+    #[error("receipt: {0}")]
+    Canonical(#[from] CanonicalError),
+}
+
+/// A receipt whose signature and cosignature verified under a trusted receiver key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedReceipt {
+    /// The receipt.
+    pub receipt: Receipt,
+    /// The receiver's verifier key.
+    pub receiver_key: VerifierKey,
+    /// The sender checkpoint, parsed (its log signature is not checked here: only the
+    /// sender knows its log key for sure).
+    pub sender_checkpoint: Checkpoint,
+    /// The cosignature line, parsed.
+    pub cosignature: NoteSignature,
+    /// The cosignature's timestamp (seconds since the Unix epoch).
+    pub cosignature_time: u64,
+    /// The sender checkpoint note with the cosignature line appended.
+    pub cosigned_checkpoint: String,
+}
+
+impl Receipt {
+    /// Makes and signs a receipt: cosigns the sender checkpoint at `received_time` and
+    /// signs the receipt with `receiver`'s key.
+    pub fn create(draft: ReceiptDraft, receiver: &Identity) -> Result<Receipt, ReceiptError> {
+        let sender_note = Note::parse(draft.sender_checkpoint.as_bytes())
+            .map_err(|e| ReceiptError::SenderCheckpoint(CheckpointError::Note(e)))?;
+        let sender =
+            Checkpoint::parse_body(&sender_note.text).map_err(ReceiptError::SenderCheckpoint)?;
+        Checkpoint::parse_body(
+            &Note::parse(draft.receiver_checkpoint.as_bytes())
+                .map_err(|e| ReceiptError::ReceiverCheckpoint(CheckpointError::Note(e)))?
+                .text,
+        )
+        .map_err(ReceiptError::ReceiverCheckpoint)?;
+        let timestamp = u64::try_from(draft.received_time.unix_timestamp()).map_err(|_| {
+            ReceiptError::Malformed {
+                reason: "the received time is before 1970".into(),
+            }
+        })?;
+        let cosignature = checkpoint::cosign(&sender, receiver, timestamp);
+        let body = ReceiptBody {
+            v: RECEIPT_VERSION,
+            package_id: draft.package_id,
+            package_digest: draft.package_digest,
+            received_time: custody_store::ledger::format_utc(draft.received_time),
+            receiver: Receiver {
+                key: receiver.verifier_key().to_string(),
+                authority: draft.authority,
+                organisation: draft.organisation,
+                jurisdiction: draft.jurisdiction,
+            },
+            verification: ReceiptVerification {
+                verified: true,
+                signers: draft.signers,
+            },
+            sender_checkpoint: draft.sender_checkpoint,
+            cosignature: cosignature.to_line(),
+            receiver_checkpoint: draft.receiver_checkpoint,
+            received_seq: draft.received_seq,
+        };
+        let canonical_body = canonical::to_canonical_vec(&body)?;
+        let signature = sign::sign_canonical(receiver, CONTEXT_RECEIPT, &canonical_body);
+        Ok(Receipt {
+            receipt: body,
+            signature: sign::signature_to_hex(&signature),
+        })
+    }
+
+    /// The receipt file's bytes (canonical JSON).
+    pub fn to_canonical(&self) -> Result<Vec<u8>, ReceiptError> {
+        Ok(canonical::to_canonical_vec(self)?)
+    }
+
+    /// Parses a receipt file and checks it: version, receiver key among `trusted`, the
+    /// receipt signature, and the receiver's cosignature over the sender checkpoint.
+    pub fn parse_and_verify(
+        bytes: &[u8],
+        trusted: &[PublicKey],
+    ) -> Result<VerifiedReceipt, ReceiptError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ReceiptError::Malformed {
+                reason: e.to_string(),
+            })?;
+        if let Some(v) = value
+            .pointer("/receipt/v")
+            .and_then(serde_json::Value::as_u64)
+        {
+            if v != u64::from(RECEIPT_VERSION) {
+                return Err(ReceiptError::UnknownVersion {
+                    found: u32::try_from(v).unwrap_or(u32::MAX),
+                });
+            }
+        }
+        let receipt: Receipt =
+            serde_json::from_value(value).map_err(|e| ReceiptError::Malformed {
+                reason: e.to_string(),
+            })?;
+        let body = &receipt.receipt;
+        let key_text = &body.receiver.key;
+        let receiver_key: VerifierKey = match key_text.parse::<VerifierKey>() {
+            Ok(k) if k.key_type == KeyType::Ed25519 => k,
+            _ => {
+                return Err(ReceiptError::BadReceiverKey {
+                    key: key_text.clone(),
+                })
+            }
+        };
+        if !trusted.contains(&receiver_key.key) {
+            return Err(ReceiptError::UntrustedReceiver {
+                key: key_text.clone(),
+            });
+        }
+        let bad_signature = || ReceiptError::BadSignature {
+            key: key_text.clone(),
+        };
+        let signature = sign::signature_from_hex(&receipt.signature).ok_or_else(bad_signature)?;
+        let canonical_body = canonical::to_canonical_vec(body)?;
+        sign::verify_canonical(
+            &receiver_key.key,
+            CONTEXT_RECEIPT,
+            &canonical_body,
+            &signature,
+        )
+        .map_err(|_| bad_signature())?;
+        let mut note = Note::parse(body.sender_checkpoint.as_bytes())
+            .map_err(|e| ReceiptError::SenderCheckpoint(CheckpointError::Note(e)))?;
+        let sender_checkpoint =
+            Checkpoint::parse_body(&note.text).map_err(ReceiptError::SenderCheckpoint)?;
+        let cosignature = parse_cosignature_line(&body.cosignature)?;
+        let cosigner = VerifierKey {
+            key_type: KeyType::Cosignature,
+            ..receiver_key.clone()
+        };
+        let cosignature_time =
+            checkpoint::verify_cosignature(&sender_checkpoint, &cosignature, &cosigner).map_err(
+                |e| ReceiptError::BadCosignature {
+                    reason: e.to_string(),
+                },
+            )?;
+        Note::parse(body.receiver_checkpoint.as_bytes())
+            .map_err(|e| ReceiptError::ReceiverCheckpoint(CheckpointError::Note(e)))
+            .and_then(|n| {
+                Checkpoint::parse_body(&n.text).map_err(ReceiptError::ReceiverCheckpoint)
+            })?;
+        note.add_signature(cosignature.clone());
+        let cosigned_checkpoint =
+            String::from_utf8(note.to_bytes()).expect("a parsed note is UTF-8");
+        Ok(VerifiedReceipt {
+            receiver_key,
+            sender_checkpoint,
+            cosignature,
+            cosignature_time,
+            cosigned_checkpoint,
+            receipt,
+        })
+    }
+}
+
+/// Parses one signature line by wrapping it in a minimal note.
+fn parse_cosignature_line(line: &str) -> Result<NoteSignature, ReceiptError> {
+    let malformed = |reason: String| ReceiptError::BadCosignature { reason };
+    if line.contains('\n') {
+        return Err(malformed("it spans more than one line".into()));
+    }
+    let note =
+        Note::parse(format!("x\n\n{line}\n").as_bytes()).map_err(|e| malformed(e.to_string()))?;
+    note.signatures
+        .into_iter()
+        .next()
+        .ok_or_else(|| malformed("no signature line".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_core::keys::ActorInfo;
+
+    fn identity(name: &str, seed: u8) -> Identity {
+        Identity::from_seed(ActorInfo::named(name), [seed; 32]).unwrap()
+    }
+
+    fn note(origin: &str, size: u64, log: &Identity) -> String {
+        let cp = Checkpoint {
+            origin: origin.into(),
+            size,
+            root: [size as u8; 32],
+            extensions: vec![],
+        };
+        String::from_utf8(cp.sign(&[log]).unwrap().to_bytes()).unwrap()
+    }
+
+    fn receipt(receiver: &Identity) -> Receipt {
+        let sender_log = identity("sender-log", 1);
+        let receiver_log = identity("receiver-log", 2);
+        Receipt::create(
+            ReceiptDraft {
+                package_id: "C-1".into(),
+                package_digest: "ab".repeat(32),
+                received_time: time::macros::datetime!(2026-03-02 10:00:00 UTC),
+                authority: "Staatsanwaltschaft Berlin".into(),
+                organisation: None,
+                jurisdiction: Some("DE".into()),
+                signers: vec!["officer+01020304+AQ==".into()],
+                sender_checkpoint: note("sender.example/ledger", 7, &sender_log),
+                receiver_checkpoint: note("receiver.example/ledger", 3, &receiver_log),
+                received_seq: 2,
+            },
+            receiver,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn receipt_round_trips_and_verifies() {
+        let receiver = identity("receiver@example.de", 3);
+        let r = receipt(&receiver);
+        let bytes = r.to_canonical().unwrap();
+        let verified = Receipt::parse_and_verify(&bytes, &[receiver.public_key()]).unwrap();
+        assert_eq!(verified.receipt, r);
+        assert_eq!(verified.sender_checkpoint.size, 7);
+        assert_eq!(verified.cosignature_time, 1_772_445_600);
+        assert!(verified
+            .cosigned_checkpoint
+            .ends_with(&format!("{}\n", r.receipt.cosignature)));
+        // The cosigned note verifies under both the sender log key and the receiver's
+        // cosigner key.
+        let note = Note::parse(verified.cosigned_checkpoint.as_bytes()).unwrap();
+        let keys = note
+            .verify(&[
+                identity("sender-log", 1).verifier_key(),
+                receiver.cosigner_key(),
+            ])
+            .unwrap();
+        assert_eq!(keys.len(), 2);
+    }
+
+    #[test]
+    fn fail_receipt_untrusted_receiver() {
+        let receiver = identity("receiver@example.de", 3);
+        let bytes = receipt(&receiver).to_canonical().unwrap();
+        let other = identity("other", 4);
+        assert!(matches!(
+            Receipt::parse_and_verify(&bytes, &[other.public_key()]),
+            Err(ReceiptError::UntrustedReceiver { .. })
+        ));
+    }
+
+    #[test]
+    fn fail_receipt_edited_after_signing() {
+        let receiver = identity("receiver@example.de", 3);
+        let mut r = receipt(&receiver);
+        r.receipt.package_digest = "cd".repeat(32);
+        let bytes = r.to_canonical().unwrap();
+        assert!(matches!(
+            Receipt::parse_and_verify(&bytes, &[receiver.public_key()]),
+            Err(ReceiptError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn fail_receipt_cosignature_over_another_checkpoint() {
+        // Re-signed by the receiver, but the cosignature is over a different checkpoint.
+        let receiver = identity("receiver@example.de", 3);
+        let mut r = receipt(&receiver);
+        r.receipt.sender_checkpoint = note("sender.example/ledger", 8, &identity("sender-log", 1));
+        let body = canonical::to_canonical_vec(&r.receipt).unwrap();
+        r.signature =
+            sign::signature_to_hex(&sign::sign_canonical(&receiver, CONTEXT_RECEIPT, &body));
+        let bytes = r.to_canonical().unwrap();
+        assert!(matches!(
+            Receipt::parse_and_verify(&bytes, &[receiver.public_key()]),
+            Err(ReceiptError::BadCosignature { .. })
+        ));
+    }
+
+    #[test]
+    fn fail_receipt_unknown_version() {
+        let receiver = identity("receiver@example.de", 3);
+        let mut value = serde_json::to_value(receipt(&receiver)).unwrap();
+        value["receipt"]["v"] = 2.into();
+        assert!(matches!(
+            Receipt::parse_and_verify(value.to_string().as_bytes(), &[receiver.public_key()]),
+            Err(ReceiptError::UnknownVersion { found: 2 })
+        ));
+    }
+}
