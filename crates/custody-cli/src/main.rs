@@ -14,6 +14,7 @@ mod cmd_key;
 mod cmd_ledger;
 mod cmd_log;
 mod cmd_proof;
+mod cmd_receive;
 mod cmd_verify;
 mod ledger_opts;
 mod output;
@@ -63,6 +64,8 @@ enum Command {
     Ledger(cmd_ledger::LedgerCommand),
     /// Verify a package, or with --bagit a plain BagIt bag (directory or ZIP).
     Verify(cmd_verify::VerifyArgs),
+    /// Verify a package, extract it, record it as received and write a signed receipt.
+    Receive(Box<cmd_receive::ReceiveArgs>),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -89,6 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::VerifyProof(args) => cmd_proof::run_verify(args),
         Command::Ledger(cmd) => cmd_ledger::run(cmd),
         Command::Verify(args) => cmd_verify::run(args),
+        Command::Receive(args) => cmd_receive::run(*args),
     }
 }
 

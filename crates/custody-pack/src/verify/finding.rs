@@ -387,7 +387,13 @@ impl Finding {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.group)?;
-        match (&self.file, self.seq) {
+        // ZIP and BagIt messages name their file already.
+        let named = matches!(
+            self.kind,
+            FindingKind::Zip(_) | FindingKind::Bag(_) | FindingKind::Integrity(_)
+        );
+        let file = if named { None } else { self.file.as_ref() };
+        match (file, self.seq) {
             (Some(file), Some(seq)) => write!(f, "{file} (entry {seq}): ")?,
             (Some(file), None) => write!(f, "{file}: ")?,
             (None, Some(seq)) => write!(f, "entry {seq}: ")?,
