@@ -18,6 +18,7 @@ pub mod layout;
 pub mod package;
 pub mod receipt;
 pub mod receive;
+pub mod seal;
 pub mod verify;
 pub mod zipscan;
 pub mod zipwrite;

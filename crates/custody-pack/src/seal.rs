@@ -1,0 +1,843 @@
+//! Sealing: building a package from ledger items and recording it in the ledger.
+//!
+//! Everything but the payload bytes is known from the ledger before a byte of evidence is
+//! read: the acquired digests give the manifests, `Payload-Oxum` and the statement, so the
+//! tag manifest and the signatures are made first and every entry is written in sorted
+//! order. Each payload file is then streamed once (read, SHA-256 and BLAKE3, CRC-32, into
+//! the ZIP) and its digests compared with the acquired ones; a difference aborts the
+//! package before [`PackageWriter::finish`], so nothing is left at the destination. Only
+//! once the ZIP is in place are `sealed` and `transferred` recorded, naming its SHA-256.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use custody_core::canonical;
+use custody_core::hash::{hash_file, Digests};
+use custody_core::hex;
+use custody_core::keys::{Identity, VerifierKey};
+use custody_store::{
+    ActorStatus, EventDraft, EventFields, EventKind, Evidence, Ledger, StoreError, StoredEntry,
+};
+use time::OffsetDateTime;
+
+use crate::bagit::write::{manifest_text, payload_oxum, BagInfo, BagInfoError, BAGIT_TXT};
+use crate::layout::{self, UnsafeName};
+use crate::package::{
+    is_date, CheckpointRef, ItemFile, PackageItem, PackageStatement, Recipient, RequestInfo,
+    Sender, PACKAGE_VERSION,
+};
+use crate::zipwrite::{Compression, PackageWriter, WriteSettings, ZipTimestamp, ZipWriteError};
+
+/// The sending authority as the statement names it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SenderInfo {
+    /// The authority's name.
+    pub authority: String,
+    /// Its organisation (also `Source-Organization`; the authority when absent).
+    pub organisation: Option<String>,
+    /// Its jurisdiction, ISO 3166-1 alpha-2.
+    pub jurisdiction: Option<String>,
+}
+
+/// What to seal, for whom, and under which conditions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealRequest {
+    /// The case the items belong to.
+    pub case: String,
+    /// The package id; `None` for `<case>-<n>`, `n` one more than the case's `sealed`
+    /// events.
+    pub id: Option<String>,
+    /// The ledger item ids to include.
+    pub items: Vec<String>,
+    /// Where an item's bytes are now, when not at the path recorded at acquisition.
+    pub files: BTreeMap<String, PathBuf>,
+    /// The sender.
+    pub sender: SenderInfo,
+    /// The recipient.
+    pub recipient: Recipient,
+    /// The request answered.
+    pub request: RequestInfo,
+    /// Conditions on use.
+    pub use_limitations: Vec<String>,
+    /// Confidential or not.
+    pub confidential: bool,
+    /// Personal-data categories.
+    pub personal_data: Vec<String>,
+    /// Retention date, `YYYY-MM-DD`.
+    pub retention_until: Option<String>,
+    /// The seal time: `sealed_time`, `Bagging-Date` and every ZIP timestamp. Truncated to
+    /// whole even seconds (ZIP resolution).
+    pub sealed_time: OffsetDateTime,
+    /// Claimed time of the `sealed` and `transferred` events (RFC 3339).
+    pub claimed_time: String,
+    /// Payload compression.
+    pub compression: Compression,
+}
+
+/// Progress while streaming payload bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealProgress {
+    /// Payload bytes written so far.
+    pub done: u64,
+    /// Payload bytes in all.
+    pub total: u64,
+}
+
+/// What sealing produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealOutcome {
+    /// The package file.
+    pub path: PathBuf,
+    /// The package id.
+    pub id: String,
+    /// SHA-256 of the package file.
+    pub sha256: [u8; 32],
+    /// Size of the package file in bytes.
+    pub size: u64,
+    /// The statement as sealed.
+    pub statement: PackageStatement,
+    /// The verifier keys of the package signers.
+    pub signers: Vec<VerifierKey>,
+    /// Seq of the `sealed` entry.
+    pub sealed_seq: u64,
+    /// Seq of the `transferred` entry.
+    pub transferred_seq: u64,
+}
+
+/// Why a package was not sealed. Unless the variant says otherwise, nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// Reading the ledger failed.
+    #[error("ledger: {0}")]
+    Ledger(#[from] StoreError),
+    /// No items were given.
+    #[error("no items to seal")]
+    NoItems,
+    /// No signing keys were given.
+    #[error("no signing key: a package needs at least one signature")]
+    NoSigners,
+    /// An item was named twice.
+    #[error("item {item} is named twice")]
+    DuplicateItem {
+        /// The item.
+        item: String,
+    },
+    /// The ledger has no such item.
+    #[error("item {item}: not in the ledger")]
+    UnknownItem {
+        /// The item.
+        item: String,
+    },
+    /// The item belongs to another case (or none).
+    #[error("item {item}: belongs to case {found:?}, not {case}")]
+    WrongCase {
+        /// The item.
+        item: String,
+        /// The case being sealed.
+        case: String,
+        /// The item's case.
+        found: Option<String>,
+    },
+    /// The item was destroyed.
+    #[error("item {item}: destroyed (seq {seq}); it cannot be sealed")]
+    Destroyed {
+        /// The item.
+        item: String,
+        /// The destruction.
+        seq: u64,
+    },
+    /// The event that created the item carries no evidence digests.
+    #[error("item {item}: its creating event (seq {seq}) records no evidence digests")]
+    NoEvidence {
+        /// The item.
+        item: String,
+        /// The creating event.
+        seq: u64,
+    },
+    /// `--file` names an item that is not being sealed.
+    #[error("--file {item}=…: {item} is not one of the items sealed")]
+    StrayFile {
+        /// The item.
+        item: String,
+    },
+    /// An item id or file name cannot be a payload path.
+    #[error("item {item}: name {name:?} cannot go into a package: {reason}")]
+    UnsafeName {
+        /// The item.
+        item: String,
+        /// The name.
+        name: String,
+        /// Why.
+        reason: UnsafeName,
+    },
+    /// The package id cannot be a bag directory name.
+    #[error("package id {id:?} cannot be used: {reason}")]
+    BadId {
+        /// The id.
+        id: String,
+        /// Why.
+        reason: UnsafeName,
+    },
+    /// A metadata field is invalid.
+    #[error("{field}: {reason}")]
+    BadField {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// An item's bytes cannot be opened.
+    #[error("item {item}: cannot read {path}: {source}")]
+    Open {
+        /// The item.
+        item: String,
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An item's bytes are not what was acquired.
+    #[error("item {item}: {path} does not match its acquisition (expected {expected_size} bytes, SHA-256 {expected_sha256}; found {found_size} bytes, SHA-256 {found_sha256}); no package was written")]
+    DigestMismatch {
+        /// The item.
+        item: String,
+        /// The file read.
+        path: PathBuf,
+        /// Size acquired.
+        expected_size: u64,
+        /// SHA-256 acquired (hex).
+        expected_sha256: String,
+        /// Size read.
+        found_size: u64,
+        /// SHA-256 read (hex).
+        found_sha256: String,
+    },
+    /// bag-info.txt cannot hold a value.
+    #[error(transparent)]
+    BagInfo(#[from] BagInfoError),
+    /// Writing the ZIP failed.
+    #[error(transparent)]
+    Write(#[from] ZipWriteError),
+    /// A record has no canonical form.
+    #[error(transparent)]
+    Canonical(#[from] custody_core::canonical::CanonicalError),
+    /// The package was written but could not be hashed; it was removed.
+    #[error("cannot hash the finished package {path}: {source}; it was removed")]
+    HashPackage {
+        /// The package.
+        path: PathBuf,
+        /// The underlying error.
+        source: custody_core::hash::HashError,
+    },
+    /// The ledger refused `sealed`/`transferred`; the package was removed.
+    #[error("the ledger refused to record sealed/transferred: {source}; {path} was removed")]
+    Record {
+        /// The package.
+        path: PathBuf,
+        /// The refusal.
+        source: StoreError,
+    },
+}
+
+/// One payload file to stream.
+struct PayloadFile {
+    item: String,
+    bag_path: String,
+    source: PathBuf,
+    expected: Digests,
+}
+
+/// Seals `request.items` from `ledger` into `out`, signing the tag manifest with each of
+/// `signers`, then records `sealed` and `transferred` signed by `actor`. See the module
+/// documentation.
+pub fn seal(
+    ledger: &mut Ledger,
+    request: SealRequest,
+    actor: &Identity,
+    signers: &[Identity],
+    log_key: &Identity,
+    out: &Path,
+    progress: &mut dyn FnMut(SealProgress),
+) -> Result<SealOutcome, SealError> {
+    let plan = plan(ledger, &request, signers)?;
+    let total = plan.payload.iter().map(|p| p.expected.size).sum();
+    let settings = WriteSettings {
+        timestamp: zip_timestamp(plan.sealed_time),
+        compression: request.compression,
+    };
+    let mut writer = PackageWriter::create(out, settings)?;
+    let id = plan.statement.id.clone();
+    // Payload files are streamed in bag-path order, interleaved with the tag files so that
+    // the archive is sorted by entry name throughout.
+    let mut payload = plan.payload.iter().peekable();
+    let mut done = 0u64;
+    for (path, bytes) in &plan.tag_files {
+        while let Some(file) = payload.next_if(|f| f.bag_path.as_str() < path.as_str()) {
+            done = stream_payload(&mut writer, &id, file, done, total, progress)?;
+        }
+        writer.add_bytes(&layout::entry_name(&id, path), bytes)?;
+    }
+    for file in payload {
+        done = stream_payload(&mut writer, &id, file, done, total, progress)?;
+    }
+    writer.finish()?;
+    record(ledger, request, actor, log_key, out, plan)
+}
+
+fn stream_payload(
+    writer: &mut PackageWriter,
+    id: &str,
+    file: &PayloadFile,
+    done: u64,
+    total: u64,
+    progress: &mut dyn FnMut(SealProgress),
+) -> Result<u64, SealError> {
+    let open_err = |source| SealError::Open {
+        item: file.item.clone(),
+        path: file.source.clone(),
+        source,
+    };
+    let source = File::open(&file.source).map_err(open_err)?;
+    if !source.metadata().map_err(open_err)?.is_file() {
+        return Err(open_err(std::io::Error::other("not a regular file")));
+    }
+    let mut here = 0u64;
+    let found = writer
+        .add_entry(
+            &layout::entry_name(id, &file.bag_path),
+            source,
+            Some(file.expected.size),
+            &mut |n| {
+                here += n;
+                progress(SealProgress {
+                    done: done + here,
+                    total,
+                });
+            },
+        )
+        .map_err(|e| match e {
+            ZipWriteError::Entry { source, .. } => open_err(source),
+            other => SealError::Write(other),
+        })?;
+    if found != file.expected {
+        return Err(SealError::DigestMismatch {
+            item: file.item.clone(),
+            path: file.source.clone(),
+            expected_size: file.expected.size,
+            expected_sha256: file.expected.sha256_hex(),
+            found_size: found.size,
+            found_sha256: found.sha256_hex(),
+        });
+    }
+    Ok(done + found.size)
+}
+
+/// Records `sealed` and `transferred`; on refusal removes the package so that the ledger
+/// and the file system agree.
+fn record(
+    ledger: &mut Ledger,
+    request: SealRequest,
+    actor: &Identity,
+    log_key: &Identity,
+    out: &Path,
+    plan: Plan,
+) -> Result<SealOutcome, SealError> {
+    let digests = match hash_file(out, &mut |_| {}) {
+        Ok(d) => d,
+        Err(source) => {
+            let _ = std::fs::remove_file(out);
+            return Err(SealError::HashPackage {
+                path: out.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let statement = plan.statement;
+    let note = format!("package {}", statement.id);
+    let fields = EventFields {
+        to: Some(statement.recipient.authority.clone()),
+        package_digest: Some(digests.sha256_hex()),
+        legal_authority: statement.request.legal_basis.clone(),
+        notes: Some(note),
+        ..EventFields::default()
+    };
+    let draft = |kind| {
+        let mut d = EventDraft::new(kind, request.claimed_time.clone())
+            .case(request.case.clone())
+            .fields(fields.clone());
+        d.items = statement.items.iter().map(|i| i.id.clone()).collect();
+        d
+    };
+    let appended = ledger
+        .append_batch(
+            vec![draft(EventKind::Sealed), draft(EventKind::Transferred)],
+            actor,
+            log_key,
+        )
+        .map_err(|source| {
+            let _ = std::fs::remove_file(out);
+            SealError::Record {
+                path: out.to_path_buf(),
+                source,
+            }
+        })?;
+    Ok(SealOutcome {
+        path: out.to_path_buf(),
+        id: statement.id.clone(),
+        sha256: digests.sha256,
+        size: digests.size,
+        statement,
+        signers: plan.signers,
+        sealed_seq: appended[0].seq,
+        transferred_seq: appended[1].seq,
+    })
+}
+
+/// Everything decided before the first byte is written.
+struct Plan {
+    sealed_time: OffsetDateTime,
+    statement: PackageStatement,
+    /// Every tag file and signature by bag path, sorted by bag path.
+    tag_files: BTreeMap<String, Vec<u8>>,
+    /// Payload files sorted by bag path.
+    payload: Vec<PayloadFile>,
+    signers: Vec<VerifierKey>,
+}
+
+fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<Plan, SealError> {
+    if request.items.is_empty() {
+        return Err(SealError::NoItems);
+    }
+    if signers.is_empty() {
+        return Err(SealError::NoSigners);
+    }
+    check_fields(request)?;
+    for item in request.files.keys() {
+        if !request.items.contains(item) {
+            return Err(SealError::StrayFile { item: item.clone() });
+        }
+    }
+    let sealed_time = truncate_to_zip(request.sealed_time);
+    let id = match &request.id {
+        Some(id) => id.clone(),
+        None => default_id(ledger, &request.case)?,
+    };
+    layout::check_payload_name(&id, false).map_err(|reason| SealError::BadId {
+        id: id.clone(),
+        reason,
+    })?;
+
+    let (checkpoint, checkpoint_note) = ledger.latest_checkpoint()?;
+    let records: BTreeMap<String, custody_store::ItemRecord> = ledger
+        .items(None)?
+        .into_iter()
+        .map(|r| (r.item.clone(), r))
+        .collect();
+    let mut items = Vec::new();
+    let mut payload = Vec::new();
+    let mut event_seqs = BTreeSet::from([0u64]);
+    let mut seen = BTreeSet::new();
+    for item in &request.items {
+        if !seen.insert(item.as_str()) {
+            return Err(SealError::DuplicateItem { item: item.clone() });
+        }
+        let record = records
+            .get(item)
+            .ok_or_else(|| SealError::UnknownItem { item: item.clone() })?;
+        if record.case.as_deref() != Some(request.case.as_str()) {
+            return Err(SealError::WrongCase {
+                item: item.clone(),
+                case: request.case.clone(),
+                found: record.case.clone(),
+            });
+        }
+        if record.condition == custody_store::ItemCondition::Destroyed {
+            return Err(SealError::Destroyed {
+                item: item.clone(),
+                seq: record.last_seq,
+            });
+        }
+        let history = ledger.item_history(item)?;
+        let evidence = creating_evidence(ledger, item, record.created_seq)?;
+        let source = request
+            .files
+            .get(item)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(&evidence.source_path));
+        let package_item = package_item(item, record.created_seq, &history, &evidence)?;
+        payload.extend(payload_files(item, &package_item, &source));
+        event_seqs.extend(history.iter().map(|e| e.seq));
+        items.push(package_item);
+    }
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    payload.sort_by(|a, b| a.bag_path.cmp(&b.bag_path));
+
+    let entries = with_signer_history(ledger, event_seqs)?;
+    let statement = PackageStatement {
+        custody_package: PACKAGE_VERSION,
+        id: id.clone(),
+        case: request.case.clone(),
+        sealed_time: custody_store::ledger::format_utc(sealed_time),
+        sender: Sender {
+            authority: request.sender.authority.clone(),
+            organisation: request.sender.organisation.clone(),
+            jurisdiction: request.sender.jurisdiction.clone(),
+            ledger_origin: ledger.origin().to_owned(),
+            log_key: ledger.log_verifier_key().to_string(),
+        },
+        recipient: request.recipient.clone(),
+        request: request.request.clone(),
+        use_limitations: request.use_limitations.clone(),
+        confidential: request.confidential,
+        personal_data: request.personal_data.clone(),
+        retention_until: request.retention_until.clone(),
+        checkpoint: CheckpointRef {
+            size: checkpoint.size,
+            root: checkpoint.root,
+        },
+        items,
+    };
+
+    let mut tag_files = BTreeMap::new();
+    let sha: Vec<(String, String)> = payload
+        .iter()
+        .map(|p| (p.bag_path.clone(), p.expected.sha256_hex()))
+        .collect();
+    let blake: Vec<(String, String)> = payload
+        .iter()
+        .map(|p| (p.bag_path.clone(), p.expected.blake3_hex()))
+        .collect();
+    let pairs = |v: &[(String, String)]| {
+        manifest_text(v.iter().map(|(p, d)| (p.as_str(), d.as_str()))).into_bytes()
+    };
+    tag_files.insert(layout::BAGIT_TXT.to_owned(), BAGIT_TXT.as_bytes().to_vec());
+    tag_files.insert(
+        layout::BAG_INFO.to_owned(),
+        bag_info(&statement, &payload, sealed_time)?.into_bytes(),
+    );
+    tag_files.insert(layout::MANIFEST_SHA256.to_owned(), pairs(&sha));
+    tag_files.insert(layout::MANIFEST_BLAKE3.to_owned(), pairs(&blake));
+    tag_files.insert(
+        layout::PACKAGE_JSON.to_owned(),
+        canonical::to_canonical_vec(&statement)?,
+    );
+    tag_files.insert(layout::CHECKPOINT.to_owned(), checkpoint_note.into_bytes());
+    for entry in &entries {
+        let proof = ledger.inclusion_proof(entry.seq, checkpoint.size)?;
+        tag_files.insert(layout::event_path(entry.seq), entry.bytes.clone());
+        tag_files.insert(
+            layout::proof_path(entry.seq),
+            canonical::to_canonical_vec(&proof)?,
+        );
+    }
+    let tag_manifest: Vec<(String, String)> = tag_files
+        .iter()
+        .map(|(path, bytes)| {
+            let digest = custody_core::hash::hash_reader(bytes.as_slice(), &mut |_| {})
+                .expect("hashing memory cannot fail");
+            (path.clone(), digest.sha256_hex())
+        })
+        .collect();
+    let tag_manifest = pairs(&tag_manifest);
+    let mut keys = Vec::new();
+    for signer in signers {
+        let key = signer.verifier_key();
+        let path = layout::signature_path(&key);
+        if tag_files.contains_key(&path) {
+            continue;
+        }
+        let signature = signer.sign_raw(&tag_manifest);
+        tag_files.insert(path, signature.to_bytes().to_vec());
+        keys.push(key);
+    }
+    tag_files.insert(layout::TAG_MANIFEST.to_owned(), tag_manifest);
+    Ok(Plan {
+        sealed_time,
+        statement,
+        tag_files,
+        payload,
+        signers: keys,
+    })
+}
+
+fn check_fields(request: &SealRequest) -> Result<(), SealError> {
+    let bad = |field, reason: &str| {
+        Err(SealError::BadField {
+            field,
+            reason: reason.to_owned(),
+        })
+    };
+    if request.case.is_empty() || request.case.chars().any(char::is_control) {
+        return bad("case", "empty or contains a control character");
+    }
+    if request.recipient.authority.trim().is_empty() {
+        return bad("recipient", "the recipient authority is empty");
+    }
+    if request.sender.authority.trim().is_empty() {
+        return bad("sender", "the sender authority is empty");
+    }
+    for (field, code) in [
+        ("sender jurisdiction", &request.sender.jurisdiction),
+        ("recipient jurisdiction", &request.recipient.jurisdiction),
+    ] {
+        if let Some(code) = code {
+            if custody_core::keys::validate_jurisdiction(code).is_err() {
+                return bad(
+                    field,
+                    "not an ISO 3166-1 alpha-2 code (two capital letters)",
+                );
+            }
+        }
+    }
+    if let Some(date) = &request.retention_until {
+        if !is_date(date) {
+            return bad("retention-until", "not a date YYYY-MM-DD");
+        }
+    }
+    if request.sealed_time.year() < 1980 || request.sealed_time.year() > 2107 {
+        return bad(
+            "time",
+            "a ZIP archive can only hold times from 1980 to 2107",
+        );
+    }
+    Ok(())
+}
+
+/// `<case>-<n>`: one more than the number of `sealed` events of the case.
+fn default_id(ledger: &Ledger, case: &str) -> Result<String, SealError> {
+    let sealed = ledger
+        .case_history(case)?
+        .iter()
+        .filter(|e| e.signed.event.kind == EventKind::Sealed)
+        .count();
+    Ok(format!("{case}-{}", sealed + 1))
+}
+
+fn creating_evidence(ledger: &Ledger, item: &str, seq: u64) -> Result<Evidence, SealError> {
+    ledger
+        .entry(seq)?
+        .signed
+        .event
+        .fields
+        .evidence
+        .ok_or_else(|| SealError::NoEvidence {
+            item: item.to_owned(),
+            seq,
+        })
+}
+
+fn package_item(
+    item: &str,
+    created_seq: u64,
+    history: &[StoredEntry],
+    evidence: &Evidence,
+) -> Result<PackageItem, SealError> {
+    let unsafe_name = |name: &str, reason| SealError::UnsafeName {
+        item: item.to_owned(),
+        name: name.to_owned(),
+        reason,
+    };
+    layout::check_payload_name(item, false).map_err(|r| unsafe_name(item, r))?;
+    let (path, files) = match &evidence.files {
+        Some(files) => {
+            for f in files {
+                layout::check_payload_name(&f.path, true).map_err(|r| unsafe_name(&f.path, r))?;
+            }
+            (
+                layout::item_path(item, None),
+                Some(files.iter().map(ItemFile::from).collect()),
+            )
+        }
+        None => {
+            let name = file_name(&evidence.source_path);
+            layout::check_payload_name(&name, false).map_err(|r| unsafe_name(&name, r))?;
+            (layout::item_path(item, Some(&name)), None)
+        }
+    };
+    Ok(PackageItem {
+        id: item.to_owned(),
+        path,
+        size: evidence.size,
+        sha256: evidence.sha256,
+        blake3: evidence.blake3,
+        files,
+        acquired_seq: created_seq,
+        events: history.iter().map(|e| e.seq).collect(),
+    })
+}
+
+/// The last component of a recorded source path (either separator).
+fn file_name(source_path: &str) -> String {
+    source_path
+        .trim_end_matches(['/', '\\'])
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn payload_files(item: &str, package_item: &PackageItem, source: &Path) -> Vec<PayloadFile> {
+    match &package_item.files {
+        None => vec![PayloadFile {
+            item: item.to_owned(),
+            bag_path: package_item.path.clone(),
+            source: source.to_path_buf(),
+            expected: Digests {
+                size: package_item.size,
+                sha256: package_item.sha256,
+                blake3: package_item.blake3,
+            },
+        }],
+        Some(files) => files
+            .iter()
+            .map(|f| PayloadFile {
+                item: item.to_owned(),
+                bag_path: format!("{}/{}", package_item.path, f.path),
+                source: f
+                    .path
+                    .split('/')
+                    .fold(source.to_path_buf(), |p, c| p.join(c)),
+                expected: f.digests(),
+            })
+            .collect(),
+    }
+}
+
+/// The entries `seqs` plus, for every key that signed one of them, the entries that
+/// enrolled, rotated or revoked it (and so on for the signers of those), so that a verifier
+/// can follow every key from entry 0.
+fn with_signer_history(
+    ledger: &Ledger,
+    mut seqs: BTreeSet<u64>,
+) -> Result<Vec<StoredEntry>, SealError> {
+    let actors: BTreeMap<String, custody_store::ActorRecord> = ledger
+        .actors()?
+        .into_iter()
+        .map(|a| (a.key.clone(), a))
+        .collect();
+    let mut entries: BTreeMap<u64, StoredEntry> = BTreeMap::new();
+    let mut done_keys = BTreeSet::new();
+    let mut pending: Vec<u64> = seqs.iter().copied().collect();
+    while let Some(seq) = pending.pop() {
+        if entries.contains_key(&seq) {
+            continue;
+        }
+        let entry = ledger.entry(seq)?;
+        let mut keys = vec![entry.signed.event.actor.clone()];
+        keys.extend(entry.signed.event.fields.public_key.clone());
+        for key in keys {
+            if !done_keys.insert(key.clone()) {
+                continue;
+            }
+            let Some(actor) = actors.get(&key) else {
+                continue;
+            };
+            let mut more = vec![actor.enrolled_seq];
+            match &actor.status {
+                ActorStatus::Active => {}
+                ActorStatus::Rotated { seq, .. } | ActorStatus::Revoked { seq } => more.push(*seq),
+            }
+            for s in more {
+                if seqs.insert(s) {
+                    pending.push(s);
+                }
+            }
+        }
+        entries.insert(seq, entry);
+    }
+    Ok(entries.into_values().collect())
+}
+
+fn bag_info(
+    statement: &PackageStatement,
+    payload: &[PayloadFile],
+    sealed_time: OffsetDateTime,
+) -> Result<String, SealError> {
+    let octets: u64 = payload.iter().map(|p| p.expected.size).sum();
+    let mut info = BagInfo::new();
+    let sender = &statement.sender;
+    info.push(
+        "Source-Organization",
+        sender.organisation.as_deref().unwrap_or(&sender.authority),
+    )?;
+    info.push("External-Identifier", &statement.id)?;
+    info.push("Bagging-Date", &bagging_date(sealed_time))?;
+    info.push("Payload-Oxum", &payload_oxum(octets, payload.len() as u64))?;
+    info.push(
+        "Bag-Software-Agent",
+        &format!("custody {}", env!("CARGO_PKG_VERSION")),
+    )?;
+    info.push("Custody-Case", &statement.case)?;
+    info.push("Custody-Sender", &sender.authority)?;
+    info.push("Custody-Recipient", &statement.recipient.authority)?;
+    if let Some(reference) = &statement.request.reference {
+        info.push("Custody-Request-Reference", reference)?;
+    }
+    Ok(info.to_text(None))
+}
+
+fn bagging_date(time: OffsetDateTime) -> String {
+    let d = time.to_offset(time::UtcOffset::UTC).date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// `time` in UTC, truncated to whole even seconds (what a ZIP timestamp holds).
+pub fn truncate_to_zip(time: OffsetDateTime) -> OffsetDateTime {
+    let utc = time.to_offset(time::UtcOffset::UTC);
+    let second = utc.second() - utc.second() % 2;
+    utc.replace_nanosecond(0)
+        .and_then(|t| t.replace_second(second))
+        .unwrap_or(utc)
+}
+
+/// The ZIP timestamp of a UTC instant (ZIP times have no zone; packages use UTC).
+pub fn zip_timestamp(time: OffsetDateTime) -> ZipTimestamp {
+    let utc = truncate_to_zip(time);
+    ZipTimestamp {
+        year: u16::try_from(utc.year()).unwrap_or(1980),
+        month: u8::from(utc.month()),
+        day: utc.day(),
+        hour: utc.hour(),
+        minute: utc.minute(),
+        second: utc.second(),
+    }
+}
+
+/// The package's SHA-256 as lower-case hex.
+pub fn digest_hex(sha256: &[u8; 32]) -> String {
+    hex::encode(sha256)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zip_times_are_even_utc_seconds() {
+        let t = time::macros::datetime!(2026-03-01 10:00:03.7 +01:00);
+        assert_eq!(
+            zip_timestamp(t),
+            ZipTimestamp {
+                year: 2026,
+                month: 3,
+                day: 1,
+                hour: 9,
+                minute: 0,
+                second: 2
+            }
+        );
+        assert_eq!(
+            custody_store::ledger::format_utc(truncate_to_zip(t)),
+            "2026-03-01T09:00:02Z"
+        );
+    }
+
+    #[test]
+    fn file_names_from_recorded_paths() {
+        assert_eq!(file_name("/mnt/evidence/disk.img"), "disk.img");
+        assert_eq!(file_name("C:\\cases\\phone.bin"), "phone.bin");
+        assert_eq!(file_name("photos/"), "photos");
+    }
+}

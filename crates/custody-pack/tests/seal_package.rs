@@ -1,0 +1,420 @@
+//! Sealing packages from a real ledger: layout, determinism, atomic failure, signer history.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use custody_core::keys::{ActorInfo, Identity};
+use custody_pack::layout;
+use custody_pack::package::{PackageStatement, Recipient, RequestInfo};
+use custody_pack::seal::{seal, SealError, SealRequest, SenderInfo};
+use custody_pack::zipscan::{ScanLimits, ZipScanner};
+use custody_pack::zipwrite::Compression;
+use custody_store::acquisition::Acquisition;
+use custody_store::{EventDraft, EventFields, EventKind, Ledger};
+
+struct Setup {
+    dir: tempfile::TempDir,
+    ledger: PathBuf,
+    officer: Identity,
+    log: Identity,
+}
+
+fn identity(name: &str, seed: u8) -> Identity {
+    Identity::from_seed(ActorInfo::named(name), [seed; 32]).unwrap()
+}
+
+/// A ledger with case C-1, a file item C-1-1 and a directory item C-1-2.
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let officer = identity("officer@example.fr", 1);
+    let log = identity("ledger.example.fr", 2);
+    let path = dir.path().join("ledger.db");
+    let mut ledger = Ledger::init(&path, "ledger.example.fr/custody", &officer, &log).unwrap();
+    let now = "2026-03-01T09:00:00Z";
+    ledger
+        .append(
+            EventDraft::new(EventKind::CaseOpened, now).case("C-1"),
+            &officer,
+            &log,
+        )
+        .unwrap();
+    fs::write(dir.path().join("disk.img"), b"disk image bytes").unwrap();
+    fs::create_dir_all(dir.path().join("phone/sub")).unwrap();
+    fs::write(dir.path().join("phone/a.txt"), b"alpha").unwrap();
+    fs::write(dir.path().join("phone/sub/b.txt"), b"beta").unwrap();
+    for (n, name) in ["disk.img", "phone"].iter().enumerate() {
+        let evidence = Acquisition::plan(&dir.path().join(name))
+            .unwrap()
+            .hash(&mut |_| {})
+            .unwrap();
+        ledger
+            .append(
+                EventDraft::new(EventKind::Acquired, now)
+                    .case("C-1")
+                    .item(format!("C-1-{}", n + 1))
+                    .fields(EventFields {
+                        evidence: Some(evidence),
+                        ..EventFields::default()
+                    }),
+                &officer,
+                &log,
+            )
+            .unwrap();
+    }
+    ledger
+        .append(
+            EventDraft::new(EventKind::Examined, now)
+                .case("C-1")
+                .item("C-1-1"),
+            &officer,
+            &log,
+        )
+        .unwrap();
+    Setup {
+        ledger: path,
+        dir,
+        officer,
+        log,
+    }
+}
+
+fn request(dir: &Path) -> SealRequest {
+    SealRequest {
+        case: "C-1".into(),
+        id: None,
+        items: vec!["C-1-1".into(), "C-1-2".into()],
+        files: BTreeMap::from([
+            ("C-1-1".into(), dir.join("disk.img")),
+            ("C-1-2".into(), dir.join("phone")),
+        ]),
+        sender: SenderInfo {
+            authority: "Parquet de Paris".into(),
+            organisation: None,
+            jurisdiction: Some("FR".into()),
+        },
+        recipient: Recipient {
+            authority: "Staatsanwaltschaft Berlin".into(),
+            jurisdiction: Some("DE".into()),
+        },
+        request: RequestInfo {
+            reference: Some("MLA-2026-7".into()),
+            ..RequestInfo::default()
+        },
+        use_limitations: vec!["criminal proceedings in case 12 Js 34/26 only".into()],
+        confidential: true,
+        personal_data: vec!["communications".into()],
+        retention_until: Some("2031-12-31".into()),
+        sealed_time: time::macros::datetime!(2026-03-02 12:00:01 UTC),
+        claimed_time: "2026-03-02T12:00:00Z".into(),
+        compression: Compression::Stored,
+    }
+}
+
+fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut scanner =
+        ZipScanner::new(fs::File::open(zip).unwrap(), &ScanLimits::default()).unwrap();
+    assert!(scanner.scan().is_clean(), "{:?}", scanner.scan().findings);
+    let names: Vec<String> = scanner.entries().iter().map(|e| e.name.clone()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "entries are sorted by name");
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (n, scanner.read_entry(i, 1 << 20).unwrap()))
+        .collect()
+}
+
+#[test]
+fn sealed_package_has_the_contract_layout() {
+    let s = setup();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let out = s.dir.path().join("out.zip");
+    let outcome = seal(
+        &mut ledger,
+        request(s.dir.path()),
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &s.log,
+        &out,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(outcome.id, "C-1-1");
+    let files = entries(&out);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    let sig = layout::signature_path(&s.officer.verifier_key());
+    let expected = vec![
+        "C-1-1/bag-info.txt".to_owned(),
+        "C-1-1/bagit.txt".into(),
+        "C-1-1/custody/checkpoint".into(),
+        "C-1-1/custody/events/0.json".into(),
+        "C-1-1/custody/events/2.json".into(),
+        "C-1-1/custody/events/3.json".into(),
+        "C-1-1/custody/events/4.json".into(),
+        "C-1-1/custody/package.json".into(),
+        "C-1-1/custody/proofs/0.json".into(),
+        "C-1-1/custody/proofs/2.json".into(),
+        "C-1-1/custody/proofs/3.json".into(),
+        "C-1-1/custody/proofs/4.json".into(),
+        format!("C-1-1/{sig}"),
+        "C-1-1/data/C-1-1/disk.img".into(),
+        "C-1-1/data/C-1-2/a.txt".into(),
+        "C-1-1/data/C-1-2/sub/b.txt".into(),
+        "C-1-1/manifest-blake3.txt".into(),
+        "C-1-1/manifest-sha256.txt".into(),
+        "C-1-1/tagmanifest-sha256.txt".into(),
+    ];
+    assert_eq!(names, expected);
+
+    let statement = PackageStatement::parse(&files["C-1-1/custody/package.json"]).unwrap();
+    assert_eq!(statement.sealed_time, "2026-03-02T12:00:00Z");
+    assert_eq!(statement.items[0].events, vec![2, 4]);
+    assert_eq!(statement.items[1].path, "data/C-1-2");
+    assert_eq!(statement.checkpoint.size, 5);
+    assert_eq!(
+        statement.sender.log_key,
+        ledger.log_verifier_key().to_string()
+    );
+
+    // Events are the exact ledger entry bytes; the signature covers the tag manifest.
+    assert_eq!(
+        files["C-1-1/custody/events/4.json"],
+        ledger.entry(4).unwrap().bytes
+    );
+    let signature = custody_core::keys::Signature::from_bytes(
+        files[&format!("C-1-1/{sig}")]
+            .as_slice()
+            .try_into()
+            .unwrap(),
+    );
+    s.officer
+        .public_key()
+        .verify_raw(&files["C-1-1/tagmanifest-sha256.txt"], &signature)
+        .unwrap();
+    let tagmanifest = String::from_utf8(files["C-1-1/tagmanifest-sha256.txt"].clone()).unwrap();
+    assert!(tagmanifest.contains("  custody/package.json\n"));
+    assert!(!tagmanifest.contains("signatures"));
+    let bag_info = String::from_utf8(files["C-1-1/bag-info.txt"].clone()).unwrap();
+    assert!(bag_info.contains("Payload-Oxum: 25.3\n"), "{bag_info}");
+    assert!(bag_info.contains("Bagging-Date: 2026-03-02\n"));
+    assert!(bag_info.contains("Custody-Request-Reference: MLA-2026-7\n"));
+
+    // sealed and transferred were recorded with the package's digest.
+    let sealed = ledger.entry(outcome.sealed_seq).unwrap().signed.event;
+    assert_eq!(sealed.kind, EventKind::Sealed);
+    assert_eq!(
+        sealed.fields.package_digest.as_deref(),
+        Some(custody_core::hex::encode(&outcome.sha256).as_str())
+    );
+    let transferred = ledger.entry(outcome.transferred_seq).unwrap().signed.event;
+    assert_eq!(transferred.kind, EventKind::Transferred);
+    assert_eq!(
+        transferred.fields.to.as_deref(),
+        Some("Staatsanwaltschaft Berlin")
+    );
+    assert_eq!(
+        custody_core::hash::hash_file(&out, &mut |_| {})
+            .unwrap()
+            .sha256,
+        outcome.sha256
+    );
+}
+
+#[test]
+fn same_inputs_give_identical_bytes() {
+    let s = setup();
+    let copy = s.dir.path().join("copy.db");
+    fs::copy(&s.ledger, &copy).unwrap();
+    let mut zips = Vec::new();
+    for (db, name) in [(&s.ledger, "a.zip"), (&copy, "b.zip")] {
+        let mut ledger = Ledger::open(db).unwrap();
+        let out = s.dir.path().join(name);
+        seal(
+            &mut ledger,
+            request(s.dir.path()),
+            &s.officer,
+            std::slice::from_ref(&s.officer),
+            &s.log,
+            &out,
+            &mut |_| {},
+        )
+        .unwrap();
+        zips.push(fs::read(out).unwrap());
+    }
+    assert_eq!(zips[0], zips[1]);
+}
+
+#[test]
+fn fail_seal_item_changed_since_acquisition_leaves_nothing() {
+    let s = setup();
+    fs::write(s.dir.path().join("phone/sub/b.txt"), b"BETA").unwrap();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let size = ledger.size().unwrap();
+    let out = s.dir.path().join("out").join("pkg.zip");
+    fs::create_dir(s.dir.path().join("out")).unwrap();
+    let err = seal(
+        &mut ledger,
+        request(s.dir.path()),
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &s.log,
+        &out,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    match err {
+        SealError::DigestMismatch { item, path, .. } => {
+            assert_eq!(item, "C-1-2");
+            assert!(path.ends_with("phone/sub/b.txt"));
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(fs::read_dir(s.dir.path().join("out")).unwrap().count(), 0);
+    assert_eq!(ledger.size().unwrap(), size, "nothing recorded");
+}
+
+#[test]
+fn fail_seal_unknown_item() {
+    let s = setup();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let mut req = request(s.dir.path());
+    req.items.push("C-1-9".into());
+    let err = seal(
+        &mut ledger,
+        req,
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &s.log,
+        &s.dir.path().join("x.zip"),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, SealError::UnknownItem { item } if item == "C-1-9"));
+    assert!(!s.dir.path().join("x.zip").exists());
+}
+
+#[test]
+fn fail_seal_payload_name_with_percent() {
+    let s = setup();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    fs::write(s.dir.path().join("100%.txt"), b"x").unwrap();
+    let evidence = Acquisition::plan(&s.dir.path().join("100%.txt"))
+        .unwrap()
+        .hash(&mut |_| {})
+        .unwrap();
+    ledger
+        .append(
+            EventDraft::new(EventKind::Acquired, "2026-03-01T09:00:00Z")
+                .case("C-1")
+                .item("C-1-3")
+                .fields(EventFields {
+                    evidence: Some(evidence),
+                    ..EventFields::default()
+                }),
+            &s.officer,
+            &s.log,
+        )
+        .unwrap();
+    let mut req = request(s.dir.path());
+    req.items = vec!["C-1-3".into()];
+    req.files = BTreeMap::from([("C-1-3".into(), s.dir.path().join("100%.txt"))]);
+    let err = seal(
+        &mut ledger,
+        req,
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &s.log,
+        &s.dir.path().join("x.zip"),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, SealError::UnsafeName { item, name, .. } if item == "C-1-3" && name == "100%.txt"),
+        "{err}"
+    );
+}
+
+#[test]
+fn signer_enrolment_and_revocation_entries_are_included() {
+    let s = setup();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let analyst = Identity::from_seed(ActorInfo::named("analyst@example.fr"), [5; 32]).unwrap();
+    let now = "2026-03-01T10:00:00Z";
+    let enrolled = ledger
+        .append(
+            EventDraft::new(EventKind::ActorEnrolled, now).fields(EventFields {
+                public_key: Some(custody_core::hex::encode(&analyst.public_key().to_bytes())),
+                actor_info: Some(analyst.info().clone()),
+                ..EventFields::default()
+            }),
+            &s.officer,
+            &s.log,
+        )
+        .unwrap();
+    let examined = ledger
+        .append(
+            EventDraft::new(EventKind::Examined, now)
+                .case("C-1")
+                .item("C-1-2"),
+            &analyst,
+            &s.log,
+        )
+        .unwrap();
+    let revoked = ledger
+        .append(
+            EventDraft::new(EventKind::KeyRevoked, now).fields(EventFields {
+                public_key: Some(custody_core::hex::encode(&analyst.public_key().to_bytes())),
+                ..EventFields::default()
+            }),
+            &s.officer,
+            &s.log,
+        )
+        .unwrap();
+    let out = s.dir.path().join("p.zip");
+    seal(
+        &mut ledger,
+        request(s.dir.path()),
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &s.log,
+        &out,
+        &mut |_| {},
+    )
+    .unwrap();
+    let files = entries(&out);
+    for seq in [enrolled.seq, examined.seq, revoked.seq] {
+        assert!(
+            files.contains_key(&format!("C-1-1/custody/events/{seq}.json")),
+            "entry {seq} included"
+        );
+    }
+}
+
+#[test]
+fn compressed_packages_are_deterministic_too() {
+    let s = setup();
+    let copy = s.dir.path().join("copy.db");
+    fs::copy(&s.ledger, &copy).unwrap();
+    let mut zips = Vec::new();
+    for (db, name) in [(&s.ledger, "a.zip"), (&copy, "b.zip")] {
+        let mut ledger = Ledger::open(db).unwrap();
+        let out = s.dir.path().join(name);
+        let mut req = request(s.dir.path());
+        req.compression = Compression::Deflate;
+        seal(
+            &mut ledger,
+            req,
+            &s.officer,
+            &[s.officer.clone()],
+            &s.log,
+            &out,
+            &mut |_| {},
+        )
+        .unwrap();
+        entries(&out);
+        zips.push(fs::read(out).unwrap());
+    }
+    assert_eq!(zips[0], zips[1]);
+}
