@@ -4,9 +4,11 @@
 //! Exit codes: 0 verified / ok, 1 verification failed (tampering, mismatch, untrusted
 //! signer), 2 usage or I/O error. A closed stdout (broken pipe) is not an error.
 
+mod cmd_acknowledge;
 mod cmd_acquire;
 mod cmd_actor;
 mod cmd_case;
+mod cmd_countersign;
 mod cmd_event;
 mod cmd_hash;
 mod cmd_init;
@@ -15,6 +17,7 @@ mod cmd_ledger;
 mod cmd_log;
 mod cmd_proof;
 mod cmd_receive;
+mod cmd_seal;
 mod cmd_verify;
 mod ledger_opts;
 mod output;
@@ -66,6 +69,12 @@ enum Command {
     Verify(cmd_verify::VerifyArgs),
     /// Verify a package, extract it, record it as received and write a signed receipt.
     Receive(Box<cmd_receive::ReceiveArgs>),
+    /// Seal ledger items into a signed evidence package for another authority.
+    Seal(Box<cmd_seal::SealArgs>),
+    /// Add a signature to a sealed package, leaving everything else unchanged.
+    Countersign(cmd_countersign::CountersignArgs),
+    /// Record a receiving authority's receipt and keep its cosigned checkpoint.
+    Acknowledge(cmd_acknowledge::AcknowledgeArgs),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -93,6 +102,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Ledger(cmd) => cmd_ledger::run(cmd),
         Command::Verify(args) => cmd_verify::run(args),
         Command::Receive(args) => cmd_receive::run(*args),
+        Command::Seal(args) => cmd_seal::run(*args),
+        Command::Countersign(args) => cmd_countersign::run(args),
+        Command::Acknowledge(args) => cmd_acknowledge::run(args),
     }
 }
 

@@ -13,7 +13,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod acknowledge;
 pub mod bagit;
+pub mod countersign;
 pub mod layout;
 pub mod package;
 pub mod receipt;

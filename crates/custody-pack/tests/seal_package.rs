@@ -142,6 +142,19 @@ fn sealed_package_has_the_contract_layout() {
     )
     .unwrap();
     assert_eq!(outcome.id, "C-1-1");
+    let report =
+        custody_pack::bagit::validate_path(&out, &custody_pack::bagit::ValidateOptions::default())
+            .unwrap();
+    assert!(report.is_valid(), "{:?}", report.errors);
+    // The generic validator notes that signatures are outside the tag manifest, by design.
+    assert!(
+        report
+            .warnings
+            .iter()
+            .all(|w| format!("{w:?}").contains("custody/signatures/")),
+        "{:?}",
+        report.warnings
+    );
     let files = entries(&out);
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     let sig = layout::signature_path(&s.officer.verifier_key());

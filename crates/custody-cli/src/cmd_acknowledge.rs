@@ -1,0 +1,111 @@
+//! `custody acknowledge RECEIPT --trust RECEIVER-KEY`: check a receiving authority's
+//! receipt against this (the sender's) ledger, record `acknowledged`, and keep the cosigned
+//! checkpoint as an outside checkpoint for every later `custody ledger verify`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use custody_core::keys::{PublicKey, VerifierKey};
+use custody_pack::acknowledge::{acknowledge, AcknowledgeError};
+
+use crate::ledger_opts::{now_rfc3339, LedgerArg, Session, SignerArgs};
+use crate::{output, Outcome};
+
+/// Arguments of `custody acknowledge`.
+#[derive(clap::Args)]
+pub struct AcknowledgeArgs {
+    #[command(flatten)]
+    ledger: LedgerArg,
+    #[command(flatten)]
+    signer: SignerArgs,
+    /// The receipt file.
+    receipt: PathBuf,
+    /// A trusted receiver key: a PEM public key file, or a verifier key `name+id+key`
+    /// (repeatable).
+    #[arg(long, required = true)]
+    trust: Vec<String>,
+    /// Claimed time of the acknowledged event (RFC 3339) [default: now]
+    #[arg(long)]
+    claimed_time: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `custody acknowledge`. A receipt that does not check out is a verification
+/// failure (exit 1); nothing is recorded.
+pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
+    let trusted = args
+        .trust
+        .iter()
+        .map(|t| trusted_key(t))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bytes = std::fs::read(&args.receipt)
+        .with_context(|| format!("cannot read receipt {}", args.receipt.display()))?;
+    let mut session = Session::open(&args.ledger, &args.signer)?;
+    let claimed = args.claimed_time.clone().unwrap_or_else(now_rfc3339);
+    let outcome = match acknowledge(
+        &mut session.ledger,
+        &bytes,
+        &trusted,
+        &session.actor,
+        &session.log_key,
+        &claimed,
+    ) {
+        Ok(outcome) => outcome,
+        Err(AcknowledgeError::Ledger(e)) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot acknowledge {}; nothing was recorded",
+                args.receipt.display()
+            )))
+        }
+        Err(refusal) => {
+            eprintln!(
+                "custody: {}: receipt refused: {refusal}; nothing was recorded",
+                args.receipt.display()
+            );
+            return Ok(Outcome::Failed);
+        }
+    };
+    let body = &outcome.receipt.receipt.receipt;
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "receipt": args.receipt.display().to_string(),
+            "package_id": body.package_id,
+            "package_digest": body.package_digest,
+            "receiver": body.receiver.authority,
+            "receiver_key": body.receiver.key,
+            "sealed_seq": outcome.sealed_seq,
+            "acknowledged_seq": outcome.acknowledged_seq,
+            "checkpoint_size": outcome.checkpoint_size,
+        }))?;
+    } else {
+        output::print(&format!(
+            "acknowledged receipt for package {} from {}\n  package sha256: {}\n  recorded acknowledged (seq {}); checkpoint at size {} cosigned by {} is kept as an outside checkpoint\n",
+            body.package_id,
+            body.receiver.authority,
+            body.package_digest,
+            outcome.acknowledged_seq,
+            outcome.checkpoint_size,
+            body.receiver.key,
+        ))?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// A trusted key as given: a verifier key string, or a file holding a PEM public key or a
+/// verifier key.
+fn trusted_key(given: &str) -> anyhow::Result<PublicKey> {
+    if let Ok(key) = given.parse::<VerifierKey>() {
+        return Ok(key.key);
+    }
+    let path = Path::new(given);
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!("--trust {given:?} is neither a verifier key nor a readable file")
+    })?;
+    if let Ok(key) = text.trim().parse::<VerifierKey>() {
+        return Ok(key.key);
+    }
+    PublicKey::from_pem(&text)
+        .with_context(|| format!("--trust {given}: not a PEM public key or a verifier key"))
+}

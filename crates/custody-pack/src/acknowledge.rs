@@ -1,0 +1,148 @@
+//! Acknowledging a receipt in the sender's ledger.
+//!
+//! The receipt must be signed by a trusted receiver key, and its cosignature over the
+//! sender checkpoint must verify under that key. The checkpoint must be one this ledger
+//! signed and still agrees with (same origin, log-key signature, and the ledger's root at
+//! that size), and the receipt must name a package this ledger recorded as `sealed`. Then
+//! `acknowledged` is recorded and the cosigned checkpoint is kept as an outside checkpoint:
+//! from then on `Ledger::verify` checks the ledger against a checkpoint the receiving
+//! authority witnessed, so a later rewrite of the ledger, even with the log key, is caught.
+
+use custody_core::checkpoint::{Checkpoint, CheckpointError};
+use custody_core::keys::{Identity, PublicKey};
+use custody_store::{EventDraft, EventFields, EventKind, Ledger, StoreError};
+
+use crate::receipt::{Receipt, ReceiptError, VerifiedReceipt};
+
+/// What acknowledging recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcknowledgeOutcome {
+    /// The verified receipt.
+    pub receipt: VerifiedReceipt,
+    /// Seq of the `sealed` entry of the package.
+    pub sealed_seq: u64,
+    /// Seq of the `acknowledged` entry.
+    pub acknowledged_seq: u64,
+    /// Size of the cosigned checkpoint now kept as an outside checkpoint.
+    pub checkpoint_size: u64,
+}
+
+/// Why a receipt was not acknowledged. Nothing was recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcknowledgeError {
+    /// The receipt is malformed, untrusted or its signatures fail.
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
+    /// The sender checkpoint is not signed by this ledger's log key or names another log.
+    #[error("the receipt's sender checkpoint is not one of this ledger's: {0}")]
+    ForeignCheckpoint(CheckpointError),
+    /// The sender checkpoint is larger than this ledger.
+    #[error("the receipt's sender checkpoint covers {size} entries but this ledger has {ledger_size}: entries were removed")]
+    CheckpointAhead {
+        /// The checkpoint's size.
+        size: u64,
+        /// The ledger's size.
+        ledger_size: u64,
+    },
+    /// The ledger's root at the checkpoint's size differs: the ledger was changed.
+    #[error("the receipt's sender checkpoint at size {size} does not match this ledger's root at that size: the ledger was changed since the package was sealed")]
+    CheckpointMismatch {
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// No `sealed` entry of this ledger names the package digest.
+    #[error("no sealed entry in this ledger has package digest {digest} (package {package_id})")]
+    UnknownPackage {
+        /// The package id the receipt names.
+        package_id: String,
+        /// The digest the receipt names.
+        digest: String,
+    },
+    /// The ledger failed or refused the entry.
+    #[error("ledger: {0}")]
+    Ledger(#[from] StoreError),
+}
+
+/// Verifies `receipt` (see the module documentation) and records it in `ledger`, signed
+/// by `actor`.
+pub fn acknowledge(
+    ledger: &mut Ledger,
+    receipt: &[u8],
+    trusted: &[PublicKey],
+    actor: &Identity,
+    log_key: &Identity,
+    claimed_time: &str,
+) -> Result<AcknowledgeOutcome, AcknowledgeError> {
+    let verified = Receipt::parse_and_verify(receipt, trusted)?;
+    let body = &verified.receipt.receipt;
+    let (checkpoint, _, _) = Checkpoint::open(
+        body.sender_checkpoint.as_bytes(),
+        std::slice::from_ref(ledger.log_verifier_key()),
+    )
+    .map_err(AcknowledgeError::ForeignCheckpoint)?;
+    checkpoint
+        .expect_origin(ledger.origin())
+        .map_err(AcknowledgeError::ForeignCheckpoint)?;
+    let ledger_size = ledger.size()?;
+    if checkpoint.size > ledger_size {
+        return Err(AcknowledgeError::CheckpointAhead {
+            size: checkpoint.size,
+            ledger_size,
+        });
+    }
+    if ledger.root_at(checkpoint.size)? != checkpoint.root {
+        return Err(AcknowledgeError::CheckpointMismatch {
+            size: checkpoint.size,
+        });
+    }
+    let sealed = find_sealed(ledger, &body.package_digest, checkpoint.size)?.ok_or_else(|| {
+        AcknowledgeError::UnknownPackage {
+            package_id: body.package_id.clone(),
+            digest: body.package_digest.clone(),
+        }
+    })?;
+    let event = &sealed.signed.event;
+    let mut draft = EventDraft::new(EventKind::Acknowledged, claimed_time).fields(EventFields {
+        from: Some(body.receiver.authority.clone()),
+        package_digest: Some(body.package_digest.clone()),
+        checkpoint: Some(verified.cosigned_checkpoint.clone()),
+        notes: Some(format!(
+            "receipt for package {} by {}",
+            body.package_id, body.receiver.key
+        )),
+        ..EventFields::default()
+    });
+    draft.case.clone_from(&event.case);
+    draft.items.clone_from(&event.items);
+    let appended = ledger.append(draft, actor, log_key)?;
+    let source = format!(
+        "receipt for package {} from {} ({})",
+        body.package_id, body.receiver.authority, body.receiver.key
+    );
+    ledger.add_outside_checkpoint(&verified.cosigned_checkpoint, &source)?;
+    Ok(AcknowledgeOutcome {
+        sealed_seq: sealed.seq,
+        acknowledged_seq: appended.seq,
+        checkpoint_size: checkpoint.size,
+        receipt: verified,
+    })
+}
+
+/// The `sealed` entry naming `digest`. A package is sealed after the checkpoint it
+/// carries, so the search starts there.
+fn find_sealed(
+    ledger: &Ledger,
+    digest: &str,
+    from: u64,
+) -> Result<Option<custody_store::StoredEntry>, StoreError> {
+    for seq in from..ledger.size()? {
+        let entry = ledger.entry(seq)?;
+        let event = &entry.signed.event;
+        if event.kind == EventKind::Sealed && event.fields.package_digest.as_deref() == Some(digest)
+        {
+            return Ok(Some(entry));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,329 @@
+//! Receipts acknowledged in the sender's ledger become outside checkpoints.
+
+use std::fs;
+
+use custody_core::keys::{ActorInfo, Identity};
+use custody_pack::acknowledge::{acknowledge, AcknowledgeError};
+use custody_pack::package::{Recipient, RequestInfo};
+use custody_pack::receipt::{Receipt, ReceiptDraft, ReceiptError};
+use custody_pack::seal::{seal, SealRequest, SenderInfo};
+use custody_pack::zipwrite::Compression;
+use custody_store::acquisition::Acquisition;
+use custody_store::{EventDraft, EventFields, EventKind, Ledger, LedgerFinding};
+
+const T: &str = "2026-03-01T09:00:00Z";
+
+fn identity(name: &str, seed: u8) -> Identity {
+    Identity::from_seed(ActorInfo::named(name), [seed; 32]).unwrap()
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    sender: Ledger,
+    officer: Identity,
+    log: Identity,
+    receiver: Identity,
+    digest: String,
+    package_id: String,
+}
+
+/// A sender ledger with one sealed package, and the receiver's identity.
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let officer = identity("officer@example.fr", 1);
+    let log = identity("ledger.example.fr", 2);
+    let mut sender = Ledger::init(
+        &dir.path().join("sender.db"),
+        "ledger.example.fr/custody",
+        &officer,
+        &log,
+    )
+    .unwrap();
+    fs::write(dir.path().join("mail.mbox"), b"From: a@example.org\n").unwrap();
+    let evidence = Acquisition::plan(&dir.path().join("mail.mbox"))
+        .unwrap()
+        .hash(&mut |_| {})
+        .unwrap();
+    sender
+        .append_batch(
+            vec![
+                EventDraft::new(EventKind::CaseOpened, T).case("C-5"),
+                EventDraft::new(EventKind::Acquired, T)
+                    .case("C-5")
+                    .item("C-5-1")
+                    .fields(EventFields {
+                        evidence: Some(evidence),
+                        ..EventFields::default()
+                    }),
+            ],
+            &officer,
+            &log,
+        )
+        .unwrap();
+    let request = SealRequest {
+        case: "C-5".into(),
+        id: None,
+        items: vec!["C-5-1".into()],
+        files: [("C-5-1".to_owned(), dir.path().join("mail.mbox"))].into(),
+        sender: SenderInfo {
+            authority: "Parquet de Paris".into(),
+            ..SenderInfo::default()
+        },
+        recipient: Recipient {
+            authority: "Staatsanwaltschaft Berlin".into(),
+            jurisdiction: None,
+        },
+        request: RequestInfo::default(),
+        use_limitations: vec![],
+        confidential: false,
+        personal_data: vec![],
+        retention_until: None,
+        sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
+        claimed_time: T.into(),
+        compression: Compression::Stored,
+    };
+    let out = dir.path().join("p.zip");
+    let outcome = seal(
+        &mut sender,
+        request,
+        &officer,
+        std::slice::from_ref(&officer),
+        &log,
+        &out,
+        &mut |_| {},
+    )
+    .unwrap();
+    World {
+        dir,
+        sender,
+        officer,
+        log,
+        receiver: identity("receiver@example.de", 3),
+        digest: custody_core::hex::encode(&outcome.sha256),
+        package_id: outcome.id,
+    }
+}
+
+/// The receipt the receiver would write, over the package's checkpoint `sender_checkpoint`.
+fn receipt_bytes(w: &World, sender_checkpoint: String, digest: &str) -> Vec<u8> {
+    let receiver_log = identity("receiver-log", 4);
+    let mut receiver_ledger = Ledger::init(
+        &w.dir.path().join("receiver.db"),
+        "ledger.example.de/custody",
+        &w.receiver,
+        &receiver_log,
+    )
+    .unwrap_or_else(|_| Ledger::open(&w.dir.path().join("receiver.db")).unwrap());
+    let received = receiver_ledger
+        .append(
+            EventDraft::new(EventKind::Received, T)
+                .item("C-5-1")
+                .fields(EventFields {
+                    from: Some("Parquet de Paris".into()),
+                    package_digest: Some(digest.to_owned()),
+                    checkpoint: Some(sender_checkpoint.clone()),
+                    ..EventFields::default()
+                }),
+            &w.receiver,
+            &receiver_log,
+        )
+        .unwrap();
+    Receipt::create(
+        ReceiptDraft {
+            package_id: w.package_id.clone(),
+            package_digest: digest.to_owned(),
+            received_time: time::macros::datetime!(2026-03-03 08:00:00 UTC),
+            authority: "Staatsanwaltschaft Berlin".into(),
+            organisation: None,
+            jurisdiction: Some("DE".into()),
+            signers: vec![w.officer.verifier_key().to_string()],
+            sender_checkpoint,
+            receiver_checkpoint: received.checkpoint,
+            received_seq: received.seq,
+        },
+        &w.receiver,
+    )
+    .unwrap()
+    .to_canonical()
+    .unwrap()
+}
+
+/// The checkpoint note the package carries (the one before `sealed`).
+fn package_checkpoint(w: &World) -> String {
+    let size = w.sender.size().unwrap() - 2;
+    w.sender.checkpoint_at(size).unwrap().unwrap()
+}
+
+#[test]
+fn acknowledged_receipt_becomes_an_outside_checkpoint_that_catches_a_rewrite() {
+    let mut w = world();
+    let bytes = receipt_bytes(&w, package_checkpoint(&w), &w.digest.clone());
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    let outcome = acknowledge(
+        &mut w.sender,
+        &bytes,
+        &[w.receiver.public_key()],
+        &officer,
+        &log,
+        T,
+    )
+    .unwrap();
+    let ack = w
+        .sender
+        .entry(outcome.acknowledged_seq)
+        .unwrap()
+        .signed
+        .event;
+    assert_eq!(ack.kind, EventKind::Acknowledged);
+    assert_eq!(ack.items, vec!["C-5-1".to_owned()]);
+    assert_eq!(
+        ack.fields.from.as_deref(),
+        Some("Staatsanwaltschaft Berlin")
+    );
+    assert_eq!(
+        ack.fields.package_digest.as_deref(),
+        Some(w.digest.as_str())
+    );
+    let outside = w.sender.outside_checkpoints().unwrap();
+    assert_eq!(outside.len(), 1);
+    assert!(outside[0].1.contains("receiver@example.de"));
+    assert!(w.sender.verify(&[]).unwrap().is_clean());
+
+    // Someone holding the log and actor keys rebuilds the ledger with another history; the
+    // witnessed checkpoint kept in the file no longer matches.
+    let mut forged = Ledger::init(
+        &w.dir.path().join("forged.db"),
+        "ledger.example.fr/custody",
+        &officer,
+        &log,
+    )
+    .unwrap();
+    for n in 0..6 {
+        forged
+            .append(
+                EventDraft::new(EventKind::Note, T).fields(EventFields {
+                    notes: Some(format!("rewritten {n}")),
+                    ..EventFields::default()
+                }),
+                &officer,
+                &log,
+            )
+            .unwrap();
+    }
+    let (source, note) = &outside[0];
+    forged.add_outside_checkpoint(note, source).unwrap();
+    let report = forged.verify(&[]).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| matches!(f, LedgerFinding::OutsideCheckpointMismatch { .. })),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn fail_acknowledge_untrusted_receiver() {
+    let mut w = world();
+    let bytes = receipt_bytes(&w, package_checkpoint(&w), &w.digest.clone());
+    let size = w.sender.size().unwrap();
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    let err = acknowledge(
+        &mut w.sender,
+        &bytes,
+        &[identity("someone-else", 9).public_key()],
+        &officer,
+        &log,
+        T,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        AcknowledgeError::Receipt(ReceiptError::UntrustedReceiver { .. })
+    ));
+    assert_eq!(w.sender.size().unwrap(), size);
+    assert!(w.sender.outside_checkpoints().unwrap().is_empty());
+}
+
+#[test]
+fn fail_acknowledge_unknown_package() {
+    let mut w = world();
+    let bytes = receipt_bytes(&w, package_checkpoint(&w), &"00".repeat(32));
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    let err = acknowledge(
+        &mut w.sender,
+        &bytes,
+        &[w.receiver.public_key()],
+        &officer,
+        &log,
+        T,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, AcknowledgeError::UnknownPackage { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn fail_acknowledge_checkpoint_of_another_log() {
+    let mut w = world();
+    let other_log = identity("ledger.example.fr", 7);
+    let foreign = custody_core::checkpoint::Checkpoint {
+        origin: "ledger.example.fr/custody".into(),
+        size: 3,
+        root: [1; 32],
+        extensions: vec![],
+    }
+    .sign(&[&other_log])
+    .unwrap();
+    let foreign = String::from_utf8(foreign.to_bytes()).unwrap();
+    let bytes = receipt_bytes(&w, foreign, &w.digest.clone());
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    let err = acknowledge(
+        &mut w.sender,
+        &bytes,
+        &[w.receiver.public_key()],
+        &officer,
+        &log,
+        T,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, AcknowledgeError::ForeignCheckpoint(_)),
+        "{err}"
+    );
+    assert!(w.sender.outside_checkpoints().unwrap().is_empty());
+}
+
+#[test]
+fn fail_acknowledge_checkpoint_the_ledger_disagrees_with() {
+    let mut w = world();
+    // Signed with the real log key, but over a root this ledger never had.
+    let size = w.sender.size().unwrap() - 2;
+    let wrong = custody_core::checkpoint::Checkpoint {
+        origin: "ledger.example.fr/custody".into(),
+        size,
+        root: [9; 32],
+        extensions: vec![],
+    }
+    .sign(&[&w.log])
+    .unwrap();
+    let wrong = String::from_utf8(wrong.to_bytes()).unwrap();
+    let bytes = receipt_bytes(&w, wrong, &w.digest.clone());
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    let err = acknowledge(
+        &mut w.sender,
+        &bytes,
+        &[w.receiver.public_key()],
+        &officer,
+        &log,
+        T,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, AcknowledgeError::CheckpointMismatch { size: s } if s == size),
+        "{err}"
+    );
+}
