@@ -5,3 +5,6 @@ mod bagit;
 mod harness;
 mod key;
 mod ledger;
+mod receive;
+mod tamper;
+mod verify;
