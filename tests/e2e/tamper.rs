@@ -549,7 +549,7 @@ fn fail_signature_truncated() {
     let mut e = base_entries("pkg.zip");
     let name = signature_name(&e);
     let sig = e.iter_mut().find(|x| x.name == name).unwrap();
-    *sig = RawEntry::file(&name, &sig.stored[..63].to_vec());
+    *sig = RawEntry::file(&name, &sig.stored[..63]);
     refused(&tampered(&e), &[], "signature", "signature_length", None);
 }
 

@@ -90,7 +90,15 @@ fn build_base(dir: &Path) {
         "--origin",
         "ledger.parquet-paris.example/custody",
     ]);
-    run(&["case", "open", "C-1", "--key", "officer.key", "--title", "Fraud"]);
+    run(&[
+        "case",
+        "open",
+        "C-1",
+        "--key",
+        "officer.key",
+        "--title",
+        "Fraud",
+    ]);
     std::fs::write(dir.join("disk.img"), b"seized disk image bytes").unwrap();
     std::fs::create_dir_all(dir.join("phone/sub")).unwrap();
     std::fs::write(dir.join("phone/a.txt"), b"alpha").unwrap();
