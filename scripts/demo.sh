@@ -1,6 +1,75 @@
 #!/usr/bin/env bash
-# The main job end to end on the bundled fixtures.
+# The main job end to end on the bundled fixtures: an investigator in France acquires
+# evidence, records its custody and seals a package for an authority in Germany, which
+# verifies it offline, receives it into its own ledger and returns a signed receipt; the
+# French ledger imports the receipt; an auditor checks both ledgers and the package.
+#
+# Usage: scripts/demo.sh [OUT_DIR]   (default: demo-out/, recreated on every run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "demo not yet available" >&2
-exit 2
+out=${1:-demo-out}
+
+cargo build --locked --quiet -p custody-cli
+custody() { "$PWD/target/debug/custody" "$@"; }
+step() { printf '\n== %s\n' "$*"; }
+
+rm -rf "$out"
+mkdir -p "$out/fr" "$out/de"
+fr=$out/fr de=$out/de
+pkg=$out/CASE-2026-0042.zip
+case_ref=CASE-2026-0042
+to="Bundeskriminalamt, Wiesbaden"
+
+step "Identities: an investigator in Lyon, a receiving authority in Wiesbaden"
+custody key new --name marie.dupont@pj.interieur.fr --role investigator \
+  --org "Police judiciaire, Lyon" --jurisdiction FR --out "$fr/investigator.key"
+custody key export --key "$fr/investigator.key" --out "$fr/investigator.pub.pem"
+custody key new --name evidence-office@bka.bund.de --role "receiving authority" \
+  --org "Bundeskriminalamt" --jurisdiction DE --out "$de/receiver.key"
+custody key export --key "$de/receiver.key" --out "$de/receiver.pub.pem"
+
+step "France: a ledger, a case, the evidence acquired and its custody recorded"
+export CUSTODY_LEDGER=$fr/custody.db CUSTODY_KEY=$fr/investigator.key
+custody init --key "$fr/investigator.key" --origin custody.pj.interieur.fr/lyon
+custody case open "$case_ref" --title "Ransomware attack on a hospital in Lyon" \
+  --legal-basis "Code de procédure pénale, art. 60-1"
+custody acquire fixtures/evidence/server-log.txt --case "$case_ref" --item "$case_ref-1" \
+  --location "Hospital server room, Lyon" --note "copied from the domain controller"
+custody acquire fixtures/evidence/phone-extraction --case "$case_ref" --item "$case_ref-2" \
+  --location "Police judiciaire, Lyon" --note "logical extraction of the suspect's phone"
+custody event "$case_ref-1" stored --place "Evidence room 3, PJ Lyon"
+custody event "$case_ref-1" hash-verified --file fixtures/evidence/server-log.txt \
+  --tool custody --tool-version "$(custody --version | cut -d' ' -f2)"
+custody event "$case_ref-2" mla-request-received --authority "Staatsanwaltschaft Frankfurt am Main" \
+  --note "request for the phone extraction"
+
+step "France: seal a package for Germany"
+custody seal --case "$case_ref" --to "$to" --out "$pkg" \
+  --request-ref MLA-DE-FR-2026-117 \
+  --legal-basis "UN Convention against Cybercrime: mutual legal assistance" \
+  --requesting-authority "Staatsanwaltschaft Frankfurt am Main" \
+  --requested-authority "Parquet de Lyon" \
+  --use-limitation "only for criminal proceedings in case 7 Js 1234/26" \
+  --personal-data "communications metadata" --retention-until 2031-12-31 \
+  "$case_ref-1" "$case_ref-2"
+
+step "Germany: verify the package offline with nothing but it and the sender's public key"
+custody verify "$pkg" --trust "$fr/investigator.pub.pem"
+
+step "Germany: receive it into the German ledger and write a signed receipt"
+export CUSTODY_LEDGER=$de/custody.db CUSTODY_KEY=$de/receiver.key
+custody init --key "$de/receiver.key" --origin custody.bka.bund.de/wiesbaden
+custody receive "$pkg" --into "$de/evidence" --trust "$fr/investigator.pub.pem" \
+  --as "$to" --receipt "$de/receipt.json"
+
+step "France: import the receipt; the German cosignature now guards the French ledger"
+export CUSTODY_LEDGER=$fr/custody.db CUSTODY_KEY=$fr/investigator.key
+custody acknowledge "$de/receipt.json" --trust "$de/receiver.pub.pem"
+
+step "Audit: both ledgers end to end, and the custody timeline"
+custody ledger verify --ledger "$fr/custody.db"
+custody ledger verify --ledger "$de/custody.db"
+custody log --case "$case_ref" --ledger "$fr/custody.db"
+custody log --ledger "$de/custody.db"
+
+step "Done: everything is in $out/"

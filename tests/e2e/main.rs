@@ -3,8 +3,11 @@
 
 mod bagit;
 mod harness;
+mod hash;
+mod interop;
 mod key;
 mod ledger;
 mod receive;
+mod seal;
 mod tamper;
 mod verify;

@@ -109,6 +109,11 @@ pub fn signature_key(path: &str) -> Option<(&str, [u8; 4])> {
     Some((name, hex::decode_array::<4>(id)?))
 }
 
+/// Whether a bag path is payload (under `data/`).
+pub fn is_payload(path: &str) -> bool {
+    path.starts_with(DATA_DIR)
+}
+
 /// Whether a bag path is a package signature (and so outside the tag manifest).
 pub fn is_signature(path: &str) -> bool {
     path.starts_with(SIGNATURES_DIR)
@@ -198,6 +203,8 @@ mod tests {
         let key = id.verifier_key();
         let path = signature_path(&key);
         assert!(is_signature(&path));
+        assert!(!is_payload(&path));
+        assert!(is_payload("data/C-1/x"));
         assert_eq!(
             signature_key(&path),
             Some(("officer@example.org", key.key_id()))

@@ -160,6 +160,25 @@ impl PackageItem {
     }
 }
 
+impl PackageItem {
+    /// For a directory item, the size and digests its `files` list implies (the sum of the
+    /// sizes; SHA-256 and BLAKE3 of the list's canonical JSON), to compare with the item's
+    /// own; `None` for a file item.
+    pub fn listed_digests(&self) -> Option<Result<custody_core::hash::Digests, String>> {
+        let files = self.files.as_ref()?;
+        let evidence: Vec<EvidenceFile> = files
+            .iter()
+            .map(|f| EvidenceFile {
+                path: f.path.clone(),
+                size: f.size,
+                sha256: f.sha256,
+                blake3: f.blake3,
+            })
+            .collect();
+        Some(custody_store::acquisition::directory_digests(&evidence).map_err(|e| e.to_string()))
+    }
+}
+
 /// One file of a directory item (same fields and JSON as the ledger's evidence files, so
 /// the item digests can be recomputed from this list).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -431,6 +450,12 @@ mod tests {
             blake3: [4; 32],
         }]);
         let files = item.payload_files();
+        let listed = item.listed_digests().unwrap().unwrap();
+        assert_eq!(listed.size, 1);
+        assert_ne!(
+            listed.sha256, item.sha256,
+            "the item's digests were made up"
+        );
         assert_eq!(files[0].0, "data/CASE-7-1/a/b.txt");
         assert_eq!(files[0].1.sha256, [3; 32]);
     }

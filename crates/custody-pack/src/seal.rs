@@ -303,6 +303,9 @@ fn stream_payload(
     if !source.metadata().map_err(open_err)?.is_file() {
         return Err(open_err(std::io::Error::other("not a regular file")));
     }
+    // A file that grew since acquisition is read one byte past its acquired size, enough to
+    // tell it differs, and never enough to overrun the entry's declared size class.
+    let source = std::io::Read::take(source, file.expected.size.saturating_add(1));
     let mut here = 0u64;
     let found = writer
         .add_entry(

@@ -185,6 +185,15 @@ fn sealed_package_has_the_contract_layout() {
     assert_eq!(statement.sealed_time, "2026-03-02T12:00:00Z");
     assert_eq!(statement.items[0].events, vec![2, 4]);
     assert_eq!(statement.items[1].path, "data/C-1-2");
+    let listed = statement.items[1].listed_digests().unwrap().unwrap();
+    assert_eq!(
+        (listed.size, listed.sha256, listed.blake3),
+        (
+            statement.items[1].size,
+            statement.items[1].sha256,
+            statement.items[1].blake3
+        )
+    );
     assert_eq!(statement.checkpoint.size, 5);
     assert_eq!(
         statement.sender.log_key,
@@ -420,7 +429,7 @@ fn compressed_packages_are_deterministic_too() {
             &mut ledger,
             req,
             &s.officer,
-            &[s.officer.clone()],
+            std::slice::from_ref(&s.officer),
             &s.log,
             &out,
             &mut |_| {},
@@ -430,4 +439,37 @@ fn compressed_packages_are_deterministic_too() {
         zips.push(fs::read(out).unwrap());
     }
     assert_eq!(zips[0], zips[1]);
+}
+
+#[test]
+fn fail_seal_item_grew_since_acquisition() {
+    let s = setup();
+    let mut grown = fs::read(s.dir.path().join("disk.img")).unwrap();
+    grown.extend_from_slice(&[0u8; 4096]);
+    fs::write(s.dir.path().join("disk.img"), grown).unwrap();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let out = s.dir.path().join("grown.zip");
+    let err = seal(
+        &mut ledger,
+        request(s.dir.path()),
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &s.log,
+        &out,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    match err {
+        SealError::DigestMismatch {
+            item,
+            expected_size,
+            found_size,
+            ..
+        } => {
+            assert_eq!(item, "C-1-1");
+            assert_eq!(found_size, expected_size + 1, "read stops one byte past");
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert!(!out.exists());
 }

@@ -107,6 +107,18 @@ fn bench(c: &mut Criterion) {
             big.inclusion_proof(i, size).expect("proof")
         })
     });
+
+    // Reference points on the same machine in the same run: one strict Ed25519 verification
+    // and one signature over an event-sized message bound what verify and append can reach.
+    let message = vec![b'x'; 400];
+    let signature = alice.sign_raw(&message);
+    let key = alice.public_key();
+    group.bench_function("reference_ed25519_verify_strict", |b| {
+        b.iter(|| key.verify_raw(&message, &signature).expect("verifies"))
+    });
+    group.bench_function("reference_ed25519_sign", |b| {
+        b.iter(|| alice.sign_raw(&message))
+    });
     group.finish();
 }
 

@@ -371,13 +371,12 @@ impl Ledger {
         state.last_recorded = last_recorded(&tx, size)?;
         let mut builder = resume_builder(&tx, size).map_err(&err)??;
         let recorded_time = format_utc(clock());
-        let mut appended = Vec::with_capacity(drafts.len());
+        let mut events = Vec::with_capacity(drafts.len());
         for (offset, draft) in drafts.into_iter().enumerate() {
-            let seq = size + offset as u64;
             let event = Event {
                 v: EVENT_VERSION,
                 origin: origin.clone(),
-                seq,
+                seq: size + offset as u64,
                 kind: draft.kind,
                 actor: actor.clone(),
                 claimed_time: draft.claimed_time,
@@ -388,12 +387,28 @@ impl Ledger {
             };
             state.check(&event)?;
             state.apply(&event);
-            let canonical_event = canonical::to_canonical_vec(&event)?;
-            let signature = sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
-            let entry = entry_bytes(&canonical_event, &sign::signature_to_hex(&signature));
-            let leaf = merkle::leaf_hash(&entry);
+            events.push(event);
+        }
+        // Encoding and signing dominate a batch and do not depend on each other: spread them
+        // over the cores, then write in seq order.
+        let signed = crate::verify::par_chunks(&events, |part| {
+            part.iter()
+                .map(|event| -> Result<(Vec<u8>, Hash), StoreError> {
+                    let canonical_event = canonical::to_canonical_vec(event)?;
+                    let signature =
+                        sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
+                    let entry = entry_bytes(&canonical_event, &sign::signature_to_hex(&signature));
+                    let leaf = merkle::leaf_hash(&entry);
+                    Ok((entry, leaf))
+                })
+                .collect()
+        });
+        let mut appended = Vec::with_capacity(events.len());
+        for (event, signed) in events.iter().zip(signed) {
+            let (entry, leaf) = signed?;
+            let seq = event.seq;
             insert_entry(&tx, seq, &entry, &leaf, &mut builder).map_err(&err)?;
-            index::link_event(&tx, seq, &history_items(&event), event.case.as_deref())
+            index::link_event(&tx, seq, &history_items(event), event.case.as_deref())
                 .map_err(&err)?;
             appended.push(Appended {
                 seq,

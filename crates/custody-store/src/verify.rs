@@ -226,9 +226,16 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// Runs `f` over contiguous slices of `items` on every core, keeping the order.
-fn par_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
-    let n = threads().min(items.len().max(1));
+/// Runs `f` over contiguous slices of `items` on every core, keeping the order. Small inputs
+/// stay on the calling thread (spawning costs more than it saves).
+pub(crate) fn par_chunks<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
+    if items.len() < 64 {
+        return f(items);
+    }
+    let n = threads().min(items.len());
     let per = items.len().div_ceil(n).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = items

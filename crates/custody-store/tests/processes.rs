@@ -22,7 +22,7 @@ fn main() {
         return;
     }
     let mut failed = 0;
-    for (name, test) in [
+    let scenarios = [
         (
             "killed_appenders_lose_nothing_acknowledged",
             killed_appenders_lose_nothing_acknowledged as fn(),
@@ -31,7 +31,8 @@ fn main() {
             "concurrent_appenders_share_one_tree",
             concurrent_appenders_share_one_tree,
         ),
-    ] {
+    ];
+    for (name, test) in scenarios {
         print!("test {name} ... ");
         std::io::stdout().flush().ok();
         match std::panic::catch_unwind(test) {
@@ -42,6 +43,10 @@ fn main() {
             }
         }
     }
+    // The same closing line as libtest, so runners that read it count these scenarios.
+    let passed = scenarios.len() - failed;
+    let verdict = if failed == 0 { "ok" } else { "FAILED" };
+    println!("\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out");
     if failed > 0 {
         std::process::exit(101);
     }
