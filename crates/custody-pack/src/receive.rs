@@ -442,3 +442,22 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp.persist_noclobber(path).map_err(|e| e.error)?;
     File::open(dir)?.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_join_accepts_plain_components_only() {
+        let root = Path::new("/r");
+        assert_eq!(
+            safe_join(root, "data/a b/c.txt"),
+            Some(PathBuf::from("/r/data/a b/c.txt"))
+        );
+        for bad in [
+            "", "a//b", "./a", "a/../b", "..", "/etc/x", "a\\b", "C:x", "a\0b",
+        ] {
+            assert_eq!(safe_join(root, bad), None, "{bad:?}");
+        }
+    }
+}

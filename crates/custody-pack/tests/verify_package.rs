@@ -475,3 +475,70 @@ fn fail_receive_into_existing_directory() {
     );
     assert_eq!(ledger.size().unwrap(), 1);
 }
+
+#[test]
+fn fail_receive_undoes_extraction_when_the_ledger_refuses() {
+    let s = genuine();
+    let (path, _clerk, log) = receiver_ledger(s.dir.path());
+    let mut ledger = Ledger::open(&path).unwrap();
+    // A key the receiver's ledger never enrolled: the append is refused.
+    let intruder = identity("intruder@example.org", 11);
+    let into = s.dir.path().join("in");
+    let receipt_path = s.dir.path().join("receipt.json");
+    let options = ReceiveOptions {
+        verify: trusting(&s.officer),
+        ..ReceiveOptions::default()
+    };
+    let err = receive(
+        &s.package,
+        &into,
+        &options,
+        &mut ledger,
+        &intruder,
+        &log,
+        &receipt_path,
+    )
+    .unwrap_err();
+    assert!(matches!(err, ReceiveError::Ledger(_)), "{err}");
+    assert!(!into.exists() && !receipt_path.exists());
+    assert_eq!(ledger.size().unwrap(), 1);
+    let leftovers: Vec<_> = fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn fail_directory_item_digests_not_matching_its_file_list() {
+    let s = genuine();
+    let mut files = entries(&s.package);
+    let name = format!("{ID}/custody/package.json");
+    let mut statement: serde_json::Value = serde_json::from_slice(&files[&name]).unwrap();
+    statement["items"][1]["size"] = serde_json::json!(1);
+    files.insert(
+        name,
+        custody_core::canonical::to_canonical_vec(&statement).unwrap(),
+    );
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    assert!(!report.verified);
+    let statement: Vec<_> = kinds(&report, FindingGroup::Statement);
+    assert!(
+        statement.iter().any(|k| matches!(
+            k,
+            FindingKind::ItemMismatch { item, field: custody_pack::verify::ItemField::Size, .. } if item == "C-1-2"
+        )),
+        "{statement:#?}"
+    );
+    assert!(
+        statement.iter().any(|k| matches!(
+            k,
+            FindingKind::ItemNotAsAcquired { item, .. } if item == "C-1-2"
+        )),
+        "{statement:#?}"
+    );
+}

@@ -9,8 +9,6 @@ use std::io::{self, BufReader};
 use custody_core::canonical;
 use custody_core::hex;
 use custody_core::keys::{KeyType, PublicKey, Signature, VerifierKey};
-use custody_store::acquisition::directory_digests;
-use custody_store::EvidenceFile;
 
 use super::finding::{Finding, FindingGroup, FindingKind, ItemField};
 use super::history;
@@ -195,7 +193,7 @@ fn unexpected_files(bag: &Bag, findings: &mut Vec<Finding>) {
         layout::CHECKPOINT,
     ];
     for path in bag.files.keys() {
-        let known = path.starts_with(layout::DATA_DIR)
+        let known = layout::is_payload(path)
             || TAG_FILES.contains(&path.as_str())
             || layout::event_seq(path).is_some()
             || layout::proof_seq(path).is_some()
@@ -315,15 +313,14 @@ fn check_signatures(
             let revoked_by_entry = history.revocation_of(&key);
             if options.revoked.contains(&key) || revoked_by_entry.is_some() {
                 status.revoked = true;
-                problems.push(Finding {
-                    group: FindingGroup::Signature,
-                    file: Some(path.clone()),
-                    seq: revoked_by_entry,
-                    kind: FindingKind::RevokedSigner {
+                problems.push(Finding::file(
+                    FindingGroup::Signature,
+                    &path,
+                    FindingKind::RevokedSigner {
                         key: status.key.clone(),
                         seq: revoked_by_entry,
                     },
-                });
+                ));
             }
         }
         statuses.push(status);
@@ -518,9 +515,7 @@ fn check_item(
             },
         ));
     }
-    if let Some(files) = &item.files {
-        check_directory_digests(item, files, out);
-    }
+    check_directory_digests(item, out);
     for (path, digests) in item.payload_files() {
         covered.insert(path.clone());
         let Some(size) = bag.size(&path) else {
@@ -569,21 +564,8 @@ fn check_item(
 }
 
 /// A directory item's size and digests are a function of its file list.
-fn check_directory_digests(
-    item: &PackageItem,
-    files: &[crate::package::ItemFile],
-    out: &mut Vec<Finding>,
-) {
-    let listing: Vec<EvidenceFile> = files
-        .iter()
-        .map(|f| EvidenceFile {
-            path: f.path.clone(),
-            size: f.size,
-            sha256: f.sha256,
-            blake3: f.blake3,
-        })
-        .collect();
-    let Ok(d) = directory_digests(&listing) else {
+fn check_directory_digests(item: &PackageItem, out: &mut Vec<Finding>) {
+    let Some(Ok(d)) = item.listed_digests() else {
         return;
     };
     for (field, stated, computed) in [

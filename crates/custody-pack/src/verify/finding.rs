@@ -402,3 +402,47 @@ impl fmt::Display for Finding {
         write!(f, "{}", self.kind)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_group_file_and_entry() {
+        let f = Finding::event(
+            FindingGroup::Proofs,
+            "custody/proofs/4.json",
+            4,
+            FindingKind::ProofMissing,
+        );
+        assert_eq!(
+            f.to_string(),
+            "proofs: custody/proofs/4.json (entry 4): no inclusion proof for this entry"
+        );
+        let f = Finding::package(FindingGroup::Signature, FindingKind::NoTrustedSignature);
+        assert_eq!(
+            f.to_string(),
+            "signature: no valid signature by a trusted key"
+        );
+    }
+
+    #[test]
+    fn json_shape_is_group_file_seq_kind_detail() {
+        let f = Finding::event(
+            FindingGroup::Events,
+            "custody/events/2.json",
+            2,
+            FindingKind::EventSeqMismatch { found: 3 },
+        );
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            serde_json::json!({
+                "group": "events",
+                "file": "custody/events/2.json",
+                "seq": 2,
+                "kind": "event_seq_mismatch",
+                "detail": {"found": 3},
+            })
+        );
+    }
+}
