@@ -7,9 +7,14 @@
 //!   versions 0.93 to 1.0), and the formatting helpers for writing bags;
 //! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer;
 //! * [`layout`] and [`package`]: where things live in a package, and its statement;
+//! * [`seal`], [`countersign`]: writing a package and adding signatures to it;
 //! * [`verify`]: checking a package in place and reporting every finding;
 //! * [`receive`]: verifying, extracting and recording a package, and answering with a
-//!   [`receipt`].
+//!   receipt;
+//! * [`receipt`], [`acknowledge`]: the receiving authority's receipt and its import into
+//!   the sender's ledger.
+//!
+//! `docs/package.md` specifies the package format.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

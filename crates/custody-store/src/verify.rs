@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use custody_core::checkpoint::Checkpoint;
-use custody_core::keys::PublicKey;
+use custody_core::keys::{PublicKey, Signature};
 use custody_core::merkle::{self, Hash};
 use custody_core::{canonical, hex, sign};
 use rusqlite::Connection;
@@ -249,12 +249,19 @@ pub(crate) fn par_chunks<T: Sync, R: Send>(
     })
 }
 
+/// An entry's signature, still to be checked (in a batch with its neighbours).
+struct PendingSignature {
+    key: PublicKey,
+    canonical_event: Vec<u8>,
+    signature: Signature,
+}
+
 fn check_entry(
     seq: u64,
     bytes: &[u8],
     stored_leaf: &[u8],
     keys: &mut HashMap<String, Option<PublicKey>>,
-) -> EntryCheck {
+) -> (EntryCheck, Option<PendingSignature>) {
     let leaf = merkle::leaf_hash(bytes);
     let mut findings = Vec::new();
     if stored_leaf != leaf {
@@ -262,12 +269,13 @@ fn check_entry(
     }
     let Ok(signed) = parse_entry(seq, bytes) else {
         findings.push(LedgerFinding::Unparseable { seq });
-        return EntryCheck {
+        let check = EntryCheck {
             seq,
             leaf,
             event: None,
             findings,
         };
+        return (check, None);
     };
     let SignedEvent { event, signature } = signed;
     let canonical_event = match canonical::to_canonical_vec(&event) {
@@ -277,7 +285,7 @@ fn check_entry(
             Vec::new()
         }
     };
-    let signature_ok =
+    let parsed_signature =
         sign::signature_from_hex(&signature).filter(|s| sign::signature_to_hex(s) == signature);
     if crate::ledger::entry_bytes(&canonical_event, &signature) != bytes {
         findings.push(LedgerFinding::NotCanonical { seq });
@@ -290,21 +298,57 @@ fn check_entry(
                 .and_then(|b| PublicKey::from_bytes(&b).ok())
         })
         .as_ref();
-    let verified = match (key, signature_ok) {
-        (Some(key), Some(sig)) => {
-            sign::verify_canonical(key, sign::CONTEXT_EVENT, &canonical_event, &sig).is_ok()
+    let pending = match (key, parsed_signature) {
+        (Some(key), Some(signature)) => Some(PendingSignature {
+            key: *key,
+            canonical_event,
+            signature,
+        }),
+        _ => {
+            findings.push(LedgerFinding::BadSignature { seq });
+            None
         }
-        _ => false,
     };
-    if !verified {
-        findings.push(LedgerFinding::BadSignature { seq });
-    }
-    EntryCheck {
+    let check = EntryCheck {
         seq,
         leaf,
         event: Some(event),
         findings,
+    };
+    (check, pending)
+}
+
+/// Checks a run of entries: everything per entry, then their signatures in batches.
+fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
+    let mut keys = HashMap::new();
+    let (mut checks, pending): (Vec<EntryCheck>, Vec<Option<PendingSignature>>) = rows
+        .iter()
+        .map(|(seq, entry, leaf)| check_entry(*seq, entry, leaf, &mut keys))
+        .unzip();
+    let (positions, items): (Vec<usize>, Vec<sign::BatchItem<'_>>) = pending
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.as_ref().map(|p| {
+                let item = sign::BatchItem {
+                    key: &p.key,
+                    canonical: &p.canonical_event,
+                    signature: &p.signature,
+                };
+                (i, item)
+            })
+        })
+        .unzip();
+    let verdicts = sign::verify_canonical_batch(sign::CONTEXT_EVENT, &items);
+    for (position, ok) in positions.into_iter().zip(verdicts) {
+        if !ok {
+            let seq = checks[position].seq;
+            checks[position]
+                .findings
+                .push(LedgerFinding::BadSignature { seq });
+        }
     }
+    checks
 }
 
 fn rule_finding(seq: u64, error: StoreError) -> LedgerFinding {
@@ -390,12 +434,7 @@ impl Ledger {
                 break;
             };
             last_seq = Some(chunk_last);
-            let checks = par_chunks(&rows, |part| {
-                let mut keys = HashMap::new();
-                part.iter()
-                    .map(|(seq, entry, leaf)| check_entry(*seq, entry, leaf, &mut keys))
-                    .collect()
-            });
+            let checks = par_chunks(&rows, check_entries);
             for check in checks {
                 if check.seq != expected_seq {
                     findings.push(LedgerFinding::MissingEntries {
