@@ -127,6 +127,15 @@ fn fail_receive_into_an_existing_directory_writes_nothing() {
 }
 
 #[test]
+fn fail_receive_into_a_missing_parent_directory() {
+    let sb = sandbox_with("pkg.zip");
+    receiver(&sb);
+    let run = receive(&sb, &["--receipt", "receipt.json"]).expect(2);
+    assert!(run.stderr.contains("no such directory"), "{}", run.stderr);
+    assert!(!sb.path("evidence").exists() && !sb.path("receipt.json").exists());
+}
+
+#[test]
 fn fail_receive_without_trust_writes_nothing() {
     let sb = sandbox_with("pkg.zip");
     receiver(&sb);
@@ -150,4 +159,32 @@ fn fail_receive_without_trust_writes_nothing() {
         run.stdout
     );
     assert!(!sb.path("in").exists() && !sb.path("in.receipt.json").exists());
+}
+
+#[test]
+fn receipt_is_acknowledged_by_the_sender_and_witnesses_its_ledger() {
+    let sb = sandbox_with("pkg.zip");
+    receiver(&sb);
+    std::fs::create_dir(sb.path("evidence")).unwrap();
+    receive(&sb, &["--receipt", "receipt.json"]).expect(0);
+    // The sender's side, on a copy of the ledger that sealed the package.
+    let base = crate::verify::base();
+    for file in ["custody.db", "custody.db.log.key", "officer.key"] {
+        std::fs::copy(base.join(file), sb.path(file)).unwrap();
+    }
+    let clerk = custody_core::keys::Identity::load(&sb.path("clerk.key")).unwrap();
+    std::fs::write(sb.path("clerk.pub"), clerk.public_key().to_pem()).unwrap();
+    custody(
+        &sb,
+        &[
+            "acknowledge",
+            "receipt.json",
+            "--trust",
+            "clerk.pub",
+            "--key",
+            "officer.key",
+        ],
+    )
+    .expect(0);
+    custody(&sb, &["ledger", "verify"]).expect(0);
 }

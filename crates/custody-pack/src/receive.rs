@@ -75,6 +75,12 @@ pub enum ReceiveError {
         /// The destination.
         path: PathBuf,
     },
+    /// The directory that would hold the destination does not exist.
+    #[error("{path}: no such directory to receive into")]
+    NoParent {
+        /// The missing parent directory.
+        path: PathBuf,
+    },
     /// The receipt file already exists.
     #[error("{path}: receipt file already exists")]
     ReceiptExists {
@@ -161,6 +167,12 @@ pub fn receive(
     if receipt_out.symlink_metadata().is_ok() {
         return Err(ReceiveError::ReceiptExists {
             path: receipt_out.to_path_buf(),
+        });
+    }
+    let parent = parent_dir(into);
+    if !parent.is_dir() {
+        return Err(ReceiveError::NoParent {
+            path: parent.to_path_buf(),
         });
     }
     // One handle for the digest and the extraction, checked against what was verified.
@@ -319,10 +331,7 @@ fn extract(
     into: &Path,
     options: &VerifyOptions,
 ) -> Result<String, ReceiveError> {
-    let parent = match into.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = parent_dir(into);
     let staging = tempfile::Builder::new()
         .prefix(".custody-receive-")
         .tempdir_in(parent)
@@ -387,6 +396,14 @@ fn extract(
     Ok(checkpoint)
 }
 
+/// The directory `path` is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 fn zip_err(package: &Path, e: ZipError) -> ReceiveError {
     match e {
         ZipError::Io(source) => ReceiveError::Io {
@@ -432,10 +449,7 @@ fn create_dirs(root: &Path, dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), R
 /// Writes `bytes` to `path` via a temporary file in the same directory, fsynced and
 /// renamed, so the file is either absent or complete.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
