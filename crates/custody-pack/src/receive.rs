@@ -201,11 +201,15 @@ pub fn receive(
     }
     file.seek(SeekFrom::Start(0)).map_err(io_err(package))?;
     let sender_checkpoint = extract(file, package, &statement.id, into, &verify_options)?;
+    // One instant for the entries' claimed time and the receipt (and its cosignature).
+    let received_time = options
+        .received_time
+        .unwrap_or_else(OffsetDateTime::now_utc);
     let drafts = received_drafts(
         &statement,
         &digest.sha256_hex(),
         &sender_checkpoint,
-        options,
+        received_time,
     );
     let appended = match ledger.append_batch(drafts, receiver, log_key) {
         Ok(a) => a,
@@ -225,9 +229,7 @@ pub fn receive(
     let draft = ReceiptDraft {
         package_id: statement.id.clone(),
         package_digest: digest.sha256_hex(),
-        received_time: options
-            .received_time
-            .unwrap_or_else(OffsetDateTime::now_utc),
+        received_time,
         authority: options
             .authority
             .clone()
@@ -279,13 +281,9 @@ fn received_drafts(
     statement: &PackageStatement,
     package_digest: &str,
     sender_checkpoint: &str,
-    options: &ReceiveOptions,
+    received_time: OffsetDateTime,
 ) -> Vec<EventDraft> {
-    let claimed = custody_store::ledger::format_utc(
-        options
-            .received_time
-            .unwrap_or_else(OffsetDateTime::now_utc),
-    );
+    let claimed = custody_store::ledger::format_utc(received_time);
     statement
         .items
         .iter()
