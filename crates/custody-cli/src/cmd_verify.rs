@@ -154,7 +154,9 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
             group = Some(finding.group);
             writeln!(text, "[{}]", finding.group)?;
         }
-        writeln!(text, "  {finding}")?;
+        let line = finding.to_string();
+        let prefix = format!("{}: ", finding.group);
+        writeln!(text, "  {}", line.strip_prefix(&prefix).unwrap_or(&line))?;
     }
     for signer in &report.signers {
         let state = match (signer.valid, signer.trusted, signer.revoked) {
