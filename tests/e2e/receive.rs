@@ -108,8 +108,28 @@ fn receipt_defaults_beside_the_directory() {
     let sb = sandbox_with("pkg.zip");
     receiver(&sb);
     std::fs::create_dir(sb.path("evidence")).unwrap();
-    receive(&sb, &[]).expect(0);
-    assert!(sb.path("evidence/PKG-1.receipt.json").is_file());
+    let run = custody(
+        &sb,
+        &[
+            "receive",
+            "pkg.zip",
+            "--into",
+            "evidence/PKG-1/",
+            "--trust",
+            "officer.pub",
+            "--ledger",
+            "recv.db",
+            "--key",
+            "clerk.key",
+        ],
+    )
+    .expect(0);
+    assert!(
+        sb.path("evidence/PKG-1.receipt.json").is_file(),
+        "{}",
+        run.stdout
+    );
+    assert!(!sb.path("evidence/PKG-1/.receipt.json").exists());
 }
 
 #[test]

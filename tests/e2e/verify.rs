@@ -62,6 +62,7 @@ pub fn new_key(dir: &Path, file: &str, name: &str) -> Identity {
 /// The packages every test starts from, sealed once per test run by the real binary:
 /// * `pkg.zip` (PKG-1): a file item and a directory item, signed by the officer;
 /// * `other.zip` (PKG-2): the file item alone, signed by the officer;
+/// * `compressed.zip` (PKG-Z): as PKG-1, payload deflated;
 /// * `revoked.zip` (PKG-R): signed by the officer and by an analyst whose key was revoked
 ///   by an entry included in the package.
 ///
@@ -137,6 +138,12 @@ fn build_base(dir: &Path) {
     };
     seal(ID, "pkg.zip", &["C-1-1", "C-1-2"], &[]);
     seal("PKG-2", "other.zip", &["C-1-1"], &[]);
+    seal(
+        "PKG-Z",
+        "compressed.zip",
+        &["C-1-1", "C-1-2"],
+        &["--compress"],
+    );
     let analyst_key = analyst.verifier_key().to_string();
     run(&[
         "actor",
@@ -162,7 +169,7 @@ pub fn sandbox_with(file: &str) -> Sandbox {
     let sb = Sandbox::new();
     let base = base();
     std::fs::copy(base.join(file), sb.path("pkg.zip")).unwrap();
-    for key in ["officer.pub", "stranger.pub", "analyst.pub"] {
+    for key in ["officer.pub", "stranger.pub", "analyst.pub", "stranger.key"] {
         std::fs::copy(base.join(key), sb.path(key)).unwrap();
     }
     sb
@@ -307,4 +314,34 @@ fn plain_bags_still_verify_with_bagit() {
     // A Custody package is also a valid plain bag.
     let run = custody(&sb, &["verify", "pkg.zip", "--bagit"]).expect(0);
     assert!(run.stdout.contains("valid BagIt 1.0 bag"), "{}", run.stdout);
+}
+
+#[test]
+fn compressed_package_verifies() {
+    let sb = sandbox_with("compressed.zip");
+    custody(&sb, &["verify", "pkg.zip", "--trust", "officer.pub"]).expect(0);
+}
+
+#[test]
+fn countersignature_by_a_key_the_verifier_does_not_know_is_not_a_finding() {
+    let sb = sandbox_with("pkg.zip");
+    custody(&sb, &["countersign", "pkg.zip", "--key", "stranger.key"]).expect(0);
+    let json = custody(
+        &sb,
+        &["verify", "pkg.zip", "--trust", "officer.pub", "--json"],
+    )
+    .expect(0)
+    .json();
+    let signers = json["signers"].as_array().unwrap();
+    assert_eq!(signers.len(), 2);
+    let trusted: Vec<bool> = signers
+        .iter()
+        .map(|s| s["trusted"].as_bool().unwrap())
+        .collect();
+    assert_eq!(trusted.iter().filter(|t| **t).count(), 1, "{json:#}");
+    // The countersigner's key is not in the package, so its signature cannot be checked.
+    let stranger = signers.iter().find(|s| s["trusted"] == false).unwrap();
+    assert_eq!(stranger["valid"], false);
+    // Trusting the countersigner alone is enough.
+    custody(&sb, &["verify", "pkg.zip", "--trust", "stranger.pub"]).expect(0);
 }

@@ -48,7 +48,8 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         received_time: None,
     };
     let receipt_path = args.receipt.clone().unwrap_or_else(|| {
-        let mut name = args.into.clone().into_os_string();
+        // Through components, so that `DIR/` does not put the receipt inside DIR.
+        let mut name = args.into.components().as_path().as_os_str().to_owned();
         name.push(".receipt.json");
         PathBuf::from(name)
     });
