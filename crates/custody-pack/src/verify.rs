@@ -27,7 +27,6 @@ use custody_core::keys::{PublicKey, VerifierKey};
 
 use crate::bagit::{self, BagFinding, BagReport, ValidateOptions};
 use crate::package::PackageStatement;
-use crate::zipscan::ScanLimits;
 
 pub use finding::{Finding, FindingGroup, FindingKind, ItemField, SignerProblem};
 
@@ -186,8 +185,3 @@ fn bag_finding_file(finding: &BagFinding) -> Option<String> {
 
 /// Digests from a payload manifest, by bag path.
 type ManifestDigests = BTreeMap<String, String>;
-
-/// The scan limits verification applies; exposed for callers that extract afterwards.
-pub fn scan_limits(options: &VerifyOptions) -> ScanLimits {
-    options.bag.scan_limits
-}
