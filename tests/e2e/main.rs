@@ -7,4 +7,7 @@ mod hash;
 mod interop;
 mod key;
 mod ledger;
+mod receive;
 mod seal;
+mod tamper;
+mod verify;

@@ -1,14 +1,23 @@
-//! `custody verify PATH [--bagit] [--json]`
+//! `custody verify PKG.zip [--trust KEY]... [--revoked KEY]... [--expect-recipient A] [--json]`
+//! and `custody verify PATH --bagit [--json]`.
 //!
-//! With `--bagit`, PATH is a plain BagIt bag (a directory, or a ZIP archive holding one)
-//! from any tool, checked against RFC 8493 and its drafts. Errors go to stdout (or into
-//! the JSON report), warnings to stderr.
+//! Without `--bagit`, PATH is a Custody package, checked in place against the trust store
+//! given with `--trust`; every finding is printed, grouped, each naming the file and entry
+//! at fault, then the signers and a one-line verdict. With `--bagit`, PATH is a plain BagIt
+//! bag (a directory, or a ZIP archive holding one) from any tool, checked against RFC 8493
+//! and its drafts; errors go to stdout (or into the JSON report), warnings to stderr.
+//!
+//! Exit codes: 0 verified, 1 findings (or no trusted signature), 2 could not run (the
+//! file cannot be read, a key cannot be parsed). A file that is not a ZIP archive is a
+//! finding ("no end of central directory record"), exit 1.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use custody_core::keys::{PublicKey, VerifierKey};
 use custody_pack::bagit::{self, BagReport, ValidateOptions};
+use custody_pack::verify::{self, FindingGroup, PackageReport, TrustedKey, VerifyOptions};
 
 use crate::{output, Outcome};
 
@@ -20,21 +29,163 @@ pub struct VerifyArgs {
     /// Treat PATH as a plain BagIt bag (directory or ZIP) rather than a Custody package.
     #[arg(long)]
     pub bagit: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The authority the package must be addressed to.
+    #[arg(long, value_name = "AUTHORITY")]
+    pub expect_recipient: Option<String>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
+/// The verifier's trust store, shared with `custody receive`.
+#[derive(clap::Args, Debug)]
+pub struct TrustArgs {
+    /// A key trusted to sign packages: a PEM public key file, a file holding a verifier
+    /// key, or a verifier key (name+keyid+base64). Repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub trust: Vec<String>,
+    /// A key to treat as revoked whatever the package says (same forms as --trust).
+    /// Repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub revoked: Vec<String>,
+}
+
+impl TrustArgs {
+    /// Verification options with these keys.
+    pub fn options(&self) -> anyhow::Result<VerifyOptions> {
+        let trusted = self
+            .trust
+            .iter()
+            .map(|k| parse_trusted(k).with_context(|| format!("--trust {k}")))
+            .collect::<anyhow::Result<_>>()?;
+        let revoked = self
+            .revoked
+            .iter()
+            .map(|k| {
+                parse_trusted(k)
+                    .map(|t| t.public_key())
+                    .with_context(|| format!("--revoked {k}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(VerifyOptions {
+            trusted,
+            revoked,
+            ..VerifyOptions::default()
+        })
+    }
+}
+
+/// A verifier key string, or a file holding a PEM public key or a verifier key.
+fn parse_trusted(text: &str) -> anyhow::Result<TrustedKey> {
+    if let Ok(key) = text.parse::<VerifierKey>() {
+        return Ok(TrustedKey::Verifier(key));
+    }
+    let path = Path::new(text);
+    let content = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "not a verifier key, and cannot read it as a key file ({})",
+            path.display()
+        )
+    })?;
+    if content.contains("-----BEGIN PUBLIC KEY-----") {
+        return Ok(TrustedKey::Public(PublicKey::from_pem(&content)?));
+    }
+    if content.contains("PRIVATE KEY") {
+        anyhow::bail!("{} is a private key; give the public key", path.display());
+    }
+    let key: VerifierKey = content.trim().parse().with_context(|| {
+        format!(
+            "{}: neither a PEM public key nor a verifier key",
+            path.display()
+        )
+    })?;
+    Ok(TrustedKey::Verifier(key))
+}
+
 /// Runs `custody verify`.
 pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
-    if !args.bagit {
-        anyhow::bail!(
-            "verifying Custody packages is not available yet; use --bagit for a plain BagIt bag"
-        );
+    if args.bagit {
+        return run_bagit(&args);
     }
+    let mut options = args.trust.options()?;
+    options.expect_recipient.clone_from(&args.expect_recipient);
+    let report = verify::verify_package(&args.path, &options)?;
+    if args.json {
+        output::print_json(&report_json(&report))?;
+    } else {
+        output::print(&report_text(&args.path, &report)?)?;
+    }
+    Ok(if report.verified {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
+}
+
+/// `{verified, findings: [{group, file?, seq?, kind, detail?, message}], signers: [...]}`.
+pub fn report_json(report: &PackageReport) -> serde_json::Value {
+    let findings: Vec<serde_json::Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let mut value = serde_json::to_value(f).unwrap_or_default();
+            if let Some(map) = value.as_object_mut() {
+                map.insert("message".into(), f.kind.to_string().into());
+            }
+            value
+        })
+        .collect();
+    serde_json::json!({
+        "verified": report.verified,
+        "package_id": report.statement.as_ref().map(|s| s.id.clone()),
+        "findings": findings,
+        "signers": report.signers,
+    })
+}
+
+/// Findings grouped, one per line, then the signers and the verdict.
+pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String> {
+    let mut text = String::new();
+    let mut group: Option<FindingGroup> = None;
+    for finding in &report.findings {
+        if group != Some(finding.group) {
+            group = Some(finding.group);
+            writeln!(text, "[{}]", finding.group)?;
+        }
+        let line = finding.to_string();
+        let prefix = format!("{}: ", finding.group);
+        writeln!(text, "  {}", line.strip_prefix(&prefix).unwrap_or(&line))?;
+    }
+    for signer in &report.signers {
+        let state = match (signer.valid, signer.trusted, signer.revoked) {
+            (_, _, true) => "REVOKED",
+            (true, true, false) => "valid, trusted",
+            (true, false, false) => "valid, not trusted",
+            (false, true, false) => "INVALID",
+            (false, false, false) => "not trusted (unchecked)",
+        };
+        writeln!(text, "signer {}: {state}", signer.key)?;
+    }
+    let name = path.display();
+    if report.verified {
+        let id = report.statement.as_ref().map_or("", |s| s.id.as_str());
+        writeln!(text, "{name}: VERIFIED package {id}")?;
+    } else {
+        writeln!(
+            text,
+            "{name}: NOT VERIFIED ({} finding(s))",
+            report.findings.len()
+        )?;
+    }
+    Ok(text)
+}
+
+fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let report = bagit::validate_path(&args.path, &ValidateOptions::default())
         .with_context(|| format!("cannot verify {}", args.path.display()))?;
-    render(&args, &report)?;
+    render_bagit(args, &report)?;
     Ok(if report.is_valid() {
         Outcome::Ok
     } else {
@@ -42,7 +193,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-fn render(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
+fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
     for warning in &report.warnings {
         eprintln!("custody: warning: {warning}");
     }

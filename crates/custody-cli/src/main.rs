@@ -16,6 +16,7 @@ mod cmd_key;
 mod cmd_ledger;
 mod cmd_log;
 mod cmd_proof;
+mod cmd_receive;
 mod cmd_seal;
 mod cmd_verify;
 mod ledger_opts;
@@ -66,6 +67,8 @@ enum Command {
     Ledger(cmd_ledger::LedgerCommand),
     /// Verify a package, or with --bagit a plain BagIt bag (directory or ZIP).
     Verify(cmd_verify::VerifyArgs),
+    /// Verify a package, extract it, record it as received and write a signed receipt.
+    Receive(Box<cmd_receive::ReceiveArgs>),
     /// Seal ledger items into a signed evidence package for another authority.
     Seal(Box<cmd_seal::SealArgs>),
     /// Add a signature to a sealed package, leaving everything else unchanged.
@@ -98,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::VerifyProof(args) => cmd_proof::run_verify(args),
         Command::Ledger(cmd) => cmd_ledger::run(cmd),
         Command::Verify(args) => cmd_verify::run(args),
+        Command::Receive(args) => cmd_receive::run(*args),
         Command::Seal(args) => cmd_seal::run(*args),
         Command::Countersign(args) => cmd_countersign::run(args),
         Command::Acknowledge(args) => cmd_acknowledge::run(args),

@@ -8,6 +8,9 @@
 //! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer;
 //! * [`layout`] and [`package`]: where things live in a package, and its statement;
 //! * [`seal`], [`countersign`]: writing a package and adding signatures to it;
+//! * [`verify`]: checking a package in place and reporting every finding;
+//! * [`receive`]: verifying, extracting and recording a package, and answering with a
+//!   receipt;
 //! * [`receipt`], [`acknowledge`]: the receiving authority's receipt and its import into
 //!   the sender's ledger.
 //!
@@ -21,6 +24,8 @@ pub mod countersign;
 pub mod layout;
 pub mod package;
 pub mod receipt;
+pub mod receive;
 pub mod seal;
+pub mod verify;
 pub mod zipscan;
 pub mod zipwrite;

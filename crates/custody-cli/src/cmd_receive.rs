@@ -1,0 +1,105 @@
+//! `custody receive PKG.zip --into DIR [--trust KEY]... [--as AUTHORITY] [--receipt OUT.json]`
+//! with the receiver's `--ledger`, `--key` and `--log-key`.
+//!
+//! Verifies the package (as `custody verify`, with `--expect-recipient` = `--as`); on any
+//! finding prints the report, writes nothing anywhere and exits 1. Otherwise extracts the
+//! bag into DIR (which must not exist), records one `received` entry per item in the
+//! receiver's ledger and writes the signed receipt (default `<DIR>.receipt.json`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use custody_pack::receive::{self, ReceiveError, ReceiveOptions};
+
+use crate::cmd_verify::{report_json, report_text, TrustArgs};
+use crate::ledger_opts::{LedgerArg, Session, SignerArgs};
+use crate::{output, Outcome};
+
+/// Arguments of `custody receive`.
+#[derive(clap::Args)]
+pub struct ReceiveArgs {
+    /// The package.
+    pub package: PathBuf,
+    /// The new directory to extract the bag into.
+    #[arg(long, value_name = "DIR")]
+    pub into: PathBuf,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The receiving authority: the package must be addressed to it.
+    #[arg(long = "as", value_name = "AUTHORITY")]
+    pub authority: Option<String>,
+    /// Where to write the receipt [default: <DIR>.receipt.json].
+    #[arg(long, value_name = "FILE")]
+    pub receipt: Option<PathBuf>,
+    #[command(flatten)]
+    pub ledger: LedgerArg,
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    /// Print the verification report and outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `custody receive`.
+pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
+    let options = ReceiveOptions {
+        verify: args.trust.options()?,
+        authority: args.authority.clone(),
+        received_time: None,
+    };
+    let receipt_path = args.receipt.clone().unwrap_or_else(|| {
+        // Through components, so that `DIR/` does not put the receipt inside DIR.
+        let mut name = args.into.components().as_path().as_os_str().to_owned();
+        name.push(".receipt.json");
+        PathBuf::from(name)
+    });
+    let mut session = Session::open(&args.ledger, &args.signer)?;
+    let result = receive::receive(
+        &args.package,
+        &args.into,
+        &options,
+        &mut session.ledger,
+        &session.actor,
+        &session.log_key,
+        &receipt_path,
+    );
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(ReceiveError::Refused { report }) => {
+            if args.json {
+                output::print_json(&report_json(&report))?;
+            } else {
+                output::print(&report_text(&args.package, &report)?)?;
+            }
+            eprintln!("custody: package refused; nothing was extracted, recorded or written");
+            return Ok(Outcome::Failed);
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot receive {}", args.package.display()))
+        }
+    };
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "package_id": outcome.statement.id,
+            "package_digest": outcome.package_digest,
+            "dir": outcome.dir.display().to_string(),
+            "received_seqs": outcome.received_seqs,
+            "receipt": receipt_path.display().to_string(),
+        }))?;
+    } else {
+        output::print(&format!(
+            "received package {} ({} item(s)) into {}\nrecorded received at seq {}\nreceipt: {}\n",
+            outcome.statement.id,
+            outcome.statement.items.len(),
+            outcome.dir.display(),
+            outcome
+                .received_seqs
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            receipt_path.display()
+        ))?;
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,475 @@
+//! Receiving a package: verify it, extract it safely and atomically, record `received` in
+//! the receiver's ledger, and answer with a signed receipt.
+//!
+//! Nothing is written anywhere unless verification finds nothing wrong and at least one
+//! trusted signature. Extraction goes entry by entry through [`crate::zipscan`]'s reader
+//! (sizes and CRC-32 enforced) into a temporary directory beside the destination, every
+//! path built from checked components, every file and directory fsynced, then renamed
+//! into place. A failure after that removes what was extracted; the ledger entries, once
+//! appended, stay (the ledger is append-only), and the error says so.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, Seek, SeekFrom, Write};
+use std::path::{Component, Path, PathBuf};
+
+use custody_core::hash;
+use custody_core::keys::Identity;
+use custody_store::{
+    EventDraft, EventFields, EventKind, Evidence, EvidenceFile, Ledger, StoreError,
+};
+use time::OffsetDateTime;
+
+use crate::layout;
+use crate::package::PackageStatement;
+use crate::receipt::{Receipt, ReceiptDraft, ReceiptError};
+use crate::verify::{self, PackageReport, VerifyError, VerifyOptions};
+use crate::zipscan::{ZipError, ZipScanner};
+
+/// What the receiver says about itself and expects.
+#[derive(Clone, Debug, Default)]
+pub struct ReceiveOptions {
+    /// Verification: trusted keys, revoked keys, limits. `expect_recipient` is set from
+    /// `authority` when that is given.
+    pub verify: VerifyOptions,
+    /// The receiving authority (`--as`): the package must be addressed to it, and the
+    /// receipt names it. Without it, the receipt names the receiver key's organisation (or
+    /// name) and the recipient is not checked.
+    pub authority: Option<String>,
+    /// When the package was received; now if `None`.
+    pub received_time: Option<OffsetDateTime>,
+}
+
+/// What a successful receive did.
+#[derive(Debug)]
+pub struct ReceiveOutcome {
+    /// The verification report (verified, no findings).
+    pub report: PackageReport,
+    /// The package statement.
+    pub statement: PackageStatement,
+    /// SHA-256 (hex) of the package file.
+    pub package_digest: String,
+    /// Seq of each `received` entry, one per item, in statement order.
+    pub received_seqs: Vec<u64>,
+    /// The receipt written.
+    pub receipt: Receipt,
+    /// Where the bag was extracted.
+    pub dir: PathBuf,
+}
+
+/// Why a package was not received.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiveError {
+    /// Verification could not run.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// Verification found problems (or no trusted signature); nothing was written.
+    #[error("package refused: verification found {} problem(s)", .report.findings.len())]
+    Refused {
+        /// The report.
+        report: Box<PackageReport>,
+    },
+    /// The destination directory already exists.
+    #[error("{path}: already exists; receive into a new directory")]
+    DestinationExists {
+        /// The destination.
+        path: PathBuf,
+    },
+    /// The directory that would hold the destination does not exist.
+    #[error("{path}: no such directory to receive into")]
+    NoParent {
+        /// The missing parent directory.
+        path: PathBuf,
+    },
+    /// The receipt file already exists.
+    #[error("{path}: receipt file already exists")]
+    ReceiptExists {
+        /// The receipt path.
+        path: PathBuf,
+    },
+    /// The package file changed between verification and extraction.
+    #[error("{path}: the package changed while it was being received")]
+    PackageChanged {
+        /// The package.
+        path: PathBuf,
+    },
+    /// An archive entry cannot be placed safely (only possible if the archive changed
+    /// after verification, which would also have been caught; checked regardless).
+    #[error("{entry}: archive entry cannot be extracted safely")]
+    UnsafeEntry {
+        /// The entry name.
+        entry: String,
+    },
+    /// Reading the package or writing the extracted files failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file at fault.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The ledger refused the `received` entries; what was extracted has been removed.
+    #[error("ledger refused the received entries (extraction undone): {0}")]
+    Ledger(#[source] StoreError),
+    /// The receipt could not be made or written after the ledger recorded `received`.
+    #[error(
+        "ledger recorded received at seq {seq}, but the receipt could not be written: {error}"
+    )]
+    Receipt {
+        /// The first `received` entry.
+        seq: u64,
+        /// Why.
+        error: ReceiptFailure,
+    },
+}
+
+/// Why the receipt could not be produced.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiptFailure {
+    /// Making or signing it failed.
+    #[error(transparent)]
+    Create(#[from] ReceiptError),
+    /// Writing it failed.
+    #[error("{path}: {source}")]
+    Write {
+        /// The receipt path.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> ReceiveError + '_ {
+    move |source| ReceiveError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Receives the package at `package` into the new directory `into`, recording it in
+/// `ledger` as `receiver` (appending with `log_key`) and writing the receipt to
+/// `receipt_out`.
+pub fn receive(
+    package: &Path,
+    into: &Path,
+    options: &ReceiveOptions,
+    ledger: &mut Ledger,
+    receiver: &Identity,
+    log_key: &Identity,
+    receipt_out: &Path,
+) -> Result<ReceiveOutcome, ReceiveError> {
+    if into.symlink_metadata().is_ok() {
+        return Err(ReceiveError::DestinationExists {
+            path: into.to_path_buf(),
+        });
+    }
+    if receipt_out.symlink_metadata().is_ok() {
+        return Err(ReceiveError::ReceiptExists {
+            path: receipt_out.to_path_buf(),
+        });
+    }
+    let parent = parent_dir(into);
+    if !parent.is_dir() {
+        return Err(ReceiveError::NoParent {
+            path: parent.to_path_buf(),
+        });
+    }
+    // One handle for the digest and the extraction, checked against what was verified.
+    let mut file = File::open(package).map_err(io_err(package))?;
+    let before = fingerprint(&file).map_err(io_err(package))?;
+    let mut verify_options = options.verify.clone();
+    if options.authority.is_some() {
+        verify_options
+            .expect_recipient
+            .clone_from(&options.authority);
+    }
+    let report = verify::verify_package(package, &verify_options)?;
+    let statement = match (&report.statement, report.verified) {
+        (Some(statement), true) => statement.clone(),
+        _ => {
+            return Err(ReceiveError::Refused {
+                report: Box::new(report),
+            })
+        }
+    };
+    let digest = hash::hash_reader(&mut file, &mut |_| {}).map_err(io_err(package))?;
+    if fingerprint(&file).map_err(io_err(package))? != before {
+        return Err(ReceiveError::PackageChanged {
+            path: package.to_path_buf(),
+        });
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io_err(package))?;
+    let sender_checkpoint = extract(file, package, &statement.id, into, &verify_options)?;
+    // One instant for the entries' claimed time and the receipt (and its cosignature).
+    let received_time = options
+        .received_time
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    let drafts = received_drafts(
+        &statement,
+        &digest.sha256_hex(),
+        &sender_checkpoint,
+        received_time,
+    );
+    let appended = match ledger.append_batch(drafts, receiver, log_key) {
+        Ok(a) => a,
+        Err(e) => {
+            // Best effort: the error reported is the ledger's.
+            let _ = fs::remove_dir_all(into);
+            return Err(ReceiveError::Ledger(e));
+        }
+    };
+    let received_seqs: Vec<u64> = appended.iter().map(|a| a.seq).collect();
+    let first = received_seqs.first().copied().unwrap_or_default();
+    let receiver_checkpoint = appended
+        .last()
+        .map(|a| a.checkpoint.clone())
+        .unwrap_or_default();
+    let info = receiver.info();
+    let draft = ReceiptDraft {
+        package_id: statement.id.clone(),
+        package_digest: digest.sha256_hex(),
+        received_time,
+        authority: options
+            .authority
+            .clone()
+            .or_else(|| info.organisation.clone())
+            .unwrap_or_else(|| info.name.clone()),
+        organisation: info.organisation.clone(),
+        jurisdiction: info.jurisdiction.clone(),
+        signers: report
+            .signers
+            .iter()
+            .filter(|s| s.counts())
+            .map(|s| s.key.clone())
+            .collect(),
+        sender_checkpoint,
+        receiver_checkpoint,
+        received_seq: first,
+    };
+    let receipt_failure = |error| ReceiveError::Receipt { seq: first, error };
+    let receipt =
+        Receipt::create(draft, receiver).map_err(|e| receipt_failure(ReceiptFailure::Create(e)))?;
+    let bytes = receipt
+        .to_canonical()
+        .map_err(|e| receipt_failure(ReceiptFailure::Create(e)))?;
+    write_atomically(receipt_out, &bytes).map_err(|source| {
+        receipt_failure(ReceiptFailure::Write {
+            path: receipt_out.to_path_buf(),
+            source,
+        })
+    })?;
+    Ok(ReceiveOutcome {
+        report,
+        statement,
+        package_digest: digest.sha256_hex(),
+        received_seqs,
+        receipt,
+        dir: into.to_path_buf(),
+    })
+}
+
+/// Length and modification time: enough to notice a package rewritten under us.
+fn fingerprint(file: &File) -> io::Result<(u64, Option<std::time::SystemTime>)> {
+    let meta = file.metadata()?;
+    Ok((meta.len(), meta.modified().ok()))
+}
+
+/// One `received` entry per item (so each carries its own evidence and the receiver's
+/// ledger knows every item's size and digests), all in one batch.
+fn received_drafts(
+    statement: &PackageStatement,
+    package_digest: &str,
+    sender_checkpoint: &str,
+    received_time: OffsetDateTime,
+) -> Vec<EventDraft> {
+    let claimed = custody_store::ledger::format_utc(received_time);
+    statement
+        .items
+        .iter()
+        .map(|item| {
+            let evidence = Evidence {
+                size: item.size,
+                sha256: item.sha256,
+                blake3: item.blake3,
+                source_path: format!("{}/{}", statement.id, item.path),
+                files: item.files.as_ref().map(|files| {
+                    files
+                        .iter()
+                        .map(|f| EvidenceFile {
+                            path: f.path.clone(),
+                            size: f.size,
+                            sha256: f.sha256,
+                            blake3: f.blake3,
+                        })
+                        .collect()
+                }),
+            };
+            EventDraft::new(EventKind::Received, claimed.clone())
+                .case(statement.case.clone())
+                .item(item.id.clone())
+                .fields(EventFields {
+                    from: Some(statement.sender.authority.clone()),
+                    package_digest: Some(package_digest.to_owned()),
+                    checkpoint: Some(sender_checkpoint.to_owned()),
+                    evidence: Some(evidence),
+                    notes: Some(format!("package {}", statement.id)),
+                    ..EventFields::default()
+                })
+        })
+        .collect()
+}
+
+/// Extracts the bag `<id>/` of the archive into `into` (which receives the bag's
+/// contents), atomically. Returns the sender checkpoint note.
+fn extract(
+    file: File,
+    package: &Path,
+    id: &str,
+    into: &Path,
+    options: &VerifyOptions,
+) -> Result<String, ReceiveError> {
+    let parent = parent_dir(into);
+    let staging = tempfile::Builder::new()
+        .prefix(".custody-receive-")
+        .tempdir_in(parent)
+        .map_err(io_err(parent))?;
+    let mut scanner = ZipScanner::new(BufReader::new(file), &options.bag.scan_limits)
+        .map_err(|e| zip_err(package, e))?;
+    if !scanner.scan().is_clean() {
+        return Err(ReceiveError::PackageChanged {
+            path: package.to_path_buf(),
+        });
+    }
+    let mut dirs = vec![staging.path().to_path_buf()];
+    let entries: Vec<(usize, String, bool)> = scanner
+        .entries()
+        .iter()
+        .map(|e| (e.index, e.name.clone(), e.is_dir()))
+        .collect();
+    for (index, name, is_dir) in entries {
+        let unsafe_entry = || ReceiveError::UnsafeEntry {
+            entry: name.clone(),
+        };
+        let trimmed = name.trim_end_matches('/');
+        if is_dir && trimmed == id {
+            continue;
+        }
+        let rel = layout::bag_path(id, trimmed).ok_or_else(unsafe_entry)?;
+        let target = safe_join(staging.path(), rel).ok_or_else(unsafe_entry)?;
+        if is_dir {
+            create_dirs(staging.path(), &target, &mut dirs)?;
+            continue;
+        }
+        if let Some(dir) = target.parent() {
+            create_dirs(staging.path(), dir, &mut dirs)?;
+        }
+        let mut out = File::create_new(&target).map_err(io_err(&target))?;
+        let mut reader = scanner.open_entry(index).map_err(|e| zip_err(package, e))?;
+        io::copy(&mut reader, &mut out).map_err(io_err(&target))?;
+        out.sync_all().map_err(io_err(&target))?;
+    }
+    // Deepest first, so each directory's entry is durable in its parent.
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for dir in &dirs {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(dir))?;
+    }
+    let checkpoint_path = staging.path().join(layout::CHECKPOINT);
+    let checkpoint = fs::read_to_string(&checkpoint_path).map_err(io_err(&checkpoint_path))?;
+    if into.symlink_metadata().is_ok() {
+        return Err(ReceiveError::DestinationExists {
+            path: into.to_path_buf(),
+        });
+    }
+    let staged = staging.keep();
+    if let Err(e) = fs::rename(&staged, into) {
+        let _ = fs::remove_dir_all(&staged);
+        return Err(io_err(into)(e));
+    }
+    File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(parent))?;
+    Ok(checkpoint)
+}
+
+/// The directory `path` is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn zip_err(package: &Path, e: ZipError) -> ReceiveError {
+    match e {
+        ZipError::Io(source) => ReceiveError::Io {
+            path: package.to_path_buf(),
+            source,
+        },
+        other => ReceiveError::Io {
+            path: package.to_path_buf(),
+            source: io::Error::other(other),
+        },
+    }
+}
+
+/// `root` joined with the `/`-separated `rel`, if every component is a plain name.
+fn safe_join(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut out = root.to_path_buf();
+    for part in rel.split('/') {
+        let mut components = Path::new(part).components();
+        let plain = matches!(components.next(), Some(Component::Normal(_)))
+            && components.next().is_none()
+            && !part.contains(['\\', ':', '\0']);
+        if !plain {
+            return None;
+        }
+        out.push(part);
+    }
+    Some(out)
+}
+
+/// Creates `dir` (inside `root`) and its missing ancestors, remembering each for fsync.
+fn create_dirs(root: &Path, dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), ReceiveError> {
+    if dir == root || dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(root, parent, made)?;
+    }
+    fs::create_dir(dir).map_err(io_err(dir))?;
+    made.push(dir.to_path_buf());
+    Ok(())
+}
+
+/// Writes `bytes` to `path` via a temporary file in the same directory, fsynced and
+/// renamed, so the file is either absent or complete.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_join_accepts_plain_components_only() {
+        let root = Path::new("/r");
+        assert_eq!(
+            safe_join(root, "data/a b/c.txt"),
+            Some(PathBuf::from("/r/data/a b/c.txt"))
+        );
+        for bad in [
+            "", "a//b", "./a", "a/../b", "..", "/etc/x", "a\\b", "C:x", "a\0b",
+        ] {
+            assert_eq!(safe_join(root, bad), None, "{bad:?}");
+        }
+    }
+}

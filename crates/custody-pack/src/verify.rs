@@ -1,0 +1,187 @@
+//! Verifying a Custody package in place, without extracting it, and reporting every
+//! finding.
+//!
+//! [`verify_package`] runs the checks of `docs/package.md` ("Verification") in order:
+//! the ZIP structure and the BagIt bag (through [`crate::bagit::validate_zip`], which
+//! reads every payload file once and hashes it with SHA-256 and BLAKE3 together), the
+//! package signatures over the tag manifest against a trust store, the package statement
+//! against the verified manifests, each included ledger entry (canonical form, signature,
+//! signer enrolment), each inclusion proof, and the sender ledger's checkpoint. Nothing
+//! stops at the first problem: the [`PackageReport`] lists them all, grouped.
+//!
+//! Trust flows from the signatures: a trusted signature covers the tag manifest, which
+//! covers `custody/package.json`, which names the sender's log key, which signs the
+//! checkpoint, to which every entry is proven. Only the signatures' keys need to be known
+//! in advance.
+
+mod custody_files;
+mod finding;
+mod history;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use custody_core::keys::{PublicKey, VerifierKey};
+
+use crate::bagit::{self, BagFinding, BagReport, ValidateOptions};
+use crate::package::PackageStatement;
+
+pub use finding::{Finding, FindingGroup, FindingKind, ItemField, SignerProblem};
+
+/// A key the verifier trusts to sign packages: a bare Ed25519 key (as from a PEM file),
+/// or a C2SP verifier key whose name must then match the signature's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustedKey {
+    /// Any signature file naming a key ID this key has under that name.
+    Public(PublicKey),
+    /// Exactly this named key.
+    Verifier(VerifierKey),
+}
+
+impl TrustedKey {
+    /// The Ed25519 key.
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            TrustedKey::Public(k) => *k,
+            TrustedKey::Verifier(v) => v.key,
+        }
+    }
+}
+
+/// What the verifier knows and expects beyond the package.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// Keys trusted to sign packages.
+    pub trusted: Vec<TrustedKey>,
+    /// Keys known to be revoked, whatever the package says.
+    pub revoked: Vec<PublicKey>,
+    /// The authority the package must be addressed to (`recipient.authority`).
+    pub expect_recipient: Option<String>,
+    /// ZIP scan limits and the largest tag file read into memory.
+    pub bag: ValidateOptions,
+}
+
+/// One package signature and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SignerStatus {
+    /// The signer: its C2SP verifier key when the key is known (trusted or enrolled in the
+    /// package), otherwise `name+keyid` from the file name.
+    pub key: String,
+    /// The key name from the signature file name.
+    pub name: String,
+    /// Whether the key is in the trust store.
+    pub trusted: bool,
+    /// Whether the signature verifies over the tag manifest.
+    pub valid: bool,
+    /// Whether the key is revoked (by `--revoked` or an included `key-revoked` entry).
+    pub revoked: bool,
+}
+
+impl SignerStatus {
+    /// Whether this signature makes the package acceptable.
+    pub fn counts(&self) -> bool {
+        self.trusted && self.valid && !self.revoked
+    }
+}
+
+/// The outcome of verifying one package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageReport {
+    /// No findings and at least one valid signature by a trusted, unrevoked key.
+    pub verified: bool,
+    /// Every problem found, in group order.
+    pub findings: Vec<Finding>,
+    /// Every signature file, in name order.
+    pub signers: Vec<SignerStatus>,
+    /// The package statement, when it parses (trust it only if `verified`).
+    pub statement: Option<PackageStatement>,
+}
+
+impl PackageReport {
+    /// The findings of one group.
+    pub fn group(&self, group: FindingGroup) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.group == group)
+    }
+}
+
+/// A verification that could not run at all (as opposed to one that found problems).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The package file cannot be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The package.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+/// Verifies the package at `path`. A file that is not a ZIP archive, or not a Custody
+/// package, is a finding; only a file that cannot be read is an error.
+pub fn verify_package(path: &Path, options: &VerifyOptions) -> Result<PackageReport, VerifyError> {
+    let read = |source| VerifyError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bag = bagit::validate_zip(File::open(path).map_err(read)?, &options.bag).map_err(read)?;
+    let mut findings = bag_findings(&bag);
+    let file = File::open(path).map_err(read)?;
+    let custody = custody_files::check(file, options, &mut findings).map_err(read)?;
+    findings.sort_by_key(|f| f.group);
+    let verified = findings.is_empty() && custody.signers.iter().any(SignerStatus::counts);
+    Ok(PackageReport {
+        verified,
+        findings,
+        signers: custody.signers,
+        statement: custody.statement,
+    })
+}
+
+/// BagIt's errors, and its warnings that a Custody package must not give either: a
+/// package is written by one tool to one layout, so a missing `bag-info.txt`, a
+/// byte-order mark or a tag file outside the tag manifest is a deviation, not a style
+/// issue. The one exception is the signatures, which are outside the tag manifest by
+/// design.
+fn bag_findings(report: &BagReport) -> Vec<Finding> {
+    let warnings = report.warnings.iter().filter(|w| match w {
+        BagFinding::TagFileNotInTagManifest { file } => !crate::layout::is_signature(file),
+        _ => true,
+    });
+    report
+        .errors
+        .iter()
+        .chain(warnings)
+        .map(|f| match f {
+            BagFinding::Zip { finding } => Finding {
+                group: FindingGroup::Zip,
+                file: finding.entry_name().map(str::to_owned),
+                seq: None,
+                kind: FindingKind::Zip(finding.clone()),
+            },
+            BagFinding::ZipEntryIntegrity { file, error } => Finding::file(
+                FindingGroup::Zip,
+                file,
+                FindingKind::Integrity(error.clone()),
+            ),
+            other => Finding {
+                group: FindingGroup::Bagit,
+                file: bag_finding_file(other),
+                seq: None,
+                kind: FindingKind::Bag(other.clone()),
+            },
+        })
+        .collect()
+}
+
+/// The file a BagIt finding names (every variant but the archive-level ones has one).
+fn bag_finding_file(finding: &BagFinding) -> Option<String> {
+    let value = serde_json::to_value(finding).ok()?;
+    value.get("file")?.as_str().map(str::to_owned)
+}
+
+/// Digests from a payload manifest, by bag path.
+type ManifestDigests = BTreeMap<String, String>;

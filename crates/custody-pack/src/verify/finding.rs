@@ -1,0 +1,448 @@
+//! What package verification can find wrong, grouped as `docs/package.md` describes.
+
+use std::fmt;
+
+use crate::bagit::BagFinding;
+use crate::zipscan::{EntryIntegrityError, ZipFinding};
+
+/// The part of a package a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FindingGroup {
+    /// The ZIP archive's structure.
+    Zip,
+    /// The BagIt bag: declaration, bag-info, manifests, payload digests.
+    Bagit,
+    /// The package signatures and whether their signers are trusted.
+    Signature,
+    /// The package statement (`custody/package.json`) and how it matches the payload.
+    Statement,
+    /// The ledger entries under `custody/events/`.
+    Events,
+    /// The inclusion proofs under `custody/proofs/`.
+    Proofs,
+    /// The sender ledger's checkpoint (`custody/checkpoint`).
+    Checkpoint,
+}
+
+impl FindingGroup {
+    /// The group's name as printed and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingGroup::Zip => "zip",
+            FindingGroup::Bagit => "bagit",
+            FindingGroup::Signature => "signature",
+            FindingGroup::Statement => "statement",
+            FindingGroup::Events => "events",
+            FindingGroup::Proofs => "proofs",
+            FindingGroup::Checkpoint => "checkpoint",
+        }
+    }
+}
+
+impl fmt::Display for FindingGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A digest or size field of an item or file compared between the statement, the
+/// manifests, the archive and the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ItemField {
+    /// Size in bytes.
+    Size,
+    /// SHA-256.
+    Sha256,
+    /// BLAKE3.
+    Blake3,
+    /// The list of files of a directory item.
+    Files,
+}
+
+impl fmt::Display for ItemField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ItemField::Size => "size",
+            ItemField::Sha256 => "SHA-256",
+            ItemField::Blake3 => "BLAKE3",
+            ItemField::Files => "file list",
+        })
+    }
+}
+
+/// Why an event's signer was not entitled to sign it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SignerProblem {
+    /// No included `ledger-initialised`, `actor-enrolled` or `key-rotated` entry enrols the
+    /// key before the event.
+    NotEnrolled,
+    /// An included `key-revoked` entry revoked the key before the event.
+    Revoked,
+    /// An included `key-rotated` entry replaced the key before the event.
+    Rotated,
+}
+
+impl fmt::Display for SignerProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignerProblem::NotEnrolled => "is not enrolled by any included entry before it",
+            SignerProblem::Revoked => "was revoked before it",
+            SignerProblem::Rotated => "was rotated out before it",
+        })
+    }
+}
+
+/// What is wrong. The [`Finding`] around it names the file and the event seq.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// A structural problem of the ZIP archive.
+    #[error("{0}")]
+    Zip(ZipFinding),
+    /// A BagIt problem.
+    #[error("{0}")]
+    Bag(BagFinding),
+    /// No `bagit.txt` in a single top-level directory, so no Custody checks could run.
+    #[error("no bag directory found in the archive")]
+    NoBag,
+    /// A file every Custody package has is absent.
+    #[error("required file missing")]
+    MissingFile,
+    /// A file the package layout has no place for.
+    #[error("file has no place in a Custody package")]
+    UnexpectedFile,
+    /// A Custody file is larger than verification reads into memory.
+    #[error("{size} bytes exceeds the {max}-byte limit for this file")]
+    TooLarge {
+        /// Declared size.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A Custody file could not be read from the archive.
+    #[error("cannot read: {error}")]
+    Unreadable {
+        /// The reason.
+        error: String,
+    },
+    /// A Custody file's bytes contradict the archive's declared size or CRC-32.
+    #[error("{0}")]
+    Integrity(EntryIntegrityError),
+    /// A `bag-info.txt` label disagrees with the statement or the bag.
+    #[error("{label} is {found:?}, expected {expected:?}")]
+    BagInfoMismatch {
+        /// The label.
+        label: String,
+        /// What the statement or bag says it must be.
+        expected: String,
+        /// What `bag-info.txt` says (empty if absent).
+        found: String,
+    },
+    /// A signature file name is not `<key name>+<8 hex digits>.sig`.
+    #[error("signature file name is not <key name>+<key id>.sig")]
+    SignatureName,
+    /// A signature file is not 64 bytes.
+    #[error("signature is {len} bytes, an Ed25519 signature is 64")]
+    SignatureLength {
+        /// Its length.
+        len: u64,
+    },
+    /// A signature does not verify over the tag manifest with the key its name designates.
+    #[error("signature by {key} does not verify over tagmanifest-sha256.txt")]
+    SignatureInvalid {
+        /// The signer (`name+keyid`, or the verifier key when known).
+        key: String,
+    },
+    /// A signature by a key that is not in the trust store.
+    #[error("signer {key} is not trusted")]
+    UntrustedSigner {
+        /// The signer (`name+keyid`, or the verifier key when known).
+        key: String,
+    },
+    /// A signature by a revoked key.
+    #[error("signer {key} is revoked{}", match .seq { Some(s) => format!(" (key-revoked entry {s})"), None => " (--revoked)".to_owned() })]
+    RevokedSigner {
+        /// The signer.
+        key: String,
+        /// The included `key-revoked` entry, if that is how it is known.
+        seq: Option<u64>,
+    },
+    /// No signature both verifies and comes from a trusted, unrevoked key.
+    #[error("no valid signature by a trusted key")]
+    NoTrustedSignature,
+    /// A Custody JSON or text file does not parse.
+    #[error("malformed: {error}")]
+    Malformed {
+        /// The parser's message.
+        error: String,
+    },
+    /// A JSON file is not in RFC 8785 canonical form (or carries unknown fields).
+    #[error("not canonical JSON (RFC 8785) of a known record")]
+    NotCanonical,
+    /// A statement field disagrees with another part of the package.
+    #[error("{field} is {found:?}, expected {expected:?}")]
+    StatementMismatch {
+        /// The field (`id`, `checkpoint.size`, …).
+        field: String,
+        /// What it should be.
+        expected: String,
+        /// What it is.
+        found: String,
+    },
+    /// An item's or file's size or digest in the statement differs from the payload.
+    #[error("item {item}: {path}: statement {field} is {stated}, payload has {found}")]
+    ItemMismatch {
+        /// The item id.
+        item: String,
+        /// The bag path of the file.
+        path: String,
+        /// The field.
+        field: ItemField,
+        /// The statement's value.
+        stated: String,
+        /// The payload's value (from the verified manifests and archive).
+        found: String,
+    },
+    /// An item's statement entry differs from the evidence its `acquired` event recorded.
+    #[error("item {item}: statement {field} differs from what entry {acquired_seq} recorded at acquisition")]
+    ItemNotAsAcquired {
+        /// The item id.
+        item: String,
+        /// The field.
+        field: ItemField,
+        /// The acquisition entry.
+        acquired_seq: u64,
+    },
+    /// A payload file the statement's items do not account for, or an item file absent
+    /// from the payload.
+    #[error("{path}: {}", if *.in_payload { "payload file belongs to no item of the statement" } else { "statement lists it but the payload does not have it" })]
+    PayloadNotInStatement {
+        /// The bag path.
+        path: String,
+        /// Whether it is in the payload (and missing from the statement) or the reverse.
+        in_payload: bool,
+    },
+    /// The statement names a different recipient than the verifier expects.
+    #[error("package is addressed to {found:?}, not {expected:?}")]
+    RecipientMismatch {
+        /// `--expect-recipient`.
+        expected: String,
+        /// `recipient.authority`.
+        found: String,
+    },
+    /// An entry's `seq` differs from its file name.
+    #[error("entry says seq {found}")]
+    EventSeqMismatch {
+        /// The seq inside.
+        found: u64,
+    },
+    /// An entry's signature does not verify with the actor key it names.
+    #[error("event signature does not verify with actor key {actor}")]
+    EventSignatureInvalid {
+        /// The actor key (hex).
+        actor: String,
+    },
+    /// An entry's signer was not entitled to sign at that seq.
+    #[error("actor key {actor} {problem}")]
+    EventSigner {
+        /// The actor key (hex).
+        actor: String,
+        /// Why.
+        problem: SignerProblem,
+    },
+    /// An entry belongs to another ledger.
+    #[error("entry origin {found:?} is not the sender ledger {expected:?}")]
+    EventOrigin {
+        /// `sender.ledger_origin`.
+        expected: String,
+        /// The entry's origin.
+        found: String,
+    },
+    /// An entry names no item of the package and is not an actor or ledger entry.
+    #[error("entry names no item of the package")]
+    EventUnrelated,
+    /// An item's history lists an entry the package does not include.
+    #[error("item {item} lists entry {seq}, which the package does not include")]
+    EventMissing {
+        /// The item.
+        item: String,
+        /// The missing entry.
+        seq: u64,
+    },
+    /// An item's history lists an entry that does not concern that item.
+    #[error("item {item} lists this entry, which does not name it")]
+    EventNotForItem {
+        /// The item.
+        item: String,
+    },
+    /// An entry is missing from the sequence the statement's item needs (its acquisition).
+    #[error(
+        "item {item}: acquisition entry {seq} is not an acquired/derived/received entry naming it"
+    )]
+    NotAcquisition {
+        /// The item.
+        item: String,
+        /// The seq given as `acquired_seq`.
+        seq: u64,
+    },
+    /// Entry 0 (`ledger-initialised`) is missing or names another log key.
+    #[error("ledger-initialised entry {}", if .log_key.is_empty() { "is not included".to_owned() } else { format!("names log key {}, not the statement's", .log_key) })]
+    LedgerKeyMismatch {
+        /// The log key entry 0 names (empty when entry 0 is absent).
+        log_key: String,
+    },
+    /// An entry has no inclusion proof.
+    #[error("no inclusion proof for this entry")]
+    ProofMissing,
+    /// A proof file for an entry the package does not include.
+    #[error("proof for an entry the package does not include")]
+    ProofOrphan,
+    /// A proof is for another leaf index or tree size than expected.
+    #[error("proof is for leaf {leaf_index} of a {tree_size}-entry tree, expected leaf {seq} of {expected_size}")]
+    ProofShape {
+        /// The proof's leaf index.
+        leaf_index: u64,
+        /// The proof's tree size.
+        tree_size: u64,
+        /// The entry's seq.
+        seq: u64,
+        /// The checkpoint's size.
+        expected_size: u64,
+    },
+    /// A proof does not lead from the entry's leaf hash to the checkpoint root.
+    #[error("inclusion proof does not verify: {error}")]
+    ProofInvalid {
+        /// Why.
+        error: String,
+    },
+    /// The checkpoint note is not signed by the sender's log key.
+    #[error("checkpoint is not validly signed by the sender log key: {error}")]
+    CheckpointSignature {
+        /// Why.
+        error: String,
+    },
+}
+
+/// One problem with a package, naming the file (bag path, or archive entry name for ZIP
+/// findings) and the ledger seq it concerns.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The part of the package.
+    pub group: FindingGroup,
+    /// The file at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The ledger entry at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// What is wrong.
+    #[serde(flatten)]
+    pub kind: FindingKind,
+}
+
+impl Finding {
+    /// A finding about `file`.
+    pub fn file(group: FindingGroup, file: impl Into<String>, kind: FindingKind) -> Finding {
+        Finding {
+            group,
+            file: Some(file.into()),
+            seq: None,
+            kind,
+        }
+    }
+
+    /// A finding about the entry `seq` in `file`.
+    pub fn event(
+        group: FindingGroup,
+        file: impl Into<String>,
+        seq: u64,
+        kind: FindingKind,
+    ) -> Finding {
+        Finding {
+            group,
+            file: Some(file.into()),
+            seq: Some(seq),
+            kind,
+        }
+    }
+
+    /// A finding about the package as a whole.
+    pub fn package(group: FindingGroup, kind: FindingKind) -> Finding {
+        Finding {
+            group,
+            file: None,
+            seq: None,
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.group)?;
+        // ZIP and BagIt messages name their file already.
+        let named = matches!(
+            self.kind,
+            FindingKind::Zip(_) | FindingKind::Bag(_) | FindingKind::Integrity(_)
+        );
+        let file = if named { None } else { self.file.as_ref() };
+        match (file, self.seq) {
+            (Some(file), Some(seq)) => write!(f, "{file} (entry {seq}): ")?,
+            (Some(file), None) => write!(f, "{file}: ")?,
+            (None, Some(seq)) => write!(f, "entry {seq}: ")?,
+            (None, None) => {}
+        }
+        write!(f, "{}", self.kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_group_file_and_entry() {
+        let f = Finding::event(
+            FindingGroup::Proofs,
+            "custody/proofs/4.json",
+            4,
+            FindingKind::ProofMissing,
+        );
+        assert_eq!(
+            f.to_string(),
+            "proofs: custody/proofs/4.json (entry 4): no inclusion proof for this entry"
+        );
+        let f = Finding::package(FindingGroup::Signature, FindingKind::NoTrustedSignature);
+        assert_eq!(
+            f.to_string(),
+            "signature: no valid signature by a trusted key"
+        );
+    }
+
+    #[test]
+    fn json_shape_is_group_file_seq_kind_detail() {
+        let f = Finding::event(
+            FindingGroup::Events,
+            "custody/events/2.json",
+            2,
+            FindingKind::EventSeqMismatch { found: 3 },
+        );
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            serde_json::json!({
+                "group": "events",
+                "file": "custody/events/2.json",
+                "seq": 2,
+                "kind": "event_seq_mismatch",
+                "detail": {"found": 3},
+            })
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! The custody history a package carries: its ledger entries (each canonical, signed by
+//! a key enrolled and still active at that seq by an included entry), their inclusion
+//! proofs, and the sender ledger's checkpoint they are proven into.
+
+use std::collections::{BTreeMap, HashMap};
+
+use custody_core::canonical;
+use custody_core::checkpoint::Checkpoint;
+use custody_core::hex;
+use custody_core::keys::PublicKey;
+use custody_core::merkle::{self, Hash, InclusionProof};
+use custody_core::sign::{self, CONTEXT_EVENT};
+use custody_store::{EventKind, SignedEvent};
+
+use super::custody_files::{Bag, Reader};
+use super::finding::{Finding, FindingGroup, FindingKind, ItemField, SignerProblem};
+use crate::layout;
+use crate::package::{PackageItem, PackageStatement};
+
+/// An included entry that parsed.
+struct Entry {
+    signed: SignedEvent,
+    /// Whether its signature verified with the actor key it names.
+    signature_ok: bool,
+}
+
+/// What the history checks learnt, for the signature and statement checks.
+pub(super) struct History {
+    entries: BTreeMap<u64, Entry>,
+    /// Every key enrolled by a validly signed included entry.
+    enrolled: Vec<PublicKey>,
+    /// Key (hex) → seq of the validly signed `key-revoked` entry revoking it.
+    revoked: HashMap<String, u64>,
+}
+
+impl History {
+    /// Keys the package's entries enrol (to recognise signers not in the trust store).
+    pub fn enrolled_keys(&self) -> impl Iterator<Item = PublicKey> + '_ {
+        self.enrolled.iter().copied()
+    }
+
+    /// The seq of the included `key-revoked` entry revoking `key`, if any.
+    pub fn revocation_of(&self, key: &PublicKey) -> Option<u64> {
+        self.revoked.get(&hex::encode(&key.to_bytes())).copied()
+    }
+
+    /// The item's history: every listed entry is included and concerns the item, and its
+    /// acquisition entry recorded exactly the statement's size and digests.
+    pub fn check_acquisition(&self, item: &PackageItem, out: &mut Vec<Finding>) {
+        for &seq in &item.events {
+            let file = layout::event_path(seq);
+            let Some(entry) = self.entries.get(&seq) else {
+                out.push(Finding::event(
+                    FindingGroup::Events,
+                    file,
+                    seq,
+                    FindingKind::EventMissing {
+                        item: item.id.clone(),
+                        seq,
+                    },
+                ));
+                continue;
+            };
+            let event = &entry.signed.event;
+            let names = event.items.contains(&item.id)
+                || event.fields.parent.as_deref() == Some(item.id.as_str());
+            if !names {
+                out.push(Finding::event(
+                    FindingGroup::Events,
+                    file,
+                    seq,
+                    FindingKind::EventNotForItem {
+                        item: item.id.clone(),
+                    },
+                ));
+            }
+        }
+        let seq = item.acquired_seq;
+        let file = layout::event_path(seq);
+        let Some(entry) = self.entries.get(&seq) else {
+            if !item.events.contains(&seq) {
+                out.push(Finding::event(
+                    FindingGroup::Events,
+                    file,
+                    seq,
+                    FindingKind::EventMissing {
+                        item: item.id.clone(),
+                        seq,
+                    },
+                ));
+            }
+            return;
+        };
+        let event = &entry.signed.event;
+        if !event.kind.creates_items() || !event.items.contains(&item.id) {
+            out.push(Finding::event(
+                FindingGroup::Events,
+                file,
+                seq,
+                FindingKind::NotAcquisition {
+                    item: item.id.clone(),
+                    seq,
+                },
+            ));
+            return;
+        }
+        // An event creating several items records one item's evidence only when it is the
+        // sole item; `received` may carry the digests as `found` instead.
+        let recorded = event
+            .fields
+            .evidence
+            .as_ref()
+            .filter(|_| event.items.len() == 1);
+        let Some(evidence) = recorded else {
+            return;
+        };
+        let mut differs = |field| {
+            out.push(Finding::event(
+                FindingGroup::Statement,
+                layout::PACKAGE_JSON,
+                seq,
+                FindingKind::ItemNotAsAcquired {
+                    item: item.id.clone(),
+                    field,
+                    acquired_seq: seq,
+                },
+            ));
+        };
+        if evidence.size != item.size {
+            differs(ItemField::Size);
+        }
+        if evidence.sha256 != item.sha256 {
+            differs(ItemField::Sha256);
+        }
+        if evidence.blake3 != item.blake3 {
+            differs(ItemField::Blake3);
+        }
+        let stated_files = item.files.as_ref().map(|files| {
+            files
+                .iter()
+                .map(|f| (f.path.as_str(), f.size, f.sha256, f.blake3))
+                .collect::<Vec<_>>()
+        });
+        let recorded_files = evidence.files.as_ref().map(|files| {
+            files
+                .iter()
+                .map(|f| (f.path.as_str(), f.size, f.sha256, f.blake3))
+                .collect::<Vec<_>>()
+        });
+        if stated_files != recorded_files {
+            differs(ItemField::Files);
+        }
+    }
+}
+
+/// Checks every entry, proof and the checkpoint.
+pub(super) fn check(
+    reader: &mut Reader<'_>,
+    bag: &Bag,
+    statement: Option<&PackageStatement>,
+) -> History {
+    let mut history = History {
+        entries: BTreeMap::new(),
+        enrolled: Vec::new(),
+        revoked: HashMap::new(),
+    };
+    let mut leaves: BTreeMap<u64, Hash> = BTreeMap::new();
+    let event_paths: Vec<(u64, String)> = bag
+        .under(layout::EVENTS_DIR)
+        .filter_map(|p| Some((layout::event_seq(p)?, p.to_owned())))
+        .collect();
+    for (seq, path) in event_paths {
+        let Some(bytes) = reader.read(bag, &path, FindingGroup::Events) else {
+            continue;
+        };
+        leaves.insert(seq, merkle::leaf_hash(&bytes));
+        if let Some(entry) = check_entry(seq, &path, &bytes, statement, reader.findings) {
+            history.entries.insert(seq, entry);
+        }
+    }
+    check_signers(&mut history, statement, reader.findings);
+    if let Some(statement) = statement {
+        check_relevance(&history, statement, reader.findings);
+    }
+    let root = check_checkpoint(reader, bag, statement);
+    check_proofs(reader, bag, &leaves, root);
+    history
+}
+
+/// One entry on its own: parse, canonical bytes, seq, origin, signature.
+fn check_entry(
+    seq: u64,
+    path: &str,
+    bytes: &[u8],
+    statement: Option<&PackageStatement>,
+    findings: &mut Vec<Finding>,
+) -> Option<Entry> {
+    let finding = |kind| Finding::event(FindingGroup::Events, path, seq, kind);
+    let signed: SignedEvent = match serde_json::from_slice(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            findings.push(finding(FindingKind::Malformed {
+                error: e.to_string(),
+            }));
+            return None;
+        }
+    };
+    // Re-encoding must give the bytes back: this rejects non-canonical JSON and any field
+    // the entry format does not have.
+    if canonical::to_canonical_vec(&signed).ok().as_deref() != Some(bytes) {
+        findings.push(finding(FindingKind::NotCanonical));
+    }
+    let event = &signed.event;
+    if event.seq != seq {
+        findings.push(finding(FindingKind::EventSeqMismatch { found: event.seq }));
+    }
+    if let Some(statement) = statement {
+        if event.origin != statement.sender.ledger_origin {
+            findings.push(finding(FindingKind::EventOrigin {
+                expected: statement.sender.ledger_origin.clone(),
+                found: event.origin.clone(),
+            }));
+        }
+    }
+    let signature_ok = event_signature_ok(&signed);
+    if !signature_ok {
+        findings.push(finding(FindingKind::EventSignatureInvalid {
+            actor: event.actor.clone(),
+        }));
+    }
+    Some(Entry {
+        signed,
+        signature_ok,
+    })
+}
+
+fn event_signature_ok(signed: &SignedEvent) -> bool {
+    let Some(key) = parse_key(&signed.event.actor) else {
+        return false;
+    };
+    let Some(signature) = sign::signature_from_hex(&signed.signature) else {
+        return false;
+    };
+    let Ok(message) = canonical::to_canonical_vec(&signed.event) else {
+        return false;
+    };
+    sign::verify_canonical(&key, CONTEXT_EVENT, &message, &signature).is_ok()
+}
+
+fn parse_key(text: &str) -> Option<PublicKey> {
+    hex::decode_array::<32>(text).and_then(|b| PublicKey::from_bytes(&b).ok())
+}
+
+/// Follows the keys through the included entries in seq order: each entry's signer must
+/// have been enrolled by an earlier included entry (entry 0 enrols its own signer) and not
+/// revoked or rotated out since. Only validly signed entries change key states.
+fn check_signers(
+    history: &mut History,
+    statement: Option<&PackageStatement>,
+    findings: &mut Vec<Finding>,
+) {
+    #[derive(Clone, Copy)]
+    enum State {
+        Active,
+        Ended(SignerProblem),
+    }
+    let mut states: HashMap<String, State> = HashMap::new();
+    let enrol = |states: &mut HashMap<String, State>, key: &Option<String>| {
+        if let Some(key) = key {
+            states.insert(key.clone(), State::Active);
+        }
+    };
+    let mut log_key_entry = None;
+    for (&seq, entry) in &history.entries {
+        let event = &entry.signed.event;
+        let initialises = event.kind == EventKind::LedgerInitialised && seq == 0;
+        if initialises {
+            log_key_entry = Some(event.fields.log_key.clone().unwrap_or_default());
+        }
+        let problem = match states.get(&event.actor) {
+            _ if initialises => None,
+            None => Some(SignerProblem::NotEnrolled),
+            Some(State::Ended(p)) => Some(*p),
+            Some(State::Active) => None,
+        };
+        if let Some(problem) = problem {
+            findings.push(Finding::event(
+                FindingGroup::Events,
+                layout::event_path(seq),
+                seq,
+                FindingKind::EventSigner {
+                    actor: event.actor.clone(),
+                    problem,
+                },
+            ));
+        }
+        if !entry.signature_ok || problem.is_some() {
+            continue;
+        }
+        match event.kind {
+            EventKind::LedgerInitialised if initialises => {
+                enrol(&mut states, &Some(event.actor.clone()));
+            }
+            EventKind::ActorEnrolled => enrol(&mut states, &event.fields.public_key),
+            EventKind::KeyRotated => {
+                states.insert(event.actor.clone(), State::Ended(SignerProblem::Rotated));
+                enrol(&mut states, &event.fields.public_key);
+            }
+            EventKind::KeyRevoked => {
+                if let Some(key) = &event.fields.public_key {
+                    states.insert(key.clone(), State::Ended(SignerProblem::Revoked));
+                    history.revoked.insert(key.clone(), seq);
+                }
+            }
+            _ => {}
+        }
+    }
+    history.enrolled = states.keys().filter_map(|k| parse_key(k)).collect();
+    let Some(statement) = statement else {
+        return;
+    };
+    let expected = &statement.sender.log_key;
+    if log_key_entry.as_ref() != Some(expected) {
+        findings.push(Finding::event(
+            FindingGroup::Events,
+            layout::event_path(0),
+            0,
+            FindingKind::LedgerKeyMismatch {
+                log_key: log_key_entry.unwrap_or_default(),
+            },
+        ));
+    }
+}
+
+/// Entries that are neither about keys nor about a package item have no business here.
+fn check_relevance(history: &History, statement: &PackageStatement, findings: &mut Vec<Finding>) {
+    for (&seq, entry) in &history.entries {
+        let event = &entry.signed.event;
+        let about_keys = matches!(
+            event.kind,
+            EventKind::LedgerInitialised
+                | EventKind::ActorEnrolled
+                | EventKind::KeyRotated
+                | EventKind::KeyRevoked
+        );
+        let about_item = event
+            .items
+            .iter()
+            .chain(event.fields.parent.as_ref())
+            .any(|i| statement.item(i).is_some());
+        if !about_keys && !about_item {
+            findings.push(Finding::event(
+                FindingGroup::Events,
+                layout::event_path(seq),
+                seq,
+                FindingKind::EventUnrelated,
+            ));
+        }
+    }
+}
+
+/// The checkpoint: signed by the statement's log key, for the sender's origin, with the
+/// statement's size and root. Returns the (size, root) proofs must lead to.
+fn check_checkpoint(
+    reader: &mut Reader<'_>,
+    bag: &Bag,
+    statement: Option<&PackageStatement>,
+) -> Option<(u64, Hash)> {
+    let bytes = reader.read(bag, layout::CHECKPOINT, FindingGroup::Checkpoint);
+    let statement = statement?;
+    let stated = (statement.checkpoint.size, statement.checkpoint.root);
+    let bytes = bytes?;
+    let finding = |kind| Finding::file(FindingGroup::Checkpoint, layout::CHECKPOINT, kind);
+    let log_key = match statement.sender.log_verifier_key() {
+        Ok(k) => k,
+        Err(e) => {
+            reader.findings.push(Finding::file(
+                FindingGroup::Statement,
+                layout::PACKAGE_JSON,
+                FindingKind::Malformed {
+                    error: format!("sender.log_key: {e}"),
+                },
+            ));
+            return Some(stated);
+        }
+    };
+    let checkpoint = match Checkpoint::open(&bytes, std::slice::from_ref(&log_key)) {
+        Ok((checkpoint, _, _)) => checkpoint,
+        Err(e) => {
+            reader
+                .findings
+                .push(finding(FindingKind::CheckpointSignature {
+                    error: e.to_string(),
+                }));
+            return Some(stated);
+        }
+    };
+    let mismatch = |field: &str, expected: String, found: String| {
+        finding(FindingKind::StatementMismatch {
+            field: field.to_owned(),
+            expected,
+            found,
+        })
+    };
+    if checkpoint.origin != statement.sender.ledger_origin {
+        reader.findings.push(mismatch(
+            "origin",
+            statement.sender.ledger_origin.clone(),
+            checkpoint.origin.clone(),
+        ));
+    }
+    if checkpoint.size != stated.0 {
+        reader.findings.push(mismatch(
+            "size",
+            stated.0.to_string(),
+            checkpoint.size.to_string(),
+        ));
+    }
+    if checkpoint.root != stated.1 {
+        reader.findings.push(mismatch(
+            "root",
+            hex::encode(&stated.1),
+            hex::encode(&checkpoint.root),
+        ));
+    }
+    Some((checkpoint.size, checkpoint.root))
+}
+
+/// Every included entry has a proof into the checkpoint, and every proof an entry.
+fn check_proofs(
+    reader: &mut Reader<'_>,
+    bag: &Bag,
+    leaves: &BTreeMap<u64, Hash>,
+    root: Option<(u64, Hash)>,
+) {
+    let proofs: BTreeMap<u64, String> = bag
+        .under(layout::PROOFS_DIR)
+        .filter_map(|p| Some((layout::proof_seq(p)?, p.to_owned())))
+        .collect();
+    for (&seq, path) in &proofs {
+        if !leaves.contains_key(&seq) {
+            reader.findings.push(Finding::event(
+                FindingGroup::Proofs,
+                path,
+                seq,
+                FindingKind::ProofOrphan,
+            ));
+        }
+    }
+    for (&seq, leaf) in leaves {
+        let Some(path) = proofs.get(&seq) else {
+            reader.findings.push(Finding::event(
+                FindingGroup::Proofs,
+                layout::proof_path(seq),
+                seq,
+                FindingKind::ProofMissing,
+            ));
+            continue;
+        };
+        let Some(bytes) = reader.read(bag, path, FindingGroup::Proofs) else {
+            continue;
+        };
+        let finding = |kind| Finding::event(FindingGroup::Proofs, path, seq, kind);
+        let proof: InclusionProof = match serde_json::from_slice(&bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                reader.findings.push(finding(FindingKind::Malformed {
+                    error: e.to_string(),
+                }));
+                continue;
+            }
+        };
+        let Some((size, root)) = root else {
+            continue;
+        };
+        if proof.leaf_index != seq || proof.tree_size != size {
+            reader.findings.push(finding(FindingKind::ProofShape {
+                leaf_index: proof.leaf_index,
+                tree_size: proof.tree_size,
+                seq,
+                expected_size: size,
+            }));
+            continue;
+        }
+        if let Err(e) = proof.verify(leaf, &root) {
+            reader.findings.push(finding(FindingKind::ProofInvalid {
+                error: e.to_string(),
+            }));
+        }
+    }
+}

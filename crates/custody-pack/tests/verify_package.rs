@@ -1,0 +1,544 @@
+//! Verifying and receiving sealed packages through the library: the verdict, the signer
+//! statuses, a selection of findings from each group, and receive writing all or nothing.
+//! (Every tampering case, through the `custody` binary, is in tests/e2e/tamper.rs.)
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use custody_core::keys::{ActorInfo, Identity};
+use custody_pack::bagit::write::manifest_text;
+use custody_pack::bagit::BagFinding;
+use custody_pack::layout;
+use custody_pack::package::{Recipient, RequestInfo};
+use custody_pack::receipt::Receipt;
+use custody_pack::receive::{receive, ReceiveError, ReceiveOptions};
+use custody_pack::seal::{seal, SealRequest, SenderInfo};
+use custody_pack::verify::{
+    verify_package, FindingGroup, FindingKind, PackageReport, TrustedKey, VerifyOptions,
+};
+use custody_pack::zipscan::{ScanLimits, ZipScanner};
+use custody_pack::zipwrite::Compression;
+use custody_store::acquisition::Acquisition;
+use custody_store::{EventDraft, EventFields, EventKind, Ledger};
+
+const ID: &str = "C-1-1";
+
+struct Setup {
+    dir: tempfile::TempDir,
+    officer: Identity,
+    package: PathBuf,
+}
+
+fn identity(name: &str, seed: u8) -> Identity {
+    Identity::from_seed(ActorInfo::named(name), [seed; 32]).unwrap()
+}
+
+fn hex_key(id: &Identity) -> String {
+    custody_core::hex::encode(&id.public_key().to_bytes())
+}
+
+/// A sender ledger with a file item C-1-1 and a directory item C-1-2, sealed into
+/// `pkg.zip` signed by the officer, after `extra` has appended what it wants.
+fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[&str]) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let officer = identity("officer@example.fr", 1);
+    let log = identity("ledger.example.fr", 2);
+    let path = dir.path().join("sender.db");
+    let mut ledger = Ledger::init(&path, "ledger.example.fr/custody", &officer, &log).unwrap();
+    let now = "2026-03-01T09:00:00Z";
+    ledger
+        .append(
+            EventDraft::new(EventKind::CaseOpened, now).case("C-1"),
+            &officer,
+            &log,
+        )
+        .unwrap();
+    fs::write(dir.path().join("disk.img"), b"disk image bytes").unwrap();
+    fs::create_dir_all(dir.path().join("phone/sub")).unwrap();
+    fs::write(dir.path().join("phone/a.txt"), b"alpha").unwrap();
+    fs::write(dir.path().join("phone/sub/b.txt"), b"beta").unwrap();
+    for (n, name) in ["disk.img", "phone"].iter().enumerate() {
+        let evidence = Acquisition::plan(&dir.path().join(name))
+            .unwrap()
+            .hash(&mut |_| {})
+            .unwrap();
+        ledger
+            .append(
+                EventDraft::new(EventKind::Acquired, now)
+                    .case("C-1")
+                    .item(format!("C-1-{}", n + 1))
+                    .fields(EventFields {
+                        evidence: Some(evidence),
+                        ..EventFields::default()
+                    }),
+                &officer,
+                &log,
+            )
+            .unwrap();
+    }
+    extra(&mut ledger, &officer, &log);
+    let analyst = identity("analyst@example.fr", 5);
+    let signing: Vec<Identity> = signers
+        .iter()
+        .map(|s| match *s {
+            "analyst" => analyst.clone(),
+            _ => officer.clone(),
+        })
+        .collect();
+    let package = dir.path().join("pkg.zip");
+    seal(
+        &mut ledger,
+        SealRequest {
+            case: "C-1".into(),
+            id: None,
+            items: vec!["C-1-1".into(), "C-1-2".into()],
+            files: BTreeMap::from([
+                ("C-1-1".into(), dir.path().join("disk.img")),
+                ("C-1-2".into(), dir.path().join("phone")),
+            ]),
+            sender: SenderInfo {
+                authority: "Parquet de Paris".into(),
+                organisation: None,
+                jurisdiction: Some("FR".into()),
+            },
+            recipient: Recipient {
+                authority: "Staatsanwaltschaft Berlin".into(),
+                jurisdiction: Some("DE".into()),
+            },
+            request: RequestInfo::default(),
+            use_limitations: vec![],
+            confidential: false,
+            personal_data: vec![],
+            retention_until: None,
+            sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
+            claimed_time: "2026-03-02T12:00:00Z".into(),
+            compression: Compression::Stored,
+        },
+        &officer,
+        &signing,
+        &log,
+        &package,
+        &mut |_| {},
+    )
+    .unwrap();
+    Setup {
+        dir,
+        officer,
+        package,
+    }
+}
+
+fn genuine() -> Setup {
+    sealed(|_, _, _| {}, &["officer"])
+}
+
+fn trusting(id: &Identity) -> VerifyOptions {
+    VerifyOptions {
+        trusted: vec![TrustedKey::Public(id.public_key())],
+        ..VerifyOptions::default()
+    }
+}
+
+fn kinds(report: &PackageReport, group: FindingGroup) -> Vec<&FindingKind> {
+    report.group(group).map(|f| &f.kind).collect()
+}
+
+/// Every entry's bytes by name.
+fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut scanner =
+        ZipScanner::new(fs::File::open(zip).unwrap(), &ScanLimits::default()).unwrap();
+    let names: Vec<String> = scanner.entries().iter().map(|e| e.name.clone()).collect();
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (n, scanner.read_entry(i, 1 << 30).unwrap()))
+        .collect()
+}
+
+/// Writes `files` as a plain stored ZIP.
+fn write_zip(path: &Path, files: &BTreeMap<String, Vec<u8>>) {
+    let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in files {
+        zip.start_file(name.as_str(), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// Recomputes the tag manifest and replaces every signature by one from `signer`, as an
+/// insider (or forger) holding `signer`'s key would.
+fn resign(files: &mut BTreeMap<String, Vec<u8>>, signer: &Identity) {
+    let prefix = format!("{ID}/");
+    files.retain(|name, _| !name.starts_with(&format!("{prefix}{}", layout::SIGNATURES_DIR)));
+    let digests: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|(name, bytes)| {
+            let path = name.strip_prefix(&prefix)?;
+            let tag = !path.starts_with(layout::DATA_DIR) && path != layout::TAG_MANIFEST;
+            tag.then(|| {
+                let d = custody_core::hash::hash_reader(bytes.as_slice(), &mut |_| {}).unwrap();
+                (path.to_owned(), d.sha256_hex())
+            })
+        })
+        .collect();
+    let text = manifest_text(digests.iter().map(|(p, d)| (p.as_str(), d.as_str())));
+    let signature = signer.sign_raw(text.as_bytes());
+    files.insert(
+        format!("{prefix}{}", layout::TAG_MANIFEST),
+        text.into_bytes(),
+    );
+    files.insert(
+        format!("{prefix}{}", layout::signature_path(&signer.verifier_key())),
+        signature.to_bytes().to_vec(),
+    );
+}
+
+#[test]
+fn genuine_package_verifies_with_pem_or_verifier_key_trust() {
+    let s = genuine();
+    let report = verify_package(&s.package, &trusting(&s.officer)).unwrap();
+    assert!(report.verified, "{:#?}", report.findings);
+    assert!(report.findings.is_empty());
+    assert_eq!(report.signers.len(), 1);
+    let signer = &report.signers[0];
+    assert!(signer.trusted && signer.valid && !signer.revoked);
+    assert_eq!(signer.key, s.officer.verifier_key().to_string());
+    assert_eq!(report.statement.as_ref().unwrap().id, ID);
+
+    let by_name = VerifyOptions {
+        trusted: vec![TrustedKey::Verifier(s.officer.verifier_key())],
+        expect_recipient: Some("Staatsanwaltschaft Berlin".into()),
+        ..VerifyOptions::default()
+    };
+    assert!(verify_package(&s.package, &by_name).unwrap().verified);
+}
+
+#[test]
+fn fail_no_trusted_signer() {
+    let s = genuine();
+    let stranger = identity("stranger@example.org", 9);
+    let report = verify_package(&s.package, &trusting(&stranger)).unwrap();
+    assert!(!report.verified);
+    let found = kinds(&report, FindingGroup::Signature);
+    assert!(
+        found.contains(&&FindingKind::NoTrustedSignature),
+        "{found:?}"
+    );
+    assert!(found
+        .iter()
+        .any(|k| matches!(k, FindingKind::UntrustedSigner { .. })));
+    // Nothing else is wrong with the package.
+    assert_eq!(report.findings.len(), found.len(), "{:#?}", report.findings);
+    // The signer is recognised from the package's own enrolment entries, and valid.
+    assert!(report.signers[0].valid && !report.signers[0].trusted);
+}
+
+#[test]
+fn fail_signer_revoked_by_option() {
+    let s = genuine();
+    let mut options = trusting(&s.officer);
+    options.revoked.push(s.officer.public_key());
+    let report = verify_package(&s.package, &options).unwrap();
+    assert!(!report.verified);
+    assert!(report.signers[0].revoked);
+    assert!(kinds(&report, FindingGroup::Signature)
+        .iter()
+        .any(|k| matches!(k, FindingKind::RevokedSigner { seq: None, .. })));
+}
+
+#[test]
+fn fail_recipient_not_expected() {
+    let s = genuine();
+    let mut options = trusting(&s.officer);
+    options.expect_recipient = Some("Procura di Milano".into());
+    let report = verify_package(&s.package, &options).unwrap();
+    assert!(!report.verified);
+    assert_eq!(
+        kinds(&report, FindingGroup::Statement),
+        vec![&FindingKind::RecipientMismatch {
+            expected: "Procura di Milano".into(),
+            found: "Staatsanwaltschaft Berlin".into(),
+        }]
+    );
+}
+
+#[test]
+fn fail_payload_byte_flipped_in_both_manifests() {
+    let s = genuine();
+    let mut files = entries(&s.package);
+    let name = format!("{ID}/data/C-1-1/disk.img");
+    files.get_mut(&name).unwrap()[0] ^= 1;
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    assert!(!report.verified);
+    let manifests: Vec<String> = report
+        .group(FindingGroup::Bagit)
+        .filter_map(|f| match &f.kind {
+            FindingKind::Bag(BagFinding::DigestMismatch { file, manifest, .. }) => {
+                assert_eq!(file, "data/C-1-1/disk.img");
+                Some(manifest.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(manifests, ["manifest-blake3.txt", "manifest-sha256.txt"]);
+    // The signature still verifies: the tag manifest was not touched.
+    assert!(report.signers[0].valid);
+}
+
+#[test]
+fn fail_event_altered_and_resigned_by_a_trusted_key() {
+    let s = genuine();
+    let mut files = entries(&s.package);
+    let name = format!("{ID}/custody/events/2.json");
+    let text = String::from_utf8(files[&name].clone()).unwrap();
+    let altered = text.replace("2026-03-01T09:00:00Z", "2026-02-01T09:00:00Z");
+    assert_ne!(text, altered);
+    files.insert(name, altered.into_bytes());
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    assert!(!report.verified);
+    assert!(report.signers[0].valid && report.signers[0].trusted);
+    let events: Vec<_> = report.group(FindingGroup::Events).collect();
+    assert!(
+        events.iter().any(
+            |f| f.seq == Some(2) && matches!(f.kind, FindingKind::EventSignatureInvalid { .. })
+        ),
+        "{events:#?}"
+    );
+    let proofs: Vec<_> = report.group(FindingGroup::Proofs).collect();
+    assert!(proofs
+        .iter()
+        .any(|f| f.seq == Some(2) && matches!(f.kind, FindingKind::ProofInvalid { .. })));
+}
+
+#[test]
+fn fail_signer_revoked_by_included_entry() {
+    let analyst = identity("analyst@example.fr", 5);
+    let s = sealed(
+        |ledger, officer, log| {
+            let now = "2026-03-01T10:00:00Z";
+            let key_event = |kind| {
+                EventDraft::new(kind, now).fields(EventFields {
+                    public_key: Some(hex_key(&analyst)),
+                    actor_info: (kind == EventKind::ActorEnrolled).then(|| analyst.info().clone()),
+                    ..EventFields::default()
+                })
+            };
+            ledger
+                .append(key_event(EventKind::ActorEnrolled), officer, log)
+                .unwrap();
+            // The analyst's own event puts the analyst's key history into the package.
+            let examined = EventDraft::new(EventKind::Examined, now)
+                .case("C-1")
+                .item("C-1-2");
+            ledger.append(examined, &analyst, log).unwrap();
+            ledger
+                .append(key_event(EventKind::KeyRevoked), officer, log)
+                .unwrap();
+        },
+        &["officer", "analyst"],
+    );
+    let options = VerifyOptions {
+        trusted: vec![
+            TrustedKey::Public(s.officer.public_key()),
+            TrustedKey::Public(analyst.public_key()),
+        ],
+        ..VerifyOptions::default()
+    };
+    let report = verify_package(&s.package, &options).unwrap();
+    assert!(!report.verified);
+    let revoked: Vec<_> = report
+        .group(FindingGroup::Signature)
+        .filter(|f| matches!(f.kind, FindingKind::RevokedSigner { seq: Some(6), .. }))
+        .collect();
+    assert_eq!(revoked.len(), 1, "{:#?}", report.findings);
+}
+
+fn receiver_ledger(dir: &Path) -> (PathBuf, Identity, Identity) {
+    let clerk = identity("clerk@sta-berlin.example", 7);
+    let log = identity("ledger.sta-berlin.example", 8);
+    let path = dir.join("receiver.db");
+    Ledger::init(&path, "ledger.sta-berlin.example/custody", &clerk, &log).unwrap();
+    (path, clerk, log)
+}
+
+#[test]
+fn receive_extracts_records_and_writes_a_verifiable_receipt() {
+    let s = genuine();
+    let (path, clerk, log) = receiver_ledger(s.dir.path());
+    let mut ledger = Ledger::open(&path).unwrap();
+    let into = s.dir.path().join("in");
+    let receipt_path = s.dir.path().join("receipt.json");
+    let options = ReceiveOptions {
+        verify: trusting(&s.officer),
+        authority: Some("Staatsanwaltschaft Berlin".into()),
+        received_time: None,
+    };
+    let outcome = receive(
+        &s.package,
+        &into,
+        &options,
+        &mut ledger,
+        &clerk,
+        &log,
+        &receipt_path,
+    )
+    .unwrap();
+    assert_eq!(
+        fs::read(into.join("data/C-1-1/disk.img")).unwrap(),
+        b"disk image bytes"
+    );
+    assert_eq!(
+        fs::read(into.join("data/C-1-2/sub/b.txt")).unwrap(),
+        b"beta"
+    );
+    assert!(into.join("custody/package.json").is_file());
+    assert_eq!(outcome.received_seqs, vec![1, 2]);
+    let items = ledger.items(None).unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].size, Some(16));
+    let verified =
+        Receipt::parse_and_verify(&fs::read(&receipt_path).unwrap(), &[clerk.public_key()])
+            .unwrap();
+    assert_eq!(verified.receipt.receipt.package_id, ID);
+    assert_eq!(verified.receipt.receipt.received_seq, 1);
+    let leftovers: Vec<_> = fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn fail_receive_refused_writes_nothing() {
+    let s = genuine();
+    let (path, clerk, log) = receiver_ledger(s.dir.path());
+    let mut ledger = Ledger::open(&path).unwrap();
+    let into = s.dir.path().join("in");
+    let receipt_path = s.dir.path().join("receipt.json");
+    let before = fs::read_dir(s.dir.path()).unwrap().count();
+    let options = ReceiveOptions {
+        verify: trusting(&s.officer),
+        authority: Some("Procura di Milano".into()),
+        received_time: None,
+    };
+    let err = receive(
+        &s.package,
+        &into,
+        &options,
+        &mut ledger,
+        &clerk,
+        &log,
+        &receipt_path,
+    )
+    .unwrap_err();
+    assert!(matches!(err, ReceiveError::Refused { .. }), "{err}");
+    assert!(!into.exists() && !receipt_path.exists());
+    assert_eq!(ledger.size().unwrap(), 1);
+    let after = fs::read_dir(s.dir.path()).unwrap().count();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn fail_receive_into_existing_directory() {
+    let s = genuine();
+    let (path, clerk, log) = receiver_ledger(s.dir.path());
+    let mut ledger = Ledger::open(&path).unwrap();
+    let into = s.dir.path().join("in");
+    fs::create_dir(&into).unwrap();
+    let options = ReceiveOptions {
+        verify: trusting(&s.officer),
+        ..ReceiveOptions::default()
+    };
+    let err = receive(
+        &s.package,
+        &into,
+        &options,
+        &mut ledger,
+        &clerk,
+        &log,
+        &s.dir.path().join("r.json"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ReceiveError::DestinationExists { .. }),
+        "{err}"
+    );
+    assert_eq!(ledger.size().unwrap(), 1);
+}
+
+#[test]
+fn fail_receive_undoes_extraction_when_the_ledger_refuses() {
+    let s = genuine();
+    let (path, _clerk, log) = receiver_ledger(s.dir.path());
+    let mut ledger = Ledger::open(&path).unwrap();
+    // A key the receiver's ledger never enrolled: the append is refused.
+    let intruder = identity("intruder@example.org", 11);
+    let into = s.dir.path().join("in");
+    let receipt_path = s.dir.path().join("receipt.json");
+    let options = ReceiveOptions {
+        verify: trusting(&s.officer),
+        ..ReceiveOptions::default()
+    };
+    let err = receive(
+        &s.package,
+        &into,
+        &options,
+        &mut ledger,
+        &intruder,
+        &log,
+        &receipt_path,
+    )
+    .unwrap_err();
+    assert!(matches!(err, ReceiveError::Ledger(_)), "{err}");
+    assert!(!into.exists() && !receipt_path.exists());
+    assert_eq!(ledger.size().unwrap(), 1);
+    let leftovers: Vec<_> = fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn fail_directory_item_digests_not_matching_its_file_list() {
+    let s = genuine();
+    let mut files = entries(&s.package);
+    let name = format!("{ID}/custody/package.json");
+    let mut statement: serde_json::Value = serde_json::from_slice(&files[&name]).unwrap();
+    statement["items"][1]["size"] = serde_json::json!(1);
+    files.insert(
+        name,
+        custody_core::canonical::to_canonical_vec(&statement).unwrap(),
+    );
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    assert!(!report.verified);
+    let statement: Vec<_> = kinds(&report, FindingGroup::Statement);
+    assert!(
+        statement.iter().any(|k| matches!(
+            k,
+            FindingKind::ItemMismatch { item, field: custody_pack::verify::ItemField::Size, .. } if item == "C-1-2"
+        )),
+        "{statement:#?}"
+    );
+    assert!(
+        statement.iter().any(|k| matches!(
+            k,
+            FindingKind::ItemNotAsAcquired { item, .. } if item == "C-1-2"
+        )),
+        "{statement:#?}"
+    );
+}
