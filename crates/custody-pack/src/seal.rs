@@ -477,7 +477,11 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
     items.sort_by(|a, b| a.id.cmp(&b.id));
     payload.sort_by(|a, b| a.bag_path.cmp(&b.bag_path));
 
-    let entries = with_signer_history(ledger, event_seqs)?;
+    let package_signers: Vec<String> = signers
+        .iter()
+        .map(|s| hex::encode(&s.public_key().to_bytes()))
+        .collect();
+    let entries = with_signer_history(ledger, event_seqs, &package_signers)?;
     let statement = PackageStatement {
         custody_package: PACKAGE_VERSION,
         id: id.clone(),
@@ -708,12 +712,14 @@ fn payload_files(item: &str, package_item: &PackageItem, source: &Path) -> Vec<P
     }
 }
 
-/// The entries `seqs` plus, for every key that signed one of them, the entries that
-/// enrolled, rotated or revoked it (and so on for the signers of those), so that a verifier
-/// can follow every key from entry 0.
+/// The entries `seqs` plus, for every key that signed one of them and every package signer
+/// (`signer_keys`, hex), the entries that enrolled, rotated or revoked it (and so on for the
+/// signers of those), so that a verifier can follow every key from entry 0 and sees a
+/// package signer's revocation even when that signer signed no included event.
 fn with_signer_history(
     ledger: &Ledger,
     mut seqs: BTreeSet<u64>,
+    signer_keys: &[String],
 ) -> Result<Vec<StoredEntry>, SealError> {
     let actors: BTreeMap<String, custody_store::ActorRecord> = ledger
         .actors()?
@@ -722,6 +728,14 @@ fn with_signer_history(
         .collect();
     let mut entries: BTreeMap<u64, StoredEntry> = BTreeMap::new();
     let mut done_keys = BTreeSet::new();
+    for key in signer_keys {
+        if let Some(actor) = actors.get(key) {
+            seqs.insert(actor.enrolled_seq);
+            if let ActorStatus::Rotated { seq, .. } | ActorStatus::Revoked { seq } = &actor.status {
+                seqs.insert(*seq);
+            }
+        }
+    }
     let mut pending: Vec<u64> = seqs.iter().copied().collect();
     while let Some(seq) = pending.pop() {
         if entries.contains_key(&seq) {
