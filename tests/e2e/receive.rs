@@ -147,6 +147,44 @@ fn fail_receive_into_an_existing_directory_writes_nothing() {
 }
 
 #[test]
+fn fail_receive_of_items_the_ledger_already_holds_writes_nothing() {
+    let sb = sandbox_with("pkg.zip");
+    receiver(&sb);
+    std::fs::create_dir(sb.path("evidence")).unwrap();
+    receive(&sb, &["--receipt", "receipt.json"]).expect(0);
+    let run = custody(
+        &sb,
+        &[
+            "receive",
+            "pkg.zip",
+            "--into",
+            "evidence/again",
+            "--trust",
+            "officer.pub",
+            "--ledger",
+            "recv.db",
+            "--key",
+            "clerk.key",
+            "--receipt",
+            "again.json",
+        ],
+    )
+    .expect(2);
+    assert!(
+        run.stderr
+            .contains("item C-1-1 already exists in the receiving ledger"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sb.path("evidence/again").exists() && !sb.path("again.json").exists());
+    let log = custody(&sb, &["log", "--ledger", "recv.db", "--json"])
+        .expect(0)
+        .json();
+    // Entry 0 and the two `received` entries of the first receipt, nothing more.
+    assert_eq!(log.as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn fail_receive_into_a_missing_parent_directory() {
     let sb = sandbox_with("pkg.zip");
     receiver(&sb);

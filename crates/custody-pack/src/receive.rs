@@ -108,6 +108,21 @@ pub enum ReceiveError {
         /// The underlying error.
         source: io::Error,
     },
+    /// An item of the package already exists in the receiver's ledger (its history there
+    /// would be merged with the package's); nothing was written.
+    #[error(
+        "item {item} already exists in the receiving ledger (case {case}); nothing was written: \
+         receive the package into a ledger that does not hold that item id"
+    )]
+    ItemExists {
+        /// The item id.
+        item: String,
+        /// The case it belongs to in the receiving ledger.
+        case: String,
+    },
+    /// Reading the receiving ledger failed before anything was written.
+    #[error("cannot read the receiving ledger: {0}")]
+    LedgerRead(#[source] StoreError),
     /// The ledger refused the `received` entries; what was extracted has been removed.
     #[error("ledger refused the received entries (extraction undone): {0}")]
     Ledger(#[source] StoreError),
@@ -145,6 +160,24 @@ fn io_err(path: &Path) -> impl Fn(io::Error) -> ReceiveError + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Refuses a package whose item ids the receiving ledger already holds, before anything is
+/// written: `received` would otherwise append the foreign history to a local item.
+fn refuse_existing_items(
+    ledger: &Ledger,
+    statement: &PackageStatement,
+) -> Result<(), ReceiveError> {
+    let held = ledger.items(None).map_err(ReceiveError::LedgerRead)?;
+    for item in &statement.items {
+        if let Some(record) = held.iter().find(|r| r.item == item.id) {
+            return Err(ReceiveError::ItemExists {
+                item: item.id.clone(),
+                case: record.case.clone().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Receives the package at `package` into the new directory `into`, recording it in
@@ -193,6 +226,7 @@ pub fn receive(
             })
         }
     };
+    refuse_existing_items(ledger, &statement)?;
     let digest = hash::hash_reader(&mut file, &mut |_| {}).map_err(io_err(package))?;
     if fingerprint(&file).map_err(io_err(package))? != before {
         return Err(ReceiveError::PackageChanged {
