@@ -127,6 +127,8 @@ pub(crate) struct ZipSource<R> {
     files: Vec<SourceFile>,
     dirs: Vec<String>,
     index: BTreeMap<String, usize>,
+    /// Entries the scan found compressed beyond the ratio bound: reported, never inflated.
+    bombs: Vec<String>,
 }
 
 /// Where the bag sits inside an archive.
@@ -165,10 +167,20 @@ impl<R: Read + Seek> ZipSource<R> {
                 String::new()
             }
         };
+        let bombs = zip
+            .scan()
+            .findings
+            .iter()
+            .filter_map(|finding| match finding {
+                crate::zipscan::ZipFinding::CompressionRatio { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
         let mut source = ZipSource {
             files: Vec::new(),
             dirs: Vec::new(),
             index: BTreeMap::new(),
+            bombs,
             zip,
         };
         for entry in source.zip.entries() {
@@ -245,6 +257,13 @@ impl<R: Read + Seek> BagSource for ZipSource<R> {
             .index
             .get(path)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such entry"))?;
+        let name = &self.zip.entries()[index].name;
+        if self.bombs.contains(name) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not inflated: its compression ratio is beyond the bound (see the ZIP finding)",
+            ));
+        }
         let reader = self.zip.open_entry(index).map_err(|e| match e {
             crate::zipscan::ZipError::Io(io) => io,
             other => io::Error::new(io::ErrorKind::InvalidData, other),
