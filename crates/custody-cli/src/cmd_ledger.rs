@@ -82,6 +82,10 @@ fn verify(ledger: &LedgerArg, files: &[PathBuf], json: bool) -> anyhow::Result<O
     let report = opened
         .verify(&notes)
         .with_context(|| format!("cannot verify {}", ledger.ledger.display()))?;
+    let stored = opened
+        .outside_checkpoints()
+        .with_context(|| format!("cannot read {}", ledger.ledger.display()))?
+        .len();
     let verified = report.findings.is_empty();
     let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     if json {
@@ -90,15 +94,17 @@ fn verify(ledger: &LedgerArg, files: &[PathBuf], json: bool) -> anyhow::Result<O
             "origin": opened.origin(),
             "size": report.size,
             "outside_checkpoints_given": files.len(),
+            "outside_checkpoints_stored": stored,
             "verified": verified,
             "findings": messages,
         }))?;
     } else if verified {
         output::print(&format!(
-            "verified: {} ({} entries, origin {}; {} outside checkpoint(s) given)\n",
+            "verified: {} ({} entries, origin {}; checked against {} stored and {} given outside checkpoint(s))\n",
             ledger.ledger.display(),
             report.size,
             opened.origin(),
+            stored,
             files.len()
         ))?;
     } else {

@@ -107,10 +107,17 @@ fn all_entries(ledger: &Ledger) -> anyhow::Result<Vec<StoredEntry>> {
         .collect()
 }
 
+/// An actor's name for a key; a key nobody enrolled shortened; free text (`from`/`to` may
+/// name an authority abroad) as it is.
 fn name_or_key<'a>(names: &'a BTreeMap<String, String>, key: &'a str) -> &'a str {
-    names
-        .get(key)
-        .map_or_else(|| short_key(key), String::as_str)
+    if let Some(name) = names.get(key) {
+        return name;
+    }
+    if custody_store::rules::is_key_hex(key) {
+        short_key(key)
+    } else {
+        key
+    }
 }
 
 fn render(event: &Event, names: &BTreeMap<String, String>) -> String {

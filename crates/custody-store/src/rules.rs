@@ -164,7 +164,8 @@ pub(crate) fn parse_time(field: &'static str, value: &str) -> Result<OffsetDateT
     })
 }
 
-pub(crate) fn is_key_hex(text: &str) -> bool {
+/// Whether `text` is an Ed25519 public key as events carry it: 64 lower-case hex digits.
+pub fn is_key_hex(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
