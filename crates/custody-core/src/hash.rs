@@ -159,7 +159,25 @@ struct Chunk {
     len: usize,
 }
 
+thread_local! {
+    /// One spare buffer per thread for the first chunk of each stream: hashing thousands of
+    /// small files must not allocate (and zero) a fresh 1 MiB buffer for each.
+    static SPARE: std::cell::RefCell<Option<Chunk>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Chunk {
+    /// This thread's spare buffer, or a new one.
+    fn take_spare() -> Chunk {
+        SPARE
+            .with(|spare| spare.borrow_mut().take())
+            .unwrap_or_else(Chunk::new)
+    }
+
+    /// Keeps the buffer as this thread's spare.
+    fn into_spare(self) {
+        SPARE.with(|spare| *spare.borrow_mut() = Some(self));
+    }
+
     fn new() -> Chunk {
         Chunk {
             buf: vec![0; CHUNK_SIZE].into_boxed_slice(),
@@ -195,7 +213,7 @@ fn stream<R: Read, W: Write>(
     mut writer: W,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Digests, StreamError> {
-    let mut first = Chunk::new();
+    let mut first = Chunk::take_spare();
     let at_end = first.fill(&mut reader).map_err(StreamError::Read)?;
     let size = first.len as u64;
     progress(size);
@@ -203,8 +221,12 @@ fn stream<R: Read, W: Write>(
         let bytes = first.bytes();
         let sha256 = sha2::Sha256::digest(bytes).into();
         let blake3 = *blake3::hash(bytes).as_bytes();
-        writer.write_all(bytes).map_err(StreamError::Write)?;
-        writer.flush().map_err(StreamError::Write)?;
+        let written = writer
+            .write_all(bytes)
+            .and_then(|()| writer.flush())
+            .map_err(StreamError::Write);
+        first.into_spare();
+        written?;
         return Ok(Digests {
             size,
             sha256,
@@ -416,23 +438,65 @@ pub fn hash_reader_multi<R: Read>(
     algorithms: &[Algorithm],
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<Vec<Vec<u8>>> {
-    let mut states: Vec<MultiState> = algorithms.iter().map(|a| MultiState::new(*a)).collect();
-    let mut chunk = Chunk::new();
+    let pipelined = |a: &Algorithm| matches!(a, Algorithm::Sha256 | Algorithm::Blake3);
+    let mut others = MultiWriter(
+        algorithms
+            .iter()
+            .filter(|a| !pipelined(a))
+            .map(|a| MultiState::new(*a))
+            .collect(),
+    );
+    if algorithms.iter().any(pipelined) {
+        // SHA-256 and BLAKE3 run on the pipeline's worker threads; any legacy algorithm
+        // hashes on this thread as the pipeline's writer, beside them.
+        let digests = copy_and_hash(reader, &mut others, progress)?;
+        let mut legacy = others.0.into_iter();
+        return Ok(algorithms
+            .iter()
+            .map(|a| match a {
+                Algorithm::Sha256 => digests.sha256.to_vec(),
+                Algorithm::Blake3 => digests.blake3.to_vec(),
+                _ => legacy.next().map(MultiState::finish).unwrap_or_default(),
+            })
+            .collect());
+    }
+    let mut chunk = Chunk::take_spare();
     let mut total = 0u64;
-    loop {
-        let at_end = chunk.fill(&mut reader)?;
+    let outcome = loop {
+        let at_end = match chunk.fill(&mut reader) {
+            Ok(at_end) => at_end,
+            Err(err) => break Err(err),
+        };
         total += chunk.len as u64;
         if chunk.len > 0 {
-            for state in &mut states {
+            for state in &mut others.0 {
                 state.update(chunk.bytes());
             }
             progress(total);
         }
         if at_end {
-            break;
+            break Ok(());
         }
+    };
+    chunk.into_spare();
+    outcome?;
+    Ok(others.0.into_iter().map(MultiState::finish).collect())
+}
+
+/// Feeds every byte written to it into several hash states.
+struct MultiWriter(Vec<MultiState>);
+
+impl Write for MultiWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        for state in &mut self.0 {
+            state.update(bytes);
+        }
+        Ok(bytes.len())
     }
-    Ok(states.into_iter().map(MultiState::finish).collect())
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The running state of one algorithm in [`hash_reader_multi`].
