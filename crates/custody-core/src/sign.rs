@@ -97,9 +97,36 @@ fn strict_prechecks(item: &BatchItem<'_>, clean_keys: &mut Vec<[u8; 32]>) -> boo
         }
         clean_keys.push(key_bytes);
     }
-    curve25519_dalek::edwards::CompressedEdwardsY(*item.signature.r_bytes())
-        .decompress()
-        .is_some_and(|r| !r.is_small_order())
+    !is_small_order_encoding(item.signature.r_bytes())
+}
+
+/// Whether `encoding` is one of the encodings of a point of small order (canonical or not,
+/// either sign). Comparing bytes spares a point decompression per signature; the batch
+/// equation decompresses `R` anyway and fails on an encoding that is not a point.
+fn is_small_order_encoding(encoding: &[u8; 32]) -> bool {
+    static BLOCKED: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    let blocked = BLOCKED.get_or_init(|| {
+        let mut ys: Vec<[u8; 32]> = curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|point| without_sign(point.compress().to_bytes()))
+            .collect();
+        // y = p and y = p + 1: the non-canonical encodings of y = 0 and y = 1.
+        let mut p = [0xff; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        let mut p_plus_one = p;
+        p_plus_one[0] = 0xee;
+        ys.extend([p, p_plus_one]);
+        ys.sort_unstable();
+        ys.dedup();
+        ys
+    });
+    blocked.contains(&without_sign(*encoding))
+}
+
+fn without_sign(mut encoding: [u8; 32]) -> [u8; 32] {
+    encoding[31] &= 0x7f;
+    encoding
 }
 
 fn batch_equation_holds(chunk: &[BatchItem<'_>], messages: &[Vec<u8>]) -> bool {
@@ -245,5 +272,36 @@ mod tests {
         assert!(verify_canonical_batch(CONTEXT_RECEIPT, &items)
             .iter()
             .all(|ok| !ok));
+    }
+
+    #[test]
+    fn small_order_encodings_are_exactly_the_small_order_points() {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            assert!(is_small_order_encoding(&point.compress().to_bytes()));
+        }
+        // Every canonical encoding that decompresses agrees with the point's own verdict.
+        for seed in 0u8..=255 {
+            let mut bytes = crate::merkle::leaf_hash(&[seed]);
+            bytes[31] &= 0x7f;
+            if let Some(point) = CompressedEdwardsY(bytes).decompress() {
+                assert_eq!(is_small_order_encoding(&bytes), point.is_small_order());
+            }
+        }
+        let signer = identity();
+        let signature = sign_canonical(&signer, CONTEXT_EVENT, b"{}");
+        assert!(!is_small_order_encoding(signature.r_bytes()));
+        // A signature whose R is the identity is refused, in a batch as one by one.
+        let mut bytes = signature.to_bytes();
+        bytes[..32].copy_from_slice(&[0; 32]);
+        bytes[0] = 1;
+        let forged = Signature::from_bytes(&bytes);
+        let key = signer.public_key();
+        let item = BatchItem {
+            key: &key,
+            canonical: b"{}",
+            signature: &forged,
+        };
+        assert_eq!(verify_canonical_batch(CONTEXT_EVENT, &[item]), vec![false]);
     }
 }
