@@ -14,6 +14,23 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The whole error chain on one line, `outer: cause: cause`, leaving out a cause whose text
+/// an outer message already quotes (library errors often name their source in their message).
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Writes `text` to stdout, returning the I/O error (so a broken pipe ends the command quietly).
 pub fn print(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
@@ -43,4 +60,27 @@ pub fn byte_progress(total: u64, label: &str) -> ProgressBar {
     );
     bar.set_message(label.to_owned());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read pkg.zip: {source}")]
+    struct ReadError {
+        source: io::Error,
+    }
+
+    #[test]
+    fn error_chain_names_each_cause_once() {
+        let inner = io::Error::new(io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(ReadError { source: inner }).context("cannot verify");
+        assert_eq!(
+            error_chain(&err),
+            "cannot verify: cannot read pkg.zip: no such file"
+        );
+        let plain = anyhow::anyhow!("first").context("second");
+        assert_eq!(error_chain(&plain), "second: first");
+    }
 }
