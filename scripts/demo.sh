@@ -72,4 +72,20 @@ custody ledger verify --ledger "$de/custody.db"
 custody log --case "$case_ref" --ledger "$fr/custody.db"
 custody log --ledger "$de/custody.db"
 
+step "Audit: a copy of the package with one evidence byte changed is refused"
+cp "$pkg" "$out/tampered.zip"
+python3 - "$out/tampered.zip" <<'PY'
+import sys
+path = sys.argv[1]
+data = bytearray(open(path, "rb").read())
+at = data.index(b"outgoing")  # inside the stored call log
+data[at] ^= 0x20
+open(path, "wb").write(bytes(data))
+PY
+if custody verify "$out/tampered.zip" --trust "$fr/investigator.pub.pem"; then
+  echo "the tampered package was not caught" >&2
+  exit 1
+fi
+echo "(exit status 1: refused, as it must be)"
+
 step "Done: everything is in $out/"
