@@ -1,9 +1,12 @@
 //! Sealing packages from a real ledger: layout, determinism, atomic failure, signer history.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::{sender_with_two_items, Sender, NOW};
 use custody_core::keys::{ActorInfo, Identity};
 use custody_pack::layout;
 use custody_pack::package::{PackageStatement, Recipient, RequestInfo};
@@ -20,51 +23,17 @@ struct Setup {
     log: Identity,
 }
 
-fn identity(name: &str, seed: u8) -> Identity {
-    Identity::from_seed(ActorInfo::named(name), [seed; 32]).unwrap()
-}
-
-/// A ledger with case C-1, a file item C-1-1 and a directory item C-1-2.
+/// A ledger with case C-1, a file item C-1-1, a directory item C-1-2 and one examination.
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let officer = identity("officer@example.fr", 1);
-    let log = identity("ledger.example.fr", 2);
-    let path = dir.path().join("ledger.db");
-    let mut ledger = Ledger::init(&path, "ledger.example.fr/custody", &officer, &log).unwrap();
-    let now = "2026-03-01T09:00:00Z";
+    let Sender {
+        mut ledger,
+        officer,
+        log,
+    } = sender_with_two_items(dir.path(), "ledger.db");
     ledger
         .append(
-            EventDraft::new(EventKind::CaseOpened, now).case("C-1"),
-            &officer,
-            &log,
-        )
-        .unwrap();
-    fs::write(dir.path().join("disk.img"), b"disk image bytes").unwrap();
-    fs::create_dir_all(dir.path().join("phone/sub")).unwrap();
-    fs::write(dir.path().join("phone/a.txt"), b"alpha").unwrap();
-    fs::write(dir.path().join("phone/sub/b.txt"), b"beta").unwrap();
-    for (n, name) in ["disk.img", "phone"].iter().enumerate() {
-        let evidence = Acquisition::plan(&dir.path().join(name))
-            .unwrap()
-            .hash(&mut |_| {})
-            .unwrap();
-        ledger
-            .append(
-                EventDraft::new(EventKind::Acquired, now)
-                    .case("C-1")
-                    .item(format!("C-1-{}", n + 1))
-                    .fields(EventFields {
-                        evidence: Some(evidence),
-                        ..EventFields::default()
-                    }),
-                &officer,
-                &log,
-            )
-            .unwrap();
-    }
-    ledger
-        .append(
-            EventDraft::new(EventKind::Examined, now)
+            EventDraft::new(EventKind::Examined, NOW)
                 .case("C-1")
                 .item("C-1-1"),
             &officer,
@@ -72,7 +41,7 @@ fn setup() -> Setup {
         )
         .unwrap();
     Setup {
-        ledger: path,
+        ledger: dir.path().join("ledger.db"),
         dir,
         officer,
         log,

@@ -2,12 +2,15 @@
 //! statuses, a selection of findings from each group, and receive writing all or nothing.
 //! (Every tampering case, through the `custody` binary, is in tests/e2e/tamper.rs.)
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use custody_core::keys::{ActorInfo, Identity};
+use common::{identity, sender_with_two_items, Sender};
+use custody_core::keys::Identity;
 use custody_pack::bagit::write::manifest_text;
 use custody_pack::bagit::BagFinding;
 use custody_pack::layout;
@@ -20,7 +23,6 @@ use custody_pack::verify::{
 };
 use custody_pack::zipscan::{ScanLimits, ZipScanner};
 use custody_pack::zipwrite::Compression;
-use custody_store::acquisition::Acquisition;
 use custody_store::{EventDraft, EventFields, EventKind, Ledger};
 
 const ID: &str = "C-1-1";
@@ -31,10 +33,6 @@ struct Setup {
     package: PathBuf,
 }
 
-fn identity(name: &str, seed: u8) -> Identity {
-    Identity::from_seed(ActorInfo::named(name), [seed; 32]).unwrap()
-}
-
 fn hex_key(id: &Identity) -> String {
     custody_core::hex::encode(&id.public_key().to_bytes())
 }
@@ -43,41 +41,11 @@ fn hex_key(id: &Identity) -> String {
 /// `pkg.zip` signed by the officer, after `extra` has appended what it wants.
 fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[&str]) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let officer = identity("officer@example.fr", 1);
-    let log = identity("ledger.example.fr", 2);
-    let path = dir.path().join("sender.db");
-    let mut ledger = Ledger::init(&path, "ledger.example.fr/custody", &officer, &log).unwrap();
-    let now = "2026-03-01T09:00:00Z";
-    ledger
-        .append(
-            EventDraft::new(EventKind::CaseOpened, now).case("C-1"),
-            &officer,
-            &log,
-        )
-        .unwrap();
-    fs::write(dir.path().join("disk.img"), b"disk image bytes").unwrap();
-    fs::create_dir_all(dir.path().join("phone/sub")).unwrap();
-    fs::write(dir.path().join("phone/a.txt"), b"alpha").unwrap();
-    fs::write(dir.path().join("phone/sub/b.txt"), b"beta").unwrap();
-    for (n, name) in ["disk.img", "phone"].iter().enumerate() {
-        let evidence = Acquisition::plan(&dir.path().join(name))
-            .unwrap()
-            .hash(&mut |_| {})
-            .unwrap();
-        ledger
-            .append(
-                EventDraft::new(EventKind::Acquired, now)
-                    .case("C-1")
-                    .item(format!("C-1-{}", n + 1))
-                    .fields(EventFields {
-                        evidence: Some(evidence),
-                        ..EventFields::default()
-                    }),
-                &officer,
-                &log,
-            )
-            .unwrap();
-    }
+    let Sender {
+        mut ledger,
+        officer,
+        log,
+    } = sender_with_two_items(dir.path(), "sender.db");
     extra(&mut ledger, &officer, &log);
     let analyst = identity("analyst@example.fr", 5);
     let signing: Vec<Identity> = signers
