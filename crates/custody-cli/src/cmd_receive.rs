@@ -54,6 +54,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         PathBuf::from(name)
     });
     let mut session = Session::open(&args.ledger, &args.signer)?;
+    let bar = output::shared_progress(crate::cmd_verify::file_size(&args.package), "receiving");
     let result = receive::receive(
         &args.package,
         &args.into,
@@ -63,6 +64,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         &session.log_key,
         &receipt_path,
     );
+    bar.finish_and_clear();
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(ReceiveError::Refused { report }) => {

@@ -72,6 +72,10 @@ impl TrustArgs {
         Ok(VerifyOptions {
             trusted,
             revoked,
+            bag: ValidateOptions {
+                progress: Some(output::advance_shared),
+                ..ValidateOptions::default()
+            },
             ..VerifyOptions::default()
         })
     }
@@ -111,7 +115,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     }
     let mut options = args.trust.options()?;
     options.expect_recipient.clone_from(&args.expect_recipient);
-    let report = verify::verify_package(&args.path, &options)?;
+    let bar = output::shared_progress(file_size(&args.path), "verifying");
+    let report = verify::verify_package(&args.path, &options);
+    bar.finish_and_clear();
+    let report = report?;
     if args.json {
         output::print_json(&report_json(&report))?;
     } else {
@@ -183,8 +190,14 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
 }
 
 fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
-    let report = bagit::validate_path(&args.path, &ValidateOptions::default())
-        .with_context(|| format!("cannot verify {}", args.path.display()))?;
+    let bar = output::shared_progress(file_size(&args.path), "validating");
+    let options = ValidateOptions {
+        progress: Some(output::advance_shared),
+        ..ValidateOptions::default()
+    };
+    let report = bagit::validate_path(&args.path, &options);
+    bar.finish_and_clear();
+    let report = report.with_context(|| format!("cannot verify {}", args.path.display()))?;
     render_bagit(args, &report)?;
     Ok(if report.is_valid() {
         Outcome::Ok
@@ -238,4 +251,13 @@ fn findings_json(findings: &[bagit::BagFinding]) -> anyhow::Result<Vec<serde_jso
             Ok(value)
         })
         .collect()
+}
+
+/// The size of a file, for a progress bar's length (0 for a directory or an unreadable path:
+/// the bar then just counts).
+pub fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map_or(0, |m| m.len())
 }

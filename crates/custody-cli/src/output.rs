@@ -46,6 +46,23 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+static SHARED_BAR: std::sync::OnceLock<ProgressBar> = std::sync::OnceLock::new();
+
+/// A byte-count progress bar that [`advance_shared`] moves: for library work that reports
+/// progress through a plain function (one such bar per process).
+pub fn shared_progress(total: u64, label: &str) -> ProgressBar {
+    SHARED_BAR
+        .get_or_init(|| byte_progress(total, label))
+        .clone()
+}
+
+/// Moves the bar made by [`shared_progress`], if any, by `bytes`.
+pub fn advance_shared(bytes: u64) {
+    if let Some(bar) = SHARED_BAR.get() {
+        bar.inc(bytes);
+    }
+}
+
 /// A byte-count progress bar on stderr when stderr is a terminal; hidden otherwise.
 pub fn byte_progress(total: u64, label: &str) -> ProgressBar {
     if !io::stderr().is_terminal() {

@@ -32,12 +32,16 @@ use source::{BagSource, DirSource, ZipSource};
 pub const SUPPORTED_VERSIONS: &[&str] = &["0.93", "0.94", "0.95", "0.96", "0.97", "1.0"];
 
 /// Options for validation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct ValidateOptions {
     /// Limits for the ZIP scan of archived bags.
     pub scan_limits: ScanLimits,
     /// Largest tag file read into memory.
     pub max_tag_file: u64,
+    /// Called with the number of payload and tag bytes hashed since the previous call, so a
+    /// front end can show progress on a large bag (a plain function, so the options stay
+    /// `Copy`; it reports to whatever the front end set up).
+    pub progress: Option<fn(u64)>,
 }
 
 impl Default for ValidateOptions {
@@ -45,6 +49,7 @@ impl Default for ValidateOptions {
         ValidateOptions {
             scan_limits: ScanLimits::default(),
             max_tag_file: 64 << 20,
+            progress: None,
         }
     }
 }
@@ -914,10 +919,18 @@ impl<'a, S: BagSource> Validator<'a, S> {
             let mut algorithms: Vec<Algorithm> = uses.iter().map(|u| u.0).collect();
             algorithms.sort_unstable();
             algorithms.dedup();
+            let mut reported = 0u64;
+            let report_progress = self.opts.progress;
+            let mut progress = |total: u64| {
+                if let Some(report) = report_progress {
+                    report(total - reported);
+                }
+                reported = total;
+            };
             let digests = match self
                 .source
                 .open(&file)
-                .and_then(|r| hash_reader_multi(r, &algorithms, &mut |_| {}))
+                .and_then(|r| hash_reader_multi(r, &algorithms, &mut progress))
             {
                 Ok(d) => d,
                 Err(e) => {
