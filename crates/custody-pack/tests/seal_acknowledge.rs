@@ -1,21 +1,17 @@
 //! Receipts acknowledged in the sender's ledger become outside checkpoints.
 
-use std::fs;
+mod common;
 
-use custody_core::keys::{ActorInfo, Identity};
+use common::{identity, sender_with_one_item, Sender};
+use custody_core::keys::Identity;
 use custody_pack::acknowledge::{acknowledge, AcknowledgeError};
 use custody_pack::package::{Recipient, RequestInfo};
 use custody_pack::receipt::{Receipt, ReceiptDraft, ReceiptError};
 use custody_pack::seal::{seal, SealRequest, SenderInfo};
 use custody_pack::zipwrite::Compression;
-use custody_store::acquisition::Acquisition;
 use custody_store::{EventDraft, EventFields, EventKind, Ledger, LedgerFinding};
 
 const T: &str = "2026-03-01T09:00:00Z";
-
-fn identity(name: &str, seed: u8) -> Identity {
-    Identity::from_seed(ActorInfo::named(name), [seed; 32]).unwrap()
-}
 
 struct World {
     dir: tempfile::TempDir,
@@ -30,36 +26,17 @@ struct World {
 /// A sender ledger with one sealed package, and the receiver's identity.
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let officer = identity("officer@example.fr", 1);
-    let log = identity("ledger.example.fr", 2);
-    let mut sender = Ledger::init(
-        &dir.path().join("sender.db"),
-        "ledger.example.fr/custody",
-        &officer,
-        &log,
-    )
-    .unwrap();
-    fs::write(dir.path().join("mail.mbox"), b"From: a@example.org\n").unwrap();
-    let evidence = Acquisition::plan(&dir.path().join("mail.mbox"))
-        .unwrap()
-        .hash(&mut |_| {})
-        .unwrap();
-    sender
-        .append_batch(
-            vec![
-                EventDraft::new(EventKind::CaseOpened, T).case("C-5"),
-                EventDraft::new(EventKind::Acquired, T)
-                    .case("C-5")
-                    .item("C-5-1")
-                    .fields(EventFields {
-                        evidence: Some(evidence),
-                        ..EventFields::default()
-                    }),
-            ],
-            &officer,
-            &log,
-        )
-        .unwrap();
+    let Sender {
+        ledger: mut sender,
+        officer,
+        log,
+    } = sender_with_one_item(
+        dir.path(),
+        "sender.db",
+        "C-5",
+        "mail.mbox",
+        b"From: a@example.org\n",
+    );
     let request = SealRequest {
         case: "C-5".into(),
         id: None,

@@ -1,54 +1,25 @@
 //! Countersigning a sealed package: one entry added, every other entry byte-identical.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
-use custody_core::keys::{ActorInfo, Identity, Signature};
+use common::{identity, sender_with_one_item, Sender};
+use custody_core::keys::{Identity, Signature};
 use custody_pack::countersign::{countersign, CountersignError};
 use custody_pack::layout;
 use custody_pack::package::{Recipient, RequestInfo};
 use custody_pack::seal::{seal, SealRequest, SenderInfo};
 use custody_pack::zipscan::{ScanLimits, ZipEntry, ZipScanner};
 use custody_pack::zipwrite::Compression;
-use custody_store::acquisition::Acquisition;
-use custody_store::{EventDraft, EventFields, EventKind, Ledger};
-
-fn identity(name: &str, seed: u8) -> Identity {
-    Identity::from_seed(ActorInfo::named(name), [seed; 32]).unwrap()
-}
 
 fn sealed(dir: &Path, compression: Compression) -> (std::path::PathBuf, Identity) {
-    let officer = identity("officer@example.fr", 1);
-    let log = identity("ledger.example.fr", 2);
-    let mut ledger = Ledger::init(
-        &dir.join("l.db"),
-        "ledger.example.fr/custody",
-        &officer,
-        &log,
-    )
-    .unwrap();
-    fs::write(dir.join("disk.img"), vec![7u8; 100_000]).unwrap();
-    let evidence = Acquisition::plan(&dir.join("disk.img"))
-        .unwrap()
-        .hash(&mut |_| {})
-        .unwrap();
-    let t = "2026-03-01T09:00:00Z";
-    ledger
-        .append_batch(
-            vec![
-                EventDraft::new(EventKind::CaseOpened, t).case("C-9"),
-                EventDraft::new(EventKind::Acquired, t)
-                    .case("C-9")
-                    .item("C-9-1")
-                    .fields(EventFields {
-                        evidence: Some(evidence),
-                        ..EventFields::default()
-                    }),
-            ],
-            &officer,
-            &log,
-        )
-        .unwrap();
+    let Sender {
+        mut ledger,
+        officer,
+        log,
+    } = sender_with_one_item(dir, "l.db", "C-9", "disk.img", &[7u8; 100_000]);
     let out = dir.join("C-9-1.zip");
     let request = SealRequest {
         case: "C-9".into(),

@@ -69,3 +69,49 @@ pub fn sender_with_two_items(dir: &Path, ledger_file: &str) -> Sender {
         log,
     }
 }
+
+/// Creates `dir/<ledger_file>` with case `case` and one file item `<case>-1`, the file
+/// `dir/<file>` holding `bytes`.
+pub fn sender_with_one_item(
+    dir: &Path,
+    ledger_file: &str,
+    case: &str,
+    file: &str,
+    bytes: &[u8],
+) -> Sender {
+    let officer = identity("officer@example.fr", 1);
+    let log = identity("ledger.example.fr", 2);
+    let mut ledger = Ledger::init(
+        &dir.join(ledger_file),
+        "ledger.example.fr/custody",
+        &officer,
+        &log,
+    )
+    .unwrap();
+    fs::write(dir.join(file), bytes).unwrap();
+    let evidence = Acquisition::plan(&dir.join(file))
+        .unwrap()
+        .hash(&mut |_| {})
+        .unwrap();
+    ledger
+        .append_batch(
+            vec![
+                EventDraft::new(EventKind::CaseOpened, NOW).case(case),
+                EventDraft::new(EventKind::Acquired, NOW)
+                    .case(case)
+                    .item(format!("{case}-1"))
+                    .fields(EventFields {
+                        evidence: Some(evidence),
+                        ..EventFields::default()
+                    }),
+            ],
+            &officer,
+            &log,
+        )
+        .unwrap();
+    Sender {
+        ledger,
+        officer,
+        log,
+    }
+}
