@@ -78,3 +78,21 @@ impl Sandbox {
         Run::from_output(self.cmd(args).output().expect("spawn custody"))
     }
 }
+
+/// Cuts a ledger back to its first `keep` entries with raw SQL, consistently (nodes,
+/// checkpoints and index rows too), as someone holding the file could; the caller runs
+/// `custody ledger reindex` after it.
+pub fn truncate_ledger(db: &Path, keep: u64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("DROP TRIGGER IF EXISTS entries_no_delete;")
+        .unwrap();
+    for sql in [
+        "DELETE FROM entries WHERE seq >= ?1",
+        "DELETE FROM nodes WHERE ((idx + 1) << level) > ?1",
+        "DELETE FROM checkpoints WHERE size > ?1",
+        "DELETE FROM item_events WHERE seq >= ?1",
+        "DELETE FROM case_events WHERE seq >= ?1",
+    ] {
+        conn.execute(sql, [keep]).unwrap();
+    }
+}

@@ -816,20 +816,7 @@ fn an_outside_checkpoint_catches_entries_cut_from_the_end() {
     // Someone with the file removes the last entry with everything that mentions it, so that
     // the ledger is a shorter, internally consistent log.
     let last = size - 1;
-    let conn = rusqlite::Connection::open(sb.path("custody.db")).unwrap();
-    conn.execute_batch("DROP TRIGGER IF EXISTS entries_no_delete;")
-        .unwrap();
-    conn.execute("DELETE FROM entries WHERE seq = ?1", [last])
-        .unwrap();
-    conn.execute("DELETE FROM nodes WHERE ((idx + 1) << level) > ?1", [last])
-        .unwrap();
-    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [last])
-        .unwrap();
-    conn.execute("DELETE FROM item_events WHERE seq = ?1", [last])
-        .unwrap();
-    conn.execute("DELETE FROM case_events WHERE seq = ?1", [last])
-        .unwrap();
-    drop(conn);
+    crate::harness::truncate_ledger(&sb.path("custody.db"), last);
     custody(&sb, &["ledger", "reindex"]).expect(0);
 
     // On its own the shortened ledger is consistent; only the checkpoint held outside shows

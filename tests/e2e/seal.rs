@@ -431,20 +431,7 @@ fn acknowledged_receipt_protects_the_ledger_against_later_cuts() {
     // Cut the ledger back below the witnessed checkpoint, consistently: on its own it would
     // verify; the stored cosigned checkpoint shows what is gone.
     let keep = checkpoint_size - 1;
-    let conn = rusqlite::Connection::open(sb.path("custody.db")).unwrap();
-    conn.execute_batch("DROP TRIGGER IF EXISTS entries_no_delete;")
-        .unwrap();
-    conn.execute("DELETE FROM entries WHERE seq >= ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM nodes WHERE ((idx + 1) << level) > ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM item_events WHERE seq >= ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM case_events WHERE seq >= ?1", [keep])
-        .unwrap();
-    drop(conn);
+    crate::harness::truncate_ledger(&sb.path("custody.db"), keep);
     custody(&sb, &["ledger", "reindex"]).expect(0);
     let verify = custody(&sb, &["ledger", "verify"]).expect(1);
     assert!(
