@@ -43,8 +43,6 @@ const FLAG_ENCRYPTED: u16 = 1 << 0;
 const FLAG_DESCRIPTOR: u16 = 1 << 3;
 /// Flag bit 6: strong encryption.
 const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
-/// Flag bit 13: the local header's values are masked (central directory encryption).
-const FLAG_MASKED_HEADER: u16 = 1 << 13;
 
 /// Compression method 0: stored.
 pub const METHOD_STORED: u16 = 0;
@@ -122,6 +120,25 @@ impl ZipEntry {
         (self.external_attributes >> 16) & S_IFMT == S_IFLNK
     }
 
+    /// The entry the package writer makes for a file named `name`: a regular Unix file,
+    /// mode 0644, UTF-8 flag when the name is not ASCII (sizes and offsets left at zero).
+    pub fn written_file(index: usize, name: &str) -> ZipEntry {
+        ZipEntry {
+            index,
+            name: name.to_owned(),
+            raw_name: name.as_bytes().to_vec(),
+            flags: if name.is_ascii() { 0 } else { FLAG_UTF8 },
+            method: METHOD_STORED,
+            crc32: 0,
+            compressed_size: 0,
+            uncompressed_size: 0,
+            local_header_offset: 0,
+            data_offset: None,
+            version_made_by: (HOST_UNIX << 8) | 20,
+            external_attributes: (S_IFREG | 0o644) << 16,
+        }
+    }
+
     /// Whether the entry is encrypted (traditional or strong encryption).
     pub fn is_encrypted(&self) -> bool {
         self.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION) != 0
@@ -144,6 +161,10 @@ pub enum HeaderField {
     CompressedSize,
     /// Uncompressed size.
     UncompressedSize,
+    /// "Version needed to extract".
+    VersionNeeded,
+    /// Last-modified time and date (MS-DOS format, date in the high 16 bits).
+    ModifiedTime,
 }
 
 impl fmt::Display for HeaderField {
@@ -154,6 +175,8 @@ impl fmt::Display for HeaderField {
             HeaderField::Crc32 => "CRC-32",
             HeaderField::CompressedSize => "compressed size",
             HeaderField::UncompressedSize => "uncompressed size",
+            HeaderField::VersionNeeded => "version needed to extract",
+            HeaderField::ModifiedTime => "modification time",
         })
     }
 }
@@ -395,6 +418,140 @@ pub enum ZipFinding {
         /// The limit.
         limit: u64,
     },
+    /// The end record carries an archive comment. Custody writes none, and a comment is
+    /// where a second, fake end record hides from one reader and not from another.
+    #[error("archive comment of {len} bytes (Custody accepts none)")]
+    ArchiveComment {
+        /// Length of the comment.
+        len: u64,
+    },
+    /// An entry sets general-purpose flag bits outside the accepted set (bit 11, UTF-8
+    /// names; bits 1 and 2, deflate level hints): e.g. bit 3 (data descriptor), bit 13
+    /// (masked local header), bits 0 and 6 (encryption).
+    #[error(
+        "{name}: unsupported general-purpose flags {flags:#06x} (local header at offset {offset})"
+    )]
+    UnsupportedFlags {
+        /// The entry.
+        name: String,
+        /// Its local header offset.
+        offset: u64,
+        /// The bits outside the accepted set.
+        flags: u16,
+    },
+    /// A name with bytes outside ASCII lacks flag bit 11, so readers decode it as CP437
+    /// (Python `zipfile`) or as raw bytes (Info-ZIP) and extract it under different names.
+    #[error("{name}: non-ASCII name without the UTF-8 flag (bit 11)")]
+    NameEncodingUnflagged {
+        /// The entry.
+        name: String,
+    },
+    /// An entry's header needs a newer "version needed to extract" than ZIP64 (4.5).
+    #[error("{name}: needs ZIP version {needed}, above the accepted 45")]
+    UnsupportedVersion {
+        /// The entry.
+        name: String,
+        /// The version needed, as stored (major × 10 + minor).
+        needed: u16,
+    },
+    /// An extra field other than ZIP64 (0x0001), which another reader might interpret:
+    /// e.g. Info-ZIP Unicode Path (0x7075) renames the entry for `unzip` only.
+    #[error("{name}: unexpected extra field {id:#06x} in the {header} header")]
+    UnexpectedExtraField {
+        /// The entry.
+        name: String,
+        /// The extra field's header ID.
+        id: u16,
+        /// Which header holds it.
+        header: HeaderKind,
+    },
+    /// An extra field area that does not consist of whole `(id, length, data)` records, or
+    /// holds the same ID twice.
+    #[error("{name}: malformed extra field area in the {header} header")]
+    ExtraFieldMalformed {
+        /// The entry.
+        name: String,
+        /// Which header holds it.
+        header: HeaderKind,
+    },
+    /// A ZIP64 extra field holds values that no header field defers to it (header field not
+    /// 0xFFFFFFFF), or the local one lacks either size: readers disagree on which to use.
+    #[error("{name}: ZIP64 extra field in the {header} header disagrees with the header")]
+    Zip64ExtraUnexpected {
+        /// The entry.
+        name: String,
+        /// Which header holds it.
+        header: HeaderKind,
+    },
+    /// An entry has a file comment, which Custody never writes.
+    #[error("{name}: entry has a file comment")]
+    EntryComment {
+        /// The entry.
+        name: String,
+    },
+    /// The host system, file type or permission bits in "version made by" and the external
+    /// attributes are outside what Custody accepts: host MS-DOS (0) or Unix (3); a regular
+    /// file or directory matching the name (a trailing `/`); no set-user-ID, set-group-ID or
+    /// sticky bit.
+    #[error("{name}: unsupported file attributes (made by {version_made_by:#06x}, external {external_attributes:#010x})")]
+    UnsupportedAttributes {
+        /// The entry.
+        name: String,
+        /// "Version made by".
+        version_made_by: u16,
+        /// External file attributes.
+        external_attributes: u32,
+    },
+    /// A directory entry (name ending in `/`) carries data, a CRC or a compression method:
+    /// streaming readers extract such bytes as a file Custody never sees.
+    #[error("{name}: directory entry holds data ({compressed} compressed bytes, method {method})")]
+    DirectoryWithData {
+        /// The entry.
+        name: String,
+        /// Its compressed size.
+        compressed: u64,
+        /// Its compression method.
+        method: u16,
+    },
+    /// A stored entry whose compressed and uncompressed sizes differ.
+    #[error("{name}: stored entry declares {compressed} compressed and {uncompressed} uncompressed bytes")]
+    StoredSizeMismatch {
+        /// The entry.
+        name: String,
+        /// Compressed size.
+        compressed: u64,
+        /// Uncompressed size.
+        uncompressed: u64,
+    },
+    /// A deflate stream does not occupy exactly the entry's declared compressed bytes, or
+    /// does not decompress to the declared size and CRC-32.
+    #[error("{name}: deflate data at offset {offset}: {problem}")]
+    DeflateStream {
+        /// The entry.
+        name: String,
+        /// Offset of the entry's first data byte.
+        offset: u64,
+        /// What is wrong.
+        problem: DeflateProblem,
+    },
+    /// Local headers are not in central-directory order (each entry must follow the one
+    /// before it in the central directory).
+    #[error("{name}: local header at offset {offset} is out of central-directory order")]
+    EntryOutOfOrder {
+        /// The entry.
+        name: String,
+        /// Its local header offset.
+        offset: u64,
+    },
+    /// A name uses as a directory what another entry holds as a file, or the reverse
+    /// (`a` and `a/b`): readers extract one and fail or overwrite on the other.
+    #[error("{name}: conflicts with {other} (a file where a directory is needed)")]
+    PathConflict {
+        /// The later entry.
+        name: String,
+        /// The earlier entry.
+        other: String,
+    },
     /// The declared uncompressed sizes add up to more than the limit.
     #[error("declared uncompressed total {total} bytes exceeds the limit of {limit}")]
     TotalSizeExceeded {
@@ -429,8 +586,102 @@ impl ZipFinding {
             | EntryOverlapsCentralDirectory { name }
             | OverlappingEntries { name, .. }
             | Zip64ExtraMissing { name }
-            | CompressionRatio { name, .. } => Some(name),
+            | CompressionRatio { name, .. }
+            | UnsupportedFlags { name, .. }
+            | NameEncodingUnflagged { name }
+            | UnsupportedVersion { name, .. }
+            | UnexpectedExtraField { name, .. }
+            | ExtraFieldMalformed { name, .. }
+            | Zip64ExtraUnexpected { name, .. }
+            | EntryComment { name }
+            | UnsupportedAttributes { name, .. }
+            | DirectoryWithData { name, .. }
+            | StoredSizeMismatch { name, .. }
+            | DeflateStream { name, .. }
+            | EntryOutOfOrder { name, .. }
+            | PathConflict { name, .. } => Some(name),
             _ => None,
+        }
+    }
+}
+
+/// Which of an entry's two headers a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HeaderKind {
+    /// The local file header.
+    Local,
+    /// The central directory header.
+    Central,
+}
+
+impl fmt::Display for HeaderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeaderKind::Local => "local",
+            HeaderKind::Central => "central directory",
+        })
+    }
+}
+
+/// How a deflate stream disagrees with its entry's declared sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeflateProblem {
+    /// The stream ends after `stream_len` of the declared `compressed` bytes: the bytes
+    /// after it are exactly where a streaming reader can find hidden data.
+    EndsBeforeCompressedSize {
+        /// Bytes the deflate stream takes.
+        stream_len: u64,
+        /// Declared compressed size.
+        compressed: u64,
+    },
+    /// The declared compressed bytes end before the deflate stream does.
+    RunsPastCompressedSize {
+        /// Declared compressed size.
+        compressed: u64,
+    },
+    /// The stream is not valid DEFLATE.
+    Corrupt,
+    /// The stream decompresses to a size other than the declared one (at least `found`
+    /// bytes when it yields more).
+    UncompressedSize {
+        /// Declared uncompressed size.
+        declared: u64,
+        /// Bytes produced.
+        found: u64,
+    },
+    /// The decompressed bytes have a different CRC-32.
+    Crc32 {
+        /// Declared CRC-32.
+        declared: u32,
+        /// CRC-32 of the bytes.
+        found: u32,
+    },
+}
+
+impl fmt::Display for DeflateProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeflateProblem::EndsBeforeCompressedSize {
+                stream_len,
+                compressed,
+            } => write!(
+                f,
+                "stream ends after {stream_len} of {compressed} compressed bytes"
+            ),
+            DeflateProblem::RunsPastCompressedSize { compressed } => {
+                write!(f, "stream runs past its {compressed} compressed bytes")
+            }
+            DeflateProblem::Corrupt => f.write_str("not a valid deflate stream"),
+            DeflateProblem::UncompressedSize { declared, found } => {
+                write!(f, "decompresses to {found} bytes, {declared} declared")
+            }
+            DeflateProblem::Crc32 { declared, found } => {
+                write!(f, "CRC-32 is {found:08x}, {declared:08x} declared")
+            }
         }
     }
 }
@@ -450,6 +701,10 @@ pub enum Zip64Problem {
     CentralDirectorySize,
     /// The ZIP64 record's central directory offset disagrees with the classic end record.
     CentralDirectoryOffset,
+    /// The ZIP64 record is not exactly 56 bytes (it carries extensible data).
+    RecordLength,
+    /// The ZIP64 locator does not say "one disk, record on disk 0".
+    LocatorDisks,
 }
 
 impl fmt::Display for Zip64Problem {
@@ -460,6 +715,8 @@ impl fmt::Display for Zip64Problem {
             Zip64Problem::EntryCount => "entry counts disagree",
             Zip64Problem::CentralDirectorySize => "central directory sizes disagree",
             Zip64Problem::CentralDirectoryOffset => "central directory offsets disagree",
+            Zip64Problem::RecordLength => "ZIP64 end record carries extensible data",
+            Zip64Problem::LocatorDisks => "locator names more than one disk",
         })
     }
 }
@@ -841,7 +1098,8 @@ pub fn scan<R: Read + Seek>(reader: &mut R, limits: &ScanLimits) -> Result<ZipSc
     let mut cd = vec![0u8; end.cd_size as usize];
     reader.seek(SeekFrom::Start(end.cd_offset))?;
     reader.read_exact(&mut cd)?;
-    let used = parse_central_directory(&cd, end.cd_offset, limits, &mut out);
+    let mut details = Vec::new();
+    let used = parse_central_directory(&cd, end.cd_offset, limits, &mut out, &mut details);
     if used as u64 != end.cd_size {
         out.findings.push(ZipFinding::CentralDirectorySizeMismatch {
             declared: end.cd_size,
@@ -855,9 +1113,13 @@ pub fn scan<R: Read + Seek>(reader: &mut R, limits: &ScanLimits) -> Result<ZipSc
         });
     }
     check_names(&mut out);
+    for (entry, detail) in out.entries.iter().zip(&details) {
+        out.findings.extend(central_findings(entry, detail));
+    }
+    check_order(&mut out);
     let mut spans = Vec::with_capacity(out.entries.len());
-    for i in 0..out.entries.len() {
-        if let Some(span) = check_local(reader, &mut out, i, end.cd_offset)? {
+    for (i, detail) in details.iter().enumerate() {
+        if let Some(span) = check_local(reader, &mut out, i, detail, end.cd_offset)? {
             spans.push(span);
         }
     }
@@ -869,6 +1131,7 @@ pub fn scan<R: Read + Seek>(reader: &mut R, limits: &ScanLimits) -> Result<ZipSc
         &end,
     );
     check_sizes(&mut out, limits);
+    check_deflate_streams(reader, &mut out, limits)?;
     Ok(out)
 }
 
@@ -928,6 +1191,9 @@ fn find_end<R: Read + Seek>(
     let eocd_offset = start + pos as u64;
     let comment_len = u64::from(le16(&tail, pos + 20).unwrap_or(0));
     let record_end = eocd_offset + EOCD_LEN + comment_len;
+    if comment_len != 0 {
+        findings.push(ZipFinding::ArchiveComment { len: comment_len });
+    }
     if record_end > len {
         findings.push(ZipFinding::CommentTruncated);
     } else if record_end < len {
@@ -948,6 +1214,12 @@ fn find_end<R: Read + Seek>(
         eocd_offset,
     };
     let on_disk = field16(8);
+    if on_disk != end.entries {
+        findings.push(ZipFinding::EntryCountMismatch {
+            declared: end.entries,
+            found: on_disk,
+        });
+    }
     let needs_zip64 = on_disk == 0xFFFF
         || end.entries == 0xFFFF
         || end.cd_size == 0xFFFF_FFFF
@@ -957,7 +1229,13 @@ fn find_end<R: Read + Seek>(
         let mut buf = [0u8; ZIP64_LOCATOR_LEN as usize];
         reader.seek(SeekFrom::Start(eocd_offset - ZIP64_LOCATOR_LEN))?;
         reader.read_exact(&mut buf)?;
-        (le32(&buf, 0) == Some(SIG_ZIP64_LOCATOR)).then(|| le64(&buf, 8).unwrap_or(u64::MAX))
+        let found = le32(&buf, 0) == Some(SIG_ZIP64_LOCATOR);
+        if found && (le32(&buf, 4) != Some(0) || le32(&buf, 16) != Some(1)) {
+            findings.push(ZipFinding::Zip64Inconsistent {
+                detail: Zip64Problem::LocatorDisks,
+            });
+        }
+        found.then(|| le64(&buf, 8).unwrap_or(u64::MAX))
     } else {
         None
     };
@@ -986,6 +1264,11 @@ fn find_end<R: Read + Seek>(
     }
     let g64 = |o| le64(&rec, o).unwrap_or(0);
     let record_len = g64(4).saturating_add(12);
+    if record_len != ZIP64_EOCD_MIN_LEN {
+        findings.push(ZipFinding::Zip64Inconsistent {
+            detail: Zip64Problem::RecordLength,
+        });
+    }
     let z_disk = le32(&rec, 16).unwrap_or(0);
     let z_cd_disk = le32(&rec, 20).unwrap_or(0);
     let z_entries = g64(32);
@@ -1028,11 +1311,22 @@ fn find_end<R: Read + Seek>(
     Ok(Some(end))
 }
 
+/// Central directory fields that [`ZipEntry`] does not carry but that the scan compares
+/// with the local header or checks against the accepted subset.
+struct CentralDetail {
+    version_needed: u16,
+    /// MS-DOS time in the low 16 bits, date in the high 16 bits.
+    modified: u32,
+    comment_len: u16,
+    disk_start: u16,
+}
+
 fn parse_central_directory(
     cd: &[u8],
     cd_offset: u64,
     limits: &ScanLimits,
     out: &mut ZipScan,
+    details: &mut Vec<CentralDetail>,
 ) -> usize {
     let mut pos = 0usize;
     while pos + 4 <= cd.len() && le32(cd, pos) == Some(SIG_CENTRAL) {
@@ -1040,15 +1334,17 @@ fn parse_central_directory(
         if index as u64 >= limits.max_entries {
             break;
         }
-        let Some(entry) = parse_central_header(cd, pos, index, &mut out.findings) else {
+        let Some((entry, next, detail)) = parse_central_header(cd, pos, index, &mut out.findings)
+        else {
             out.findings.push(ZipFinding::CentralDirectoryMalformed {
                 index,
                 offset: cd_offset + pos as u64,
             });
             return pos;
         };
-        pos = entry.1;
-        out.entries.push(entry.0);
+        pos = next;
+        out.entries.push(entry);
+        details.push(detail);
     }
     if pos < cd.len()
         && out
@@ -1070,14 +1366,14 @@ fn parse_central_header(
     pos: usize,
     index: usize,
     findings: &mut Vec<ZipFinding>,
-) -> Option<(ZipEntry, usize)> {
+) -> Option<(ZipEntry, usize, CentralDetail)> {
     let h = cd.get(pos..pos.checked_add(CENTRAL_LEN)?)?;
     let name_len = usize::from(le16(h, 28)?);
     let extra_len = usize::from(le16(h, 30)?);
-    let comment_len = usize::from(le16(h, 32)?);
+    let comment_len = le16(h, 32)?;
     let name_start = pos + CENTRAL_LEN;
     let extra_start = name_start + name_len;
-    let next = extra_start + extra_len + comment_len;
+    let next = extra_start + extra_len + usize::from(comment_len);
     let raw_name = cd.get(name_start..extra_start)?.to_vec();
     let extra = cd.get(extra_start..extra_start + extra_len)?;
     if next > cd.len() {
@@ -1094,23 +1390,25 @@ fn parse_central_header(
         local_header_offset == 0xFFFF_FFFF,
         disk_start == 0xFFFF,
     ];
-    if needs.iter().any(|&n| n) {
-        let values = zip64_extra(extra, &needs);
-        match values {
-            Some(v) => {
-                let mut it = v.into_iter();
-                if needs[0] {
-                    uncompressed_size = it.next().unwrap_or(0);
-                }
-                if needs[1] {
-                    compressed_size = it.next().unwrap_or(0);
-                }
-                if needs[2] {
-                    local_header_offset = it.next().unwrap_or(0);
-                }
+    findings.extend(extra_findings(&name, extra, HeaderKind::Central));
+    match zip64_extra(extra, &needs) {
+        Zip64Extra::Values(v) => {
+            let mut it = v.into_iter();
+            if needs[0] {
+                uncompressed_size = it.next().unwrap_or(0);
             }
-            None => findings.push(ZipFinding::Zip64ExtraMissing { name: name.clone() }),
+            if needs[1] {
+                compressed_size = it.next().unwrap_or(0);
+            }
+            if needs[2] {
+                local_header_offset = it.next().unwrap_or(0);
+            }
         }
+        Zip64Extra::Missing => findings.push(ZipFinding::Zip64ExtraMissing { name: name.clone() }),
+        Zip64Extra::Unexpected => findings.push(ZipFinding::Zip64ExtraUnexpected {
+            name: name.clone(),
+            header: HeaderKind::Central,
+        }),
     }
     let entry = ZipEntry {
         index,
@@ -1126,87 +1424,249 @@ fn parse_central_header(
         data_offset: None,
         external_attributes: le32(h, 38)?,
     };
-    Some((entry, next))
+    let detail = CentralDetail {
+        version_needed: le16(h, 6)?,
+        modified: le32(h, 12)?,
+        comment_len,
+        disk_start,
+    };
+    Some((entry, next, detail))
+}
+
+/// What a header's ZIP64 extended-information field gives.
+enum Zip64Extra {
+    /// The values the header defers to it (possibly none, when it needs none and has none).
+    Values(Vec<u64>),
+    /// The header defers to it but it is absent or too short.
+    Missing,
+    /// It is present but its length is not exactly what the header defers to it.
+    Unexpected,
 }
 
 /// Reads the ZIP64 extended-information values present according to `needs` (in APPNOTE
-/// order: uncompressed size, compressed size, local header offset, disk number).
-fn zip64_extra(extra: &[u8], needs: &[bool; 4]) -> Option<Vec<u64>> {
-    let data = find_extra(extra, EXTRA_ZIP64)?;
+/// order: uncompressed size, compressed size, local header offset, disk number). The field
+/// must hold exactly those values: readers that take a value the header does not defer
+/// (or skip one it does) would see other sizes.
+fn zip64_extra(extra: &[u8], needs: &[bool; 4]) -> Zip64Extra {
+    let widths = [8usize, 8, 8, 4];
+    let wanted: usize = needs
+        .iter()
+        .zip(widths)
+        .filter(|(n, _)| **n)
+        .map(|(_, w)| w)
+        .sum();
+    let Some(data) = find_extra(extra, EXTRA_ZIP64) else {
+        return if wanted == 0 {
+            Zip64Extra::Values(Vec::new())
+        } else {
+            Zip64Extra::Missing
+        };
+    };
+    if data.len() < wanted {
+        return Zip64Extra::Missing;
+    }
+    if data.len() != wanted {
+        return Zip64Extra::Unexpected;
+    }
     let mut values = Vec::new();
     let mut pos = 0;
     for (i, &need) in needs.iter().enumerate() {
-        if !need {
-            continue;
+        if need && i < 3 {
+            values.push(le64(data, pos).unwrap_or(0));
         }
-        if i == 3 {
-            le32(data, pos)?;
-            pos += 4;
-        } else {
-            values.push(le64(data, pos)?);
-            pos += 8;
+        if need {
+            pos += widths[i];
         }
     }
-    Some(values)
+    Zip64Extra::Values(values)
 }
 
 fn find_extra(extra: &[u8], id: u16) -> Option<&[u8]> {
-    let mut pos = 0;
-    while pos + 4 <= extra.len() {
-        let field = le16(extra, pos)?;
-        let len = usize::from(le16(extra, pos + 2)?);
-        let data = extra.get(pos + 4..pos + 4 + len)?;
-        if field == id {
-            return Some(data);
-        }
-        pos += 4 + len;
-    }
-    None
+    extra_records(extra)?
+        .into_iter()
+        .find(|(field, _)| *field == id)
+        .map(|(_, data)| data)
 }
 
-/// Name checks on each entry, then collisions across entries.
+/// Splits an extra field area into `(id, data)` records, or `None` if it does not consist
+/// of whole records or repeats an ID.
+fn extra_records(extra: &[u8]) -> Option<Vec<(u16, &[u8])>> {
+    let mut records: Vec<(u16, &[u8])> = Vec::new();
+    let mut pos = 0;
+    while pos < extra.len() {
+        let id = le16(extra, pos)?;
+        let len = usize::from(le16(extra, pos + 2)?);
+        let data = extra.get(pos + 4..pos + 4 + len)?;
+        if records.iter().any(|(seen, _)| *seen == id) {
+            return None;
+        }
+        records.push((id, data));
+        pos += 4 + len;
+    }
+    Some(records)
+}
+
+/// Extra fields other than ZIP64, and extra areas that are not whole records.
+fn extra_findings(name: &str, extra: &[u8], header: HeaderKind) -> Vec<ZipFinding> {
+    let Some(records) = extra_records(extra) else {
+        return vec![ZipFinding::ExtraFieldMalformed {
+            name: name.to_owned(),
+            header,
+        }];
+    };
+    records
+        .into_iter()
+        .filter(|(id, _)| *id != EXTRA_ZIP64)
+        .map(|(id, _)| ZipFinding::UnexpectedExtraField {
+            name: name.to_owned(),
+            id,
+            header,
+        })
+        .collect()
+}
+
+/// Name checks on each entry, then collisions across entries (see [`EntryNames`]).
 fn check_names(out: &mut ZipScan) {
-    let mut exact: HashMap<&[u8], usize> = HashMap::new();
-    let mut nfc: HashMap<String, usize> = HashMap::new();
-    let mut folded: HashMap<String, usize> = HashMap::new();
+    let mut names = EntryNames::new();
     let mut findings = Vec::new();
     for entry in &out.entries {
         findings.extend(name_findings(entry));
-        if let Some(&first) = exact.get(entry.raw_name.as_slice()) {
-            findings.push(ZipFinding::DuplicateName {
-                name: entry.name.clone(),
-                first,
-                second: entry.index,
-            });
-            continue;
-        }
-        exact.insert(&entry.raw_name, entry.index);
-        let normal: String = entry.name.nfc().collect();
-        if let Some(&other) = nfc.get(&normal) {
-            findings.push(ZipFinding::NormalizationCollision {
-                name: entry.name.clone(),
-                other: out.entries[other].name.clone(),
-            });
-            continue;
-        }
-        nfc.insert(normal.clone(), entry.index);
-        let fold = fold_case(&normal);
-        if let Some(&other) = folded.get(&fold) {
-            findings.push(ZipFinding::CaseCollision {
-                name: entry.name.clone(),
-                other: out.entries[other].name.clone(),
-            });
-            continue;
-        }
-        folded.insert(fold, entry.index);
+        findings.extend(names.add(entry.index, &entry.name));
     }
     out.findings.extend(findings);
 }
 
-/// Case folding close enough to what case-insensitive file systems do: lower-case the
-/// upper-case form, so `ß`/`SS` and similar pairs collide too, then renormalise.
+/// The names of one archive's entries, checked against each other as they are added: the
+/// one rule that decides which sets of names Custody accepts, used by the scan, by the
+/// package writer and by `seal` before it writes anything.
+///
+/// Names are compared component by component (split at `/`) after Unicode NFC
+/// normalisation and case folding, so that every directory and file is spelt one way only
+/// and is either a file or a directory, never both. The work is linear in the total length
+/// of the names.
+#[derive(Debug, Default)]
+pub struct EntryNames {
+    children: HashMap<(usize, String), usize>,
+    nodes: Vec<NameNode>,
+}
+
+#[derive(Debug)]
+struct NameNode {
+    spelling: String,
+    first_name: String,
+    first_index: usize,
+    kind: NodeKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NodeKind {
+    /// A directory only implied by a longer name.
+    ImpliedDir,
+    /// A directory with its own entry (`name/`).
+    Dir,
+    File,
+}
+
+const NAMES_ROOT: usize = usize::MAX;
+
+impl EntryNames {
+    /// No names yet.
+    pub fn new() -> Self {
+        EntryNames::default()
+    }
+
+    /// Adds entry `index` named `name` (a trailing `/` makes it a directory); returns how it
+    /// collides with a name added before: [`ZipFinding::DuplicateName`],
+    /// [`ZipFinding::CaseCollision`], [`ZipFinding::NormalizationCollision`] or
+    /// [`ZipFinding::PathConflict`].
+    pub fn add(&mut self, index: usize, name: &str) -> Option<ZipFinding> {
+        let (trimmed, is_dir) = match name.strip_suffix('/') {
+            Some(t) => (t, true),
+            None => (name, false),
+        };
+        let components: Vec<&str> = trimmed.split('/').collect();
+        let last = components.len() - 1;
+        let mut parent = NAMES_ROOT;
+        for (i, component) in components.into_iter().enumerate() {
+            let want = match (i == last, is_dir) {
+                (false, _) => NodeKind::ImpliedDir,
+                (true, true) => NodeKind::Dir,
+                (true, false) => NodeKind::File,
+            };
+            let key = fold_case(component);
+            let Some(&id) = self.children.get(&(parent, key.clone())) else {
+                let id = self.nodes.len();
+                self.nodes.push(NameNode {
+                    spelling: component.to_owned(),
+                    first_name: name.to_owned(),
+                    first_index: index,
+                    kind: want,
+                });
+                self.children.insert((parent, key), id);
+                parent = id;
+                continue;
+            };
+            let node = &mut self.nodes[id];
+            let other = node.first_name.clone();
+            if node.spelling != component {
+                let same_nfc = node.spelling.nfc().eq(component.nfc());
+                return Some(if same_nfc {
+                    ZipFinding::NormalizationCollision {
+                        name: name.to_owned(),
+                        other,
+                    }
+                } else {
+                    ZipFinding::CaseCollision {
+                        name: name.to_owned(),
+                        other,
+                    }
+                });
+            }
+            let conflict = || ZipFinding::PathConflict {
+                name: name.to_owned(),
+                other: other.clone(),
+            };
+            match (node.kind, want) {
+                (NodeKind::File, NodeKind::File) | (NodeKind::Dir, NodeKind::Dir) => {
+                    return Some(ZipFinding::DuplicateName {
+                        name: name.to_owned(),
+                        first: node.first_index,
+                        second: index,
+                    })
+                }
+                (NodeKind::File, _) | (_, NodeKind::File) => return Some(conflict()),
+                (NodeKind::ImpliedDir, NodeKind::Dir) => {
+                    node.kind = NodeKind::Dir;
+                    node.first_name = name.to_owned();
+                    node.first_index = index;
+                }
+                (_, NodeKind::ImpliedDir) => {}
+            }
+            parent = id;
+        }
+        None
+    }
+}
+
+/// Every finding the scan would report about these entry names alone, for files written
+/// the way Custody writes them: each name's own problems ([`name_findings`]) and every
+/// collision between them ([`EntryNames`]). `seal` calls this before writing anything.
+pub fn entry_name_findings<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<ZipFinding> {
+    let mut set = EntryNames::new();
+    let mut findings = Vec::new();
+    for (index, name) in names.into_iter().enumerate() {
+        findings.extend(name_findings(&ZipEntry::written_file(index, name)));
+        findings.extend(set.add(index, name));
+    }
+    findings
+}
+
+/// Case folding close enough to what case-insensitive file systems do: normalise to NFC,
+/// lower-case the upper-case form, so `ß`/`SS` and similar pairs collide too, then
+/// renormalise.
 fn fold_case(name: &str) -> String {
-    name.to_uppercase().to_lowercase().nfc().collect()
+    let normal: String = name.nfc().collect();
+    normal.to_uppercase().to_lowercase().nfc().collect()
 }
 
 /// Problems with one entry's own name and attributes.
@@ -1266,11 +1726,138 @@ fn is_absolute(name: &str) -> bool {
         || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':')
 }
 
-/// Reads and compares entry `i`'s local header; returns the byte span the entry occupies.
+/// General-purpose flag bit 11: the name is UTF-8.
+const FLAG_UTF8: u16 = 1 << 11;
+/// Flag bits 1 and 2: deflate compression level hints, meaningless to every reader.
+const FLAG_DEFLATE_LEVEL: u16 = (1 << 1) | (1 << 2);
+/// The highest "version needed to extract" accepted: 4.5, ZIP64.
+const MAX_VERSION_NEEDED: u16 = 45;
+/// Host systems accepted in "version made by": MS-DOS and Unix.
+const HOST_MSDOS: u16 = 0;
+const HOST_UNIX: u16 = 3;
+/// MS-DOS attribute bits accepted: read-only, directory, archive.
+const DOS_ACCEPTED: u32 = 0x01 | 0x10 | 0x20;
+const DOS_DIRECTORY: u32 = 0x10;
+const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
+/// Set-user-ID, set-group-ID and sticky bits.
+const S_ISUID_GID_VTX: u32 = 0o7_000;
+
+/// The flag bits an entry may set: bit 11 always, bits 1–2 on deflate entries.
+fn accepted_flags(method: u16) -> u16 {
+    if method == METHOD_DEFLATE {
+        FLAG_UTF8 | FLAG_DEFLATE_LEVEL
+    } else {
+        FLAG_UTF8
+    }
+}
+
+/// What is outside the accepted subset in one central directory header, apart from its
+/// name (see [`name_findings`]) and its local header (see [`check_local`]).
+fn central_findings(entry: &ZipEntry, detail: &CentralDetail) -> Vec<ZipFinding> {
+    let mut findings = Vec::new();
+    let name = || entry.name.clone();
+    let unexpected = entry.flags & !accepted_flags(entry.method);
+    if unexpected != 0 {
+        findings.push(ZipFinding::UnsupportedFlags {
+            name: name(),
+            offset: entry.local_header_offset,
+            flags: unexpected,
+        });
+    }
+    if !entry.raw_name.is_ascii() && entry.flags & FLAG_UTF8 == 0 {
+        findings.push(ZipFinding::NameEncodingUnflagged { name: name() });
+    }
+    if detail.version_needed > MAX_VERSION_NEEDED {
+        findings.push(ZipFinding::UnsupportedVersion {
+            name: name(),
+            needed: detail.version_needed,
+        });
+    }
+    if detail.comment_len != 0 {
+        findings.push(ZipFinding::EntryComment { name: name() });
+    }
+    if detail.disk_start != 0 {
+        findings.push(ZipFinding::MultiDisk {
+            disk: u32::from(detail.disk_start),
+        });
+    }
+    if !attributes_accepted(entry) {
+        findings.push(ZipFinding::UnsupportedAttributes {
+            name: name(),
+            version_made_by: entry.version_made_by,
+            external_attributes: entry.external_attributes,
+        });
+    }
+    let has_data = entry.compressed_size != 0
+        || entry.uncompressed_size != 0
+        || entry.crc32 != 0
+        || entry.method != METHOD_STORED;
+    if entry.is_dir() && has_data {
+        findings.push(ZipFinding::DirectoryWithData {
+            name: name(),
+            compressed: entry.compressed_size,
+            method: entry.method,
+        });
+    }
+    if entry.method == METHOD_STORED && entry.compressed_size != entry.uncompressed_size {
+        findings.push(ZipFinding::StoredSizeMismatch {
+            name: name(),
+            compressed: entry.compressed_size,
+            uncompressed: entry.uncompressed_size,
+        });
+    }
+    findings
+}
+
+/// Whether host system and external attributes describe what the name says: a regular
+/// file, or a directory when the name ends in `/`, with no special permission bits. A
+/// symbolic link is reported on its own ([`ZipFinding::Symlink`]).
+fn attributes_accepted(entry: &ZipEntry) -> bool {
+    let host = entry.version_made_by >> 8;
+    let mode = entry.external_attributes >> 16;
+    let dos = entry.external_attributes & 0xFFFF;
+    let is_dir = entry.is_dir();
+    // A file marked as an MS-DOS directory becomes a directory in libarchive.
+    if dos & !DOS_ACCEPTED != 0 || (dos & DOS_DIRECTORY != 0 && !is_dir) {
+        return false;
+    }
+    match host {
+        HOST_MSDOS => mode == 0,
+        HOST_UNIX => {
+            let kind = mode & S_IFMT;
+            let kind_ok = kind == 0
+                || kind == S_IFLNK
+                || (is_dir && kind == S_IFDIR)
+                || (!is_dir && kind == S_IFREG);
+            kind_ok && mode & S_ISUID_GID_VTX == 0
+        }
+        _ => false,
+    }
+}
+
+/// Local headers must come in central-directory order, so that a streaming reader meets
+/// the entries in the order the central directory lists them.
+fn check_order(out: &mut ZipScan) {
+    let mut findings = Vec::new();
+    for pair in out.entries.windows(2) {
+        if pair[1].local_header_offset <= pair[0].local_header_offset {
+            findings.push(ZipFinding::EntryOutOfOrder {
+                name: pair[1].name.clone(),
+                offset: pair[1].local_header_offset,
+            });
+        }
+    }
+    out.findings.extend(findings);
+}
+
+/// Reads and compares entry `i`'s local header field by field with its central directory
+/// header; returns the byte span the entry occupies.
 fn check_local<R: Read + Seek>(
     reader: &mut R,
     out: &mut ZipScan,
     i: usize,
+    detail: &CentralDetail,
     cd_offset: u64,
 ) -> Result<Option<(u64, u64, usize)>, ZipError> {
     let entry = &out.entries[i];
@@ -1313,7 +1900,26 @@ fn check_local<R: Read + Seek>(
             local_name: String::from_utf8_lossy(local_name).into_owned(),
         });
     }
+    findings.extend(extra_findings(&name, local_extra, HeaderKind::Local));
     let flags = field16(6);
+    let mut local_csize = u64::from(field32(18));
+    let mut local_usize = u64::from(field32(22));
+    // APPNOTE 4.5.3: a local ZIP64 field holds both sizes, and the header then holds
+    // 0xFFFFFFFF for both. Any other combination is read differently by different readers.
+    let sentinels = [local_usize == 0xFFFF_FFFF, local_csize == 0xFFFF_FFFF];
+    let zip64 = find_extra(local_extra, EXTRA_ZIP64);
+    match (sentinels, zip64) {
+        ([false, false], None) => {}
+        ([true, true], Some(data)) if data.len() == 16 => {
+            local_usize = le64(data, 0).unwrap_or(0);
+            local_csize = le64(data, 8).unwrap_or(0);
+        }
+        (_, None) => findings.push(ZipFinding::Zip64ExtraMissing { name: name.clone() }),
+        (_, Some(_)) => findings.push(ZipFinding::Zip64ExtraUnexpected {
+            name: name.clone(),
+            header: HeaderKind::Local,
+        }),
+    }
     let mut compare = |field, central: u64, local: u64| {
         if central != local {
             findings.push(ZipFinding::LocalHeaderMismatch {
@@ -1324,63 +1930,29 @@ fn check_local<R: Read + Seek>(
             });
         }
     };
-    // Bit 3 and the masking bit legitimately differ in meaning; compare the rest.
+    compare(
+        HeaderField::VersionNeeded,
+        u64::from(detail.version_needed),
+        u64::from(field16(4)),
+    );
     compare(HeaderField::Flags, u64::from(entry.flags), u64::from(flags));
     compare(
         HeaderField::Method,
         u64::from(entry.method),
         u64::from(field16(8)),
     );
-
-    let mut local_crc = u64::from(field32(14));
-    let mut local_csize = u64::from(field32(18));
-    let mut local_usize = u64::from(field32(22));
-    if local_usize == 0xFFFF_FFFF || local_csize == 0xFFFF_FFFF {
-        let needs = [
-            local_usize == 0xFFFF_FFFF,
-            local_csize == 0xFFFF_FFFF,
-            false,
-            false,
-        ];
-        match zip64_local(local_extra, &needs) {
-            Some((u, c)) => {
-                if needs[0] {
-                    local_usize = u;
-                }
-                if needs[1] {
-                    local_csize = c;
-                }
-            }
-            None => findings.push(ZipFinding::Zip64ExtraMissing { name: name.clone() }),
-        }
-    }
-    let descriptor = flags & FLAG_DESCRIPTOR != 0;
-    let masked = flags & FLAG_MASKED_HEADER != 0;
-    let data_end = data_offset.checked_add(entry.compressed_size);
-    let mut span_end = data_end.unwrap_or(u64::MAX);
-    if descriptor {
-        // Local values may be zero; the descriptor after the data carries them.
-        if local_crc == 0 {
-            local_crc = u64::from(entry.crc32);
-        }
-        if local_csize == 0 {
-            local_csize = entry.compressed_size;
-        }
-        if local_usize == 0 {
-            local_usize = entry.uncompressed_size;
-        }
-    }
-    let mut compare = |field, central: u64, local: u64| {
-        if central != local && !masked {
-            findings.push(ZipFinding::LocalHeaderMismatch {
-                name: name.clone(),
-                field,
-                central,
-                local,
-            });
-        }
-    };
-    compare(HeaderField::Crc32, u64::from(entry.crc32), local_crc);
+    compare(
+        HeaderField::ModifiedTime,
+        u64::from(detail.modified),
+        u64::from(field32(10)),
+    );
+    // No masking (bit 13) and no deferral to a data descriptor (bit 3) is accepted, so
+    // the local header must carry the real CRC-32 and sizes.
+    compare(
+        HeaderField::Crc32,
+        u64::from(entry.crc32),
+        u64::from(field32(14)),
+    );
     compare(
         HeaderField::CompressedSize,
         entry.compressed_size,
@@ -1392,7 +1964,11 @@ fn check_local<R: Read + Seek>(
         local_usize,
     );
 
-    if descriptor {
+    let data_end = data_offset.checked_add(entry.compressed_size);
+    let mut span_end = data_end.unwrap_or(u64::MAX);
+    if flags & FLAG_DESCRIPTOR != 0 {
+        // Refused (UnsupportedFlags), but its bytes are still accounted to the entry so
+        // that the layout check reports the lie, not a gap.
         if let Some(end) = data_end.filter(|&e| e < cd_offset) {
             let zip64 =
                 entry.compressed_size >= 0xFFFF_FFFF || entry.uncompressed_size >= 0xFFFF_FFFF;
@@ -1422,14 +1998,114 @@ fn check_local<R: Read + Seek>(
     Ok(Some((offset, span_end, i)))
 }
 
-fn zip64_local(extra: &[u8], needs: &[bool; 4]) -> Option<(u64, u64)> {
-    let data = find_extra(extra, EXTRA_ZIP64)?;
-    // APPNOTE says a local ZIP64 field holds both sizes; accept one when only one is needed.
-    if data.len() >= 16 {
-        return Some((le64(data, 0)?, le64(data, 8)?));
+/// Decompresses every deflate entry that lies inside the archive and checks that its
+/// stream takes exactly the declared compressed bytes and yields exactly the declared
+/// size and CRC-32. Entries already reported for their compression ratio are skipped, so
+/// the work is bounded by the declared sizes the limits allow.
+fn check_deflate_streams<R: Read + Seek>(
+    reader: &mut R,
+    out: &mut ZipScan,
+    limits: &ScanLimits,
+) -> Result<(), ZipError> {
+    let mut findings = Vec::new();
+    for entry in &out.entries {
+        let Some(offset) = entry.data_offset else {
+            continue;
+        };
+        let inside = offset
+            .checked_add(entry.compressed_size)
+            .is_some_and(|end| end <= out.archive_len);
+        let bomb = entry.uncompressed_size > limits.ratio_min_size
+            && entry.uncompressed_size > entry.compressed_size.saturating_mul(limits.max_ratio);
+        if entry.method != METHOD_DEFLATE || entry.is_encrypted() || !inside || bomb {
+            continue;
+        }
+        reader.seek(SeekFrom::Start(offset))?;
+        if let Some(problem) = deflate_problem(&mut *reader, entry)? {
+            findings.push(ZipFinding::DeflateStream {
+                name: entry.name.clone(),
+                offset,
+                problem,
+            });
+        }
     }
-    let v = le64(data, 0)?;
-    Some(if needs[0] { (v, 0) } else { (0, v) })
+    out.findings.extend(findings);
+    Ok(())
+}
+
+/// Size of the buffers [`deflate_problem`] streams through.
+const DEFLATE_CHUNK: usize = 64 << 10;
+
+/// Runs the raw DEFLATE decoder over `entry`'s compressed bytes, read from `reader`'s
+/// current position.
+fn deflate_problem<R: Read>(
+    reader: &mut R,
+    entry: &ZipEntry,
+) -> Result<Option<DeflateProblem>, ZipError> {
+    use flate2::{Decompress, FlushDecompress, Status};
+    let compressed = entry.compressed_size;
+    let declared = entry.uncompressed_size;
+    let mut decoder = Decompress::new(false);
+    let mut input = vec![0u8; DEFLATE_CHUNK];
+    let mut output = vec![0u8; DEFLATE_CHUNK];
+    let (mut start, mut filled) = (0usize, 0usize);
+    let mut unread = compressed;
+    let mut crc = crc32fast::Hasher::new();
+    loop {
+        if start == filled && unread > 0 {
+            let want = usize::try_from(unread).map_or(DEFLATE_CHUNK, |u| u.min(DEFLATE_CHUNK));
+            reader.read_exact(&mut input[..want])?;
+            (start, filled) = (0, want);
+            unread -= want as u64;
+        }
+        let (in_before, out_before) = (decoder.total_in(), decoder.total_out());
+        let Ok(status) =
+            decoder.decompress(&input[start..filled], &mut output, FlushDecompress::None)
+        else {
+            return Ok(Some(DeflateProblem::Corrupt));
+        };
+        let consumed = (decoder.total_in() - in_before) as usize;
+        let produced = (decoder.total_out() - out_before) as usize;
+        start += consumed;
+        crc.update(&output[..produced]);
+        if decoder.total_out() > declared {
+            return Ok(Some(DeflateProblem::UncompressedSize {
+                declared,
+                found: decoder.total_out(),
+            }));
+        }
+        if status == Status::StreamEnd {
+            break;
+        }
+        if consumed == 0 && produced == 0 {
+            // No progress with all input given: the stream needs bytes beyond the entry.
+            return Ok(Some(if start == filled && unread == 0 {
+                DeflateProblem::RunsPastCompressedSize { compressed }
+            } else {
+                DeflateProblem::Corrupt
+            }));
+        }
+    }
+    if decoder.total_in() != compressed {
+        return Ok(Some(DeflateProblem::EndsBeforeCompressedSize {
+            stream_len: decoder.total_in(),
+            compressed,
+        }));
+    }
+    if decoder.total_out() != declared {
+        return Ok(Some(DeflateProblem::UncompressedSize {
+            declared,
+            found: decoder.total_out(),
+        }));
+    }
+    let found = crc.finalize();
+    if found != entry.crc32 {
+        return Ok(Some(DeflateProblem::Crc32 {
+            declared: entry.crc32,
+            found,
+        }));
+    }
+    Ok(None)
 }
 
 /// Reads a data descriptor at `at`: returns (crc, compressed, uncompressed, length).
