@@ -22,6 +22,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use unicode_normalization::UnicodeNormalization;
 
+pub mod cross_check;
+
 const SIG_LOCAL: u32 = 0x0403_4b50;
 const SIG_CENTRAL: u32 = 0x0201_4b50;
 const SIG_EOCD: u32 = 0x0605_4b50;
