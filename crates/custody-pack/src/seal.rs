@@ -27,6 +27,7 @@ use crate::package::{
     is_date, CheckpointRef, ItemFile, PackageItem, PackageStatement, Recipient, RequestInfo,
     Sender, PACKAGE_VERSION,
 };
+use crate::zipscan::{entry_name_findings, ZipFinding};
 use crate::zipwrite::{Compression, PackageWriter, WriteSettings, ZipTimestamp, ZipWriteError};
 
 /// The sending authority as the statement names it.
@@ -171,6 +172,14 @@ pub enum SealError {
         name: String,
         /// Why.
         reason: UnsafeName,
+    },
+    /// Entry names the structural scan of the package would report, such as two files
+    /// whose names differ only in letter case or Unicode normalisation; the finding names
+    /// both entries.
+    #[error("package entry names refused: {finding}")]
+    EntryName {
+        /// What the scan would report.
+        finding: ZipFinding,
     },
     /// The package id cannot be a bag directory name.
     #[error("package id {id:?} cannot be used: {reason}")]
@@ -560,6 +569,7 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
         keys.push(key);
     }
     tag_files.insert(layout::TAG_MANIFEST.to_owned(), tag_manifest);
+    check_entry_names(&id, &tag_files, &payload)?;
     Ok(Plan {
         sealed_time,
         statement,
@@ -567,6 +577,28 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
         payload,
         signers: keys,
     })
+}
+
+/// Refuses, before anything is written, a package whose entry names the structural scan
+/// would report (names colliding after case folding or NFC normalisation, a file where a
+/// directory is needed, …): the rule is the scan's own, [`entry_name_findings`].
+fn check_entry_names(
+    id: &str,
+    tag_files: &BTreeMap<String, Vec<u8>>,
+    payload: &[PayloadFile],
+) -> Result<(), SealError> {
+    let names: Vec<String> = tag_files
+        .keys()
+        .chain(payload.iter().map(|p| &p.bag_path))
+        .map(|path| layout::entry_name(id, path))
+        .collect();
+    match entry_name_findings(names.iter().map(String::as_str))
+        .into_iter()
+        .next()
+    {
+        Some(finding) => Err(SealError::EntryName { finding }),
+        None => Ok(()),
+    }
 }
 
 fn check_fields(request: &SealRequest) -> Result<(), SealError> {

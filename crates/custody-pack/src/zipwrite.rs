@@ -20,7 +20,7 @@ use tempfile::NamedTempFile;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use crate::zipscan::{name_findings, ZipEntry};
+use crate::zipscan::{name_findings, EntryNames, ZipEntry, ZipFinding};
 
 /// Entries declared at least this large are written with ZIP64 sizes. Slightly below the
 /// 4 GiB limit so that deflate's worst-case growth still fits.
@@ -114,6 +114,13 @@ pub enum ZipWriteError {
         /// The name.
         name: String,
     },
+    /// The entry name collides with one added before (letter case, Unicode normalisation,
+    /// or a file where a directory is needed), as the structural scan would report.
+    #[error("{finding}")]
+    NameCollision {
+        /// The scan's finding, naming both entries.
+        finding: ZipFinding,
+    },
     /// Reading the entry's source or writing it failed.
     #[error("{name}: {source}")]
     Entry {
@@ -154,7 +161,7 @@ pub struct PackageWriter {
     zip: ZipWriter<BufWriter<NamedTempFile>>,
     dest: PathBuf,
     options: SimpleFileOptions,
-    names: std::collections::HashSet<String>,
+    names: EntryNames,
     written: Vec<WrittenEntry>,
 }
 
@@ -202,10 +209,14 @@ impl PackageWriter {
         progress: &mut dyn FnMut(u64),
     ) -> Result<Digests, ZipWriteError> {
         check_name(name)?;
-        if !self.names.insert(name.to_owned()) {
-            return Err(ZipWriteError::DuplicateName {
-                name: name.to_owned(),
-            });
+        match self.names.add(self.written.len(), name) {
+            None => {}
+            Some(ZipFinding::DuplicateName { .. }) => {
+                return Err(ZipWriteError::DuplicateName {
+                    name: name.to_owned(),
+                })
+            }
+            Some(finding) => return Err(ZipWriteError::NameCollision { finding }),
         }
         let large = size_hint.is_none_or(|n| n >= ZIP64_THRESHOLD);
         let zip_err = |source| ZipWriteError::Zip {
@@ -256,20 +267,7 @@ impl PackageWriter {
 }
 
 fn check_name(name: &str) -> Result<(), ZipWriteError> {
-    let probe = ZipEntry {
-        index: 0,
-        name: name.to_owned(),
-        raw_name: name.as_bytes().to_vec(),
-        flags: 0,
-        method: 0,
-        crc32: 0,
-        compressed_size: 0,
-        uncompressed_size: 0,
-        local_header_offset: 0,
-        data_offset: None,
-        version_made_by: 0,
-        external_attributes: 0,
-    };
+    let probe = ZipEntry::written_file(0, name);
     if name.is_empty() || name.ends_with('/') || !name_findings(&probe).is_empty() {
         return Err(ZipWriteError::BadName {
             name: name.to_owned(),

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use custody_core::hash::hash_reader;
 use custody_pack::bagit::{self, write as bagwrite, ValidateOptions};
-use custody_pack::zipscan::{ScanLimits, ZipScanner};
+use custody_pack::zipscan::{entry_name_findings, ScanLimits, ZipScanner};
 use custody_pack::zipwrite::{Compression, PackageWriter, WriteSettings, ZipWriteError};
 use proptest::prelude::*;
 
@@ -36,6 +36,10 @@ fn entries_strategy() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
         "[a-z]{1,8}(/[a-z0-9_-]{1,6}(\\.[a-z]{1,3})?){0,2}",
         proptest::collection::vec(any::<u8>(), 0..2048),
         0..6,
+    )
+    .prop_filter(
+        "names the scan accepts together (no file also used as a directory)",
+        |m| entry_name_findings(m.keys().map(String::as_str)).is_empty(),
     )
     .prop_map(|m| m.into_iter().collect())
 }
