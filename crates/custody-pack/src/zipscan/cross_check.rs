@@ -33,6 +33,9 @@ pub struct Reading {
 pub enum CrossCheck {
     /// The scan reported findings: Custody refuses the archive, nothing to compare.
     NotClean,
+    /// The scan was clean but an entry failed Custody's size or CRC-32 check while
+    /// streaming, so Custody refuses the archive too.
+    RefusedWhileReading,
     /// The scan was clean and both readers yielded these files.
     Agree(Files),
     /// The scan was clean but the declared sizes exceed [`MAX_CROSS_CHECK_BYTES`].
@@ -118,7 +121,7 @@ pub fn read_with_zip_crate(archive: &[u8]) -> Reading {
 
 /// Scans `archive`; if the scan is clean, reads it with Custody and with the `zip` crate
 /// and returns the files both yield, or the [`Disagreement`] if their readings differ in
-/// any name or byte, or if either could not read every entry.
+/// any name or byte, or if the `zip` crate fails on an entry Custody reads.
 pub fn cross_check(archive: &[u8]) -> Result<CrossCheck, Disagreement> {
     let clean = ZipScanner::new(Cursor::new(archive), &ScanLimits::default())
         .is_ok_and(|s| s.scan().is_clean());
@@ -128,8 +131,11 @@ pub fn cross_check(archive: &[u8]) -> Result<CrossCheck, Disagreement> {
     let Some(custody) = read_with_custody(archive) else {
         return Ok(CrossCheck::TooLarge);
     };
+    if !custody.complete {
+        return Ok(CrossCheck::RefusedWhileReading);
+    }
     let zip_crate = read_with_zip_crate(archive);
-    if custody.complete && zip_crate.complete && custody.files == zip_crate.files {
+    if zip_crate.complete && custody.files == zip_crate.files {
         Ok(CrossCheck::Agree(custody.files))
     } else {
         Err(Disagreement { custody, zip_crate })
