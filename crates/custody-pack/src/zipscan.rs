@@ -494,7 +494,7 @@ pub enum ZipFinding {
     /// The host system, file type or permission bits in "version made by" and the external
     /// attributes are outside what Custody accepts: host MS-DOS (0) or Unix (3); a regular
     /// file or directory matching the name (a trailing `/`); no set-user-ID, set-group-ID or
-    /// sticky bit.
+    /// sticky bit; internal attributes with no bit but bit 0 (text).
     #[error("{name}: unsupported file attributes (made by {version_made_by:#06x}, external {external_attributes:#010x})")]
     UnsupportedAttributes {
         /// The entry.
@@ -1321,6 +1321,7 @@ struct CentralDetail {
     modified: u32,
     comment_len: u16,
     disk_start: u16,
+    internal_attributes: u16,
 }
 
 fn parse_central_directory(
@@ -1431,6 +1432,7 @@ fn parse_central_header(
         modified: le32(h, 12)?,
         comment_len,
         disk_start,
+        internal_attributes: le16(h, 36)?,
     };
     Some((entry, next, detail))
 }
@@ -1550,12 +1552,16 @@ fn check_names(out: &mut ZipScan) {
 pub struct EntryNames {
     children: HashMap<(usize, String), usize>,
     nodes: Vec<NameNode>,
+    /// Every name added, once; nodes refer to them by position, so a deep name costs its
+    /// length and not its length times its depth.
+    names: Vec<String>,
 }
 
 #[derive(Debug)]
 struct NameNode {
     spelling: String,
-    first_name: String,
+    /// Position in `names` of the entry that first gave this directory or file.
+    first_name: usize,
     first_index: usize,
     kind: NodeKind,
 }
@@ -1589,6 +1595,8 @@ impl EntryNames {
         let components: Vec<&str> = trimmed.split('/').collect();
         let last = components.len() - 1;
         let mut parent = NAMES_ROOT;
+        let this_name = self.names.len();
+        self.names.push(name.to_owned());
         for (i, component) in components.into_iter().enumerate() {
             let want = match (i == last, is_dir) {
                 (false, _) => NodeKind::ImpliedDir,
@@ -1600,7 +1608,7 @@ impl EntryNames {
                 let id = self.nodes.len();
                 self.nodes.push(NameNode {
                     spelling: component.to_owned(),
-                    first_name: name.to_owned(),
+                    first_name: this_name,
                     first_index: index,
                     kind: want,
                 });
@@ -1609,7 +1617,7 @@ impl EntryNames {
                 continue;
             };
             let node = &mut self.nodes[id];
-            let other = node.first_name.clone();
+            let other = self.names[node.first_name].clone();
             if node.spelling != component {
                 let same_nfc = node.spelling.nfc().eq(component.nfc());
                 return Some(if same_nfc {
@@ -1639,7 +1647,7 @@ impl EntryNames {
                 (NodeKind::File, _) | (_, NodeKind::File) => return Some(conflict()),
                 (NodeKind::ImpliedDir, NodeKind::Dir) => {
                     node.kind = NodeKind::Dir;
-                    node.first_name = name.to_owned();
+                    node.first_name = this_name;
                     node.first_index = index;
                 }
                 (_, NodeKind::ImpliedDir) => {}
@@ -1784,7 +1792,9 @@ fn central_findings(entry: &ZipEntry, detail: &CentralDetail) -> Vec<ZipFinding>
             disk: u32::from(detail.disk_start),
         });
     }
-    if !attributes_accepted(entry) {
+    // Only bit 0 ("text") of the internal attributes is defined for extraction, and only
+    // `unzip -a` acts on it; other bits (e.g. bit 1, variable-length records) are refused.
+    if !attributes_accepted(entry) || detail.internal_attributes & !1 != 0 {
         findings.push(ZipFinding::UnsupportedAttributes {
             name: name(),
             version_made_by: entry.version_made_by,
@@ -2010,6 +2020,10 @@ fn check_deflate_streams<R: Read + Seek>(
     limits: &ScanLimits,
 ) -> Result<(), ZipError> {
     let mut findings = Vec::new();
+    let mut buffers = DeflateBuffers {
+        input: vec![0u8; DEFLATE_CHUNK],
+        output: vec![0u8; DEFLATE_CHUNK],
+    };
     for entry in &out.entries {
         let Some(offset) = entry.data_offset else {
             continue;
@@ -2023,7 +2037,7 @@ fn check_deflate_streams<R: Read + Seek>(
             continue;
         }
         reader.seek(SeekFrom::Start(offset))?;
-        if let Some(problem) = deflate_problem(&mut *reader, entry)? {
+        if let Some(problem) = deflate_problem(&mut *reader, entry, &mut buffers)? {
             findings.push(ZipFinding::DeflateStream {
                 name: entry.name.clone(),
                 offset,
@@ -2038,18 +2052,24 @@ fn check_deflate_streams<R: Read + Seek>(
 /// Size of the buffers [`deflate_problem`] streams through.
 const DEFLATE_CHUNK: usize = 64 << 10;
 
+/// Scratch space for [`deflate_problem`], allocated once per scan.
+struct DeflateBuffers {
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
 /// Runs the raw DEFLATE decoder over `entry`'s compressed bytes, read from `reader`'s
 /// current position.
 fn deflate_problem<R: Read>(
     reader: &mut R,
     entry: &ZipEntry,
+    buffers: &mut DeflateBuffers,
 ) -> Result<Option<DeflateProblem>, ZipError> {
     use flate2::{Decompress, FlushDecompress, Status};
     let compressed = entry.compressed_size;
     let declared = entry.uncompressed_size;
     let mut decoder = Decompress::new(false);
-    let mut input = vec![0u8; DEFLATE_CHUNK];
-    let mut output = vec![0u8; DEFLATE_CHUNK];
+    let DeflateBuffers { input, output } = buffers;
     let (mut start, mut filled) = (0usize, 0usize);
     let mut unread = compressed;
     let mut crc = crc32fast::Hasher::new();
@@ -2061,8 +2081,7 @@ fn deflate_problem<R: Read>(
             unread -= want as u64;
         }
         let (in_before, out_before) = (decoder.total_in(), decoder.total_out());
-        let Ok(status) =
-            decoder.decompress(&input[start..filled], &mut output, FlushDecompress::None)
+        let Ok(status) = decoder.decompress(&input[start..filled], output, FlushDecompress::None)
         else {
             return Ok(Some(DeflateProblem::Corrupt));
         };
@@ -2234,4 +2253,161 @@ fn le64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(
         b.get(at..at.checked_add(8)?)?.try_into().ok()?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<ZipFinding> {
+        let mut set = EntryNames::new();
+        list.iter()
+            .enumerate()
+            .filter_map(|(i, n)| set.add(i, n))
+            .collect()
+    }
+
+    #[test]
+    fn distinct_names_and_their_directories_are_accepted() {
+        assert_eq!(
+            names(&["a/", "a/b", "a/c/", "a/c/d", "b", "\u{e9}t\u{e9}"]),
+            []
+        );
+        // An explicit directory entry after the names that imply it.
+        assert_eq!(names(&["a/b/c", "a/b/", "a/"]), []);
+    }
+
+    #[test]
+    fn fail_file_used_as_directory_in_either_order() {
+        for list in [["a", "a/b"], ["a/b", "a"]] {
+            let found = names(&list);
+            assert!(
+                matches!(&found[..], [ZipFinding::PathConflict { name, other }] if name == list[1] && other == list[0]),
+                "{list:?}: {found:?}"
+            );
+        }
+        assert!(matches!(
+            &names(&["a/", "a"])[..],
+            [ZipFinding::PathConflict { .. }]
+        ));
+    }
+
+    #[test]
+    fn fail_directory_spelt_two_ways() {
+        assert_eq!(
+            names(&["Dir/x", "dir/y"]),
+            [ZipFinding::CaseCollision {
+                name: "dir/y".into(),
+                other: "Dir/x".into()
+            }]
+        );
+        assert_eq!(
+            names(&["stra\u{df}e/x", "STRASSE/y"]),
+            [ZipFinding::CaseCollision {
+                name: "STRASSE/y".into(),
+                other: "stra\u{df}e/x".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn fail_exact_duplicates_of_files_and_directories() {
+        assert_eq!(
+            names(&["a/", "a/"]),
+            [ZipFinding::DuplicateName {
+                name: "a/".into(),
+                first: 0,
+                second: 1
+            }]
+        );
+        assert_eq!(
+            names(&["x", "y", "x"]),
+            [ZipFinding::DuplicateName {
+                name: "x".into(),
+                first: 0,
+                second: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn deep_names_are_checked_in_linear_time() {
+        // 30,000 components: a quadratic rule (every prefix hashed) would take seconds.
+        let deep = "d/".repeat(30_000) + "f";
+        let other = "d/".repeat(30_000) + "F";
+        let found = names(&[deep.as_str(), other.as_str()]);
+        assert!(matches!(&found[..], [ZipFinding::CaseCollision { .. }]));
+    }
+
+    fn written_with_version(needed: u16) -> Vec<ZipFinding> {
+        let entry = ZipEntry::written_file(0, "a.txt");
+        let detail = CentralDetail {
+            version_needed: needed,
+            modified: 0,
+            comment_len: 0,
+            disk_start: 0,
+            internal_attributes: 0,
+        };
+        central_findings(&entry, &detail)
+    }
+
+    #[test]
+    fn version_needed_at_the_limit_is_accepted() {
+        assert_eq!(written_with_version(MAX_VERSION_NEEDED), []);
+    }
+
+    #[test]
+    fn fail_version_needed_one_past_the_limit() {
+        assert_eq!(
+            written_with_version(MAX_VERSION_NEEDED + 1),
+            [ZipFinding::UnsupportedVersion {
+                name: "a.txt".into(),
+                needed: 46
+            }]
+        );
+    }
+
+    #[test]
+    fn attributes_the_writer_and_python_use_are_accepted() {
+        let file = ZipEntry::written_file(0, "a.txt");
+        assert!(attributes_accepted(&file));
+        let dir = ZipEntry {
+            name: "d/".into(),
+            external_attributes: ((S_IFDIR | 0o775) << 16) | DOS_DIRECTORY,
+            ..file.clone()
+        };
+        assert!(attributes_accepted(&dir));
+        let dos = ZipEntry {
+            version_made_by: 20,
+            external_attributes: 0x20,
+            ..file.clone()
+        };
+        assert!(attributes_accepted(&dos));
+    }
+
+    #[test]
+    fn fail_special_files_and_mismatched_kinds() {
+        let file = ZipEntry::written_file(0, "a.txt");
+        for mode in [
+            0o010_644, 0o020_644, 0o060_644, 0o140_644, 0o104_755, 0o040_755,
+        ] {
+            let entry = ZipEntry {
+                external_attributes: mode << 16,
+                ..file.clone()
+            };
+            assert!(!attributes_accepted(&entry), "{mode:o}");
+        }
+        let ntfs_host = ZipEntry {
+            version_made_by: 10 << 8,
+            external_attributes: 0,
+            ..file.clone()
+        };
+        assert!(!attributes_accepted(&ntfs_host));
+        let volume_label = ZipEntry {
+            version_made_by: 20,
+            external_attributes: 0x08,
+            ..file
+        };
+        assert!(!attributes_accepted(&volume_label));
+    }
 }

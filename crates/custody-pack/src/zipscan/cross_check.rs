@@ -55,8 +55,12 @@ pub struct Disagreement {
 /// Reads every file entry with [`ZipScanner::open_entry`]; `None` if the scan is not clean
 /// or the declared sizes exceed [`MAX_CROSS_CHECK_BYTES`].
 pub fn read_with_custody(archive: &[u8]) -> Option<Reading> {
+    read_with_custody_within(archive, MAX_CROSS_CHECK_BYTES)
+}
+
+fn read_with_custody_within(archive: &[u8], max: u64) -> Option<Reading> {
     let mut scanner = ZipScanner::new(Cursor::new(archive), &ScanLimits::default()).ok()?;
-    if !scanner.scan().is_clean() || declared_total(&scanner) > MAX_CROSS_CHECK_BYTES {
+    if !scanner.scan().is_clean() || declared_total(&scanner) > max {
         return None;
     }
     let mut reading = Reading {
@@ -69,7 +73,7 @@ pub fn read_with_custody(archive: &[u8]) -> Option<Reading> {
             continue;
         }
         let name = entry.name.clone();
-        match scanner.read_entry(index, MAX_CROSS_CHECK_BYTES) {
+        match scanner.read_entry(index, max) {
             Ok(bytes) => {
                 reading.files.insert(name, bytes);
             }
@@ -89,12 +93,16 @@ fn declared_total<R: std::io::Read + std::io::Seek>(scanner: &ZipScanner<R>) -> 
 /// Reads every file entry with the `zip` crate (central directory, then each entry's
 /// local header and data), reading at most [`MAX_CROSS_CHECK_BYTES`] in all.
 pub fn read_with_zip_crate(archive: &[u8]) -> Reading {
+    read_with_zip_crate_within(archive, MAX_CROSS_CHECK_BYTES)
+}
+
+fn read_with_zip_crate_within(archive: &[u8], max: u64) -> Reading {
     let mut reading = Reading::default();
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(archive)) else {
         return reading;
     };
     reading.complete = true;
-    let mut budget = MAX_CROSS_CHECK_BYTES;
+    let mut budget = max;
     for index in 0..zip.len() {
         let Ok(mut file) = zip.by_index(index) else {
             reading.complete = false;
@@ -108,12 +116,14 @@ pub fn read_with_zip_crate(archive: &[u8]) -> Reading {
             continue;
         };
         let mut bytes = Vec::new();
-        let read = (&mut file).take(budget + 1).read_to_end(&mut bytes);
-        budget = budget.saturating_sub(bytes.len() as u64);
-        if read.is_err() || budget == 0 {
+        let read = (&mut file)
+            .take(budget.saturating_add(1))
+            .read_to_end(&mut bytes);
+        if read.is_err() || bytes.len() as u64 > budget {
             reading.complete = false;
             continue;
         }
+        budget -= bytes.len() as u64;
         reading.files.insert(name, bytes);
     }
     reading
@@ -123,21 +133,63 @@ pub fn read_with_zip_crate(archive: &[u8]) -> Reading {
 /// and returns the files both yield, or the [`Disagreement`] if their readings differ in
 /// any name or byte, or if the `zip` crate fails on an entry Custody reads.
 pub fn cross_check(archive: &[u8]) -> Result<CrossCheck, Disagreement> {
+    cross_check_within(archive, MAX_CROSS_CHECK_BYTES)
+}
+
+fn cross_check_within(archive: &[u8], max: u64) -> Result<CrossCheck, Disagreement> {
     let clean = ZipScanner::new(Cursor::new(archive), &ScanLimits::default())
         .is_ok_and(|s| s.scan().is_clean());
     if !clean {
         return Ok(CrossCheck::NotClean);
     }
-    let Some(custody) = read_with_custody(archive) else {
+    let Some(custody) = read_with_custody_within(archive, max) else {
         return Ok(CrossCheck::TooLarge);
     };
     if !custody.complete {
         return Ok(CrossCheck::RefusedWhileReading);
     }
-    let zip_crate = read_with_zip_crate(archive);
+    let zip_crate = read_with_zip_crate_within(archive, max);
     if zip_crate.complete && custody.files == zip_crate.files {
         Ok(CrossCheck::Agree(custody.files))
     } else {
         Err(Disagreement { custody, zip_crate })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zipwrite::{PackageWriter, WriteSettings};
+
+    /// An archive with two files of 60 and 40 bytes: 100 bytes in all.
+    fn archive() -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a.zip");
+        let mut writer = PackageWriter::create(&dest, WriteSettings::default()).unwrap();
+        writer.add_bytes("a", &[1u8; 60]).unwrap();
+        writer.add_bytes("b", &[2u8; 40]).unwrap();
+        writer.finish().unwrap();
+        std::fs::read(dest).unwrap()
+    }
+
+    #[test]
+    fn archives_at_the_byte_limit_are_compared() {
+        let verdict = cross_check_within(&archive(), 100).unwrap();
+        assert!(matches!(verdict, CrossCheck::Agree(files) if files.len() == 2));
+        assert!(read_with_zip_crate_within(&archive(), 100).complete);
+    }
+
+    #[test]
+    fn fail_archives_one_byte_past_the_limit_are_not_read() {
+        assert_eq!(cross_check_within(&archive(), 99), Ok(CrossCheck::TooLarge));
+        assert!(!read_with_zip_crate_within(&archive(), 99).complete);
+    }
+
+    #[test]
+    fn fail_garbage_is_not_clean() {
+        assert_eq!(
+            cross_check(b"PK\x05\x06 not a zip"),
+            Ok(CrossCheck::NotClean)
+        );
     }
 }
