@@ -493,8 +493,9 @@ pub enum ZipFinding {
     },
     /// The host system, file type or permission bits in "version made by" and the external
     /// attributes are outside what Custody accepts: host MS-DOS (0) or Unix (3); a regular
-    /// file or directory matching the name (a trailing `/`); no set-user-ID, set-group-ID or
-    /// sticky bit; internal attributes with no bit but bit 0 (text).
+    /// file or directory matching the name (a trailing `/`) that its owner can read (and, for
+    /// a directory, write and enter); no set-user-ID, set-group-ID or sticky bit; internal
+    /// attributes with no bit but bit 0 (text).
     #[error("{name}: unsupported file attributes (made by {version_made_by:#06x}, external {external_attributes:#010x})")]
     UnsupportedAttributes {
         /// The entry.
@@ -1750,6 +1751,9 @@ const DOS_ACCEPTED: u32 = 0x01 | 0x10 | 0x20;
 const DOS_DIRECTORY: u32 = 0x10;
 const S_IFREG: u32 = 0o100_000;
 const S_IFDIR: u32 = 0o040_000;
+/// Owner permission bits a Unix-mode file (read) or directory (read, write, search) needs.
+const OWNER_READ: u32 = 0o400;
+const OWNER_RWX: u32 = 0o700;
 /// Set-user-ID, set-group-ID and sticky bits.
 const S_ISUID_GID_VTX: u32 = 0o7_000;
 
@@ -1842,7 +1846,10 @@ fn attributes_accepted(entry: &ZipEntry) -> bool {
                 || kind == S_IFLNK
                 || (is_dir && kind == S_IFDIR)
                 || (!is_dir && kind == S_IFREG);
-            kind_ok && mode & S_ISUID_GID_VTX == 0
+            // Readers that apply the mode (unzip, bsdtar) would otherwise make a file its
+            // owner cannot read, or a directory it cannot enter.
+            let owner = if is_dir { OWNER_RWX } else { OWNER_READ };
+            kind_ok && mode & S_ISUID_GID_VTX == 0 && mode & owner == owner
         }
         _ => false,
     }
