@@ -443,25 +443,33 @@ pub enum ZipFinding {
     },
     /// A name with bytes outside ASCII lacks flag bit 11, so readers decode it as CP437
     /// (Python `zipfile`) or as raw bytes (Info-ZIP) and extract it under different names.
-    #[error("{name}: non-ASCII name without the UTF-8 flag (bit 11)")]
+    #[error(
+        "{name}: non-ASCII name without the UTF-8 flag (bit 11) (local header at offset {offset})"
+    )]
     NameEncodingUnflagged {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
     },
     /// An entry's header needs a newer "version needed to extract" than ZIP64 (4.5).
-    #[error("{name}: needs ZIP version {needed}, above the accepted 45")]
+    #[error("{name}: needs ZIP version {needed}, above the accepted 45 (local header at offset {offset})")]
     UnsupportedVersion {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
         /// The version needed, as stored (major × 10 + minor).
         needed: u16,
     },
     /// An extra field other than ZIP64 (0x0001), which another reader might interpret:
     /// e.g. Info-ZIP Unicode Path (0x7075) renames the entry for `unzip` only.
-    #[error("{name}: unexpected extra field {id:#06x} in the {header} header")]
+    #[error("{name}: unexpected extra field {id:#06x} in the {header} header (local header at offset {offset})")]
     UnexpectedExtraField {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
         /// The extra field's header ID.
         id: u16,
         /// Which header holds it.
@@ -469,37 +477,45 @@ pub enum ZipFinding {
     },
     /// An extra field area that does not consist of whole `(id, length, data)` records, or
     /// holds the same ID twice.
-    #[error("{name}: malformed extra field area in the {header} header")]
+    #[error("{name}: malformed extra field area in the {header} header (local header at offset {offset})")]
     ExtraFieldMalformed {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
         /// Which header holds it.
         header: HeaderKind,
     },
     /// A ZIP64 extra field holds values that no header field defers to it (header field not
     /// 0xFFFFFFFF), or the local one lacks either size: readers disagree on which to use.
-    #[error("{name}: ZIP64 extra field in the {header} header disagrees with the header")]
+    #[error("{name}: ZIP64 extra field in the {header} header disagrees with the header (local header at offset {offset})")]
     Zip64ExtraUnexpected {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
         /// Which header holds it.
         header: HeaderKind,
     },
     /// An entry has a file comment, which Custody never writes.
-    #[error("{name}: entry has a file comment")]
+    #[error("{name}: entry has a file comment (local header at offset {offset})")]
     EntryComment {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
     },
     /// The host system, file type or permission bits in "version made by" and the external
     /// attributes are outside what Custody accepts: host MS-DOS (0) or Unix (3); a regular
     /// file or directory matching the name (a trailing `/`) that its owner can read (and, for
     /// a directory, write and enter); no set-user-ID, set-group-ID or sticky bit; internal
     /// attributes with no bit but bit 0 (text).
-    #[error("{name}: unsupported file attributes (made by {version_made_by:#06x}, external {external_attributes:#010x})")]
+    #[error("{name}: unsupported file attributes (made by {version_made_by:#06x}, external {external_attributes:#010x}; local header at offset {offset})")]
     UnsupportedAttributes {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
         /// "Version made by".
         version_made_by: u16,
         /// External file attributes.
@@ -507,20 +523,24 @@ pub enum ZipFinding {
     },
     /// A directory entry (name ending in `/`) carries data, a CRC or a compression method:
     /// streaming readers extract such bytes as a file Custody never sees.
-    #[error("{name}: directory entry holds data ({compressed} compressed bytes, method {method})")]
+    #[error("{name}: directory entry holds data ({compressed} compressed bytes, method {method}; local header at offset {offset})")]
     DirectoryWithData {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
         /// Its compressed size.
         compressed: u64,
         /// Its compression method.
         method: u16,
     },
     /// A stored entry whose compressed and uncompressed sizes differ.
-    #[error("{name}: stored entry declares {compressed} compressed and {uncompressed} uncompressed bytes")]
+    #[error("{name}: stored entry declares {compressed} compressed and {uncompressed} uncompressed bytes (local header at offset {offset})")]
     StoredSizeMismatch {
         /// The entry.
         name: String,
+        /// Offset of its local header.
+        offset: u64,
         /// Compressed size.
         compressed: u64,
         /// Uncompressed size.
@@ -591,12 +611,12 @@ impl ZipFinding {
             | Zip64ExtraMissing { name }
             | CompressionRatio { name, .. }
             | UnsupportedFlags { name, .. }
-            | NameEncodingUnflagged { name }
+            | NameEncodingUnflagged { name, .. }
             | UnsupportedVersion { name, .. }
             | UnexpectedExtraField { name, .. }
             | ExtraFieldMalformed { name, .. }
             | Zip64ExtraUnexpected { name, .. }
-            | EntryComment { name }
+            | EntryComment { name, .. }
             | UnsupportedAttributes { name, .. }
             | DirectoryWithData { name, .. }
             | StoredSizeMismatch { name, .. }
@@ -1394,7 +1414,6 @@ fn parse_central_header(
         local_header_offset == 0xFFFF_FFFF,
         disk_start == 0xFFFF,
     ];
-    findings.extend(extra_findings(&name, extra, HeaderKind::Central));
     match zip64_extra(extra, &needs) {
         Zip64Extra::Values(v) => {
             let mut it = v.into_iter();
@@ -1412,8 +1431,15 @@ fn parse_central_header(
         Zip64Extra::Unexpected => findings.push(ZipFinding::Zip64ExtraUnexpected {
             name: name.clone(),
             header: HeaderKind::Central,
+            offset: local_header_offset,
         }),
     }
+    findings.extend(extra_findings(
+        &name,
+        local_header_offset,
+        extra,
+        HeaderKind::Central,
+    ));
     let entry = ZipEntry {
         index,
         name,
@@ -1512,11 +1538,12 @@ fn extra_records(extra: &[u8]) -> Option<Vec<(u16, &[u8])>> {
 }
 
 /// Extra fields other than ZIP64, and extra areas that are not whole records.
-fn extra_findings(name: &str, extra: &[u8], header: HeaderKind) -> Vec<ZipFinding> {
+fn extra_findings(name: &str, offset: u64, extra: &[u8], header: HeaderKind) -> Vec<ZipFinding> {
     let Some(records) = extra_records(extra) else {
         return vec![ZipFinding::ExtraFieldMalformed {
             name: name.to_owned(),
             header,
+            offset,
         }];
     };
     records
@@ -1526,6 +1553,7 @@ fn extra_findings(name: &str, extra: &[u8], header: HeaderKind) -> Vec<ZipFindin
             name: name.to_owned(),
             id,
             header,
+            offset,
         })
         .collect()
 }
@@ -1771,25 +1799,33 @@ fn accepted_flags(method: u16) -> u16 {
 fn central_findings(entry: &ZipEntry, detail: &CentralDetail) -> Vec<ZipFinding> {
     let mut findings = Vec::new();
     let name = || entry.name.clone();
+    let offset = entry.local_header_offset;
     let unexpected = entry.flags & !accepted_flags(entry.method);
     if unexpected != 0 {
         findings.push(ZipFinding::UnsupportedFlags {
             name: name(),
-            offset: entry.local_header_offset,
+            offset,
             flags: unexpected,
         });
     }
     if !entry.raw_name.is_ascii() && entry.flags & FLAG_UTF8 == 0 {
-        findings.push(ZipFinding::NameEncodingUnflagged { name: name() });
+        findings.push(ZipFinding::NameEncodingUnflagged {
+            name: name(),
+            offset,
+        });
     }
     if detail.version_needed > MAX_VERSION_NEEDED {
         findings.push(ZipFinding::UnsupportedVersion {
             name: name(),
+            offset,
             needed: detail.version_needed,
         });
     }
     if detail.comment_len != 0 {
-        findings.push(ZipFinding::EntryComment { name: name() });
+        findings.push(ZipFinding::EntryComment {
+            name: name(),
+            offset,
+        });
     }
     if detail.disk_start != 0 {
         findings.push(ZipFinding::MultiDisk {
@@ -1801,6 +1837,7 @@ fn central_findings(entry: &ZipEntry, detail: &CentralDetail) -> Vec<ZipFinding>
     if !attributes_accepted(entry) || detail.internal_attributes & !1 != 0 {
         findings.push(ZipFinding::UnsupportedAttributes {
             name: name(),
+            offset,
             version_made_by: entry.version_made_by,
             external_attributes: entry.external_attributes,
         });
@@ -1812,6 +1849,7 @@ fn central_findings(entry: &ZipEntry, detail: &CentralDetail) -> Vec<ZipFinding>
     if entry.is_dir() && has_data {
         findings.push(ZipFinding::DirectoryWithData {
             name: name(),
+            offset,
             compressed: entry.compressed_size,
             method: entry.method,
         });
@@ -1819,6 +1857,7 @@ fn central_findings(entry: &ZipEntry, detail: &CentralDetail) -> Vec<ZipFinding>
     if entry.method == METHOD_STORED && entry.compressed_size != entry.uncompressed_size {
         findings.push(ZipFinding::StoredSizeMismatch {
             name: name(),
+            offset,
             compressed: entry.compressed_size,
             uncompressed: entry.uncompressed_size,
         });
@@ -1919,7 +1958,12 @@ fn check_local<R: Read + Seek>(
             local_name: String::from_utf8_lossy(local_name).into_owned(),
         });
     }
-    findings.extend(extra_findings(&name, local_extra, HeaderKind::Local));
+    findings.extend(extra_findings(
+        &name,
+        offset,
+        local_extra,
+        HeaderKind::Local,
+    ));
     let flags = field16(6);
     let mut local_csize = u64::from(field32(18));
     let mut local_usize = u64::from(field32(22));
@@ -1937,6 +1981,7 @@ fn check_local<R: Read + Seek>(
         (_, Some(_)) => findings.push(ZipFinding::Zip64ExtraUnexpected {
             name: name.clone(),
             header: HeaderKind::Local,
+            offset,
         }),
     }
     let mut compare = |field, central: u64, local: u64| {
@@ -2369,6 +2414,7 @@ mod tests {
             written_with_version(MAX_VERSION_NEEDED + 1),
             [ZipFinding::UnsupportedVersion {
                 name: "a.txt".into(),
+                offset: 0,
                 needed: 46
             }]
         );
