@@ -162,6 +162,8 @@ struct Archive {
     entries: Vec<Entry>,
     comment: Vec<u8>,
     trailing: Vec<u8>,
+    /// A ZIP64 end record (with this entry count and extensible data) and its locator.
+    zip64_end: Option<(u64, Vec<u8>)>,
 }
 
 impl Archive {
@@ -190,6 +192,23 @@ impl Archive {
         }
         let cd_size = out.len() as u32 - cd_offset;
         let n = self.entries.len() as u16;
+        if let Some((entries, extensible)) = &self.zip64_end {
+            let record_offset = out.len() as u64;
+            out.extend(0x0606_4b50u32.to_le_bytes());
+            out.extend((44 + extensible.len() as u64).to_le_bytes());
+            out.extend(45u16.to_le_bytes()); // made by
+            out.extend(45u16.to_le_bytes()); // needed
+            out.extend([0u8; 8]); // this disk, central directory disk
+            out.extend(entries.to_le_bytes());
+            out.extend(entries.to_le_bytes());
+            out.extend(u64::from(cd_size).to_le_bytes());
+            out.extend(u64::from(cd_offset).to_le_bytes());
+            out.extend(extensible);
+            out.extend(0x0706_4b50u32.to_le_bytes());
+            out.extend(0u32.to_le_bytes());
+            out.extend(record_offset.to_le_bytes());
+            out.extend(1u32.to_le_bytes());
+        }
         out.extend(eocd(n, cd_size, cd_offset, &self.comment));
         out.extend(&self.trailing);
         out
@@ -580,6 +599,20 @@ fn crafted() -> Vec<Case> {
         )
     });
 
+    // A ZIP64 end record whose count disagrees with the classic one (readers that follow
+    // the locator see two entries' worth of directory, the others one).
+    let mut a = Archive::of(vec![Entry::stored("a.txt", PAYLOAD)]);
+    a.zip64_end = Some((2, Vec::new()));
+    case("zip64_end_record_disagrees", a, |f| {
+        matches!(f, ZipFinding::Zip64Inconsistent { .. })
+    });
+
+    let mut a = Archive::of(vec![Entry::stored("a.txt", PAYLOAD)]);
+    a.zip64_end = Some((1, hidden_entry()));
+    case("zip64_end_record_with_extensible_data", a, |f| {
+        matches!(f, ZipFinding::Zip64Inconsistent { .. })
+    });
+
     // Local headers in the reverse of central-directory order.
     let first = Entry::stored("a.txt", PAYLOAD);
     let second = Entry::stored("b.txt", HIDDEN);
@@ -885,5 +918,38 @@ fn clean_archives_agree_with_the_zip_crate() {
             "{}",
             case.name
         );
+    }
+}
+
+#[test]
+fn zip64_end_records_the_writer_makes_are_clean() {
+    // More entries than a classic end record can count: the writer adds the ZIP64 end
+    // record and locator, which the scan must accept exactly as written.
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("many.zip");
+    let mut writer = PackageWriter::create(&dest, WriteSettings::default()).unwrap();
+    let count = 0x1_0000 + 1;
+    for i in 0..count {
+        writer.add_bytes(&format!("PKG/data/{i:06}"), b"x").unwrap();
+    }
+    writer.finish().unwrap();
+    let bytes = fs::read(&dest).unwrap();
+    let tail = &bytes[bytes.len() - 22 - 20 - 56..];
+    assert_eq!(
+        &tail[..4],
+        b"PK\x06\x06",
+        "ZIP64 end record right before the locator"
+    );
+    assert_eq!(
+        &tail[56..60],
+        b"PK\x06\x07",
+        "ZIP64 locator right before the end record"
+    );
+    let scanner = ZipScanner::new(Cursor::new(&bytes[..]), &ScanLimits::default()).unwrap();
+    assert_eq!(scanner.scan().findings, vec![]);
+    assert_eq!(scanner.entries().len(), count);
+    match cross_check::cross_check(&bytes) {
+        Ok(CrossCheck::Agree(files)) => assert_eq!(files.len(), count),
+        other => panic!("{other:?}"),
     }
 }
