@@ -174,12 +174,12 @@ pub enum SealError {
         reason: UnsafeName,
     },
     /// Entry names the structural scan of the package would report, such as two files
-    /// whose names differ only in letter case or Unicode normalisation; the finding names
-    /// both entries.
-    #[error("package entry names refused: {finding}")]
+    /// whose names differ only in letter case or Unicode normalisation; each collision
+    /// finding names both entries.
+    #[error("package entry names refused: {}", display_findings(findings))]
     EntryName {
-        /// What the scan would report.
-        finding: ZipFinding,
+        /// Everything the scan would report about the names.
+        findings: Vec<ZipFinding>,
     },
     /// The package id cannot be a bag directory name.
     #[error("package id {id:?} cannot be used: {reason}")]
@@ -592,13 +592,17 @@ fn check_entry_names(
         .chain(payload.iter().map(|p| &p.bag_path))
         .map(|path| layout::entry_name(id, path))
         .collect();
-    match entry_name_findings(names.iter().map(String::as_str))
-        .into_iter()
-        .next()
-    {
-        Some(finding) => Err(SealError::EntryName { finding }),
-        None => Ok(()),
+    let findings = entry_name_findings(names.iter().map(String::as_str));
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(SealError::EntryName { findings })
     }
+}
+
+fn display_findings(findings: &[ZipFinding]) -> String {
+    let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    shown.join("; ")
 }
 
 fn check_fields(request: &SealRequest) -> Result<(), SealError> {

@@ -441,6 +441,13 @@ pub enum ZipFinding {
         /// The bits outside the accepted set.
         flags: u16,
     },
+    /// A name that is not in Unicode Normalization Form C: libarchive (`bsdtar`) extracts
+    /// it under its NFC form, other readers under its own bytes.
+    #[error("{name}: entry name is not in Unicode NFC")]
+    NameNotNfc {
+        /// The entry (as stored).
+        name: String,
+    },
     /// A name with bytes outside ASCII lacks flag bit 11, so readers decode it as CP437
     /// (Python `zipfile`) or as raw bytes (Info-ZIP) and extract it under different names.
     #[error(
@@ -612,6 +619,7 @@ impl ZipFinding {
             | CompressionRatio { name, .. }
             | UnsupportedFlags { name, .. }
             | NameEncodingUnflagged { name, .. }
+            | NameNotNfc { name }
             | UnsupportedVersion { name, .. }
             | UnexpectedExtraField { name, .. }
             | ExtraFieldMalformed { name, .. }
@@ -1718,6 +1726,9 @@ pub fn name_findings(entry: &ZipEntry) -> Vec<ZipFinding> {
     }
     if name.chars().any(char::is_control) {
         findings.push(ZipFinding::ControlCharacter { name: shown() });
+    }
+    if !unicode_normalization::is_nfc(name) {
+        findings.push(ZipFinding::NameNotNfc { name: name.clone() });
     }
     if name.contains('\\') {
         findings.push(ZipFinding::Backslash { name: name.clone() });

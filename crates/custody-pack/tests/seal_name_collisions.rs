@@ -1,6 +1,6 @@
 //! Seal never writes a package its own verify refuses: entry names that the structural
-//! scan would report (collisions after case folding or NFC normalisation) are refused
-//! before anything is written or recorded, naming both files.
+//! scan would report (collisions after case folding or NFC normalisation, names not in
+//! NFC) are refused before anything is written or recorded, naming both files.
 
 mod common;
 
@@ -65,8 +65,8 @@ fn request(items: &[(&str, &Path)]) -> SealRequest {
 }
 
 /// Seals `items` into `dir/out/PKG.zip`; asserts that it is refused with nothing written
-/// and nothing recorded, and returns the scan finding the refusal carries.
-fn refused(dir: &Path, sender: &mut Sender, items: &[(&str, &Path)]) -> ZipFinding {
+/// and nothing recorded, and returns the scan findings the refusal carries.
+fn refused(dir: &Path, sender: &mut Sender, items: &[(&str, &Path)]) -> Vec<ZipFinding> {
     let out_dir = dir.join("out");
     fs::create_dir_all(&out_dir).unwrap();
     let size = sender.ledger.size().unwrap();
@@ -87,7 +87,7 @@ fn refused(dir: &Path, sender: &mut Sender, items: &[(&str, &Path)]) -> ZipFindi
     );
     assert_eq!(sender.ledger.size().unwrap(), size, "nothing recorded");
     match err {
-        SealError::EntryName { finding } => finding,
+        SealError::EntryName { findings } => findings,
         other => panic!("unexpected refusal: {other}"),
     }
 }
@@ -101,15 +101,19 @@ fn fail_seal_directory_item_with_names_differing_only_in_case() {
     fs::write(evidence.join("Report.txt"), b"one").unwrap();
     fs::write(evidence.join("report.txt"), b"two").unwrap();
     acquire(&mut sender, "C-1-3", &evidence);
-    let finding = refused(dir.path(), &mut sender, &[("C-1-3", &evidence)]);
+    let findings = refused(dir.path(), &mut sender, &[("C-1-3", &evidence)]);
     assert_eq!(
-        finding,
-        ZipFinding::CaseCollision {
+        findings,
+        [ZipFinding::CaseCollision {
             name: "PKG/data/C-1-3/report.txt".into(),
             other: "PKG/data/C-1-3/Report.txt".into(),
-        }
+        }]
     );
-    assert!(finding.to_string().contains("Report.txt"));
+    let shown = findings[0].to_string();
+    assert!(
+        shown.contains("/Report.txt") && shown.contains("/report.txt"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -121,13 +125,20 @@ fn fail_seal_directory_item_with_names_differing_only_in_normalisation() {
     fs::write(evidence.join("caf\u{e9}.jpg"), b"composed").unwrap();
     fs::write(evidence.join("cafe\u{301}.jpg"), b"decomposed").unwrap();
     acquire(&mut sender, "C-1-3", &evidence);
-    let finding = refused(dir.path(), &mut sender, &[("C-1-3", &evidence)]);
+    let findings = refused(dir.path(), &mut sender, &[("C-1-3", &evidence)]);
+    // The decomposed name is refused on its own (bsdtar would extract it under its NFC
+    // form), and the pair collides.
     assert_eq!(
-        finding,
-        ZipFinding::NormalizationCollision {
-            name: "PKG/data/C-1-3/caf\u{e9}.jpg".into(),
-            other: "PKG/data/C-1-3/cafe\u{301}.jpg".into(),
-        }
+        findings,
+        [
+            ZipFinding::NameNotNfc {
+                name: "PKG/data/C-1-3/cafe\u{301}.jpg".into(),
+            },
+            ZipFinding::NormalizationCollision {
+                name: "PKG/data/C-1-3/caf\u{e9}.jpg".into(),
+                other: "PKG/data/C-1-3/cafe\u{301}.jpg".into(),
+            }
+        ]
     );
 }
 
@@ -141,17 +152,33 @@ fn fail_seal_two_items_whose_ids_differ_only_in_case() {
     fs::write(&second, b"second").unwrap();
     acquire(&mut sender, "C-1-X", &first);
     acquire(&mut sender, "C-1-x", &second);
-    let finding = refused(
+    let findings = refused(
         dir.path(),
         &mut sender,
         &[("C-1-X", &first), ("C-1-x", &second)],
     );
     assert_eq!(
-        finding,
-        ZipFinding::CaseCollision {
+        findings,
+        [ZipFinding::CaseCollision {
             name: "PKG/data/C-1-x/second.bin".into(),
             other: "PKG/data/C-1-X/first.bin".into(),
-        }
+        }]
+    );
+}
+
+#[test]
+fn fail_seal_file_item_with_a_decomposed_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sender = sender_with_two_items(dir.path(), "ledger.db");
+    let file = dir.path().join("cafe\u{301}.jpg");
+    fs::write(&file, b"decomposed").unwrap();
+    acquire(&mut sender, "C-1-3", &file);
+    let findings = refused(dir.path(), &mut sender, &[("C-1-3", &file)]);
+    assert_eq!(
+        findings,
+        [ZipFinding::NameNotNfc {
+            name: "PKG/data/C-1-3/cafe\u{301}.jpg".into(),
+        }]
     );
 }
 

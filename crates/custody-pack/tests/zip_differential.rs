@@ -484,6 +484,12 @@ fn crafted() -> Vec<Case> {
     );
 
     case(
+        "name_not_in_nfc",
+        Archive::of(vec![Entry::stored("cafe\u{301}.txt", PAYLOAD)]),
+        |f| matches!(f, ZipFinding::NameNotNfc { .. }),
+    );
+
+    case(
         "file_and_directory_of_one_name",
         Archive::of(vec![
             Entry::stored("a", PAYLOAD),
@@ -880,6 +886,7 @@ fn crafted_corpus_misleads_some_reader() {
         "local_central_name_mismatch",
         "local_central_size_mismatch",
         "names_equal_after_nfc",
+        "name_not_in_nfc",
         "utf8_name_without_flag",
         "overlapping_entries",
     ];
