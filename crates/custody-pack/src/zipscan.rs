@@ -46,6 +46,11 @@ const FLAG_DESCRIPTOR: u16 = 1 << 3;
 /// Flag bit 6: strong encryption.
 const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
 
+/// The longest path component (bytes between `/`) an entry name may have: `NAME_MAX` on
+/// Linux and the macOS and Windows limits in UTF-8 bytes or fewer, so every reader can
+/// create every file.
+pub const MAX_COMPONENT_LEN: usize = 255;
+
 /// Compression method 0: stored.
 pub const METHOD_STORED: u16 = 0;
 /// Compression method 8: DEFLATE (RFC 1951).
@@ -441,6 +446,15 @@ pub enum ZipFinding {
         /// The bits outside the accepted set.
         flags: u16,
     },
+    /// A path component longer than [`MAX_COMPONENT_LEN`] bytes, which no common file
+    /// system stores: every reader fails to extract it while Custody reads it.
+    #[error("{name}: a path component of {len} bytes exceeds {MAX_COMPONENT_LEN}")]
+    ComponentTooLong {
+        /// The entry.
+        name: String,
+        /// Length of the longest component, in bytes.
+        len: usize,
+    },
     /// A name that is not in Unicode Normalization Form C: libarchive (`bsdtar`) extracts
     /// it under its NFC form, other readers under its own bytes.
     #[error("{name}: entry name is not in Unicode NFC")]
@@ -620,6 +634,7 @@ impl ZipFinding {
             | UnsupportedFlags { name, .. }
             | NameEncodingUnflagged { name, .. }
             | NameNotNfc { name }
+            | ComponentTooLong { name, .. }
             | UnsupportedVersion { name, .. }
             | UnexpectedExtraField { name, .. }
             | ExtraFieldMalformed { name, .. }
@@ -1730,6 +1745,13 @@ pub fn name_findings(entry: &ZipEntry) -> Vec<ZipFinding> {
     if !unicode_normalization::is_nfc(name) {
         findings.push(ZipFinding::NameNotNfc { name: name.clone() });
     }
+    let longest = name.split('/').map(str::len).max().unwrap_or(0);
+    if longest > MAX_COMPONENT_LEN {
+        findings.push(ZipFinding::ComponentTooLong {
+            name: name.clone(),
+            len: longest,
+        });
+    }
     if name.contains('\\') {
         findings.push(ZipFinding::Backslash { name: name.clone() });
     }
@@ -2389,6 +2411,24 @@ mod tests {
                 name: "x".into(),
                 first: 0,
                 second: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn path_component_at_the_length_limit_is_accepted() {
+        let name = format!("d/{}", "x".repeat(MAX_COMPONENT_LEN));
+        assert_eq!(name_findings(&ZipEntry::written_file(0, &name)), []);
+    }
+
+    #[test]
+    fn fail_path_component_one_byte_past_the_limit() {
+        let name = format!("{}/f", "x".repeat(MAX_COMPONENT_LEN + 1));
+        assert_eq!(
+            name_findings(&ZipEntry::written_file(0, &name)),
+            [ZipFinding::ComponentTooLong {
+                name,
+                len: MAX_COMPONENT_LEN + 1
             }]
         );
     }

@@ -484,6 +484,12 @@ fn crafted() -> Vec<Case> {
     );
 
     case(
+        "path_component_too_long",
+        Archive::of(vec![Entry::stored(&"x".repeat(256), PAYLOAD)]),
+        |f| matches!(f, ZipFinding::ComponentTooLong { len: 256, .. }),
+    );
+
+    case(
         "name_not_in_nfc",
         Archive::of(vec![Entry::stored("cafe\u{301}.txt", PAYLOAD)]),
         |f| matches!(f, ZipFinding::NameNotNfc { .. }),
