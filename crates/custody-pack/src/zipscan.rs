@@ -8,6 +8,18 @@
 //! the lies an attacker tells (a local header that disagrees with the central directory,
 //! entries sharing bytes, data hidden before or after the archive).
 //!
+//! The rule is *one archive, one reading*: a clean scan means every common ZIP reader
+//! (Info-ZIP `unzip`, Python `zipfile`, Java's streaming `ZipInputStream`, libarchive, the
+//! `zip` crate) extracts the same files with the same bytes. So the scan accepts only a
+//! narrow subset of ZIP — what [`crate::zipwrite`] produces, plus variations every reader
+//! reads alike — and everything else is a finding: every byte belongs to exactly one
+//! record, in central-directory order, with nothing before, between or after; local and
+//! central headers agree on every field; each deflate stream takes exactly its declared
+//! compressed bytes; directory entries hold nothing; flags, extra fields, attributes and
+//! comments the writer never produces are refused; names are NFC and, compared component by
+//! component after case folding, spelt one way ([`EntryNames`]). `docs/package.md` §1.3.1
+//! lists every rule. [`cross_check`] compares this reading with the `zip` crate's.
+//!
 //! [`ZipScanner::open_entry`] then streams one entry's bytes from the offsets the scan
 //! found, decompressing DEFLATE where needed, and refuses to yield more bytes than the
 //! central directory declares; a wrong size or CRC-32 surfaces as an
