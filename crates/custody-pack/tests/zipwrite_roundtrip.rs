@@ -135,7 +135,17 @@ fn fail_unsafe_entry_names() {
     let dir = tempfile::tempdir().unwrap();
     let mut writer =
         PackageWriter::create(&dir.path().join("p.zip"), WriteSettings::default()).unwrap();
-    for name in ["../x", "/abs", "a\\b", "a//b", "dir/", "", "a\nb"] {
+    for name in [
+        "../x",
+        "/abs",
+        "a\\b",
+        "a//b",
+        "dir/",
+        "",
+        "a\nb",
+        "cafe\u{301}",
+        &"x".repeat(256),
+    ] {
         assert!(
             matches!(
                 writer.add_bytes(name, b"x"),
@@ -144,6 +154,36 @@ fn fail_unsafe_entry_names() {
             "{name:?} accepted"
         );
     }
+}
+
+#[test]
+fn fail_entry_names_colliding_with_earlier_ones() {
+    use custody_pack::zipscan::ZipFinding;
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer =
+        PackageWriter::create(&dir.path().join("p.zip"), WriteSettings::default()).unwrap();
+    writer.add_bytes("P/Report.txt", b"x").unwrap();
+    writer.add_bytes("P/d/x", b"x").unwrap();
+    let err = writer.add_bytes("P/report.txt", b"y").unwrap_err();
+    assert!(
+        matches!(&err, ZipWriteError::NameCollision { finding: ZipFinding::CaseCollision { name, other } }
+            if name == "P/report.txt" && other == "P/Report.txt"),
+        "{err}"
+    );
+    let err = writer.add_bytes("P/d", b"y").unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ZipWriteError::NameCollision {
+                finding: ZipFinding::PathConflict { .. }
+            }
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        writer.add_bytes("P/d/x", b"y"),
+        Err(ZipWriteError::DuplicateName { .. })
+    ));
 }
 
 #[test]
