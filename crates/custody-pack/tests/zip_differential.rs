@@ -645,7 +645,7 @@ fn crafted() -> Vec<Case> {
     cases
 }
 
-/// Archives Custody writes, and one plain archive from Python's zipfile.
+/// Archives Custody writes, and plain archives and bags from Python's zipfile.
 fn benign() -> Vec<(&'static str, Vec<u8>)> {
     let dir = tempfile::tempdir().unwrap();
     let mut out = Vec::new();
@@ -678,8 +678,14 @@ fn benign() -> Vec<(&'static str, Vec<u8>)> {
         writer.finish().unwrap();
         out.push((label, fs::read(&dest).unwrap()));
     }
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zip/valid_python.zip");
-    out.push(("python_zipfile", fs::read(python).unwrap()));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    for (label, path) in [
+        ("python_zipfile", "zip/valid_python.zip"),
+        ("bag_zip_v1_0", "bagit/valid_zip_v1_0.zip"),
+        ("bag_zip_at_root", "bagit/valid_zip_at_root.zip"),
+    ] {
+        out.push((label, fs::read(fixtures.join(path)).unwrap()));
+    }
     out
 }
 
