@@ -373,9 +373,12 @@ fn receive_extracts_records_and_writes_a_verifiable_receipt() {
     let items = ledger.items(None).unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].size, Some(16));
-    let verified =
-        Receipt::parse_and_verify(&fs::read(&receipt_path).unwrap(), &[clerk.public_key()])
-            .unwrap();
+    let verified = Receipt::parse_and_verify(
+        &fs::read(&receipt_path).unwrap(),
+        &[clerk.public_key()],
+        &[],
+    )
+    .unwrap();
     assert_eq!(verified.receipt.receipt.package_id, ID);
     assert_eq!(verified.receipt.receipt.received_seq, 1);
     let leftovers: Vec<_> = fs::read_dir(s.dir.path())
@@ -509,4 +512,132 @@ fn fail_directory_item_digests_not_matching_its_file_list() {
         )),
         "{statement:#?}"
     );
+}
+
+/// An edit of a file's text.
+type Edit = fn(&str) -> String;
+
+/// The genuine package with one Custody JSON file edited by `edit` and the package signed
+/// again by the (trusted) officer, as an insider would: only the canonical-form rule stands
+/// between the edit and a verdict.
+fn resigned_with_edit(file: &str, edit: impl Fn(&str) -> String) -> PackageReport {
+    let s = genuine();
+    let mut files = entries(&s.package);
+    let name = format!("{ID}/{file}");
+    let text = String::from_utf8(files[&name].clone()).unwrap();
+    let edited = edit(&text);
+    assert_ne!(text, edited, "the edit changed nothing");
+    files.insert(name, edited.into_bytes());
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    assert!(!report.verified);
+    report
+}
+
+/// The `Malformed` messages of one group for `file`.
+fn malformed(report: &PackageReport, group: FindingGroup, file: &str) -> Vec<String> {
+    report
+        .group(group)
+        .filter(|f| f.file.as_deref() == Some(file))
+        .filter_map(|f| match &f.kind {
+            FindingKind::Malformed { error } => Some(error.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fail_statement_with_duplicate_white_space_or_escape() {
+    let cases: [(Edit, &str); 4] = [
+        // A second `id` for the second item, in front of the genuine one.
+        (
+            |t| t.replacen("\"id\":\"C-1-2\"", "\"id\":\"C-1-9\",\"id\":\"C-1-2\"", 1),
+            "duplicate member \"id\" in the object at \"/items/1\"",
+        ),
+        (|t| t.replacen(',', ", ", 1), "white space at byte"),
+        (
+            |t| t.replacen("Parquet", "\\u0050arquet", 1),
+            "string escape \\u0050",
+        ),
+        (
+            |t| t.replacen("\"custody_package\":1", "\"custody_package\":1.0", 1),
+            "number 1.0 at \"/custody_package\" is not canonical",
+        ),
+    ];
+    for (edit, expected) in cases {
+        let report = resigned_with_edit(layout::PACKAGE_JSON, edit);
+        let errors = malformed(&report, FindingGroup::Statement, layout::PACKAGE_JSON);
+        assert!(
+            errors.iter().any(|e| e.contains(expected)),
+            "{expected}: {:#?}",
+            report.findings
+        );
+    }
+}
+
+#[test]
+fn fail_event_with_duplicate_white_space_or_number() {
+    let file = layout::event_path(2);
+    let cases: [(Edit, &str); 4] = [
+        // A second claimed time inside the signed event: a lenient reader could show either.
+        (
+            |t| {
+                t.replacen(
+                    "\"claimed_time\":",
+                    "\"claimed_time\":\"2020-01-01T00:00:00Z\",\"claimed_time\":",
+                    1,
+                )
+            },
+            "duplicate member \"claimed_time\" in the object at \"/event\"",
+        ),
+        (|t| format!("{t}\n"), "white space at byte"),
+        (
+            |t| t.replacen("\"seq\":2", "\"seq\":2.0", 1),
+            "number 2.0 at \"/event/seq\" is not canonical",
+        ),
+        (
+            |t| t.replacen("\"v\":1", "\"v\":1e0", 1),
+            "number 1e0 at \"/event/v\" is not canonical",
+        ),
+    ];
+    for (edit, expected) in cases {
+        let report = resigned_with_edit(&file, edit);
+        let errors = malformed(&report, FindingGroup::Events, &file);
+        assert!(
+            errors.iter().any(|e| e.contains(expected)),
+            "{expected}: {:#?}",
+            report.findings
+        );
+    }
+}
+
+#[test]
+fn fail_proof_not_canonical() {
+    let file = layout::proof_path(2);
+    let cases: [(Edit, &str); 4] = [
+        (|t| t.replacen(':', ": ", 1), "white space at byte"),
+        (
+            |t| t.replacen("\"leaf_index\":2", "\"leaf_index\":2,\"leaf_index\":2", 1),
+            "duplicate member \"leaf_index\"",
+        ),
+        (
+            |t| t.replacen("\"leaf_index\":2", "\"leaf_index\":20e-1", 1),
+            "number 20e-1 at \"/leaf_index\" is not canonical",
+        ),
+        (
+            |t| t.replacen("{", "{\"extra\":true,", 1),
+            "re-encodes differently",
+        ),
+    ];
+    for (edit, expected) in cases {
+        let report = resigned_with_edit(&file, edit);
+        let errors = malformed(&report, FindingGroup::Proofs, &file);
+        assert!(
+            errors.iter().any(|e| e.contains(expected)),
+            "{expected}: {:#?}",
+            report.findings
+        );
+    }
 }

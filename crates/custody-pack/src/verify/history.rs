@@ -196,20 +196,17 @@ fn check_entry(
     findings: &mut Vec<Finding>,
 ) -> Option<Entry> {
     let finding = |kind| Finding::event(FindingGroup::Events, path, seq, kind);
-    let signed: SignedEvent = match serde_json::from_slice(bytes) {
+    // Exactly the canonical JSON of an entry, or nothing is believed of it: no duplicate
+    // member, no field the entry format does not have, no second spelling of a value.
+    let signed: SignedEvent = match canonical::parse_strict(bytes) {
         Ok(s) => s,
         Err(e) => {
             findings.push(finding(FindingKind::Malformed {
-                error: e.to_string(),
+                error: format!("not the canonical JSON of a ledger entry: {e}"),
             }));
             return None;
         }
     };
-    // Re-encoding must give the bytes back: this rejects non-canonical JSON and any field
-    // the entry format does not have.
-    if canonical::to_canonical_vec(&signed).ok().as_deref() != Some(bytes) {
-        findings.push(finding(FindingKind::NotCanonical));
-    }
     let event = &signed.event;
     if event.seq != seq {
         findings.push(finding(FindingKind::EventSeqMismatch { found: event.seq }));
@@ -461,11 +458,11 @@ fn check_proofs(
             continue;
         };
         let finding = |kind| Finding::event(FindingGroup::Proofs, path, seq, kind);
-        let proof: InclusionProof = match serde_json::from_slice(&bytes) {
+        let proof: InclusionProof = match canonical::parse_strict(&bytes) {
             Ok(p) => p,
             Err(e) => {
                 reader.findings.push(finding(FindingKind::Malformed {
-                    error: e.to_string(),
+                    error: format!("not the canonical JSON of an inclusion proof: {e}"),
                 }));
                 continue;
             }
