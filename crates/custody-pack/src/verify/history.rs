@@ -1,6 +1,12 @@
 //! The custody history a package carries: its ledger entries (each canonical, signed by
 //! a key enrolled and still active at that seq by an included entry), their inclusion
 //! proofs, and the sender ledger's checkpoint they are proven into.
+//!
+//! Following the keys through the included entries also gives each key's standing at the
+//! package's checkpoint (the newest state the package shows), which decides whether a
+//! package signature by that key counts ([`History::standing`]). Only validly signed
+//! entries by then-active keys change a standing, and a key once rotated out or revoked
+//! stays so: nothing unsigned, and no later entry, brings it back.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,13 +30,34 @@ struct Entry {
     signature_ok: bool,
 }
 
+/// A key's standing in the sender ledger at the package's checkpoint, as the included,
+/// validly signed entries show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum KeyStanding {
+    /// No included entry enrols the key (a countersigner from outside the sender ledger,
+    /// or a key the package does not account for).
+    NotEnrolled,
+    /// Enrolled, and neither rotated out nor revoked.
+    Active,
+    /// Replaced by the included `key-rotated` entry `seq`.
+    Rotated {
+        /// The rotation entry.
+        seq: u64,
+    },
+    /// Revoked by the included `key-revoked` entry `seq`.
+    Revoked {
+        /// The revocation entry.
+        seq: u64,
+    },
+}
+
 /// What the history checks learnt, for the signature and statement checks.
 pub(super) struct History {
     entries: BTreeMap<u64, Entry>,
     /// Every key enrolled by a validly signed included entry.
     enrolled: Vec<PublicKey>,
-    /// Key (hex) → seq of the validly signed `key-revoked` entry revoking it.
-    revoked: HashMap<String, u64>,
+    /// Key (hex) → its standing after the last included entry.
+    standing: HashMap<String, KeyStanding>,
 }
 
 impl History {
@@ -41,7 +68,19 @@ impl History {
 
     /// The seq of the included `key-revoked` entry revoking `key`, if any.
     pub fn revocation_of(&self, key: &PublicKey) -> Option<u64> {
-        self.revoked.get(&hex::encode(&key.to_bytes())).copied()
+        match self.standing(key) {
+            KeyStanding::Revoked { seq } => Some(seq),
+            _ => None,
+        }
+    }
+
+    /// `key`'s standing at the package's checkpoint. A package signature counts only by a
+    /// key that is [`KeyStanding::Active`] here.
+    pub fn standing(&self, key: &PublicKey) -> KeyStanding {
+        self.standing
+            .get(&hex::encode(&key.to_bytes()))
+            .copied()
+            .unwrap_or(KeyStanding::NotEnrolled)
     }
 
     /// The item's history: every listed entry is included and concerns the item, and its
@@ -162,7 +201,7 @@ pub(super) fn check(
     let mut history = History {
         entries: BTreeMap::new(),
         enrolled: Vec::new(),
-        revoked: HashMap::new(),
+        standing: HashMap::new(),
     };
     let mut leaves: BTreeMap<u64, Hash> = BTreeMap::new();
     let event_paths: Vec<(u64, String)> = bag
@@ -250,21 +289,17 @@ fn parse_key(text: &str) -> Option<PublicKey> {
 
 /// Follows the keys through the included entries in seq order: each entry's signer must
 /// have been enrolled by an earlier included entry (entry 0 enrols its own signer) and not
-/// revoked or rotated out since. Only validly signed entries change key states.
+/// revoked or rotated out since. Only validly signed entries by active keys change key
+/// states, and a rotated-out or revoked key is never enrolled again.
 fn check_signers(
     history: &mut History,
     statement: Option<&PackageStatement>,
     findings: &mut Vec<Finding>,
 ) {
-    #[derive(Clone, Copy)]
-    enum State {
-        Active,
-        Ended(SignerProblem),
-    }
-    let mut states: HashMap<String, State> = HashMap::new();
-    let enrol = |states: &mut HashMap<String, State>, key: &Option<String>| {
+    let mut states: HashMap<String, KeyStanding> = HashMap::new();
+    let enrol = |states: &mut HashMap<String, KeyStanding>, key: &Option<String>| {
         if let Some(key) = key {
-            states.insert(key.clone(), State::Active);
+            states.entry(key.clone()).or_insert(KeyStanding::Active);
         }
     };
     let mut log_key_entry = None;
@@ -276,9 +311,10 @@ fn check_signers(
         }
         let problem = match states.get(&event.actor) {
             _ if initialises => None,
-            None => Some(SignerProblem::NotEnrolled),
-            Some(State::Ended(p)) => Some(*p),
-            Some(State::Active) => None,
+            None | Some(KeyStanding::NotEnrolled) => Some(SignerProblem::NotEnrolled),
+            Some(KeyStanding::Rotated { .. }) => Some(SignerProblem::Rotated),
+            Some(KeyStanding::Revoked { .. }) => Some(SignerProblem::Revoked),
+            Some(KeyStanding::Active) => None,
         };
         if let Some(problem) = problem {
             findings.push(Finding::event(
@@ -300,19 +336,20 @@ fn check_signers(
             }
             EventKind::ActorEnrolled => enrol(&mut states, &event.fields.public_key),
             EventKind::KeyRotated => {
-                states.insert(event.actor.clone(), State::Ended(SignerProblem::Rotated));
+                states.insert(event.actor.clone(), KeyStanding::Rotated { seq });
                 enrol(&mut states, &event.fields.public_key);
             }
             EventKind::KeyRevoked => {
                 if let Some(key) = &event.fields.public_key {
-                    states.insert(key.clone(), State::Ended(SignerProblem::Revoked));
-                    history.revoked.insert(key.clone(), seq);
+                    // A revocation outranks a rotation the key already had.
+                    states.insert(key.clone(), KeyStanding::Revoked { seq });
                 }
             }
             _ => {}
         }
     }
     history.enrolled = states.keys().filter_map(|k| parse_key(k)).collect();
+    history.standing = states;
     let Some(statement) = statement else {
         return;
     };
