@@ -329,9 +329,10 @@ enum Frame {
         index: usize,
     },
     Object {
-        /// Every member name so far (to tell a duplicate from a misplaced member).
-        keys: std::collections::HashSet<String>,
-        /// The last member name.
+        /// Offset of its `{` (to look back for a duplicate once order is broken).
+        start: usize,
+        /// The last member name. Names must increase strictly, so this is all the scan
+        /// keeps: memory stays bounded by the depth, not by the number of members.
         last: String,
     },
 }
@@ -401,11 +402,12 @@ impl StrictScanner<'_> {
                 limit: MAX_STRICT_JSON_DEPTH,
             });
         }
+        let start = self.pos;
         self.pos += 1;
         let close = if object { b'}' } else { b']' };
         self.stack.push(if object {
             Frame::Object {
-                keys: std::collections::HashSet::new(),
+                start,
                 last: String::new(),
             }
         } else {
@@ -425,26 +427,29 @@ impl StrictScanner<'_> {
         if self.peek() != Some(b'"') {
             return Err(self.syntax("a member name"));
         }
+        let name_start = self.pos;
         let key = self.string()?;
+        let raw = &self.text[name_start..self.pos];
         if self.peek() != Some(b':') {
             return Err(self.syntax("':'"));
         }
         self.pos += 1;
         let path = self.pointer(self.stack.len().saturating_sub(1));
-        let Some(Frame::Object { keys, last }) = self.stack.last_mut() else {
+        let Some(Frame::Object { start, last }) = self.stack.last_mut() else {
             unreachable!("member names are only read inside an object");
         };
-        if keys.contains(&key) {
-            return Err(StrictJsonError::DuplicateKey { path, key });
-        }
         if !first && utf16_order(last, &key) != Ordering::Less {
+            // Order is broken: name it a duplicate if the name came before. The text up
+            // to here is canonical, so equal names are equal bytes.
+            if *last == key || earlier_member(self.text, *start, name_start, raw) {
+                return Err(StrictJsonError::DuplicateKey { path, key });
+            }
             return Err(StrictJsonError::KeyOrder {
                 path,
                 key,
                 previous: last.clone(),
             });
         }
-        keys.insert(key.clone());
         *last = key;
         Ok(())
     }
@@ -757,6 +762,64 @@ fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Whether the object opening at `object_start` has a member named `raw` (quoted, as
+/// written) before `end`. Only called on text the strict scan has already accepted, once,
+/// when it stops: one pass, no recursion.
+fn earlier_member(text: &str, object_start: usize, end: usize, raw: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut pos = object_start + 1;
+    while pos < end {
+        let name_end = skip_string(bytes, pos);
+        if text.get(pos..name_end) == Some(raw) {
+            return true;
+        }
+        // Past the name and ':', past the value, past the ','.
+        pos = skip_value(bytes, name_end + 1) + 1;
+    }
+    false
+}
+
+/// The offset after the string starting (at its quote) at `pos`.
+fn skip_string(bytes: &[u8], pos: usize) -> usize {
+    let mut i = pos + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The offset after the value starting at `pos`.
+fn skip_value(bytes: &[u8], pos: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = pos;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                i = skip_string(bytes, i);
+                if depth == 0 {
+                    return i;
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b',' | b'}' | b']' if depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1006,6 +1069,23 @@ mod tests {
                 Err(StrictJsonError::DuplicateKey {
                     path: "/x/1/y".into(),
                     key: "z".into()
+                })
+            );
+            // Looking back past nested values and strings holding brackets and quotes.
+            assert_eq!(
+                strict(r#"{"a":{"x":[1,"}\"]",{"a":0}]},"b":2,"a":3}"#),
+                Err(StrictJsonError::DuplicateKey {
+                    path: String::new(),
+                    key: "a".into()
+                })
+            );
+            // A name inside a nested object is not a member of the outer one.
+            assert_eq!(
+                strict(r#"{"a":1,"c":{"b":1},"b":2}"#),
+                Err(StrictJsonError::KeyOrder {
+                    path: String::new(),
+                    key: "b".into(),
+                    previous: "c".into()
                 })
             );
             // The same name spelt with an escape is the same name.
