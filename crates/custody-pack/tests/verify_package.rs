@@ -542,16 +542,17 @@ fn resigned_with_edit(file: &str, edit: impl Fn(&str) -> String) -> PackageRepor
     report
 }
 
-/// The `Malformed` messages of one group for `file`.
-fn malformed(report: &PackageReport, group: FindingGroup, file: &str) -> Vec<String> {
-    report
-        .group(group)
-        .filter(|f| f.file.as_deref() == Some(file))
-        .filter_map(|f| match &f.kind {
-            FindingKind::Malformed { error } => Some(error.clone()),
-            _ => None,
-        })
-        .collect()
+/// For each (edit, message) case: the edited, re-signed package is refused with a
+/// `Malformed` finding for `file` in `group` whose message contains `message`.
+fn expect_malformed(file: &str, group: FindingGroup, cases: &[(Edit, &str)]) {
+    for &(edit, expected) in cases {
+        let report = resigned_with_edit(file, edit);
+        let found = report.group(group).any(|f| {
+            f.file.as_deref() == Some(file)
+                && matches!(&f.kind, FindingKind::Malformed { error } if error.contains(expected))
+        });
+        assert!(found, "{expected}: {:#?}", report.findings);
+    }
 }
 
 #[test]
@@ -572,15 +573,7 @@ fn fail_statement_with_duplicate_white_space_or_escape() {
             "number 1.0 at \"/custody_package\" is not canonical",
         ),
     ];
-    for (edit, expected) in cases {
-        let report = resigned_with_edit(layout::PACKAGE_JSON, edit);
-        let errors = malformed(&report, FindingGroup::Statement, layout::PACKAGE_JSON);
-        assert!(
-            errors.iter().any(|e| e.contains(expected)),
-            "{expected}: {:#?}",
-            report.findings
-        );
-    }
+    expect_malformed(layout::PACKAGE_JSON, FindingGroup::Statement, &cases);
 }
 
 #[test]
@@ -608,15 +601,7 @@ fn fail_event_with_duplicate_white_space_or_number() {
             "number 1e0 at \"/event/v\" is not canonical",
         ),
     ];
-    for (edit, expected) in cases {
-        let report = resigned_with_edit(&file, edit);
-        let errors = malformed(&report, FindingGroup::Events, &file);
-        assert!(
-            errors.iter().any(|e| e.contains(expected)),
-            "{expected}: {:#?}",
-            report.findings
-        );
-    }
+    expect_malformed(&file, FindingGroup::Events, &cases);
 }
 
 #[test]
@@ -637,15 +622,7 @@ fn fail_proof_not_canonical() {
             "re-encodes differently",
         ),
     ];
-    for (edit, expected) in cases {
-        let report = resigned_with_edit(&file, edit);
-        let errors = malformed(&report, FindingGroup::Proofs, &file);
-        assert!(
-            errors.iter().any(|e| e.contains(expected)),
-            "{expected}: {:#?}",
-            report.findings
-        );
-    }
+    expect_malformed(&file, FindingGroup::Proofs, &cases);
 }
 
 /// Enrols the analyst (signed by the officer); with `rotate`, the analyst then rotates to
