@@ -523,3 +523,112 @@ fn check_proofs(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_store::{Event, EventFields};
+
+    fn key(n: u8) -> String {
+        let id = custody_core::keys::Identity::from_seed(
+            custody_core::keys::ActorInfo::named("k"),
+            [n; 32],
+        )
+        .unwrap();
+        hex::encode(&id.public_key().to_bytes())
+    }
+
+    /// An included entry taken as validly signed: only the key bookkeeping is under test.
+    fn entry(seq: u64, kind: EventKind, actor: u8, subject: Option<u8>) -> (u64, Entry) {
+        let event = Event {
+            v: 1,
+            origin: "o".into(),
+            seq,
+            kind,
+            actor: key(actor),
+            claimed_time: "2026-03-01T09:00:00Z".into(),
+            recorded_time: "2026-03-01T09:00:00Z".into(),
+            case: None,
+            items: vec![],
+            fields: EventFields {
+                public_key: subject.map(key),
+                ..EventFields::default()
+            },
+        };
+        let signed = SignedEvent {
+            event,
+            signature: String::new(),
+        };
+        (
+            seq,
+            Entry {
+                signed,
+                signature_ok: true,
+            },
+        )
+    }
+
+    fn standing_after(entries: Vec<(u64, Entry)>) -> (History, Vec<Finding>) {
+        let mut history = History {
+            entries: entries.into_iter().collect(),
+            enrolled: Vec::new(),
+            standing: HashMap::new(),
+        };
+        let mut findings = Vec::new();
+        check_signers(&mut history, None, &mut findings);
+        (history, findings)
+    }
+
+    fn public(n: u8) -> PublicKey {
+        parse_key(&key(n)).unwrap()
+    }
+
+    #[test]
+    fn fail_a_rotated_or_revoked_key_is_never_enrolled_again() {
+        let (history, findings) = standing_after(vec![
+            entry(0, EventKind::LedgerInitialised, 1, None),
+            entry(1, EventKind::ActorEnrolled, 1, Some(2)),
+            entry(2, EventKind::KeyRotated, 2, Some(3)),
+            // Enrolling the rotated-out key again does not revive it.
+            entry(3, EventKind::ActorEnrolled, 1, Some(2)),
+            entry(4, EventKind::KeyRevoked, 1, Some(3)),
+            entry(5, EventKind::ActorEnrolled, 1, Some(3)),
+            // An entry by the revoked key changes nothing and is itself a finding.
+            entry(6, EventKind::KeyRotated, 3, Some(4)),
+        ]);
+        assert_eq!(history.standing(&public(1)), KeyStanding::Active);
+        assert_eq!(
+            history.standing(&public(2)),
+            KeyStanding::Rotated { seq: 2 }
+        );
+        assert_eq!(
+            history.standing(&public(3)),
+            KeyStanding::Revoked { seq: 4 }
+        );
+        assert_eq!(history.standing(&public(4)), KeyStanding::NotEnrolled);
+        assert_eq!(history.revocation_of(&public(3)), Some(4));
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert!(matches!(
+            findings[0].kind,
+            FindingKind::EventSigner {
+                problem: SignerProblem::Revoked,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn revocation_outranks_an_earlier_rotation() {
+        let (history, _) = standing_after(vec![
+            entry(0, EventKind::LedgerInitialised, 1, None),
+            entry(1, EventKind::ActorEnrolled, 1, Some(2)),
+            entry(2, EventKind::KeyRotated, 2, Some(3)),
+            entry(3, EventKind::KeyRevoked, 1, Some(2)),
+        ]);
+        assert_eq!(
+            history.standing(&public(2)),
+            KeyStanding::Revoked { seq: 3 }
+        );
+        assert_eq!(history.standing(&public(3)), KeyStanding::Active);
+    }
+}
