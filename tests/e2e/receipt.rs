@@ -118,3 +118,35 @@ fn fail_acknowledge_receipt_by_a_trusted_but_revoked_receiver() {
     );
     assert_eq!(ledger_size(&sb), before);
 }
+
+#[test]
+fn fail_acknowledge_receipt_larger_than_the_json_limit_without_reading_it_whole() {
+    let sb = sender_holding_a_receipt();
+    let before = ledger_size(&sb);
+    // 1 GiB, sparse: read only up to one byte past the limit.
+    let file = std::fs::File::create(sb.path("huge.json")).unwrap();
+    file.set_len(1 << 30).unwrap();
+    let run = custody(
+        &sb,
+        &[
+            "acknowledge",
+            "huge.json",
+            "--trust",
+            "clerk.pub",
+            "--key",
+            "officer.key",
+        ],
+    )
+    .expect(1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "custody: huge.json: receipt refused: receipt: not the canonical JSON of a receipt: \
+             larger than the {}-byte limit for a JSON record ({} bytes read); nothing was \
+             recorded\n",
+            custody_core::canonical::MAX_STRICT_JSON_BYTES,
+            custody_core::canonical::MAX_STRICT_JSON_BYTES + 1
+        )
+    );
+    assert_eq!(ledger_size(&sb), before);
+}

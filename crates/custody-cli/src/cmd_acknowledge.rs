@@ -48,7 +48,8 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
         .iter()
         .map(|t| trusted_key(t).with_context(|| format!("--revoked {t}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let bytes = std::fs::read(&args.receipt)
+    let bytes = std::fs::File::open(&args.receipt)
+        .and_then(custody_core::canonical::read_for_strict)
         .with_context(|| format!("cannot read receipt {}", args.receipt.display()))?;
     let mut session = Session::open(&args.ledger, &args.signer)?;
     let claimed = args.claimed_time.clone().unwrap_or_else(now_rfc3339);

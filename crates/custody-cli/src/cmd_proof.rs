@@ -277,7 +277,8 @@ fn given_leaf(
     findings: &mut Vec<String>,
 ) -> anyhow::Result<Hash> {
     if let Some(path) = &args.entry {
-        let bytes = std::fs::read(path)
+        let bytes = std::fs::File::open(path)
+            .and_then(custody_core::canonical::read_for_strict)
             .with_context(|| format!("cannot read entry file {}", path.display()))?;
         match custody_core::canonical::parse_strict::<SignedEvent>(&bytes) {
             Ok(signed) => {

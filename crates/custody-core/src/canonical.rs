@@ -182,7 +182,7 @@ pub const MAX_STRICT_JSON_DEPTH: usize = 32;
 #[non_exhaustive]
 pub enum StrictJsonError {
     /// The input is larger than [`MAX_STRICT_JSON_BYTES`].
-    #[error("{size} bytes exceeds the {limit}-byte limit for a JSON record")]
+    #[error("larger than the {limit}-byte limit for a JSON record ({size} bytes read)")]
     TooLarge {
         /// The input's size.
         size: usize,
@@ -300,6 +300,16 @@ where
         return Err(StrictJsonError::NotRoundTrip { offset });
     }
     Ok(value)
+}
+
+/// Reads a JSON file for [`parse_strict`] without holding more than it can accept: at
+/// most [`MAX_STRICT_JSON_BYTES`] + 1 bytes, so a larger file is refused as
+/// [`StrictJsonError::TooLarge`] instead of being read whole.
+pub fn read_for_strict(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_STRICT_JSON_BYTES).unwrap_or(u64::MAX) + 1;
+    std::io::Read::read_to_end(&mut reader.take(limit), &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Checks that `bytes` are canonical JSON (RFC 8785) with unique member names at every
@@ -1003,6 +1013,7 @@ mod tests {
     mod strict {
         use super::super::*;
         use std::collections::BTreeMap;
+        use std::io::Read as _;
 
         #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -1308,6 +1319,18 @@ mod tests {
                     limit: MAX_STRICT_JSON_BYTES
                 })
             );
+        }
+
+        #[test]
+        fn read_for_strict_stops_one_past_the_limit() {
+            let big = std::io::repeat(b' ').take(MAX_STRICT_JSON_BYTES as u64 * 2);
+            let bytes = read_for_strict(big).unwrap();
+            assert_eq!(bytes.len(), MAX_STRICT_JSON_BYTES + 1);
+            assert!(matches!(
+                check_strict(&bytes),
+                Err(StrictJsonError::TooLarge { .. })
+            ));
+            assert_eq!(read_for_strict(&b"{}"[..]).unwrap(), b"{}");
         }
 
         #[test]
