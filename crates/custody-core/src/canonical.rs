@@ -360,7 +360,7 @@ impl StrictScanner<'_> {
             let opened = match self.peek() {
                 Some(b'{') => Some(true),
                 Some(b'[') => Some(false),
-                Some(b'"') => self.string().map(|_| None)?,
+                Some(b'"') => self.string(false).map(|_| None)?,
                 Some(b'-' | b'0'..=b'9') => self.number().map(|()| None)?,
                 Some(b't') => self.literal("true").map(|()| None)?,
                 Some(b'f') => self.literal("false").map(|()| None)?,
@@ -438,7 +438,7 @@ impl StrictScanner<'_> {
             return Err(self.syntax("a member name"));
         }
         let name_start = self.pos;
-        let key = self.string()?;
+        let key = self.string(true)?;
         let raw = &self.text[name_start..self.pos];
         if self.peek() != Some(b':') {
             return Err(self.syntax("':'"));
@@ -560,9 +560,10 @@ impl StrictScanner<'_> {
         })
     }
 
-    /// Reads a string (at its opening quote) and returns its value; every escape must be
-    /// the one the canonical form writes.
-    fn string(&mut self) -> Result<String, StrictJsonError> {
+    /// Reads a string (at its opening quote) and returns its value if `keep` (member names;
+    /// values are only checked, not copied); every escape must be the one the canonical
+    /// form writes.
+    fn string(&mut self, keep: bool) -> Result<String, StrictJsonError> {
         let bytes = self.text.as_bytes();
         self.pos += 1;
         let mut out = String::new();
@@ -571,7 +572,9 @@ impl StrictScanner<'_> {
             match bytes.get(self.pos) {
                 None => return Err(self.syntax("'\"'")),
                 Some(b'"') => {
-                    out.push_str(&self.text[run..self.pos]);
+                    if keep {
+                        out.push_str(&self.text[run..self.pos]);
+                    }
                     self.pos += 1;
                     return Ok(out);
                 }
@@ -582,8 +585,12 @@ impl StrictScanner<'_> {
                     })
                 }
                 Some(b'\\') => {
-                    out.push_str(&self.text[run..self.pos]);
-                    out.push(self.escape()?);
+                    let escape_start = self.pos;
+                    let c = self.escape()?;
+                    if keep {
+                        out.push_str(&self.text[run..escape_start]);
+                        out.push(c);
+                    }
                     run = self.pos;
                 }
                 Some(_) => self.pos += 1,
