@@ -7,6 +7,7 @@ mod hash;
 mod interop;
 mod key;
 mod ledger;
+mod receipt;
 mod receive;
 mod seal;
 mod tamper;

@@ -5,7 +5,7 @@
 use crate::harness::Sandbox;
 use crate::verify::{custody, new_key, sandbox_with, ID, RECIPIENT};
 
-fn receiver(sb: &Sandbox) {
+pub(crate) fn receiver(sb: &Sandbox) {
     new_key(sb.dir.path(), "clerk", "clerk@sta-berlin.example");
     custody(
         sb,
@@ -22,7 +22,7 @@ fn receiver(sb: &Sandbox) {
     .expect(0);
 }
 
-fn receive(sb: &Sandbox, extra: &[&str]) -> crate::harness::Run {
+pub(crate) fn receive(sb: &Sandbox, extra: &[&str]) -> crate::harness::Run {
     let mut args = vec![
         "receive",
         "pkg.zip",

@@ -236,6 +236,7 @@ fn genuine_package_verifies_with_a_verifier_key_and_expected_recipient() {
             "trusted": true,
             "valid": true,
             "revoked": false,
+            "active": true,
         }])
     );
 }
@@ -342,6 +343,13 @@ fn countersignature_by_a_key_the_verifier_does_not_know_is_not_a_finding() {
     // The countersigner's key is not in the package, so its signature cannot be checked.
     let stranger = signers.iter().find(|s| s["trusted"] == false).unwrap();
     assert_eq!(stranger["valid"], false);
-    // Trusting the countersigner alone is enough.
-    custody(&sb, &["verify", "pkg.zip", "--trust", "stranger.pub"]).expect(0);
+    // The countersigner is not enrolled in the sender ledger: trusting it alone is not
+    // enough, since only a key active in the sender ledger vouches for the sender's history.
+    let run = custody(&sb, &["verify", "pkg.zip", "--trust", "stranger.pub"]).expect(1);
+    assert!(
+        run.stdout
+            .contains("is trusted but not enrolled in the sender ledger; a countersignature alone does not vouch for the package"),
+        "{}",
+        run.stdout
+    );
 }

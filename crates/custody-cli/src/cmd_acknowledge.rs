@@ -1,4 +1,4 @@
-//! `custody acknowledge RECEIPT --trust RECEIVER-KEY`: check a receiving authority's
+//! `custody acknowledge RECEIPT --trust RECEIVER-KEY [--revoked KEY]...`: check a receiving authority's
 //! receipt against this (the sender's) ledger, record `acknowledged`, and keep the cosigned
 //! checkpoint as an outside checkpoint for every later `custody ledger verify`.
 
@@ -24,6 +24,9 @@ pub struct AcknowledgeArgs {
     /// (repeatable).
     #[arg(long, required = true)]
     trust: Vec<String>,
+    /// A receiver key to refuse whatever `--trust` says (same forms; repeatable).
+    #[arg(long, value_name = "KEY")]
+    revoked: Vec<String>,
     /// Claimed time of the acknowledged event (RFC 3339) [default: now]
     #[arg(long)]
     claimed_time: Option<String>,
@@ -40,7 +43,13 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
         .iter()
         .map(|t| trusted_key(t))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let bytes = std::fs::read(&args.receipt)
+    let revoked = args
+        .revoked
+        .iter()
+        .map(|t| trusted_key(t).with_context(|| format!("--revoked {t}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bytes = std::fs::File::open(&args.receipt)
+        .and_then(custody_core::canonical::read_for_strict)
         .with_context(|| format!("cannot read receipt {}", args.receipt.display()))?;
     let mut session = Session::open(&args.ledger, &args.signer)?;
     let claimed = args.claimed_time.clone().unwrap_or_else(now_rfc3339);
@@ -48,6 +57,7 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
         &mut session.ledger,
         &bytes,
         &trusted,
+        &revoked,
         &session.actor,
         &session.log_key,
         &claimed,

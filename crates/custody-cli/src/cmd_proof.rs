@@ -277,9 +277,10 @@ fn given_leaf(
     findings: &mut Vec<String>,
 ) -> anyhow::Result<Hash> {
     if let Some(path) = &args.entry {
-        let bytes = std::fs::read(path)
+        let bytes = std::fs::File::open(path)
+            .and_then(custody_core::canonical::read_for_strict)
             .with_context(|| format!("cannot read entry file {}", path.display()))?;
-        match serde_json::from_slice::<SignedEvent>(&bytes) {
+        match custody_core::canonical::parse_strict::<SignedEvent>(&bytes) {
             Ok(signed) => {
                 if signed.event.seq != leaf_index {
                     findings.push(format!(
@@ -296,8 +297,8 @@ fn given_leaf(
                     ));
                 }
             }
-            Err(_) => findings.push(format!(
-                "entry file {} is not a Custody ledger entry",
+            Err(e) => findings.push(format!(
+                "entry file {} is not the canonical JSON of a Custody ledger entry: {e}",
                 path.display()
             )),
         }

@@ -168,6 +168,9 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
     for signer in &report.signers {
         let state = match (signer.valid, signer.trusted, signer.revoked) {
             (_, _, true) => "REVOKED",
+            (true, true, false) if !signer.active => {
+                "valid, trusted, NOT ACTIVE in the sender ledger"
+            }
             (true, true, false) => "valid, trusted",
             (true, false, false) => "valid, not trusted",
             (false, true, false) => "INVALID",

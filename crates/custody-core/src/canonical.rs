@@ -8,6 +8,13 @@
 //! `9007199254740992`. When serialising Rust values, an integer outside ±2^53 (where binary64
 //! stops holding every integer exactly) is refused rather than silently rounded; records
 //! carry such values as strings.
+//!
+//! Reading signed JSON from outside goes through [`parse_strict`] and nothing else: the
+//! bytes must already be the canonical form (no white space, members sorted, no duplicate
+//! member at any depth, minimal escapes, ECMAScript numbers), within [`MAX_STRICT_JSON_BYTES`]
+//! and [`MAX_STRICT_JSON_DEPTH`], and the record they decode to must re-encode to exactly
+//! the same bytes (so no field the record type does not keep, and no value it would write
+//! differently). What a signature was checked over is then exactly what was read.
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -16,7 +23,7 @@ use std::fmt::Write as _;
 pub const MAX_EXACT_INTEGER: u64 = 1 << 53;
 
 /// A value that has no canonical JSON form.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CanonicalError {
     /// Serialisation failed or produced a non-finite number.
@@ -159,6 +166,515 @@ pub fn is_canonical(json: &[u8]) -> bool {
     canonicalize(json).map(|c| c == json).unwrap_or(false)
 }
 
+/// The largest JSON text [`parse_strict`] reads: 64 MiB, the same ceiling as a package's tag
+/// files. An acquisition entry listing 100,000 files is about 20 MiB.
+pub const MAX_STRICT_JSON_BYTES: usize = 64 << 20;
+
+/// The deepest nesting of arrays and objects [`parse_strict`] accepts. Custody records nest
+/// at most six levels (an entry's `event.evidence.files[i]`); the scan keeps its own stack,
+/// so depth never reaches the call stack.
+pub const MAX_STRICT_JSON_DEPTH: usize = 32;
+
+/// Why JSON read from outside is not the canonical form of a record. Offsets are byte
+/// offsets into the input; paths are JSON Pointers (RFC 6901) to the member or element at
+/// fault (`""` is the whole document).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StrictJsonError {
+    /// The input is larger than [`MAX_STRICT_JSON_BYTES`].
+    #[error("larger than the {limit}-byte limit for a JSON record ({size} bytes read)")]
+    TooLarge {
+        /// The input's size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Arrays and objects nest deeper than [`MAX_STRICT_JSON_DEPTH`].
+    #[error("nesting deeper than {limit} levels at byte {offset}")]
+    TooDeep {
+        /// Where the level that is one too many opens.
+        offset: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The input is not UTF-8.
+    #[error("not UTF-8 at byte {offset}")]
+    InvalidUtf8 {
+        /// The first byte that is not.
+        offset: usize,
+    },
+    /// The input is not JSON.
+    #[error("not JSON: expected {expected} at byte {offset}")]
+    Syntax {
+        /// Where.
+        offset: usize,
+        /// What the grammar allows there.
+        expected: &'static str,
+    },
+    /// White space outside strings, which the canonical form never has.
+    #[error("white space at byte {offset} (not canonical)")]
+    WhiteSpace {
+        /// Where.
+        offset: usize,
+    },
+    /// Bytes after the JSON value.
+    #[error("data after the JSON value at byte {offset}")]
+    TrailingData {
+        /// Where they start.
+        offset: usize,
+    },
+    /// An object names the same member twice.
+    #[error("duplicate member {key:?} in the object at {path:?}")]
+    DuplicateKey {
+        /// The object.
+        path: String,
+        /// The member name.
+        key: String,
+    },
+    /// Members not in the canonical order (UTF-16 code units, RFC 8785 §3.2.3).
+    #[error("member {key:?} follows {previous:?} in the object at {path:?} (not canonical order)")]
+    KeyOrder {
+        /// The object.
+        path: String,
+        /// The member out of place.
+        key: String,
+        /// The member before it.
+        previous: String,
+    },
+    /// A number not written in its ECMAScript form (`1.0`, `1e2`, `-0`, `1E+30`), or one
+    /// outside binary64.
+    #[error("number {found} at {path:?} is not canonical ({})", match .canonical { Some(c) => format!("canonical form: {c}"), None => "outside binary64".to_owned() })]
+    NonCanonicalNumber {
+        /// Where.
+        path: String,
+        /// The number as written.
+        found: String,
+        /// Its canonical form, if it has one.
+        canonical: Option<String>,
+    },
+    /// A string escape the canonical form does not use (`\u0041`, `\/`, `\u001F`).
+    #[error("string escape {escape} at byte {offset} is not canonical")]
+    NonCanonicalEscape {
+        /// Where the escape starts.
+        offset: usize,
+        /// The escape as written.
+        escape: String,
+    },
+    /// Canonical JSON, but not of the record's shape (a missing field, a wrong type).
+    #[error("not a valid record: {message}")]
+    Shape {
+        /// The decoder's message (it names the field and position).
+        message: String,
+    },
+    /// Canonical JSON of the record's shape that the record re-encodes differently: a field
+    /// the record does not have, or a value it would write in another form.
+    #[error(
+        "the record re-encodes differently from byte {offset} (a field or form it does not have)"
+    )]
+    NotRoundTrip {
+        /// The first byte that differs.
+        offset: usize,
+    },
+    /// The record decoded but has no canonical form (an integer beyond ±2^53).
+    #[error("{0}")]
+    NoCanonicalForm(CanonicalError),
+}
+
+/// Reads a signed record from outside: `bytes` must be exactly the canonical JSON of a `T`
+/// (see the module documentation and [`check_strict`]), nothing more and nothing less.
+pub fn parse_strict<T>(bytes: &[u8]) -> Result<T, StrictJsonError>
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+{
+    check_strict(bytes)?;
+    let value: T = serde_json::from_slice(bytes).map_err(|e| StrictJsonError::Shape {
+        message: e.to_string(),
+    })?;
+    let again = to_canonical_vec(&value).map_err(StrictJsonError::NoCanonicalForm)?;
+    if again != bytes {
+        let offset = again
+            .iter()
+            .zip(bytes)
+            .position(|(a, b)| a != b)
+            .unwrap_or(again.len().min(bytes.len()));
+        return Err(StrictJsonError::NotRoundTrip { offset });
+    }
+    Ok(value)
+}
+
+/// Reads a JSON file for [`parse_strict`] without holding more than it can accept: at
+/// most [`MAX_STRICT_JSON_BYTES`] + 1 bytes, so a larger file is refused as
+/// [`StrictJsonError::TooLarge`] instead of being read whole.
+pub fn read_for_strict(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_STRICT_JSON_BYTES).unwrap_or(u64::MAX) + 1;
+    std::io::Read::read_to_end(&mut reader.take(limit), &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Checks that `bytes` are canonical JSON (RFC 8785) with unique member names at every
+/// depth, within [`MAX_STRICT_JSON_BYTES`] and [`MAX_STRICT_JSON_DEPTH`]. One pass, no
+/// recursion; memory is the member names of the open objects.
+pub fn check_strict(bytes: &[u8]) -> Result<(), StrictJsonError> {
+    if bytes.len() > MAX_STRICT_JSON_BYTES {
+        return Err(StrictJsonError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_STRICT_JSON_BYTES,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| StrictJsonError::InvalidUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    StrictScanner {
+        text,
+        pos: 0,
+        stack: Vec::new(),
+    }
+    .run()
+}
+
+/// An open array or object.
+enum Frame {
+    Array {
+        index: usize,
+    },
+    Object {
+        /// Offset of its `{` (to look back for a duplicate once order is broken).
+        start: usize,
+        /// The last member name. Names must increase strictly, so this is all the scan
+        /// keeps: memory stays bounded by the depth, not by the number of members.
+        last: String,
+    },
+}
+
+struct StrictScanner<'a> {
+    text: &'a str,
+    pos: usize,
+    stack: Vec<Frame>,
+}
+
+impl StrictScanner<'_> {
+    /// Reads values in document order with an explicit stack of open containers.
+    fn run(mut self) -> Result<(), StrictJsonError> {
+        loop {
+            let opened = match self.peek() {
+                Some(b'{') => Some(true),
+                Some(b'[') => Some(false),
+                Some(b'"') => self.string(false).map(|_| None)?,
+                Some(b'-' | b'0'..=b'9') => self.number().map(|()| None)?,
+                Some(b't') => self.literal("true").map(|()| None)?,
+                Some(b'f') => self.literal("false").map(|()| None)?,
+                Some(b'n') => self.literal("null").map(|()| None)?,
+                _ => return Err(self.syntax("a JSON value")),
+            };
+            if let Some(object) = opened {
+                if self.open(object)? {
+                    // The container's first value follows.
+                    continue;
+                }
+            }
+            if !self.after_value()? {
+                return self.end();
+            }
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn syntax(&self, expected: &'static str) -> StrictJsonError {
+        match self.peek() {
+            Some(b' ' | b'\t' | b'\n' | b'\r') => StrictJsonError::WhiteSpace { offset: self.pos },
+            _ => StrictJsonError::Syntax {
+                offset: self.pos,
+                expected,
+            },
+        }
+    }
+
+    fn end(&self) -> Result<(), StrictJsonError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(b' ' | b'\t' | b'\n' | b'\r') => {
+                Err(StrictJsonError::WhiteSpace { offset: self.pos })
+            }
+            Some(_) => Err(StrictJsonError::TrailingData { offset: self.pos }),
+        }
+    }
+
+    /// Opens an array or object (at its bracket). Returns whether a value follows (`false`:
+    /// it is empty, and its closing bracket is next).
+    fn open(&mut self, object: bool) -> Result<bool, StrictJsonError> {
+        if self.stack.len() >= MAX_STRICT_JSON_DEPTH {
+            return Err(StrictJsonError::TooDeep {
+                offset: self.pos,
+                limit: MAX_STRICT_JSON_DEPTH,
+            });
+        }
+        let start = self.pos;
+        self.pos += 1;
+        let close = if object { b'}' } else { b']' };
+        self.stack.push(if object {
+            Frame::Object {
+                start,
+                last: String::new(),
+            }
+        } else {
+            Frame::Array { index: 0 }
+        });
+        if self.peek() == Some(close) {
+            return Ok(false);
+        }
+        if object {
+            self.member_name(true)?;
+        }
+        Ok(true)
+    }
+
+    /// Reads `"name":` in the innermost object and checks it against the names before it.
+    fn member_name(&mut self, first: bool) -> Result<(), StrictJsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.syntax("a member name"));
+        }
+        let name_start = self.pos;
+        let key = self.string(true)?;
+        let raw = &self.text[name_start..self.pos];
+        if self.peek() != Some(b':') {
+            return Err(self.syntax("':'"));
+        }
+        self.pos += 1;
+        let path = self.pointer(self.stack.len().saturating_sub(1));
+        let Some(Frame::Object { start, last }) = self.stack.last_mut() else {
+            unreachable!("member names are only read inside an object");
+        };
+        if !first && utf16_order(last, &key) != Ordering::Less {
+            // Order is broken: name it a duplicate if the name came before. The text up
+            // to here is canonical, so equal names are equal bytes.
+            if *last == key || earlier_member(self.text, *start, name_start, raw) {
+                return Err(StrictJsonError::DuplicateKey { path, key });
+            }
+            return Err(StrictJsonError::KeyOrder {
+                path,
+                key,
+                previous: last.clone(),
+            });
+        }
+        *last = key;
+        Ok(())
+    }
+
+    /// After a complete value: closes every container that ends here. Returns whether
+    /// another value follows (`false`: the document's value is complete).
+    fn after_value(&mut self) -> Result<bool, StrictJsonError> {
+        loop {
+            let (close, expected) = match self.stack.last() {
+                None => return Ok(false),
+                Some(Frame::Array { .. }) => (b']', "',' or ']'"),
+                Some(Frame::Object { .. }) => (b'}', "',' or '}'"),
+            };
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    if let Some(Frame::Array { index }) = self.stack.last_mut() {
+                        *index += 1;
+                    } else {
+                        self.member_name(false)?;
+                    }
+                    return Ok(true);
+                }
+                Some(b) if b == close => {
+                    self.pos += 1;
+                    self.stack.pop();
+                }
+                _ => return Err(self.syntax(expected)),
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &'static str) -> Result<(), StrictJsonError> {
+        if !self.text[self.pos..].starts_with(word) {
+            return Err(self.syntax("true, false or null"));
+        }
+        self.pos += word.len();
+        Ok(())
+    }
+
+    fn number(&mut self) -> Result<(), StrictJsonError> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let digits = |pos: &mut usize| {
+            let from = *pos;
+            while bytes.get(*pos).is_some_and(u8::is_ascii_digit) {
+                *pos += 1;
+            }
+            *pos - from
+        };
+        let mut pos = start;
+        if bytes.get(pos) == Some(&b'-') {
+            pos += 1;
+        }
+        let int_start = pos;
+        let int_digits = digits(&mut pos);
+        if int_digits == 0 || (int_digits > 1 && bytes[int_start] == b'0') {
+            self.pos = pos;
+            return Err(StrictJsonError::Syntax {
+                offset: int_start,
+                expected: "a number",
+            });
+        }
+        if bytes.get(pos) == Some(&b'.') {
+            pos += 1;
+            if digits(&mut pos) == 0 {
+                return Err(StrictJsonError::Syntax {
+                    offset: pos,
+                    expected: "a digit",
+                });
+            }
+        }
+        if matches!(bytes.get(pos), Some(b'e' | b'E')) {
+            pos += 1;
+            if matches!(bytes.get(pos), Some(b'+' | b'-')) {
+                pos += 1;
+            }
+            if digits(&mut pos) == 0 {
+                return Err(StrictJsonError::Syntax {
+                    offset: pos,
+                    expected: "a digit",
+                });
+            }
+        }
+        self.pos = pos;
+        let found = &self.text[start..pos];
+        // The grammar above is a subset of what `f64::from_str` reads, and it rounds
+        // correctly, as an ECMAScript reader does.
+        let value: f64 = found.parse().unwrap_or(f64::NAN);
+        let canonical = format_number(value).ok();
+        if canonical.as_deref() == Some(found) {
+            return Ok(());
+        }
+        Err(StrictJsonError::NonCanonicalNumber {
+            path: self.path_of_value(),
+            found: found.to_owned(),
+            canonical,
+        })
+    }
+
+    /// Reads a string (at its opening quote) and returns its value if `keep` (member names;
+    /// values are only checked, not copied); every escape must be the one the canonical
+    /// form writes.
+    fn string(&mut self, keep: bool) -> Result<String, StrictJsonError> {
+        let bytes = self.text.as_bytes();
+        self.pos += 1;
+        let mut out = String::new();
+        let mut run = self.pos;
+        loop {
+            match bytes.get(self.pos) {
+                None => return Err(self.syntax("'\"'")),
+                Some(b'"') => {
+                    if keep {
+                        out.push_str(&self.text[run..self.pos]);
+                    }
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(&b) if b < 0x20 => {
+                    return Err(StrictJsonError::Syntax {
+                        offset: self.pos,
+                        expected: "an escaped control character",
+                    })
+                }
+                Some(b'\\') => {
+                    let escape_start = self.pos;
+                    let c = self.escape()?;
+                    if keep {
+                        out.push_str(&self.text[run..escape_start]);
+                        out.push(c);
+                    }
+                    run = self.pos;
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+    }
+
+    /// One escape (at its backslash), as RFC 8785 §3.2.2.2 writes it.
+    fn escape(&mut self) -> Result<char, StrictJsonError> {
+        let start = self.pos;
+        let bytes = self.text.as_bytes();
+        let simple = match bytes.get(start + 1) {
+            Some(b'"') => Some('"'),
+            Some(b'\\') => Some('\\'),
+            Some(b'b') => Some('\u{08}'),
+            Some(b't') => Some('\t'),
+            Some(b'n') => Some('\n'),
+            Some(b'f') => Some('\u{0c}'),
+            Some(b'r') => Some('\r'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            self.pos += 2;
+            return Ok(c);
+        }
+        let hex = match bytes.get(start + 1) {
+            Some(b'u') => self.text.get(start + 2..start + 6),
+            Some(b'/') => {
+                return Err(StrictJsonError::NonCanonicalEscape {
+                    offset: start,
+                    escape: "\\/".to_owned(),
+                })
+            }
+            _ => None,
+        };
+        let Some(code) = hex.and_then(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_hexdigit())
+                .then(|| u32::from_str_radix(h, 16).ok())
+                .flatten()
+        }) else {
+            return Err(StrictJsonError::Syntax {
+                offset: start,
+                expected: "a string escape",
+            });
+        };
+        let written = &self.text[start..start + 6];
+        let c = char::from_u32(code).filter(|_| code < 0x20);
+        // `\b \t \n \f \r` have their short forms, and the hex is lower case.
+        match c {
+            Some(c) if !"\u{08}\t\n\u{0c}\r".contains(c) && format!("\\u{code:04x}") == written => {
+                self.pos += 6;
+                Ok(c)
+            }
+            _ => Err(StrictJsonError::NonCanonicalEscape {
+                offset: start,
+                escape: written.to_owned(),
+            }),
+        }
+    }
+
+    /// The JSON Pointer of the value being read.
+    fn path_of_value(&self) -> String {
+        self.pointer(self.stack.len())
+    }
+
+    /// The JSON Pointer through the first `depth` open containers.
+    fn pointer(&self, depth: usize) -> String {
+        let mut out = String::new();
+        for frame in &self.stack[..depth] {
+            out.push('/');
+            match frame {
+                Frame::Array { index } => {
+                    let _ = write!(out, "{index}");
+                }
+                Frame::Object { last, .. } => {
+                    out.push_str(&last.replace('~', "~0").replace('/', "~1"));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Formats a binary64 number as ECMAScript's `Number.prototype.toString` does
 /// (RFC 8785 §3.2.2.3). Non-finite numbers have no JSON form.
 pub fn format_number(value: f64) -> Result<String, CanonicalError> {
@@ -261,6 +777,64 @@ fn write_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+/// Whether the object opening at `object_start` has a member named `raw` (quoted, as
+/// written) before `end`. Only called on text the strict scan has already accepted, once,
+/// when it stops: one pass, no recursion.
+fn earlier_member(text: &str, object_start: usize, end: usize, raw: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut pos = object_start + 1;
+    while pos < end {
+        let name_end = skip_string(bytes, pos);
+        if text.get(pos..name_end) == Some(raw) {
+            return true;
+        }
+        // Past the name and ':', past the value, past the ','.
+        pos = skip_value(bytes, name_end + 1) + 1;
+    }
+    false
+}
+
+/// The offset after the string starting (at its quote) at `pos`.
+fn skip_string(bytes: &[u8], pos: usize) -> usize {
+    let mut i = pos + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The offset after the value starting at `pos`.
+fn skip_value(bytes: &[u8], pos: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = pos;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                i = skip_string(bytes, i);
+                if depth == 0 {
+                    return i;
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b',' | b'}' | b']' if depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 #[cfg(test)]
@@ -443,6 +1017,352 @@ mod tests {
         assert!(!is_canonical(br#"{"a":1.0}"#));
     }
 
+    mod strict {
+        use super::super::*;
+        use std::collections::BTreeMap;
+        use std::io::Read as _;
+
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Record {
+            a: u64,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            b: Option<String>,
+            #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+            m: BTreeMap<String, u64>,
+        }
+
+        /// The same record without `deny_unknown_fields`: only the round trip refuses an
+        /// unknown member.
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct Lenient {
+            a: u64,
+        }
+
+        fn strict(text: &str) -> Result<(), StrictJsonError> {
+            check_strict(text.as_bytes())
+        }
+
+        #[test]
+        fn canonical_records_parse() {
+            let record: Record = parse_strict(br#"{"a":1,"b":"x","m":{"k":2}}"#).unwrap();
+            assert_eq!(record.m["k"], 2);
+            assert_eq!(
+                strict(
+                    r#"{"":[],"a":[1,-2,0.5,1e+30,"\u001f\n\"",{}],"b":null,"c":true,"d":false}"#
+                ),
+                Ok(())
+            );
+            assert_eq!(strict("[[[]],{}]"), Ok(()));
+            assert_eq!(strict("0"), Ok(()));
+        }
+
+        #[test]
+        fn fail_duplicate_member_at_any_depth() {
+            assert_eq!(
+                strict(r#"{"a":1,"a":1}"#),
+                Err(StrictJsonError::DuplicateKey {
+                    path: String::new(),
+                    key: "a".into()
+                })
+            );
+            // Not adjacent: still named a duplicate, not a misplaced member.
+            assert_eq!(
+                strict(r#"{"a":1,"b":2,"a":3}"#),
+                Err(StrictJsonError::DuplicateKey {
+                    path: String::new(),
+                    key: "a".into()
+                })
+            );
+            // Inside a free map, two levels down, and inside an array element.
+            assert_eq!(
+                parse_strict::<Record>(br#"{"a":1,"m":{"k":1,"k":2}}"#),
+                Err(StrictJsonError::DuplicateKey {
+                    path: "/m".into(),
+                    key: "k".into()
+                })
+            );
+            assert_eq!(
+                strict(r#"{"x":[0,{"y":{"z":1,"z":1}}]}"#),
+                Err(StrictJsonError::DuplicateKey {
+                    path: "/x/1/y".into(),
+                    key: "z".into()
+                })
+            );
+            // Looking back past nested values and strings holding brackets and quotes.
+            assert_eq!(
+                strict(r#"{"a":{"x":[1,"}\"]",{"a":0}]},"b":2,"a":3}"#),
+                Err(StrictJsonError::DuplicateKey {
+                    path: String::new(),
+                    key: "a".into()
+                })
+            );
+            // A name inside a nested object is not a member of the outer one.
+            assert_eq!(
+                strict(r#"{"a":1,"c":{"b":1},"b":2}"#),
+                Err(StrictJsonError::KeyOrder {
+                    path: String::new(),
+                    key: "b".into(),
+                    previous: "c".into()
+                })
+            );
+            // The same name spelt with an escape is the same name.
+            assert!(strict(r#"{"\u001f":1,"\u001f":2}"#).is_err());
+        }
+
+        #[test]
+        fn fail_members_out_of_order() {
+            assert_eq!(
+                strict(r#"{"b":1,"a":2}"#),
+                Err(StrictJsonError::KeyOrder {
+                    path: String::new(),
+                    key: "a".into(),
+                    previous: "b".into()
+                })
+            );
+            // UTF-16 order: U+1F600 (surrogates D83D…) sorts before U+FB33.
+            assert!(strict("{\"\u{fb33}\":1,\"\u{1f600}\":2}").is_err());
+            assert_eq!(strict("{\"\u{1f600}\":1,\"\u{fb33}\":2}"), Ok(()));
+        }
+
+        #[test]
+        fn fail_white_space_anywhere_outside_strings() {
+            for (text, offset) in [
+                (r#" {"a":1}"#, 0),
+                (r#"{"a":1} "#, 7),
+                (
+                    r#"{"a":1}
+"#,
+                    7,
+                ),
+                (r#"{ "a":1}"#, 1),
+                (r#"{"a" :1}"#, 4),
+                (r#"{"a": 1}"#, 5),
+                (r#"{"a":1 }"#, 6),
+                ("[1,\t2]", 3),
+                ("[1\r]", 2),
+            ] {
+                assert_eq!(
+                    strict(text),
+                    Err(StrictJsonError::WhiteSpace { offset }),
+                    "{text:?}"
+                );
+            }
+            assert_eq!(strict(r#""a b""#), Ok(()));
+        }
+
+        #[test]
+        fn fail_non_canonical_numbers() {
+            for (text, canonical) in [
+                ("1.0", Some("1")),
+                ("1e2", Some("100")),
+                ("1E2", Some("100")),
+                ("-0", Some("0")),
+                ("0.0", Some("0")),
+                ("1e30", Some("1e+30")),
+                ("1E+30", Some("1e+30")),
+                ("0.10", Some("0.1")),
+                ("9007199254740993", Some("9007199254740992")),
+                ("1e400", None),
+                ("-1e400", None),
+            ] {
+                assert_eq!(
+                    strict(&format!(r#"{{"n":[{text}]}}"#)),
+                    Err(StrictJsonError::NonCanonicalNumber {
+                        path: "/n/0".into(),
+                        found: text.into(),
+                        canonical: canonical.map(str::to_owned)
+                    }),
+                    "{text}"
+                );
+            }
+            for text in ["01", "-", "1.", ".5", "1e", "+1", "0x10", "NaN", "Infinity"] {
+                assert!(
+                    matches!(
+                        strict(text),
+                        Err(StrictJsonError::Syntax { .. } | StrictJsonError::TrailingData { .. })
+                    ),
+                    "{text}: {:?}",
+                    strict(text)
+                );
+            }
+        }
+
+        #[test]
+        fn fail_non_canonical_escapes() {
+            for escape in [
+                r"\u0041",
+                r"\/",
+                r"\u001F",
+                r"\u000a",
+                r"\u0008",
+                r"\u0022",
+                r"\u005c",
+                r"\u00e9",
+                r"\ud83d\ude00",
+                r"\u007f",
+            ] {
+                let text = format!(r#"{{"k":"x{escape}"}}"#);
+                let first = escape.split('\\').nth(1).unwrap();
+                assert_eq!(
+                    strict(&text),
+                    Err(StrictJsonError::NonCanonicalEscape {
+                        offset: 7,
+                        escape: format!("\\{}", &first[..first.len().min(5)])
+                    }),
+                    "{text}"
+                );
+            }
+            for bad in [
+                r#""\x41""#,
+                r#""\u00g1""#,
+                r#""\u00"#,
+                "\"\u{1}\"",
+                r#""abc"#,
+            ] {
+                assert!(
+                    matches!(strict(bad), Err(StrictJsonError::Syntax { .. })),
+                    "{bad:?}: {:?}",
+                    strict(bad)
+                );
+            }
+        }
+
+        #[test]
+        fn fail_unknown_or_defaulted_members() {
+            // The record type refuses a member it does not have...
+            assert!(matches!(
+                parse_strict::<Record>(br#"{"a":1,"z":2}"#),
+                Err(StrictJsonError::Shape { .. })
+            ));
+            // ...and a type that would ignore it is caught by the round trip.
+            assert_eq!(
+                parse_strict::<Lenient>(br#"{"a":1,"z":2}"#),
+                Err(StrictJsonError::NotRoundTrip { offset: 6 })
+            );
+            // A member written as `null` that the record omits when absent.
+            assert_eq!(
+                parse_strict::<Record>(br#"{"a":1,"b":null}"#),
+                Err(StrictJsonError::NotRoundTrip { offset: 6 })
+            );
+            assert!(matches!(
+                parse_strict::<Record>(br#"{"b":"x"}"#),
+                Err(StrictJsonError::Shape { .. })
+            ));
+        }
+
+        #[test]
+        fn fail_not_json_at_all() {
+            assert!(matches!(
+                strict(""),
+                Err(StrictJsonError::Syntax { offset: 0, .. })
+            ));
+            assert_eq!(
+                strict("{}{}"),
+                Err(StrictJsonError::TrailingData { offset: 2 })
+            );
+            assert_eq!(
+                strict("[1,]").map_err(|e| matches!(e, StrictJsonError::Syntax { offset: 3, .. })),
+                Err(true)
+            );
+            assert_eq!(
+                strict(r#"{"a"}"#)
+                    .map_err(|e| matches!(e, StrictJsonError::Syntax { offset: 4, .. })),
+                Err(true)
+            );
+            assert!(matches!(
+                strict("{1:2}"),
+                Err(StrictJsonError::Syntax { offset: 1, .. })
+            ));
+            assert!(matches!(strict("tru"), Err(StrictJsonError::Syntax { .. })));
+            assert!(matches!(
+                strict("[}"),
+                Err(StrictJsonError::Syntax { offset: 1, .. })
+            ));
+            assert_eq!(
+                check_strict(b"[\"\xff\"]"),
+                Err(StrictJsonError::InvalidUtf8 { offset: 2 })
+            );
+        }
+
+        #[test]
+        fn depth_at_the_limit_and_one_past() {
+            let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            assert_eq!(strict(&nested(MAX_STRICT_JSON_DEPTH)), Ok(()));
+            assert_eq!(
+                strict(&nested(MAX_STRICT_JSON_DEPTH + 1)),
+                Err(StrictJsonError::TooDeep {
+                    offset: MAX_STRICT_JSON_DEPTH,
+                    limit: MAX_STRICT_JSON_DEPTH
+                })
+            );
+            let objects = format!(
+                "{}1{}",
+                r#"{"a":"#.repeat(MAX_STRICT_JSON_DEPTH + 1),
+                "}".repeat(MAX_STRICT_JSON_DEPTH + 1)
+            );
+            assert!(matches!(
+                strict(&objects),
+                Err(StrictJsonError::TooDeep { .. })
+            ));
+            // Far deeper than any call stack would survive: refused, not a crash.
+            assert!(matches!(
+                strict(&"[".repeat(1_000_000)),
+                Err(StrictJsonError::TooDeep { .. })
+            ));
+        }
+
+        #[test]
+        fn size_at_the_limit_and_one_past() {
+            let mut text = vec![b'a'; MAX_STRICT_JSON_BYTES];
+            text[0] = b'"';
+            text[MAX_STRICT_JSON_BYTES - 1] = b'"';
+            assert_eq!(check_strict(&text), Ok(()));
+            text.insert(1, b'a');
+            assert_eq!(
+                check_strict(&text),
+                Err(StrictJsonError::TooLarge {
+                    size: MAX_STRICT_JSON_BYTES + 1,
+                    limit: MAX_STRICT_JSON_BYTES
+                })
+            );
+        }
+
+        #[test]
+        fn read_for_strict_stops_one_past_the_limit() {
+            let big = std::io::repeat(b' ').take(MAX_STRICT_JSON_BYTES as u64 * 2);
+            let bytes = read_for_strict(big).unwrap();
+            assert_eq!(bytes.len(), MAX_STRICT_JSON_BYTES + 1);
+            assert!(matches!(
+                check_strict(&bytes),
+                Err(StrictJsonError::TooLarge { .. })
+            ));
+            assert_eq!(read_for_strict(&b"{}"[..]).unwrap(), b"{}");
+        }
+
+        #[test]
+        fn strict_check_agrees_with_canonicalize() {
+            // Whatever check_strict accepts canonicalize leaves unchanged, and the reverse.
+            for text in [
+                r#"{"a":1,"b":[true,null,"\u0000"]}"#,
+                r#"{"b":1,"a":2}"#,
+                r#"{"a":1.5e-7}"#,
+                r#"{"a":1.5e-7 }"#,
+                r#"["\u00e9"]"#,
+                "[\"\u{e9}\"]",
+                "[1e+21,1e21]",
+                "[100000000000000000000]",
+            ] {
+                let canonical = canonicalize(text.as_bytes()).ok();
+                assert_eq!(
+                    check_strict(text.as_bytes()).is_ok(),
+                    canonical.as_deref() == Some(text.as_bytes()),
+                    "{text}"
+                );
+            }
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn canonical_form_is_a_fixed_point(map in proptest::collection::btree_map(".{0,8}", proptest::num::i32::ANY, 0..8),
@@ -451,6 +1371,7 @@ mod tests {
             let value = serde_json::json!({ "map": map, "floats": floats, "text": text });
             let once = to_canonical_vec(&value).unwrap();
             proptest::prop_assert!(is_canonical(&once));
+            proptest::prop_assert_eq!(check_strict(&once), Ok(()));
             proptest::prop_assert_eq!(canonicalize(&once).unwrap(), once.clone());
             let reparsed: serde_json::Value = serde_json::from_slice(&once).unwrap();
             proptest::prop_assert_eq!(&reparsed["text"], &value["text"]);

@@ -1,6 +1,8 @@
 //! Acknowledging a receipt in the sender's ledger.
 //!
-//! The receipt must be signed by a trusted receiver key, and its cosignature over the
+//! The receipt file must be exactly the canonical JSON of a receipt
+//! ([`custody_core::canonical::parse_strict`]), signed by a trusted receiver key that the
+//! acknowledger has not listed as revoked, and its cosignature over the
 //! sender checkpoint must verify under that key. The checkpoint must be one this ledger
 //! signed and still agrees with (same origin, log-key signature, and the ledger's root at
 //! that size), and the receipt must name a package this ledger recorded as `sealed`. Then
@@ -65,16 +67,17 @@ pub enum AcknowledgeError {
 }
 
 /// Verifies `receipt` (see the module documentation) and records it in `ledger`, signed
-/// by `actor`.
+/// by `actor`. The receiver key must be in `trusted` and not in `revoked`.
 pub fn acknowledge(
     ledger: &mut Ledger,
     receipt: &[u8],
     trusted: &[PublicKey],
+    revoked: &[PublicKey],
     actor: &Identity,
     log_key: &Identity,
     claimed_time: &str,
 ) -> Result<AcknowledgeOutcome, AcknowledgeError> {
-    let verified = Receipt::parse_and_verify(receipt, trusted)?;
+    let verified = Receipt::parse_and_verify(receipt, trusted, revoked)?;
     let body = &verified.receipt.receipt;
     let (checkpoint, _, _) = Checkpoint::open(
         body.sender_checkpoint.as_bytes(),

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use custody_core::canonical::{self, CanonicalError};
+use custody_core::canonical::{self, CanonicalError, StrictJsonError};
 use custody_core::hash::hex32;
 use custody_core::keys::VerifierKey;
 use custody_store::EvidenceFile;
@@ -228,6 +228,9 @@ pub enum StatementError {
         /// What is wrong.
         reason: String,
     },
+    /// Not exactly the canonical JSON of a package statement.
+    #[error("custody/package.json: not the canonical JSON of a package statement: {0}")]
+    NotCanonical(StrictJsonError),
     /// A statement version this build does not read.
     #[error("custody/package.json: custody_package version {found} is not supported (this build reads {PACKAGE_VERSION})")]
     UnknownVersion {
@@ -245,10 +248,12 @@ impl PackageStatement {
         Ok(canonical::to_canonical_vec(self)?)
     }
 
-    /// Parses `custody/package.json`. The version is checked first, so a statement from a
-    /// newer format is reported as such rather than as malformed. Whether the bytes are
-    /// canonical is a separate check ([`custody_core::canonical::is_canonical`]).
+    /// Parses `custody/package.json`, which must be exactly the canonical JSON of a
+    /// statement ([`custody_core::canonical::parse_strict`]). The version is checked first
+    /// (once the bytes are known to be canonical), so a statement from a newer format is
+    /// reported as such rather than as malformed.
     pub fn parse(bytes: &[u8]) -> Result<PackageStatement, StatementError> {
+        canonical::check_strict(bytes).map_err(StatementError::NotCanonical)?;
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed {
                 reason: e.to_string(),
@@ -266,9 +271,7 @@ impl PackageStatement {
                 })
             }
         }
-        serde_json::from_value(value).map_err(|e| StatementError::Malformed {
-            reason: e.to_string(),
-        })
+        canonical::parse_strict(bytes).map_err(StatementError::NotCanonical)
     }
 
     /// The item with id `id`.
@@ -419,7 +422,8 @@ mod tests {
     fn fail_statement_unknown_version() {
         let mut value = serde_json::to_value(statement()).unwrap();
         value["custody_package"] = 2.into();
-        let err = PackageStatement::parse(value.to_string().as_bytes()).unwrap_err();
+        let bytes = canonical::to_canonical_vec(&value).unwrap();
+        let err = PackageStatement::parse(&bytes).unwrap_err();
         assert!(matches!(err, StatementError::UnknownVersion { found } if found == "2"));
     }
 
@@ -427,16 +431,39 @@ mod tests {
     fn fail_statement_unknown_field() {
         let mut value = serde_json::to_value(statement()).unwrap();
         value["surprise"] = true.into();
-        let err = PackageStatement::parse(value.to_string().as_bytes()).unwrap_err();
-        assert!(matches!(err, StatementError::Malformed { .. }));
+        let bytes = canonical::to_canonical_vec(&value).unwrap();
+        let err = PackageStatement::parse(&bytes).unwrap_err();
+        assert!(
+            matches!(err, StatementError::NotCanonical(StrictJsonError::Shape { ref message }) if message.contains("surprise")),
+            "{err}"
+        );
     }
 
     #[test]
     fn fail_statement_not_json() {
         assert!(matches!(
             PackageStatement::parse(b"custody"),
-            Err(StatementError::Malformed { .. })
+            Err(StatementError::NotCanonical(StrictJsonError::Syntax {
+                offset: 0,
+                ..
+            }))
         ));
+    }
+
+    #[test]
+    fn fail_statement_with_duplicate_member_in_an_item() {
+        let bytes = statement().to_canonical().unwrap();
+        let text = String::from_utf8(bytes).unwrap().replacen(
+            "\"acquired_seq\":2",
+            "\"acquired_seq\":9,\"acquired_seq\":2",
+            1,
+        );
+        let err = PackageStatement::parse(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "custody/package.json: not the canonical JSON of a package statement: \
+             duplicate member \"acquired_seq\" in the object at \"/items/0\""
+        );
     }
 
     #[test]

@@ -6,8 +6,12 @@
 //! and the receiver's own after recording `received`. The receiver signs the canonical JSON
 //! of the `receipt` object under [`CONTEXT_RECEIPT`]; the file is the canonical JSON of
 //! `{"receipt": …, "signature": "<hex>"}`.
+//!
+//! A receipt file is read only through [`custody_core::canonical::parse_strict`]: it must be
+//! byte for byte the canonical JSON of a receipt (no white space, no duplicate or unknown
+//! member, canonical numbers and escapes) before its signature is even looked at.
 
-use custody_core::canonical::{self, CanonicalError};
+use custody_core::canonical::{self, CanonicalError, StrictJsonError};
 use custody_core::checkpoint::{self, Checkpoint, CheckpointError};
 use custody_core::keys::{Identity, KeyType, PublicKey, VerifierKey};
 use custody_core::note::{Note, NoteSignature};
@@ -110,12 +114,15 @@ pub struct ReceiptDraft {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReceiptError {
-    /// Not JSON of the receipt's shape.
+    /// The receipt cannot be made (a received time before 1970).
     #[error("receipt: {reason}")]
     Malformed {
         /// What is wrong.
         reason: String,
     },
+    /// The file is not exactly the canonical JSON of a receipt.
+    #[error("receipt: not the canonical JSON of a receipt: {0}")]
+    NotCanonical(StrictJsonError),
     /// A receipt version this build does not read.
     #[error("receipt: version {found} is not supported (this build reads {RECEIPT_VERSION})")]
     UnknownVersion {
@@ -131,6 +138,12 @@ pub enum ReceiptError {
     /// The receiver key is not among the trusted keys.
     #[error("receipt: receiver key {key} is not trusted")]
     UntrustedReceiver {
+        /// The key.
+        key: String,
+    },
+    /// The receiver key is trusted but also given as revoked: revocation wins.
+    #[error("receipt: receiver key {key} is revoked")]
+    RevokedReceiver {
         /// The key.
         key: String,
     },
@@ -228,30 +241,27 @@ impl Receipt {
         Ok(canonical::to_canonical_vec(self)?)
     }
 
-    /// Parses a receipt file and checks it: version, receiver key among `trusted`, the
-    /// receipt signature, and the receiver's cosignature over the sender checkpoint.
+    /// Parses a receipt file and checks it: canonical bytes, version, receiver key among
+    /// `trusted` and not among `revoked` (a key in both is revoked), the receipt signature,
+    /// and the receiver's cosignature over the sender checkpoint.
     pub fn parse_and_verify(
         bytes: &[u8],
         trusted: &[PublicKey],
+        revoked: &[PublicKey],
     ) -> Result<VerifiedReceipt, ReceiptError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| ReceiptError::Malformed {
-                reason: e.to_string(),
-            })?;
-        if let Some(v) = value
-            .pointer("/receipt/v")
-            .and_then(serde_json::Value::as_u64)
-        {
-            if v != u64::from(RECEIPT_VERSION) {
-                return Err(ReceiptError::UnknownVersion {
-                    found: u32::try_from(v).unwrap_or(u32::MAX),
-                });
-            }
+        canonical::check_strict(bytes).map_err(ReceiptError::NotCanonical)?;
+        // The version first, so a newer receipt is reported as such rather than as one of
+        // the wrong shape. The bytes are canonical, so no duplicate member can hide here.
+        let version = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| v.pointer("/receipt/v").and_then(serde_json::Value::as_u64));
+        if let Some(v) = version.filter(|&v| v != u64::from(RECEIPT_VERSION)) {
+            return Err(ReceiptError::UnknownVersion {
+                found: u32::try_from(v).unwrap_or(u32::MAX),
+            });
         }
         let receipt: Receipt =
-            serde_json::from_value(value).map_err(|e| ReceiptError::Malformed {
-                reason: e.to_string(),
-            })?;
+            canonical::parse_strict(bytes).map_err(ReceiptError::NotCanonical)?;
         let body = &receipt.receipt;
         let key_text = &body.receiver.key;
         let receiver_key: VerifierKey = match key_text.parse::<VerifierKey>() {
@@ -262,6 +272,11 @@ impl Receipt {
                 })
             }
         };
+        if revoked.contains(&receiver_key.key) {
+            return Err(ReceiptError::RevokedReceiver {
+                key: key_text.clone(),
+            });
+        }
         if !trusted.contains(&receiver_key.key) {
             return Err(ReceiptError::UntrustedReceiver {
                 key: key_text.clone(),
@@ -372,7 +387,7 @@ mod tests {
         let receiver = identity("receiver@example.de", 3);
         let r = receipt(&receiver);
         let bytes = r.to_canonical().unwrap();
-        let verified = Receipt::parse_and_verify(&bytes, &[receiver.public_key()]).unwrap();
+        let verified = Receipt::parse_and_verify(&bytes, &[receiver.public_key()], &[]).unwrap();
         assert_eq!(verified.receipt, r);
         assert_eq!(verified.sender_checkpoint.size, 7);
         assert_eq!(verified.cosignature_time, 1_772_445_600);
@@ -397,7 +412,7 @@ mod tests {
         let bytes = receipt(&receiver).to_canonical().unwrap();
         let other = identity("other", 4);
         assert!(matches!(
-            Receipt::parse_and_verify(&bytes, &[other.public_key()]),
+            Receipt::parse_and_verify(&bytes, &[other.public_key()], &[]),
             Err(ReceiptError::UntrustedReceiver { .. })
         ));
     }
@@ -409,7 +424,7 @@ mod tests {
         r.receipt.package_digest = "cd".repeat(32);
         let bytes = r.to_canonical().unwrap();
         assert!(matches!(
-            Receipt::parse_and_verify(&bytes, &[receiver.public_key()]),
+            Receipt::parse_and_verify(&bytes, &[receiver.public_key()], &[]),
             Err(ReceiptError::BadSignature { .. })
         ));
     }
@@ -425,7 +440,7 @@ mod tests {
             sign::signature_to_hex(&sign::sign_canonical(&receiver, CONTEXT_RECEIPT, &body));
         let bytes = r.to_canonical().unwrap();
         assert!(matches!(
-            Receipt::parse_and_verify(&bytes, &[receiver.public_key()]),
+            Receipt::parse_and_verify(&bytes, &[receiver.public_key()], &[]),
             Err(ReceiptError::BadCosignature { .. })
         ));
     }
@@ -436,8 +451,131 @@ mod tests {
         let mut value = serde_json::to_value(receipt(&receiver)).unwrap();
         value["receipt"]["v"] = 2.into();
         assert!(matches!(
-            Receipt::parse_and_verify(value.to_string().as_bytes(), &[receiver.public_key()]),
+            Receipt::parse_and_verify(
+                &canonical::to_canonical_vec(&value).unwrap(),
+                &[receiver.public_key()],
+                &[]
+            ),
             Err(ReceiptError::UnknownVersion { found: 2 })
+        ));
+    }
+
+    /// The canonical receipt file with `from` replaced by `to` (exactly once).
+    fn edited(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+        let text = std::str::from_utf8(bytes).unwrap();
+        assert_eq!(text.matches(from).count(), 1, "{from}");
+        text.replacen(from, to, 1).into_bytes()
+    }
+
+    fn refusal(bytes: &[u8], receiver: &Identity) -> StrictJsonError {
+        match Receipt::parse_and_verify(bytes, &[receiver.public_key()], &[]) {
+            Err(ReceiptError::NotCanonical(e)) => e,
+            other => panic!("expected a canonical-form refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fail_receipt_duplicate_package_digest_with_white_space() {
+        // The signed digest stays last, where a lenient reader takes its value from; the
+        // first names another package.
+        let receiver = identity("receiver@example.de", 3);
+        let bytes = receipt(&receiver).to_canonical().unwrap();
+        let digest = format!("\"package_digest\":\"{}\"", "ab".repeat(32));
+        let attack = edited(
+            &bytes,
+            &digest,
+            &format!("\"package_digest\":\"{}\", {digest}", "cd".repeat(32)),
+        );
+        // The first fault in reading order is named.
+        assert!(matches!(
+            refusal(&attack, &receiver),
+            StrictJsonError::WhiteSpace { .. }
+        ));
+        let attack = edited(
+            &bytes,
+            &digest,
+            &format!("\"package_digest\":\"{}\",{digest}", "cd".repeat(32)),
+        );
+        assert!(matches!(
+            refusal(&attack, &receiver),
+            StrictJsonError::DuplicateKey { ref path, ref key } if path == "/receipt" && key == "package_digest"
+        ));
+    }
+
+    #[test]
+    fn fail_receipt_not_in_canonical_form() {
+        let receiver = identity("receiver@example.de", 3);
+        let r = receipt(&receiver);
+        let bytes = r.to_canonical().unwrap();
+        let signature = format!("\"signature\":\"{}\"", r.signature);
+        type Expect = fn(&StrictJsonError) -> bool;
+        let cases: Vec<(Vec<u8>, Expect)> = vec![
+            (edited(&bytes, "{\"receipt\":{", "{ \"receipt\":{"), |e| {
+                matches!(e, StrictJsonError::WhiteSpace { offset: 1 })
+            }),
+            ([bytes.as_slice(), b"\n"].concat(), |e| {
+                matches!(e, StrictJsonError::WhiteSpace { .. })
+            }),
+            // Keys out of order: the signature first.
+            (
+                {
+                    let text = String::from_utf8(bytes.clone()).unwrap();
+                    let body = &text[1..text.len() - signature.len() - 2];
+                    format!("{{{signature},{body}}}").into_bytes()
+                },
+                |e| matches!(e, StrictJsonError::KeyOrder { key, .. } if key == "receipt"),
+            ),
+            (
+                edited(&bytes, "\"received_seq\":2,", "\"received_seq\":2.0,"),
+                |e| matches!(e, StrictJsonError::NonCanonicalNumber { path, found, .. } if path == "/receipt/received_seq" && found == "2.0"),
+            ),
+            (
+                edited(&bytes, "\"received_seq\":2,", "\"received_seq\":2e0,"),
+                |e| matches!(e, StrictJsonError::NonCanonicalNumber { found, .. } if found == "2e0"),
+            ),
+            (
+                edited(&bytes, "\"v\":1,", "\"v\":1E0,"),
+                |e| matches!(e, StrictJsonError::NonCanonicalNumber { found, .. } if found == "1E0"),
+            ),
+            (
+                edited(&bytes, "Staatsanwaltschaft", "\\u0053taatsanwaltschaft"),
+                |e| matches!(e, StrictJsonError::NonCanonicalEscape { escape, .. } if escape == "\\u0053"),
+            ),
+            (
+                edited(&bytes, "\"package_id\":\"C-1\"", "\"package_id\":\"C\\/1\""),
+                |e| matches!(e, StrictJsonError::NonCanonicalEscape { escape, .. } if escape == "\\/"),
+            ),
+            // An unknown member, in canonical position.
+            (
+                edited(&bytes, &signature, &format!("{signature},\"zz\":1")),
+                |e| matches!(e, StrictJsonError::Shape { message } if message.contains("zz")),
+            ),
+            // A duplicate inside a nested object.
+            (
+                edited(
+                    &bytes,
+                    "\"authority\":\"Staatsanwaltschaft Berlin\"",
+                    "\"authority\":\"Someone else\",\"authority\":\"Staatsanwaltschaft Berlin\"",
+                ),
+                |e| matches!(e, StrictJsonError::DuplicateKey { path, key } if path == "/receipt/receiver" && key == "authority"),
+            ),
+        ];
+        for (i, (attack, expected)) in cases.iter().enumerate() {
+            let e = refusal(attack, &receiver);
+            assert!(expected(&e), "case {i}: {e}");
+        }
+        // The unedited file still verifies.
+        Receipt::parse_and_verify(&bytes, &[receiver.public_key()], &[]).unwrap();
+    }
+
+    #[test]
+    fn fail_receipt_by_revoked_receiver() {
+        // Trusted and revoked: revocation wins.
+        let receiver = identity("receiver@example.de", 3);
+        let bytes = receipt(&receiver).to_canonical().unwrap();
+        assert!(matches!(
+            Receipt::parse_and_verify(&bytes, &[receiver.public_key()], &[receiver.public_key()]),
+            Err(ReceiptError::RevokedReceiver { .. })
         ));
     }
 }

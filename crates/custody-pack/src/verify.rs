@@ -77,12 +77,16 @@ pub struct SignerStatus {
     pub valid: bool,
     /// Whether the key is revoked (by `--revoked` or an included `key-revoked` entry).
     pub revoked: bool,
+    /// Whether the key was active in the sender ledger at the package's checkpoint:
+    /// enrolled by an included entry, and neither rotated out nor revoked by one.
+    pub active: bool,
 }
 
 impl SignerStatus {
-    /// Whether this signature makes the package acceptable.
+    /// Whether this signature makes the package acceptable: valid, by a trusted key that
+    /// is not revoked and was active in the sender ledger at the package's checkpoint.
     pub fn counts(&self) -> bool {
-        self.trusted && self.valid && !self.revoked
+        self.trusted && self.valid && !self.revoked && self.active
     }
 }
 

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{identity, sender_with_one_item, Sender};
+use custody_core::canonical::StrictJsonError;
 use custody_core::keys::Identity;
 use custody_pack::acknowledge::{acknowledge, AcknowledgeError};
 use custody_pack::package::{Recipient, RequestInfo};
@@ -140,6 +141,7 @@ fn acknowledged_receipt_becomes_an_outside_checkpoint_that_catches_a_rewrite() {
         &mut w.sender,
         &bytes,
         &[w.receiver.public_key()],
+        &[],
         &officer,
         &log,
         T,
@@ -210,6 +212,7 @@ fn fail_acknowledge_untrusted_receiver() {
         &mut w.sender,
         &bytes,
         &[identity("someone-else", 9).public_key()],
+        &[],
         &officer,
         &log,
         T,
@@ -232,6 +235,7 @@ fn fail_acknowledge_unknown_package() {
         &mut w.sender,
         &bytes,
         &[w.receiver.public_key()],
+        &[],
         &officer,
         &log,
         T,
@@ -262,6 +266,7 @@ fn fail_acknowledge_checkpoint_of_another_log() {
         &mut w.sender,
         &bytes,
         &[w.receiver.public_key()],
+        &[],
         &officer,
         &log,
         T,
@@ -294,6 +299,7 @@ fn fail_acknowledge_checkpoint_the_ledger_disagrees_with() {
         &mut w.sender,
         &bytes,
         &[w.receiver.public_key()],
+        &[],
         &officer,
         &log,
         T,
@@ -303,4 +309,116 @@ fn fail_acknowledge_checkpoint_the_ledger_disagrees_with() {
         matches!(err, AcknowledgeError::CheckpointMismatch { size: s } if s == size),
         "{err}"
     );
+}
+
+/// A receipt the receiver signed, edited after signing into bytes that a lenient JSON reader
+/// still reads as the signed receipt.
+fn fail_acknowledge_edited(edit: impl Fn(&str) -> String) -> StrictJsonError {
+    let mut w = world();
+    let bytes = receipt_bytes(&w, package_checkpoint(&w), &w.digest.clone());
+    let attack = edit(std::str::from_utf8(&bytes).unwrap());
+    assert_ne!(attack.as_bytes(), bytes.as_slice());
+    let size = w.sender.size().unwrap();
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    let err = acknowledge(
+        &mut w.sender,
+        attack.as_bytes(),
+        &[w.receiver.public_key()],
+        &[],
+        &officer,
+        &log,
+        T,
+    )
+    .unwrap_err();
+    // Nothing recorded, no outside checkpoint kept.
+    assert_eq!(w.sender.size().unwrap(), size);
+    assert!(w.sender.outside_checkpoints().unwrap().is_empty());
+    match err {
+        AcknowledgeError::Receipt(ReceiptError::NotCanonical(e)) => e,
+        other => panic!("expected a canonical-form refusal, got {other}"),
+    }
+}
+
+#[test]
+fn fail_acknowledge_receipt_with_duplicate_package_digest() {
+    // A first `package_digest` names another package; the signed one follows it.
+    let e = fail_acknowledge_edited(|text| {
+        text.replacen(
+            "\"package_digest\":",
+            &format!(
+                "\"package_digest\":\"{}\",\"package_digest\":",
+                "00".repeat(32)
+            ),
+            1,
+        )
+    });
+    assert!(
+        matches!(e, StrictJsonError::DuplicateKey { ref path, ref key } if path == "/receipt" && key == "package_digest"),
+        "{e}"
+    );
+}
+
+#[test]
+fn fail_acknowledge_receipt_with_white_space() {
+    let e = fail_acknowledge_edited(|text| text.replacen(",", ", ", 1));
+    assert!(matches!(e, StrictJsonError::WhiteSpace { .. }), "{e}");
+    let e = fail_acknowledge_edited(|text| format!("{text}\n"));
+    assert!(matches!(e, StrictJsonError::WhiteSpace { .. }), "{e}");
+}
+
+#[test]
+fn fail_acknowledge_receipt_with_duplicate_in_nested_object() {
+    let e = fail_acknowledge_edited(|text| {
+        text.replacen(
+            "\"jurisdiction\":\"DE\"",
+            "\"jurisdiction\":\"FR\",\"jurisdiction\":\"DE\"",
+            1,
+        )
+    });
+    assert!(
+        matches!(e, StrictJsonError::DuplicateKey { ref path, ref key } if path == "/receipt/receiver" && key == "jurisdiction"),
+        "{e}"
+    );
+}
+
+#[test]
+fn fail_acknowledge_receipt_with_non_canonical_number_or_escape() {
+    let e = fail_acknowledge_edited(|text| text.replacen("\"v\":1", "\"v\":1.0", 1));
+    assert!(
+        matches!(e, StrictJsonError::NonCanonicalNumber { ref path, .. } if path == "/receipt/v"),
+        "{e}"
+    );
+    let e = fail_acknowledge_edited(|text| text.replacen("Berlin", "\\u0042erlin", 1));
+    assert!(
+        matches!(e, StrictJsonError::NonCanonicalEscape { ref escape, .. } if escape == "\\u0042"),
+        "{e}"
+    );
+}
+
+#[test]
+fn fail_acknowledge_receipt_by_revoked_receiver() {
+    // The acknowledger trusts the receiver's key and also lists it as revoked: refused.
+    let mut w = world();
+    let bytes = receipt_bytes(&w, package_checkpoint(&w), &w.digest.clone());
+    let size = w.sender.size().unwrap();
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    let err = acknowledge(
+        &mut w.sender,
+        &bytes,
+        &[w.receiver.public_key()],
+        &[w.receiver.public_key()],
+        &officer,
+        &log,
+        T,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AcknowledgeError::Receipt(ReceiptError::RevokedReceiver { .. })
+        ),
+        "{err}"
+    );
+    assert_eq!(w.sender.size().unwrap(), size);
+    assert!(w.sender.outside_checkpoints().unwrap().is_empty());
 }

@@ -52,6 +52,7 @@ fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[&str
         .iter()
         .map(|s| match *s {
             "analyst" => analyst.clone(),
+            "judge" => judge(),
             _ => officer.clone(),
         })
         .collect();
@@ -96,6 +97,11 @@ fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[&str
         officer,
         package,
     }
+}
+
+/// A foreign authority's key, never enrolled in the sender ledger.
+fn judge() -> Identity {
+    identity("judge@tj-paris.example", 6)
 }
 
 fn genuine() -> Setup {
@@ -373,9 +379,12 @@ fn receive_extracts_records_and_writes_a_verifiable_receipt() {
     let items = ledger.items(None).unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].size, Some(16));
-    let verified =
-        Receipt::parse_and_verify(&fs::read(&receipt_path).unwrap(), &[clerk.public_key()])
-            .unwrap();
+    let verified = Receipt::parse_and_verify(
+        &fs::read(&receipt_path).unwrap(),
+        &[clerk.public_key()],
+        &[],
+    )
+    .unwrap();
     assert_eq!(verified.receipt.receipt.package_id, ID);
     assert_eq!(verified.receipt.receipt.received_seq, 1);
     let leftovers: Vec<_> = fs::read_dir(s.dir.path())
@@ -509,4 +518,264 @@ fn fail_directory_item_digests_not_matching_its_file_list() {
         )),
         "{statement:#?}"
     );
+}
+
+/// An edit of a file's text.
+type Edit = fn(&str) -> String;
+
+/// The genuine package with one Custody JSON file edited by `edit` and the package signed
+/// again by the (trusted) officer, as an insider would: only the canonical-form rule stands
+/// between the edit and a verdict.
+fn resigned_with_edit(file: &str, edit: impl Fn(&str) -> String) -> PackageReport {
+    let s = genuine();
+    let mut files = entries(&s.package);
+    let name = format!("{ID}/{file}");
+    let text = String::from_utf8(files[&name].clone()).unwrap();
+    let edited = edit(&text);
+    assert_ne!(text, edited, "the edit changed nothing");
+    files.insert(name, edited.into_bytes());
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    assert!(!report.verified);
+    report
+}
+
+/// For each (edit, message) case: the edited, re-signed package is refused with a
+/// `Malformed` finding for `file` in `group` whose message contains `message`.
+fn expect_malformed(file: &str, group: FindingGroup, cases: &[(Edit, &str)]) {
+    for &(edit, expected) in cases {
+        let report = resigned_with_edit(file, edit);
+        let found = report.group(group).any(|f| {
+            f.file.as_deref() == Some(file)
+                && matches!(&f.kind, FindingKind::Malformed { error } if error.contains(expected))
+        });
+        assert!(found, "{expected}: {:#?}", report.findings);
+    }
+}
+
+#[test]
+fn fail_statement_with_duplicate_white_space_or_escape() {
+    let cases: [(Edit, &str); 4] = [
+        // A second `id` for the second item, in front of the genuine one.
+        (
+            |t| t.replacen("\"id\":\"C-1-2\"", "\"id\":\"C-1-9\",\"id\":\"C-1-2\"", 1),
+            "duplicate member \"id\" in the object at \"/items/1\"",
+        ),
+        (|t| t.replacen(',', ", ", 1), "white space at byte"),
+        (
+            |t| t.replacen("Parquet", "\\u0050arquet", 1),
+            "string escape \\u0050",
+        ),
+        (
+            |t| t.replacen("\"custody_package\":1", "\"custody_package\":1.0", 1),
+            "number 1.0 at \"/custody_package\" is not canonical",
+        ),
+    ];
+    expect_malformed(layout::PACKAGE_JSON, FindingGroup::Statement, &cases);
+}
+
+#[test]
+fn fail_event_with_duplicate_white_space_or_number() {
+    let file = layout::event_path(2);
+    let cases: [(Edit, &str); 4] = [
+        // A second claimed time inside the signed event: a lenient reader could show either.
+        (
+            |t| {
+                t.replacen(
+                    "\"claimed_time\":",
+                    "\"claimed_time\":\"2020-01-01T00:00:00Z\",\"claimed_time\":",
+                    1,
+                )
+            },
+            "duplicate member \"claimed_time\" in the object at \"/event\"",
+        ),
+        (|t| format!("{t}\n"), "white space at byte"),
+        (
+            |t| t.replacen("\"seq\":2", "\"seq\":2.0", 1),
+            "number 2.0 at \"/event/seq\" is not canonical",
+        ),
+        (
+            |t| t.replacen("\"v\":1", "\"v\":1e0", 1),
+            "number 1e0 at \"/event/v\" is not canonical",
+        ),
+    ];
+    expect_malformed(&file, FindingGroup::Events, &cases);
+}
+
+#[test]
+fn fail_proof_not_canonical() {
+    let file = layout::proof_path(2);
+    let cases: [(Edit, &str); 4] = [
+        (|t| t.replacen(':', ": ", 1), "white space at byte"),
+        (
+            |t| t.replacen("\"leaf_index\":2", "\"leaf_index\":2,\"leaf_index\":2", 1),
+            "duplicate member \"leaf_index\"",
+        ),
+        (
+            |t| t.replacen("\"leaf_index\":2", "\"leaf_index\":20e-1", 1),
+            "number 20e-1 at \"/leaf_index\" is not canonical",
+        ),
+        (
+            |t| t.replacen("{", "{\"extra\":true,", 1),
+            "re-encodes differently",
+        ),
+    ];
+    expect_malformed(&file, FindingGroup::Proofs, &cases);
+}
+
+/// Enrols the analyst (signed by the officer); with `rotate`, the analyst then rotates to
+/// a new key, and `rotated_at` receives the rotation's seq.
+fn enrol_analyst(
+    rotate: bool,
+    rotated_at: &std::cell::Cell<u64>,
+) -> impl FnOnce(&mut Ledger, &Identity, &Identity) + '_ {
+    move |ledger, officer, log| {
+        let analyst = identity("analyst@example.fr", 5);
+        let now = "2026-03-01T10:00:00Z";
+        ledger
+            .append(
+                EventDraft::new(EventKind::ActorEnrolled, now).fields(EventFields {
+                    public_key: Some(hex_key(&analyst)),
+                    actor_info: Some(analyst.info().clone()),
+                    ..EventFields::default()
+                }),
+                officer,
+                log,
+            )
+            .unwrap();
+        if rotate {
+            let new_key = identity("analyst@example.fr", 15);
+            let rotation = ledger
+                .append(
+                    EventDraft::new(EventKind::KeyRotated, now).fields(EventFields {
+                        public_key: Some(hex_key(&new_key)),
+                        ..EventFields::default()
+                    }),
+                    &analyst,
+                    log,
+                )
+                .unwrap();
+            rotated_at.set(rotation.seq);
+        }
+    }
+}
+
+fn trusting_all(keys: &[Identity]) -> VerifyOptions {
+    VerifyOptions {
+        trusted: keys
+            .iter()
+            .map(|k| TrustedKey::Public(k.public_key()))
+            .collect(),
+        ..VerifyOptions::default()
+    }
+}
+
+#[test]
+fn package_signed_by_an_enrolled_active_key_verifies() {
+    let unused = std::cell::Cell::new(0);
+    let s = sealed(enrol_analyst(false, &unused), &["analyst"]);
+    let analyst = identity("analyst@example.fr", 5);
+    let report = verify_package(&s.package, &trusting(&analyst)).unwrap();
+    assert!(report.verified, "{:#?}", report.findings);
+    assert!(report.signers[0].active && report.signers[0].counts());
+}
+
+#[test]
+fn fail_package_signed_with_a_rotated_out_key() {
+    // The analyst's old key was replaced before the package's checkpoint; a package signed
+    // with it afterwards is refused, naming the rotation entry the package itself carries.
+    let rotated_at = std::cell::Cell::new(0);
+    let s = sealed(enrol_analyst(true, &rotated_at), &["analyst"]);
+    let seq = rotated_at.get();
+    assert!(seq > 0);
+    let analyst = identity("analyst@example.fr", 5);
+    let report = verify_package(&s.package, &trusting(&analyst)).unwrap();
+    assert!(!report.verified);
+    let signer = &report.signers[0];
+    assert!(signer.trusted && signer.valid && !signer.revoked && !signer.active);
+    let signature: Vec<_> = kinds(&report, FindingGroup::Signature);
+    assert!(
+        signature
+            .iter()
+            .any(|k| matches!(k, FindingKind::RotatedSigner { seq: s, .. } if *s == seq)),
+        "{signature:#?}"
+    );
+    assert_eq!(
+        report
+            .group(FindingGroup::Signature)
+            .find(|f| matches!(f.kind, FindingKind::RotatedSigner { .. }))
+            .unwrap()
+            .to_string(),
+        format!(
+            "signature: {}: signer {} was rotated out (key-rotated entry {seq})",
+            layout::signature_path(&analyst.verifier_key()),
+            analyst.verifier_key()
+        )
+    );
+    // Beside a signature that counts, the rotated-out one still refuses the package.
+    let s = sealed(enrol_analyst(true, &rotated_at), &["officer", "analyst"]);
+    let report = verify_package(&s.package, &trusting_all(&[s.officer.clone(), analyst])).unwrap();
+    assert!(!report.verified);
+    assert!(kinds(&report, FindingGroup::Signature)
+        .iter()
+        .any(|k| matches!(k, FindingKind::RotatedSigner { .. })));
+}
+
+#[test]
+fn signer_revoked_after_sealing_is_refused_through_the_verifiers_revocation_list() {
+    // Revoked after the package was sealed: the package cannot show it, so it verifies on
+    // its own; the verifier's --revoked wins.
+    let unused = std::cell::Cell::new(0);
+    let s = sealed(enrol_analyst(false, &unused), &["analyst"]);
+    let analyst = identity("analyst@example.fr", 5);
+    let mut ledger = Ledger::open(&s.dir.path().join("sender.db")).unwrap();
+    let log = identity("ledger.example.fr", 2);
+    let revoked = ledger.append(
+        EventDraft::new(EventKind::KeyRevoked, "2026-03-03T10:00:00Z").fields(EventFields {
+            public_key: Some(hex_key(&analyst)),
+            ..EventFields::default()
+        }),
+        &s.officer,
+        &log,
+    );
+    assert!(revoked.is_ok(), "{revoked:?}");
+    assert!(
+        verify_package(&s.package, &trusting(&analyst))
+            .unwrap()
+            .verified
+    );
+    let mut options = trusting(&analyst);
+    options.revoked.push(analyst.public_key());
+    let report = verify_package(&s.package, &options).unwrap();
+    assert!(!report.verified);
+    assert!(kinds(&report, FindingGroup::Signature)
+        .iter()
+        .any(|k| matches!(k, FindingKind::RevokedSigner { seq: None, .. })));
+}
+
+#[test]
+fn fail_package_signed_only_by_a_trusted_key_outside_the_sender_ledger() {
+    // A foreign authority's signature is a countersignature: it never vouches alone for a
+    // package whose history is the sender's.
+    let s = sealed(|_, _, _| {}, &["officer", "judge"]);
+    let report = verify_package(&s.package, &trusting(&judge())).unwrap();
+    assert!(!report.verified);
+    let judge_status = report
+        .signers
+        .iter()
+        .find(|s| s.name.starts_with("judge"))
+        .unwrap();
+    assert!(judge_status.trusted && judge_status.valid && !judge_status.active);
+    assert!(
+        kinds(&report, FindingGroup::Signature)
+            .iter()
+            .any(|k| matches!(k, FindingKind::SignerNotInSenderLedger { .. })),
+        "{:#?}",
+        report.findings
+    );
+    // Beside the sender's own trusted signature it is harmless.
+    let report = verify_package(&s.package, &trusting_all(&[s.officer.clone(), judge()])).unwrap();
+    assert!(report.verified, "{:#?}", report.findings);
 }

@@ -260,6 +260,8 @@ fn check_signatures(
         .collect();
     let mut statuses = Vec::new();
     let mut problems = Vec::new();
+    // Trusted signers outside the sender ledger: a finding only if nothing else counts.
+    let mut countersigners = Vec::new();
     for path in paths {
         let Some((name, key_id)) = layout::signature_key(&path) else {
             continue;
@@ -280,6 +282,7 @@ fn check_signatures(
             trusted: trusted.is_some(),
             valid: false,
             revoked: false,
+            active: false,
         };
         let Some(bytes) = reader.read(bag, &path, FindingGroup::Signature) else {
             statuses.push(status);
@@ -310,6 +313,23 @@ fn check_signatures(
             }
         }
         if let Some(key) = key {
+            let standing = history.standing(&key);
+            status.active = standing == history::KeyStanding::Active;
+            let finding = |kind| Finding::file(FindingGroup::Signature, &path, kind);
+            match standing {
+                history::KeyStanding::Rotated { seq } => {
+                    problems.push(finding(FindingKind::RotatedSigner {
+                        key: status.key.clone(),
+                        seq,
+                    }));
+                }
+                history::KeyStanding::NotEnrolled if status.trusted && status.valid => {
+                    countersigners.push(finding(FindingKind::SignerNotInSenderLedger {
+                        key: status.key.clone(),
+                    }));
+                }
+                _ => {}
+            }
             let revoked_by_entry = history.revocation_of(&key);
             if options.revoked.contains(&key) || revoked_by_entry.is_some() {
                 status.revoked = true;
@@ -328,6 +348,7 @@ fn check_signatures(
     // A signature by a key the verifier does not know is harmless beside a trusted one
     // (a countersignature by someone else); without one, each is a reason for refusal.
     if !statuses.iter().any(SignerStatus::counts) {
+        problems.append(&mut countersigners);
         for status in statuses.iter().filter(|s| !s.trusted) {
             problems.push(Finding::file(
                 FindingGroup::Signature,

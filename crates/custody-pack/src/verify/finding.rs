@@ -174,6 +174,23 @@ pub enum FindingKind {
         /// The included `key-revoked` entry, if that is how it is known.
         seq: Option<u64>,
     },
+    /// A signature by a key an included `key-rotated` entry replaced: it was no longer the
+    /// signer's key at the package's checkpoint.
+    #[error("signer {key} was rotated out (key-rotated entry {seq})")]
+    RotatedSigner {
+        /// The signer.
+        key: String,
+        /// The included `key-rotated` entry.
+        seq: u64,
+    },
+    /// A valid signature by a trusted key that no included entry enrols in the sender
+    /// ledger (a countersignature): reported when no signature by a key active in the
+    /// sender ledger counts, since a countersignature alone does not vouch for the package.
+    #[error("signer {key} is trusted but not enrolled in the sender ledger; a countersignature alone does not vouch for the package")]
+    SignerNotInSenderLedger {
+        /// The signer.
+        key: String,
+    },
     /// No signature both verifies and comes from a trusted, unrevoked key.
     #[error("no valid signature by a trusted key")]
     NoTrustedSignature,

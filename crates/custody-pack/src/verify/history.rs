@@ -1,6 +1,12 @@
 //! The custody history a package carries: its ledger entries (each canonical, signed by
 //! a key enrolled and still active at that seq by an included entry), their inclusion
 //! proofs, and the sender ledger's checkpoint they are proven into.
+//!
+//! Following the keys through the included entries also gives each key's standing at the
+//! package's checkpoint (the newest state the package shows), which decides whether a
+//! package signature by that key counts ([`History::standing`]). Only validly signed
+//! entries by then-active keys change a standing, and a key once rotated out or revoked
+//! stays so: nothing unsigned, and no later entry, brings it back.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,13 +30,34 @@ struct Entry {
     signature_ok: bool,
 }
 
+/// A key's standing in the sender ledger at the package's checkpoint, as the included,
+/// validly signed entries show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum KeyStanding {
+    /// No included entry enrols the key (a countersigner from outside the sender ledger,
+    /// or a key the package does not account for).
+    NotEnrolled,
+    /// Enrolled, and neither rotated out nor revoked.
+    Active,
+    /// Replaced by the included `key-rotated` entry `seq`.
+    Rotated {
+        /// The rotation entry.
+        seq: u64,
+    },
+    /// Revoked by the included `key-revoked` entry `seq`.
+    Revoked {
+        /// The revocation entry.
+        seq: u64,
+    },
+}
+
 /// What the history checks learnt, for the signature and statement checks.
 pub(super) struct History {
     entries: BTreeMap<u64, Entry>,
     /// Every key enrolled by a validly signed included entry.
     enrolled: Vec<PublicKey>,
-    /// Key (hex) → seq of the validly signed `key-revoked` entry revoking it.
-    revoked: HashMap<String, u64>,
+    /// Key (hex) → its standing after the last included entry.
+    standing: HashMap<String, KeyStanding>,
 }
 
 impl History {
@@ -41,7 +68,19 @@ impl History {
 
     /// The seq of the included `key-revoked` entry revoking `key`, if any.
     pub fn revocation_of(&self, key: &PublicKey) -> Option<u64> {
-        self.revoked.get(&hex::encode(&key.to_bytes())).copied()
+        match self.standing(key) {
+            KeyStanding::Revoked { seq } => Some(seq),
+            _ => None,
+        }
+    }
+
+    /// `key`'s standing at the package's checkpoint. A package signature counts only by a
+    /// key that is [`KeyStanding::Active`] here.
+    pub fn standing(&self, key: &PublicKey) -> KeyStanding {
+        self.standing
+            .get(&hex::encode(&key.to_bytes()))
+            .copied()
+            .unwrap_or(KeyStanding::NotEnrolled)
     }
 
     /// The item's history: every listed entry is included and concerns the item, and its
@@ -162,7 +201,7 @@ pub(super) fn check(
     let mut history = History {
         entries: BTreeMap::new(),
         enrolled: Vec::new(),
-        revoked: HashMap::new(),
+        standing: HashMap::new(),
     };
     let mut leaves: BTreeMap<u64, Hash> = BTreeMap::new();
     let event_paths: Vec<(u64, String)> = bag
@@ -196,20 +235,17 @@ fn check_entry(
     findings: &mut Vec<Finding>,
 ) -> Option<Entry> {
     let finding = |kind| Finding::event(FindingGroup::Events, path, seq, kind);
-    let signed: SignedEvent = match serde_json::from_slice(bytes) {
+    // Exactly the canonical JSON of an entry, or nothing is believed of it: no duplicate
+    // member, no field the entry format does not have, no second spelling of a value.
+    let signed: SignedEvent = match canonical::parse_strict(bytes) {
         Ok(s) => s,
         Err(e) => {
             findings.push(finding(FindingKind::Malformed {
-                error: e.to_string(),
+                error: format!("not the canonical JSON of a ledger entry: {e}"),
             }));
             return None;
         }
     };
-    // Re-encoding must give the bytes back: this rejects non-canonical JSON and any field
-    // the entry format does not have.
-    if canonical::to_canonical_vec(&signed).ok().as_deref() != Some(bytes) {
-        findings.push(finding(FindingKind::NotCanonical));
-    }
     let event = &signed.event;
     if event.seq != seq {
         findings.push(finding(FindingKind::EventSeqMismatch { found: event.seq }));
@@ -253,21 +289,17 @@ fn parse_key(text: &str) -> Option<PublicKey> {
 
 /// Follows the keys through the included entries in seq order: each entry's signer must
 /// have been enrolled by an earlier included entry (entry 0 enrols its own signer) and not
-/// revoked or rotated out since. Only validly signed entries change key states.
+/// revoked or rotated out since. Only validly signed entries by active keys change key
+/// states, and a rotated-out or revoked key is never enrolled again.
 fn check_signers(
     history: &mut History,
     statement: Option<&PackageStatement>,
     findings: &mut Vec<Finding>,
 ) {
-    #[derive(Clone, Copy)]
-    enum State {
-        Active,
-        Ended(SignerProblem),
-    }
-    let mut states: HashMap<String, State> = HashMap::new();
-    let enrol = |states: &mut HashMap<String, State>, key: &Option<String>| {
+    let mut states: HashMap<String, KeyStanding> = HashMap::new();
+    let enrol = |states: &mut HashMap<String, KeyStanding>, key: &Option<String>| {
         if let Some(key) = key {
-            states.insert(key.clone(), State::Active);
+            states.entry(key.clone()).or_insert(KeyStanding::Active);
         }
     };
     let mut log_key_entry = None;
@@ -279,9 +311,10 @@ fn check_signers(
         }
         let problem = match states.get(&event.actor) {
             _ if initialises => None,
-            None => Some(SignerProblem::NotEnrolled),
-            Some(State::Ended(p)) => Some(*p),
-            Some(State::Active) => None,
+            None | Some(KeyStanding::NotEnrolled) => Some(SignerProblem::NotEnrolled),
+            Some(KeyStanding::Rotated { .. }) => Some(SignerProblem::Rotated),
+            Some(KeyStanding::Revoked { .. }) => Some(SignerProblem::Revoked),
+            Some(KeyStanding::Active) => None,
         };
         if let Some(problem) = problem {
             findings.push(Finding::event(
@@ -303,19 +336,20 @@ fn check_signers(
             }
             EventKind::ActorEnrolled => enrol(&mut states, &event.fields.public_key),
             EventKind::KeyRotated => {
-                states.insert(event.actor.clone(), State::Ended(SignerProblem::Rotated));
+                states.insert(event.actor.clone(), KeyStanding::Rotated { seq });
                 enrol(&mut states, &event.fields.public_key);
             }
             EventKind::KeyRevoked => {
                 if let Some(key) = &event.fields.public_key {
-                    states.insert(key.clone(), State::Ended(SignerProblem::Revoked));
-                    history.revoked.insert(key.clone(), seq);
+                    // A revocation outranks a rotation the key already had.
+                    states.insert(key.clone(), KeyStanding::Revoked { seq });
                 }
             }
             _ => {}
         }
     }
     history.enrolled = states.keys().filter_map(|k| parse_key(k)).collect();
+    history.standing = states;
     let Some(statement) = statement else {
         return;
     };
@@ -461,11 +495,11 @@ fn check_proofs(
             continue;
         };
         let finding = |kind| Finding::event(FindingGroup::Proofs, path, seq, kind);
-        let proof: InclusionProof = match serde_json::from_slice(&bytes) {
+        let proof: InclusionProof = match canonical::parse_strict(&bytes) {
             Ok(p) => p,
             Err(e) => {
                 reader.findings.push(finding(FindingKind::Malformed {
-                    error: e.to_string(),
+                    error: format!("not the canonical JSON of an inclusion proof: {e}"),
                 }));
                 continue;
             }
@@ -487,5 +521,114 @@ fn check_proofs(
                 error: e.to_string(),
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_store::{Event, EventFields};
+
+    fn key(n: u8) -> String {
+        let id = custody_core::keys::Identity::from_seed(
+            custody_core::keys::ActorInfo::named("k"),
+            [n; 32],
+        )
+        .unwrap();
+        hex::encode(&id.public_key().to_bytes())
+    }
+
+    /// An included entry taken as validly signed: only the key bookkeeping is under test.
+    fn entry(seq: u64, kind: EventKind, actor: u8, subject: Option<u8>) -> (u64, Entry) {
+        let event = Event {
+            v: 1,
+            origin: "o".into(),
+            seq,
+            kind,
+            actor: key(actor),
+            claimed_time: "2026-03-01T09:00:00Z".into(),
+            recorded_time: "2026-03-01T09:00:00Z".into(),
+            case: None,
+            items: vec![],
+            fields: EventFields {
+                public_key: subject.map(key),
+                ..EventFields::default()
+            },
+        };
+        let signed = SignedEvent {
+            event,
+            signature: String::new(),
+        };
+        (
+            seq,
+            Entry {
+                signed,
+                signature_ok: true,
+            },
+        )
+    }
+
+    fn standing_after(entries: Vec<(u64, Entry)>) -> (History, Vec<Finding>) {
+        let mut history = History {
+            entries: entries.into_iter().collect(),
+            enrolled: Vec::new(),
+            standing: HashMap::new(),
+        };
+        let mut findings = Vec::new();
+        check_signers(&mut history, None, &mut findings);
+        (history, findings)
+    }
+
+    fn public(n: u8) -> PublicKey {
+        parse_key(&key(n)).unwrap()
+    }
+
+    #[test]
+    fn fail_a_rotated_or_revoked_key_is_never_enrolled_again() {
+        let (history, findings) = standing_after(vec![
+            entry(0, EventKind::LedgerInitialised, 1, None),
+            entry(1, EventKind::ActorEnrolled, 1, Some(2)),
+            entry(2, EventKind::KeyRotated, 2, Some(3)),
+            // Enrolling the rotated-out key again does not revive it.
+            entry(3, EventKind::ActorEnrolled, 1, Some(2)),
+            entry(4, EventKind::KeyRevoked, 1, Some(3)),
+            entry(5, EventKind::ActorEnrolled, 1, Some(3)),
+            // An entry by the revoked key changes nothing and is itself a finding.
+            entry(6, EventKind::KeyRotated, 3, Some(4)),
+        ]);
+        assert_eq!(history.standing(&public(1)), KeyStanding::Active);
+        assert_eq!(
+            history.standing(&public(2)),
+            KeyStanding::Rotated { seq: 2 }
+        );
+        assert_eq!(
+            history.standing(&public(3)),
+            KeyStanding::Revoked { seq: 4 }
+        );
+        assert_eq!(history.standing(&public(4)), KeyStanding::NotEnrolled);
+        assert_eq!(history.revocation_of(&public(3)), Some(4));
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert!(matches!(
+            findings[0].kind,
+            FindingKind::EventSigner {
+                problem: SignerProblem::Revoked,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn revocation_outranks_an_earlier_rotation() {
+        let (history, _) = standing_after(vec![
+            entry(0, EventKind::LedgerInitialised, 1, None),
+            entry(1, EventKind::ActorEnrolled, 1, Some(2)),
+            entry(2, EventKind::KeyRotated, 2, Some(3)),
+            entry(3, EventKind::KeyRevoked, 1, Some(2)),
+        ]);
+        assert_eq!(
+            history.standing(&public(2)),
+            KeyStanding::Revoked { seq: 3 }
+        );
+        assert_eq!(history.standing(&public(3)), KeyStanding::Active);
     }
 }
