@@ -222,31 +222,14 @@ struct EntryCheck {
     findings: Vec<LedgerFinding>,
 }
 
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-/// Runs `f` over contiguous slices of `items` on every core, keeping the order. Small inputs
-/// stay on the calling thread (spawning costs more than it saves).
+/// Runs `f` over contiguous slices of `items` on every core, keeping the order. A panicking
+/// worker fails the whole verification (its panic is re-raised here), never reads as a slice
+/// with no findings.
 pub(crate) fn par_chunks<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&[T]) -> Vec<R> + Sync,
 ) -> Vec<R> {
-    if items.len() < 64 {
-        return f(items);
-    }
-    let n = threads().min(items.len());
-    let per = items.len().div_ceil(n).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|part| scope.spawn(|| f(part)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    custody_core::parallel::map_chunks(items, f)
 }
 
 /// An entry's signature, still to be checked (in a batch with its neighbours).
