@@ -10,4 +10,5 @@ mod ledger;
 mod receive;
 mod seal;
 mod tamper;
+mod terminal;
 mod verify;
