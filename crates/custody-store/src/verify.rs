@@ -735,3 +735,28 @@ fn check_index(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::par_chunks;
+
+    #[test]
+    fn fail_a_panicking_verification_worker_fails_the_run() {
+        // A check that panics on one entry of a worker's slice must not turn into "that
+        // slice had no findings": the panic reaches the caller and verification fails.
+        let seqs: Vec<u64> = (0..20_000).collect();
+        let outcome = std::panic::catch_unwind(|| {
+            par_chunks(&seqs, |part| {
+                part.iter()
+                    .map(|&seq| {
+                        assert_ne!(seq, 19_999, "injected failure checking entry {seq}");
+                        seq
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        });
+        assert!(outcome.is_err());
+        let all = par_chunks(&seqs, <[u64]>::to_vec);
+        assert_eq!(all, seqs);
+    }
+}
