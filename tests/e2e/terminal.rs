@@ -20,6 +20,12 @@ fn raw_controls(text: &str) -> Vec<char> {
         .collect()
 }
 
+/// Asserts `text` holds no character a terminal would act on, showing the text if it does.
+#[track_caller]
+fn assert_terminal_safe(text: &str) {
+    assert_eq!(raw_controls(text), Vec::<char>::new(), "{text}");
+}
+
 #[test]
 fn fail_hostile_note_is_escaped_in_text_and_raw_in_json() {
     let sb = ledger_with_alice();
@@ -39,12 +45,7 @@ fn fail_hostile_note_is_escaped_in_text_and_raw_in_json() {
     .expect(0);
 
     let text = custody(&sb, &["log"]).expect(0);
-    assert_eq!(
-        raw_controls(&text.stdout),
-        Vec::<char>::new(),
-        "{}",
-        text.stdout
-    );
+    assert_terminal_safe(&text.stdout);
     let note_lines: Vec<&str> = text
         .stdout
         .lines()
@@ -84,12 +85,7 @@ fn fail_hostile_item_id_written_with_sql_is_escaped_in_log_and_verify() {
         "\"C-1-1\\u001b[31m\\u202eX\"",
     );
     let log = custody(&sb, &["log"]).expect(0);
-    assert_eq!(
-        raw_controls(&log.stdout),
-        Vec::<char>::new(),
-        "{}",
-        log.stdout
-    );
+    assert_terminal_safe(&log.stdout);
     assert!(
         log.stdout.contains("C-1-1\\u{1b}[31m\\u{202e}X"),
         "{}",
@@ -99,18 +95,8 @@ fn fail_hostile_item_id_written_with_sql_is_escaped_in_log_and_verify() {
     assert_eq!(json[3]["event"]["items"][0], "C-1-1\u{1b}[31m\u{202e}X");
 
     let verify = custody(&sb, &["ledger", "verify"]).expect(1);
-    assert_eq!(
-        raw_controls(&verify.stdout),
-        Vec::<char>::new(),
-        "{}",
-        verify.stdout
-    );
-    assert_eq!(
-        raw_controls(&verify.stderr),
-        Vec::<char>::new(),
-        "{}",
-        verify.stderr
-    );
+    assert_terminal_safe(&verify.stdout);
+    assert_terminal_safe(&verify.stderr);
     assert!(
         verify.stdout.contains("entry 3: signature does not verify"),
         "{}",
