@@ -11,7 +11,7 @@ use crate::harness::{Run, Sandbox};
 const ORIGIN: &str = "ledger.pj-lyon.example/custody";
 
 /// Runs `custody ARGS...` in the sandbox with no log key from the environment either.
-fn custody(sb: &Sandbox, args: &[&str]) -> Run {
+pub(crate) fn custody(sb: &Sandbox, args: &[&str]) -> Run {
     let out = sb
         .cmd(args)
         .env_remove("CUSTODY_LOG_KEY")
@@ -43,7 +43,7 @@ fn custody_to_file(sb: &Sandbox, args: &[&str], file: &str) {
 /// Creates a private key file (mode 0600) and returns its verifier key (`name+keyid+base64`).
 /// Keys are made with the library rather than `custody key new` so that these tests
 /// exercise the ledger commands alone.
-fn new_key(sb: &Sandbox, name: &str, file: &str) -> String {
+pub(crate) fn new_key(sb: &Sandbox, name: &str, file: &str) -> String {
     let info = ActorInfo {
         name: name.to_owned(),
         role: Some("investigator".to_owned()),
@@ -56,7 +56,7 @@ fn new_key(sb: &Sandbox, name: &str, file: &str) -> String {
 }
 
 /// A sandbox with alice's key and a ledger she initialised.
-fn ledger_with_alice() -> Sandbox {
+pub(crate) fn ledger_with_alice() -> Sandbox {
     let sb = Sandbox::new();
     new_key(&sb, "alice@pj-lyon.example", "alice.key");
     custody(&sb, &["init", "--key", "alice.key", "--origin", ORIGIN]).expect(0);
@@ -64,7 +64,7 @@ fn ledger_with_alice() -> Sandbox {
 }
 
 /// Adds bob (enrolled by alice), case C-1, and item C-1-1 acquired from `disk.img`.
-fn with_bob_case_and_item(sb: &Sandbox) {
+pub(crate) fn with_bob_case_and_item(sb: &Sandbox) {
     let bob = new_key(sb, "bob@pj-lyon.example", "bob.key");
     custody(
         sb,
@@ -682,7 +682,7 @@ fn proofs_verify_offline_and_a_tampered_proof_fails() {
 }
 
 /// Edits entry `seq` with raw SQL, as someone holding the file (not the keys) could.
-fn tamper_entry(db: &Path, seq: u64, from: &str, to: &str) {
+pub(crate) fn tamper_entry(db: &Path, seq: u64, from: &str, to: &str) {
     let conn = rusqlite::Connection::open(db).expect("open ledger with SQLite");
     conn.execute_batch("DROP TRIGGER IF EXISTS entries_no_update;")
         .unwrap();

@@ -11,4 +11,5 @@ mod receipt;
 mod receive;
 mod seal;
 mod tamper;
+mod terminal;
 mod verify;

@@ -70,10 +70,10 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
             )))
         }
         Err(refusal) => {
-            eprintln!(
+            output::eprint(&output::line(&format!(
                 "custody: {}: receipt refused: {refusal}; nothing was recorded",
                 args.receipt.display()
-            );
+            )));
             return Ok(Outcome::Failed);
         }
     };
@@ -90,15 +90,21 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
             "checkpoint_size": outcome.checkpoint_size,
         }))?;
     } else {
-        output::print(&format!(
-            "acknowledged receipt for package {} from {}\n  package sha256: {}\n  recorded acknowledged (seq {}); checkpoint at size {} cosigned by {} is kept as an outside checkpoint\n",
-            body.package_id,
-            body.receiver.authority,
-            body.package_digest,
-            outcome.acknowledged_seq,
-            outcome.checkpoint_size,
-            body.receiver.key,
-        ))?;
+        let text = [
+            format!(
+                "acknowledged receipt for package {} from {}",
+                body.package_id, body.receiver.authority
+            ),
+            format!("  package sha256: {}", body.package_digest),
+            format!(
+                "  recorded acknowledged (seq {}); checkpoint at size {} cosigned by {} is kept as an outside checkpoint",
+                outcome.acknowledged_seq, outcome.checkpoint_size, body.receiver.key
+            ),
+        ]
+        .iter()
+        .map(|l| output::line(l))
+        .collect::<String>();
+        output::print(&text)?;
     }
     Ok(Outcome::Ok)
 }

@@ -208,8 +208,8 @@ fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
         "KEY", "STATUS", "SEQ", "NAME", "ROLE", "ORGANISATION", "JURISDICTION"
     );
     for a in &actors {
-        text.push_str(&format!(
-            "{:<16}  {:<8}  {:>5}  {:<30}  {:<20}  {:<30}  {}\n",
+        text.push_str(&output::line(&format!(
+            "{:<16}  {:<8}  {:>5}  {:<30}  {:<20}  {:<30}  {}",
             short_key(&a.key),
             a.status.as_str(),
             a.enrolled_seq,
@@ -217,7 +217,7 @@ fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
             a.role.as_deref().unwrap_or("-"),
             a.organisation.as_deref().unwrap_or("-"),
             a.jurisdiction.as_deref().unwrap_or("-"),
-        ));
+        )));
     }
     output::print(&text)?;
     Ok(())

@@ -103,13 +103,13 @@ pub fn run(cmd: CaseCommand) -> anyhow::Result<Outcome> {
             );
             for (c, n) in rows {
                 let opened = c.opened_seq.map_or("-".to_owned(), |s| s.to_string());
-                text.push_str(&format!(
-                    "{:<24}  {:>6}  {:>5}  {}\n",
+                text.push_str(&output::line(&format!(
+                    "{:<24}  {:>6}  {:>5}  {}",
                     c.case,
                     opened,
                     n,
                     c.title.as_deref().unwrap_or("-")
-                ));
+                )));
             }
             output::print(&text)?;
         }

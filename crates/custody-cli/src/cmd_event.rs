@@ -170,20 +170,20 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
             "found": draft.fields.found,
         }))?;
     } else {
-        let mut text = format!(
-            "recorded {kind} for {} at seq {}\n",
+        let mut text = output::line(&format!(
+            "recorded {kind} for {} at seq {}",
             args.item, appended.seq
-        );
+        ));
         if kind == EventKind::HashVerified {
             text.push_str(&render_check(&draft.fields));
         }
         output::print(&text)?;
     }
     if failed {
-        eprintln!(
+        output::eprint(&output::line(&format!(
             "custody: {} failed its {kind} check (recorded at seq {})",
             args.item, appended.seq
-        );
+        )));
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Ok)

@@ -70,7 +70,7 @@ pub fn run(args: HashArgs) -> anyhow::Result<Outcome> {
             }
             Err(err) => {
                 failures += 1;
-                eprintln!("custody: error: {err}");
+                output::eprint(&output::line(&format!("custody: error: {err}")));
             }
         }
     }

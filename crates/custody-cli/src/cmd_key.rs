@@ -80,10 +80,10 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
             };
             let identity = Identity::generate(info)?;
             identity.save(&out)?;
-            eprintln!(
+            output::eprint(&output::line(&format!(
                 "custody: private key written to {} (mode 0600)",
                 out.display()
-            );
+            )));
             output::print(&format!("{}\n", identity.verifier_key()))?;
         }
         KeyCommand::Show { key, json } => {
@@ -109,7 +109,10 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
         KeyCommand::Export { key, out } => {
             let identity = Identity::load(&key)?;
             write_new(&out, identity.public_key().to_pem().as_bytes())?;
-            eprintln!("custody: public key written to {}", out.display());
+            output::eprint(&output::line(&format!(
+                "custody: public key written to {}",
+                out.display()
+            )));
         }
     }
     Ok(Outcome::Ok)

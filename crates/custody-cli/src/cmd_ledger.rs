@@ -115,7 +115,7 @@ fn verify(ledger: &LedgerArg, files: &[PathBuf], json: bool) -> anyhow::Result<O
             messages.len()
         );
         for m in &messages {
-            text.push_str(&format!("  - {m}\n"));
+            text.push_str(&output::line(&format!("  - {m}")));
         }
         output::print(&text)?;
     }

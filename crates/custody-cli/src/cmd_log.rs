@@ -121,17 +121,19 @@ fn name_or_key<'a>(names: &'a BTreeMap<String, String>, key: &'a str) -> &'a str
 }
 
 fn render(event: &Event, names: &BTreeMap<String, String>) -> String {
-    let mut out = format!(
-        "{:>5}  {:<30}  {:<30}  {:<22}  {:<20}  {}\n",
+    // Each line escaped whole: an item id, name or note cannot end its line or drive the
+    // terminal.
+    let mut out = output::line(&format!(
+        "{:>5}  {:<30}  {:<30}  {:<22}  {:<20}  {}",
         event.seq,
         event.recorded_time,
         event.claimed_time,
         event.kind.as_str(),
         name_or_key(names, &event.actor),
         event.items.join(", "),
-    );
+    ));
     for (label, value) in details(event, names) {
-        out.push_str(&format!("{:7}{label}: {value}\n", ""));
+        out.push_str(&output::line(&format!("{:7}{label}: {value}", "")));
     }
     out
 }

@@ -253,11 +253,11 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
             "findings": findings,
         }))?;
     } else if verified {
-        output::print(&format!("verified: {summary}\n"))?;
+        output::print(&output::line(&format!("verified: {summary}")))?;
     } else {
-        let mut text = format!("FAILED: could not confirm that {summary}\n");
+        let mut text = output::line(&format!("FAILED: could not confirm that {summary}"));
         for f in &findings {
-            text.push_str(&format!("  - {f}\n"));
+            text.push_str(&output::line(&format!("  - {f}")));
         }
         output::print(&text)?;
     }

@@ -73,7 +73,9 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
             } else {
                 output::print(&report_text(&args.package, &report)?)?;
             }
-            eprintln!("custody: package refused; nothing was extracted, recorded or written");
+            output::eprint(
+                "custody: package refused; nothing was extracted, recorded or written\n",
+            );
             return Ok(Outcome::Failed);
         }
         Err(e) => {
@@ -89,19 +91,26 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
             "receipt": receipt_path.display().to_string(),
         }))?;
     } else {
-        output::print(&format!(
-            "received package {} ({} item(s)) into {}\nrecorded received at seq {}\nreceipt: {}\n",
-            outcome.statement.id,
-            outcome.statement.items.len(),
-            outcome.dir.display(),
-            outcome
-                .received_seqs
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            receipt_path.display()
-        ))?;
+        let seqs = outcome
+            .received_seqs
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = [
+            format!(
+                "received package {} ({} item(s)) into {}",
+                outcome.statement.id,
+                outcome.statement.items.len(),
+                outcome.dir.display()
+            ),
+            format!("recorded received at seq {seqs}"),
+            format!("receipt: {}", receipt_path.display()),
+        ]
+        .iter()
+        .map(|l| output::line(l))
+        .collect::<String>();
+        output::print(&text)?;
     }
     Ok(Outcome::Ok)
 }

@@ -161,9 +161,10 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
             group = Some(finding.group);
             writeln!(text, "[{}]", finding.group)?;
         }
-        let line = finding.to_string();
+        let message = finding.to_string();
         let prefix = format!("{}: ", finding.group);
-        writeln!(text, "  {}", line.strip_prefix(&prefix).unwrap_or(&line))?;
+        let shown = message.strip_prefix(&prefix).unwrap_or(&message);
+        text.push_str(&output::line(&format!("  {shown}")));
     }
     for signer in &report.signers {
         let state = match (signer.valid, signer.trusted, signer.revoked) {
@@ -176,12 +177,12 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
             (false, true, false) => "INVALID",
             (false, false, false) => "not trusted (unchecked)",
         };
-        writeln!(text, "signer {}: {state}", signer.key)?;
+        text.push_str(&output::line(&format!("signer {}: {state}", signer.key)));
     }
     let name = path.display();
     if report.verified {
         let id = report.statement.as_ref().map_or("", |s| s.id.as_str());
-        writeln!(text, "{name}: VERIFIED package {id}")?;
+        text.push_str(&output::line(&format!("{name}: VERIFIED package {id}")));
     } else {
         writeln!(
             text,
@@ -211,7 +212,7 @@ fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
 
 fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
     for warning in &report.warnings {
-        eprintln!("custody: warning: {warning}");
+        output::eprint(&output::line(&format!("custody: warning: {warning}")));
     }
     if args.json {
         let value = serde_json::json!({
@@ -226,7 +227,7 @@ fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
     let mut text = String::new();
     let version = report.version.as_deref().unwrap_or("unknown");
     for error in &report.errors {
-        writeln!(text, "error: {error}")?;
+        text.push_str(&output::line(&format!("error: {error}")));
     }
     if report.is_valid() {
         writeln!(text, "{}: valid BagIt {version} bag", args.path.display())?;

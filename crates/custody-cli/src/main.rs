@@ -115,7 +115,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("custody: error: {}", output::error_chain(&err));
+            output::eprint(&output::line(&format!(
+                "custody: error: {}",
+                output::error_chain(&err)
+            )));
             ExitCode::from(2)
         }
     }

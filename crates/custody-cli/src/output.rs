@@ -1,6 +1,16 @@
-//! Rendering helpers shared by the commands: stdout writing that tolerates a closed pipe,
-//! JSON output and terminal progress bars.
+//! Rendering helpers shared by the commands: terminal escaping, stdout writing that
+//! tolerates a closed pipe, JSON output and terminal progress bars.
+//!
+//! Strings from a package or a ledger (item ids, file names, authorities, notes, key names,
+//! findings that quote them) may hold bytes meant for the terminal rather than the reader:
+//! ESC sequences that move the cursor or rewrite a line, carriage returns, bidi overrides
+//! that show `exe.txt` for `txt.exe`, newlines that forge a `VERIFIED` line. Every text a
+//! command shows passes through [`escape`] on its way out: lines built from outside values
+//! are escaped whole by [`line`] (so a newline inside a value cannot end the line), and
+//! [`print`] / [`eprint`] escape whatever reaches them line by line. `--json` output is
+//! written by [`print_json`] with the raw values (JSON string escaping applies there).
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -31,18 +41,87 @@ pub fn error_chain(err: &anyhow::Error) -> String {
     out
 }
 
-/// Writes `text` to stdout, returning the I/O error (so a broken pipe ends the command quietly).
+/// Whether `c` must not reach a terminal as itself: C0 controls (including tab, CR and LF),
+/// DEL, C1 controls (including NEL and CSI), the line and paragraph separators, bidi
+/// embeddings, overrides, isolates and marks, and the other invisible format characters
+/// (zero-width spaces and joiners, word joiner and invisible operators, soft hyphen,
+/// byte-order mark, Mongolian vowel separator, interlinear annotation, tag characters).
+pub fn needs_escape(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{ad}'
+        | '\u{61c}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0000}'..='\u{e007f}')
+}
+
+/// `text` with every character [`needs_escape`] names shown as a visible Rust-style escape
+/// (`\u{1b}`, `\u{202e}`, `\u{a}`); every other character is kept. The one escaping
+/// function of the command-line interface.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One line of terminal output: `text` escaped whole, then the line's own newline. Build
+/// every line that shows an outside value with this, so nothing inside the value can end it.
+pub fn line(text: &str) -> String {
+    let mut out = escape(text).into_owned();
+    out.push('\n');
+    out
+}
+
+/// [`escape`] applied to each line of `text`, keeping the line breaks themselves.
+fn escape_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return Cow::Borrowed(text);
+    }
+    let escaped: Vec<Cow<'_, str>> = text.split('\n').map(escape).collect();
+    Cow::Owned(escaped.join("\n"))
+}
+
+/// Writes `text` to stdout, each line escaped for the terminal, returning the I/O error (so a
+/// broken pipe ends the command quietly).
 pub fn print(text: &str) -> io::Result<()> {
+    print_raw(&escape_lines(text))
+}
+
+/// Writes a message to stderr, escaped for the terminal as [`print`] does.
+pub fn eprint(text: &str) {
+    let mut err = io::stderr().lock();
+    // Nothing sensible is left to do when stderr itself cannot be written.
+    let _ = err.write_all(escape_lines(text).as_bytes());
+    let _ = err.flush();
+}
+
+fn print_raw(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()
 }
 
-/// Writes `value` as pretty JSON plus a newline.
+/// Writes `value` as pretty JSON plus a newline, with the raw values (a JSON reader sees what
+/// the package or ledger holds; JSON escapes control characters in strings itself).
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
-    print(&text)?;
+    print_raw(&text)?;
     Ok(())
 }
 
@@ -99,5 +178,42 @@ mod tests {
         );
         let plain = anyhow::anyhow!("first").context("second");
         assert_eq!(error_chain(&plain), "second: first");
+    }
+
+    #[test]
+    fn fail_terminal_controls_are_shown_escaped() {
+        assert_eq!(escape("E1"), "E1");
+        assert_eq!(escape("C:\\cases\\disk.img"), "C:\\cases\\disk.img");
+        assert_eq!(escape("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape("x\ny\rz\t"), "x\\u{a}y\\u{d}z\\u{9}");
+        assert_eq!(escape("\u{9b}31m\u{7f}\u{85}"), "\\u{9b}31m\\u{7f}\\u{85}");
+        assert_eq!(escape("invoice\u{202e}fdp.exe"), "invoice\\u{202e}fdp.exe");
+        for c in [
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200b}',
+            '\u{200e}',
+            '\u{feff}',
+            '\u{2028}',
+            '\u{e0041}',
+            '\u{0}',
+        ] {
+            let text = c.to_string();
+            assert_eq!(escape(&text), format!("\\u{{{:x}}}", u32::from(c)));
+        }
+        // Visible text in any script is kept as it is.
+        assert_eq!(escape("Préfecture — 東京 ✓"), "Préfecture — 東京 ✓");
+    }
+
+    #[test]
+    fn fail_a_value_cannot_end_its_line() {
+        assert_eq!(line("item E1\nVERIFIED"), "item E1\\u{a}VERIFIED\n");
+        assert_eq!(escape_lines("a\u{1b}\nb\n"), "a\\u{1b}\nb\n");
     }
 }

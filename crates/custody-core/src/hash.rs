@@ -244,6 +244,8 @@ fn hash_worker(
     mut update: impl FnMut(&[u8]),
 ) {
     for chunk in chunks {
+        #[cfg(test)]
+        tests::inject_worker_panic(chunk.bytes());
         update(chunk.bytes());
         // The reading thread may already have given up after an error; the buffer is then
         // simply freed.
@@ -322,17 +324,20 @@ fn stream_parallel<R: Read, W: Write>(
 
         drop(sha_tx);
         drop(blake_tx);
-        let sha256 = sha_worker.join();
-        let blake3 = blake_worker.join();
+        // A worker that panicked fails the run with its own panic, before anything the
+        // stopped pipeline made of it (a send error) could read as an ordinary I/O error.
+        let sha256 = sha_worker
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        let blake3 = blake_worker
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
         let size = outcome?;
-        match (sha256, blake3) {
-            (Ok(sha256), Ok(blake3)) => Ok(Digests {
-                size,
-                sha256,
-                blake3,
-            }),
-            _ => Err(StreamError::Read(worker_stopped())),
-        }
+        Ok(Digests {
+            size,
+            sha256,
+            blake3,
+        })
     })
 }
 
@@ -545,6 +550,35 @@ impl MultiState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Test-only: a chunk starting with this marker makes the hashing worker that receives
+    /// it panic, as a bug in a hasher would.
+    const PANIC_MARKER: &[u8] = b"\0custody test: the hashing worker panics here\0";
+
+    pub(super) fn inject_worker_panic(bytes: &[u8]) {
+        if bytes.starts_with(PANIC_MARKER) {
+            panic!("injected hashing worker failure");
+        }
+    }
+
+    #[test]
+    fn fail_a_panicking_hashing_worker_fails_the_run() {
+        // Three chunks, so the parallel pipeline runs; the second one trips a worker.
+        let mut input = vec![7u8; CHUNK_SIZE * 3];
+        input[CHUNK_SIZE..CHUNK_SIZE + PANIC_MARKER.len()].copy_from_slice(PANIC_MARKER);
+        let outcome = std::panic::catch_unwind(|| hash_reader(&input[..], &mut |_| {}));
+        let payload = outcome.expect_err("a worker panic must fail the run");
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"injected hashing worker failure")
+        );
+        // The same bytes without the marker hash normally.
+        input[CHUNK_SIZE] = 1;
+        assert_eq!(
+            hash_reader(&input[..], &mut |_| {}).unwrap().size,
+            input.len() as u64
+        );
+    }
 
     /// Yields `good` bytes, then fails.
     struct FailingReader {

@@ -468,8 +468,25 @@ impl PublicKey {
         crate::hex::encode(&sha2::Sha256::digest(self.to_bytes()))
     }
 
-    /// Verifies an Ed25519 signature over raw bytes (strict verification: rejects small-order
-    /// keys and non-canonical signatures, so one message has one valid signature per key).
+    /// Verifies an Ed25519 signature over raw bytes: **the one signature rule** of Custody.
+    ///
+    /// Every path that believes a signature (ledger entries, package signatures, package
+    /// events, receipts, signed notes, checkpoints and cosignatures) ends here, alone or
+    /// through [`crate::sign::verify_raw_many`] / [`crate::sign::verify_canonical_batch`],
+    /// which run this same function on every core. The rule is RFC 8032 §5.1.7 verification
+    /// made strict, exactly as `ed25519-dalek` 2's `verify_strict` defines it (specified in
+    /// `docs/formats.md`, "Signature rule"):
+    ///
+    /// 1. the signature is `R ‖ S`, 64 bytes; `S` read little-endian must be below the group
+    ///    order ℓ (non-canonical `S` is refused);
+    /// 2. `R` must decode to a curve point and `A` (the key) did when it was parsed; a point
+    ///    of small order (order dividing 8) for either is refused;
+    /// 3. `k = SHA-512(R ‖ A ‖ message) mod ℓ`, over the bytes exactly as given;
+    /// 4. the signature holds iff the canonical encoding of `[S]B − [k]A` equals the 32 bytes
+    ///    of `R` (the cofactorless equation, compared as bytes, so a non-canonical `R` fails).
+    ///
+    /// One message then has at most one valid signature per key, and no batch or cofactored
+    /// shortcut anywhere can accept what this refuses.
     pub fn verify_raw(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
         self.0
             .verify_strict(message, signature)

@@ -8,6 +8,7 @@
 //! * [`sign`]: domain-separated signatures over canonical records and raw bytes.
 //! * [`merkle`]: RFC 6962 / RFC 9162 Merkle tree hashing, inclusion and consistency proofs.
 //! * [`note`]: the C2SP signed-note format.
+//! * [`parallel`]: order-keeping work across cores; a panicking worker fails the run.
 //! * [`checkpoint`]: C2SP tlog-checkpoint bodies and tlog-cosignature/v1 cosignatures.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -19,4 +20,5 @@ pub mod hex;
 pub mod keys;
 pub mod merkle;
 pub mod note;
+pub mod parallel;
 pub mod sign;

@@ -213,11 +213,7 @@ impl Note {
     fn signature_verifies(&self, signature: &NoteSignature, key: &VerifierKey) -> bool {
         match key.key_type {
             KeyType::Ed25519 => {
-                let Ok(bytes) = <[u8; 64]>::try_from(signature.signature.as_slice()) else {
-                    return false;
-                };
-                let sig = crate::keys::Signature::from_bytes(&bytes);
-                key.key.verify_raw(self.text.as_bytes(), &sig).is_ok()
+                ed25519_line_verifies(&key.key, self.text.as_bytes(), &signature.signature)
             }
             KeyType::Cosignature => crate::checkpoint::Checkpoint::parse_body(&self.text)
                 .and_then(|checkpoint| {
@@ -251,6 +247,17 @@ fn parse_signature_line(line: usize, text: &str) -> Result<NoteSignature, NoteEr
         key_id: [raw[0], raw[1], raw[2], raw[3]],
         signature: raw[4..].to_vec(),
     })
+}
+
+/// Whether the signature bytes of an Ed25519 (type 0x01) signature line verify over the note
+/// text under `key`: exactly 64 bytes, checked by the one signature rule
+/// ([`crate::keys::PublicKey::verify_raw`]).
+pub fn ed25519_line_verifies(key: &crate::keys::PublicKey, text: &[u8], signature: &[u8]) -> bool {
+    let Ok(bytes) = <[u8; 64]>::try_from(signature) else {
+        return false;
+    };
+    key.verify_raw(text, &crate::keys::Signature::from_bytes(&bytes))
+        .is_ok()
 }
 
 #[cfg(test)]

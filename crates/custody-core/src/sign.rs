@@ -49,91 +49,49 @@ pub struct BatchItem<'a> {
     pub signature: &'a Signature,
 }
 
-/// How many signatures one batch equation covers; a failing batch is re-checked one by one.
-const BATCH: usize = 64;
-
 /// Verifies many signatures under one `context`, returning one verdict per item, in order.
 ///
-/// Batches of signatures are checked with one multi-scalar equation (about twice as fast as
-/// one-by-one checks); a batch that fails is re-checked signature by signature with strict
-/// verification, so every verdict names exactly the signatures that are bad. Before a batch
-/// is tried, each item must pass the checks strict verification adds to the group equation:
-/// a canonical `s`, a key and an `R` that are not of small order, and a key with no torsion
-/// component. The verdict equals [`verify_canonical`]'s for every signature whose `R` has
-/// no torsion component, which is every signature made by RFC 8032 signing; only the holder
-/// of the private key can make one whose `R` has such a component, and a batch may then
-/// accept it under the cofactored group equation that RFC 8032 §5.1.7 states first.
+/// Each verdict is exactly [`verify_canonical`]'s: every signature is checked on its own by
+/// the one signature rule, [`PublicKey::verify_raw`], with the work spread over every core
+/// ([`crate::parallel::map_chunks`]). No batch equation is used: a batch (cofactored or
+/// not) can accept a signature that single verification refuses, and then the ledger and a
+/// package would give different verdicts on the same signed event.
 pub fn verify_canonical_batch(context: &str, items: &[BatchItem<'_>]) -> Vec<bool> {
-    let mut verdicts = Vec::with_capacity(items.len());
-    let mut clean_keys: Vec<[u8; 32]> = Vec::new();
-    for chunk in items.chunks(BATCH) {
-        let messages: Vec<Vec<u8>> = chunk
-            .iter()
-            .map(|item| signed_message(context, item.canonical))
-            .collect();
-        let eligible = chunk
-            .iter()
-            .all(|item| strict_prechecks(item, &mut clean_keys));
-        if eligible && batch_equation_holds(chunk, &messages) {
-            verdicts.extend(std::iter::repeat_n(true, chunk.len()));
-            continue;
-        }
-        verdicts.extend(
-            chunk
-                .iter()
-                .zip(&messages)
-                .map(|(item, message)| item.key.verify_raw(message, item.signature).is_ok()),
-        );
-    }
-    verdicts
+    let messages: Vec<Vec<u8>> = items
+        .iter()
+        .map(|item| signed_message(context, item.canonical))
+        .collect();
+    let raw: Vec<RawItem<'_>> = items
+        .iter()
+        .zip(&messages)
+        .map(|(item, message)| RawItem {
+            key: item.key,
+            message,
+            signature: item.signature,
+        })
+        .collect();
+    verify_raw_many(&raw)
 }
 
-fn strict_prechecks(item: &BatchItem<'_>, clean_keys: &mut Vec<[u8; 32]>) -> bool {
-    let key_bytes = item.key.to_bytes();
-    if !clean_keys.contains(&key_bytes) {
-        let point = item.key.0.to_edwards();
-        if point.is_small_order() || !point.is_torsion_free() {
-            return false;
-        }
-        clean_keys.push(key_bytes);
-    }
-    !is_small_order_encoding(item.signature.r_bytes())
+/// One signature over raw bytes to check with [`verify_raw_many`].
+#[derive(Clone, Copy, Debug)]
+pub struct RawItem<'a> {
+    /// The claimed signer.
+    pub key: &'a PublicKey,
+    /// The exact signed bytes.
+    pub message: &'a [u8],
+    /// The signature.
+    pub signature: &'a Signature,
 }
 
-/// Whether `encoding` is one of the encodings of a point of small order (canonical or not,
-/// either sign). Comparing bytes spares a point decompression per signature; the batch
-/// equation decompresses `R` anyway and fails on an encoding that is not a point.
-fn is_small_order_encoding(encoding: &[u8; 32]) -> bool {
-    static BLOCKED: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
-    let blocked = BLOCKED.get_or_init(|| {
-        let mut ys: Vec<[u8; 32]> = curve25519_dalek::constants::EIGHT_TORSION
-            .iter()
-            .map(|point| without_sign(point.compress().to_bytes()))
-            .collect();
-        // y = p and y = p + 1: the non-canonical encodings of y = 0 and y = 1.
-        let mut p = [0xff; 32];
-        p[0] = 0xed;
-        p[31] = 0x7f;
-        let mut p_plus_one = p;
-        p_plus_one[0] = 0xee;
-        ys.extend([p, p_plus_one]);
-        ys.sort_unstable();
-        ys.dedup();
-        ys
-    });
-    blocked.contains(&without_sign(*encoding))
-}
-
-fn without_sign(mut encoding: [u8; 32]) -> [u8; 32] {
-    encoding[31] &= 0x7f;
-    encoding
-}
-
-fn batch_equation_holds(chunk: &[BatchItem<'_>], messages: &[Vec<u8>]) -> bool {
-    let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    let signatures: Vec<Signature> = chunk.iter().map(|item| *item.signature).collect();
-    let keys: Vec<ed25519_dalek::VerifyingKey> = chunk.iter().map(|item| item.key.0).collect();
-    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+/// Verifies many signatures over raw bytes on every core, one verdict per item, in order;
+/// each verdict is exactly [`PublicKey::verify_raw`]'s.
+pub fn verify_raw_many(items: &[RawItem<'_>]) -> Vec<bool> {
+    crate::parallel::map_chunks(items, |part| {
+        part.iter()
+            .map(|item| item.key.verify_raw(item.message, item.signature).is_ok())
+            .collect()
+    })
 }
 
 /// Signature bytes as lower-case hex (how records carry them).
@@ -272,36 +230,5 @@ mod tests {
         assert!(verify_canonical_batch(CONTEXT_RECEIPT, &items)
             .iter()
             .all(|ok| !ok));
-    }
-
-    #[test]
-    fn small_order_encodings_are_exactly_the_small_order_points() {
-        use curve25519_dalek::edwards::CompressedEdwardsY;
-        for point in curve25519_dalek::constants::EIGHT_TORSION {
-            assert!(is_small_order_encoding(&point.compress().to_bytes()));
-        }
-        // Every canonical encoding that decompresses agrees with the point's own verdict.
-        for seed in 0u8..=255 {
-            let mut bytes = crate::merkle::leaf_hash(&[seed]);
-            bytes[31] &= 0x7f;
-            if let Some(point) = CompressedEdwardsY(bytes).decompress() {
-                assert_eq!(is_small_order_encoding(&bytes), point.is_small_order());
-            }
-        }
-        let signer = identity();
-        let signature = sign_canonical(&signer, CONTEXT_EVENT, b"{}");
-        assert!(!is_small_order_encoding(signature.r_bytes()));
-        // A signature whose R is the identity is refused, in a batch as one by one.
-        let mut bytes = signature.to_bytes();
-        bytes[..32].copy_from_slice(&[0; 32]);
-        bytes[0] = 1;
-        let forged = Signature::from_bytes(&bytes);
-        let key = signer.public_key();
-        let item = BatchItem {
-            key: &key,
-            canonical: b"{}",
-            signature: &forged,
-        };
-        assert_eq!(verify_canonical_batch(CONTEXT_EVENT, &[item]), vec![false]);
     }
 }

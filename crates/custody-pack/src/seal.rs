@@ -832,17 +832,32 @@ fn bag_info(
 }
 
 fn bagging_date(time: OffsetDateTime) -> String {
-    let d = time.to_offset(time::UtcOffset::UTC).date();
+    let d = utc_clamped(time).date();
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// `time` in UTC, truncated to whole even seconds (what a ZIP timestamp holds).
 pub fn truncate_to_zip(time: OffsetDateTime) -> OffsetDateTime {
-    let utc = time.to_offset(time::UtcOffset::UTC);
+    let utc = utc_clamped(time);
     let second = utc.second() - utc.second() % 2;
     utc.replace_nanosecond(0)
         .and_then(|t| t.replace_second(second))
         .unwrap_or(utc)
+}
+
+/// `time` in UTC; an instant whose UTC form lies past either end of the calendar (a time
+/// read from a package, such as `9999-12-31T23:59:59-23:59`) is clamped to that end rather
+/// than panicking.
+fn utc_clamped(time: OffsetDateTime) -> OffsetDateTime {
+    time.checked_to_offset(time::UtcOffset::UTC)
+        .unwrap_or_else(|| {
+            let end = if time.offset().is_negative() {
+                time::PrimitiveDateTime::MAX
+            } else {
+                time::PrimitiveDateTime::MIN
+            };
+            end.assume_utc()
+        })
 }
 
 /// The ZIP timestamp of a UTC instant (ZIP times have no zone; packages use UTC).
@@ -885,6 +900,17 @@ mod tests {
             custody_store::ledger::format_utc(truncate_to_zip(t)),
             "2026-03-01T09:00:02Z"
         );
+    }
+
+    #[test]
+    fn fail_times_past_the_calendar_in_utc_do_not_panic() {
+        let late = time::macros::datetime!(9999-12-31 23:59:59 -23:59);
+        let early = time::macros::datetime!(-9999-01-01 00:00:00 +23:59);
+        assert_eq!(truncate_to_zip(late).year(), 9999);
+        assert_eq!(truncate_to_zip(early).year(), -9999);
+        assert_eq!(bagging_date(late), "9999-12-31");
+        // ZIP cannot hold these years; the writer refuses them rather than wrapping.
+        assert_eq!(zip_timestamp(early).year, 1980);
     }
 
     #[test]

@@ -124,6 +124,17 @@ pub enum VerifyError {
     },
 }
 
+/// Whether a package signature (`custody/signatures/*.sig`) verifies: Ed25519 over the exact
+/// bytes of `tagmanifest-sha256.txt`, checked by the one signature rule
+/// ([`PublicKey::verify_raw`]), the same rule ledger entries, receipts and checkpoints meet.
+pub fn package_signature_verifies(
+    key: &PublicKey,
+    tag_manifest: &[u8],
+    signature: &custody_core::keys::Signature,
+) -> bool {
+    key.verify_raw(tag_manifest, signature).is_ok()
+}
+
 /// Verifies the package at `path`. A file that is not a ZIP archive, or not a Custody
 /// package, is a finding; only a file that cannot be read is an error.
 pub fn verify_package(path: &Path, options: &VerifyOptions) -> Result<PackageReport, VerifyError> {

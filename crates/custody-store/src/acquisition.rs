@@ -175,7 +175,8 @@ pub fn next_item_id<'a>(case: &str, existing: impl IntoIterator<Item = &'a str>)
         .filter_map(|id| id.strip_prefix(&prefix)?.parse::<u64>().ok())
         .max()
         .unwrap_or(0);
-    format!("{case}-{}", last + 1)
+    // Widened: an id read from the ledger may already end in u64::MAX.
+    format!("{case}-{}", u128::from(last) + 1)
 }
 
 fn utf8(path: &Path) -> Result<&str, AcquireError> {
@@ -239,6 +240,13 @@ mod tests {
         assert_eq!(next_item_id("C-7", []), "C-7-1");
         let existing = ["C-7-1", "C-7-3", "C-7-x", "D-1-9", "C-7-2"];
         assert_eq!(next_item_id("C-7", existing), "C-7-4");
+    }
+
+    #[test]
+    fn fail_an_item_id_at_the_largest_number_does_not_overflow() {
+        // An id received from a package may end in any number the ledger accepted.
+        let existing = ["C-7-18446744073709551615"];
+        assert_eq!(next_item_id("C-7", existing), "C-7-18446744073709551616");
     }
 
     #[test]

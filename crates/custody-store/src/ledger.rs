@@ -97,9 +97,10 @@ fn now_utc() -> OffsetDateTime {
 
 /// RFC 3339 in UTC with `Z`, as the ledger records times.
 pub fn format_utc(time: OffsetDateTime) -> String {
-    time.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| "invalid time".to_owned())
+    // checked: an instant near the ends of the calendar has no UTC form in range.
+    time.checked_to_offset(time::UtcOffset::UTC)
+        .and_then(|utc| utc.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "invalid time".to_owned())
 }
 
 pub(crate) fn parse_entry(seq: u64, bytes: &[u8]) -> Result<SignedEvent, StoreError> {

@@ -241,7 +241,12 @@ impl State {
                 });
             }
         }
-        if claimed > recorded + CLAIMED_TIME_SKEW {
+        // The latest claim allowed; at the end of the calendar nothing lies beyond it
+        // (checked arithmetic: a recorded time read from a ledger row may be year 9999).
+        let in_future = recorded
+            .checked_add(CLAIMED_TIME_SKEW)
+            .is_some_and(|limit| claimed > limit);
+        if in_future {
             return Err(StoreError::ClaimedInFuture {
                 claimed: event.claimed_time.clone(),
                 recorded: event.recorded_time.clone(),

@@ -222,31 +222,21 @@ struct EntryCheck {
     findings: Vec<LedgerFinding>,
 }
 
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-/// Runs `f` over contiguous slices of `items` on every core, keeping the order. Small inputs
-/// stay on the calling thread (spawning costs more than it saves).
+/// Runs `f` over contiguous slices of `items` on every core, keeping the order. A panicking
+/// worker fails the whole verification (its panic is re-raised here), never reads as a slice
+/// with no findings.
 pub(crate) fn par_chunks<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&[T]) -> Vec<R> + Sync,
 ) -> Vec<R> {
-    if items.len() < 64 {
-        return f(items);
-    }
-    let n = threads().min(items.len());
-    let per = items.len().div_ceil(n).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|part| scope.spawn(|| f(part)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    custody_core::parallel::map_chunks(items, f)
+}
+
+/// The result of a scoped worker; its panic, if it panicked, continues on this thread.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 
 /// An entry's signature, still to be checked (in a batch with its neighbours).
@@ -418,6 +408,16 @@ impl Ledger {
     /// copy, a receipt), checked along with those stored by [`Ledger::add_outside_checkpoint`].
     /// Problems are findings in the report; `Err` means the ledger could not be read at all.
     pub fn verify(&self, outside: &[String]) -> Result<LedgerReport, StoreError> {
+        self.verify_in_chunks(outside, CHUNK)
+    }
+
+    /// [`Ledger::verify`], reading `chunk` entries per round (tests use small chunks to run
+    /// the pipeline through many rounds).
+    fn verify_in_chunks(
+        &self,
+        outside: &[String],
+        chunk: usize,
+    ) -> Result<LedgerReport, StoreError> {
         let err = self.err();
         let conn = &self.conn;
         let tx = conn.unchecked_transaction().map_err(&err)?;
@@ -427,14 +427,7 @@ impl Ledger {
         let mut item_links: Vec<(String, u64)> = Vec::new();
         let mut case_links: Vec<(String, u64)> = Vec::new();
         let mut expected_seq = 0u64;
-        let mut last_seq: Option<u64> = None;
-        loop {
-            let rows = read_chunk(&tx, last_seq).map_err(&err)?;
-            let Some(&(chunk_last, _, _)) = rows.last() else {
-                break;
-            };
-            last_seq = Some(chunk_last);
-            let checks = par_chunks(&rows, check_entries);
+        let mut replay_chunk = |checks: Vec<EntryCheck>| {
             for check in checks {
                 if check.seq != expected_seq {
                     findings.push(LedgerFinding::MissingEntries {
@@ -455,7 +448,32 @@ impl Ledger {
                     }
                 }
             }
-        }
+        };
+        // A pipeline of two stages: while this thread reads the next chunk and replays the
+        // rules over the last one (work that must stay in order), the chunk before is
+        // checked (parsing, signatures, leaf hashes) on every core. A panic in any checker
+        // is re-raised here and fails the verification.
+        std::thread::scope(|scope| -> Result<(), StoreError> {
+            let mut last_seq: Option<u64> = None;
+            let mut in_flight = None;
+            loop {
+                let rows = read_chunk(&tx, last_seq, chunk).map_err(&err)?;
+                let chunk_last = rows.last().map(|&(seq, _, _)| seq);
+                let checking = chunk_last
+                    .is_some()
+                    .then(|| scope.spawn(move || par_chunks(&rows, check_entries)));
+                if let Some(previous) = in_flight.take() {
+                    replay_chunk(joined(previous));
+                }
+                match (chunk_last, checking) {
+                    (Some(seq), Some(handle)) => {
+                        last_seq = Some(seq);
+                        in_flight = Some(handle);
+                    }
+                    _ => return Ok(()),
+                }
+            }
+        })?;
         let size = expected_seq;
         let levels = Levels::build(leaves);
         check_nodes(&tx, &levels, &mut findings).map_err(&err)?;
@@ -607,15 +625,20 @@ impl Ledger {
 
 type Row = (u64, Vec<u8>, Vec<u8>);
 
-fn read_chunk(conn: &Connection, after: Option<u64>) -> Result<Vec<Row>, rusqlite::Error> {
+fn read_chunk(
+    conn: &Connection,
+    after: Option<u64>,
+    chunk: usize,
+) -> Result<Vec<Row>, rusqlite::Error> {
     // Seq values are compared as signed integers in SQL; -1 starts before seq 0.
     let after: i64 = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
     conn.prepare_cached(
         "SELECT seq, entry, leaf_hash FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?
-    .query_map(rusqlite::params![after, CHUNK as i64], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })?
+    .query_map(
+        rusqlite::params![after, i64::try_from(chunk).unwrap_or(i64::MAX)],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?
     .collect()
 }
 
@@ -751,4 +774,71 @@ fn check_index(
         findings,
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{par_chunks, LedgerFinding};
+    use crate::{EventDraft, EventKind, Ledger};
+    use custody_core::keys::{ActorInfo, Identity};
+
+    #[test]
+    fn chunked_pipeline_gives_the_same_report_as_one_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("custody.db");
+        let alice = Identity::from_seed(ActorInfo::named("alice"), [1; 32]).unwrap();
+        let log = Identity::from_seed(ActorInfo::named("log"), [9; 32]).unwrap();
+        let mut ledger = Ledger::init(&path, "test.example/custody", &alice, &log).unwrap();
+        let drafts: Vec<EventDraft> = (0..40)
+            .map(|i| {
+                EventDraft::new(EventKind::CaseOpened, "2026-03-01T09:00:00Z")
+                    .case(format!("C-{i}"))
+            })
+            .collect();
+        ledger.append_batch(drafts, &alice, &log).unwrap();
+        let clean = ledger.verify_in_chunks(&[], 3).unwrap();
+        assert!(clean.is_clean(), "{:#?}", clean.findings);
+        // Break entries in several rounds: a gap and an edited row.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;
+             DELETE FROM entries WHERE seq = 7;
+             UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), 'C-30', 'C-31') AS BLOB) WHERE seq = 31;",
+        )
+        .unwrap();
+        let whole = ledger.verify_in_chunks(&[], super::CHUNK).unwrap();
+        assert!(whole
+            .findings
+            .contains(&LedgerFinding::MissingEntries { from: 7, to: 8 }));
+        assert!(whole
+            .findings
+            .contains(&LedgerFinding::BadSignature { seq: 31 }));
+        for chunk in [1, 2, 3, 5, 64] {
+            assert_eq!(
+                ledger.verify_in_chunks(&[], chunk).unwrap(),
+                whole,
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn fail_a_panicking_verification_worker_fails_the_run() {
+        // A check that panics on one entry of a worker's slice must not turn into "that
+        // slice had no findings": the panic reaches the caller and verification fails.
+        let seqs: Vec<u64> = (0..20_000).collect();
+        let outcome = std::panic::catch_unwind(|| {
+            par_chunks(&seqs, |part| {
+                part.iter()
+                    .map(|&seq| {
+                        assert_ne!(seq, 19_999, "injected failure checking entry {seq}");
+                        seq
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        });
+        assert!(outcome.is_err());
+        let all = par_chunks(&seqs, <[u64]>::to_vec);
+        assert_eq!(all, seqs);
+    }
 }

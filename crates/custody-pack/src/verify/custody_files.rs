@@ -301,7 +301,7 @@ fn check_signatures(
             continue;
         };
         if let (Some(key), Some(message)) = (key, tag_manifest) {
-            status.valid = key.verify_raw(message, &signature).is_ok();
+            status.valid = super::package_signature_verifies(&key, message, &signature);
             if !status.valid {
                 problems.push(Finding::file(
                     FindingGroup::Signature,
