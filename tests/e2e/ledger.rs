@@ -144,7 +144,12 @@ fn init_creates_the_ledger_and_a_private_log_key_and_refuses_to_overwrite() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(sb.path("custody.db.log.key"))
+        let log_key_file = json["log_key_file"].as_str().unwrap();
+        assert!(
+            !log_key_file.starts_with(sb.path("custody.db").to_str().unwrap()),
+            "the log key must not sit beside the ledger: {log_key_file}"
+        );
+        let mode = std::fs::metadata(log_key_file)
             .unwrap()
             .permissions()
             .mode();
@@ -819,9 +824,24 @@ fn an_outside_checkpoint_catches_entries_cut_from_the_end() {
     crate::harness::truncate_ledger(&sb.path("custody.db"), last);
     custody(&sb, &["ledger", "reindex"]).expect(0);
 
-    // On its own the shortened ledger is consistent; only the checkpoint held outside shows
-    // what is gone.
-    custody(&sb, &["ledger", "verify"]).expect(0);
+    // Every checkpoint left in the file agrees with the shortened ledger; the log signer's
+    // state (found at its default place) and the checkpoint held outside show what is gone.
+    let by_signer = custody(&sb, &["ledger", "verify"]).expect(1);
+    assert!(
+        by_signer.stdout.contains(&format!(
+            "log signer state {}",
+            sb.path("log-keys").display()
+        )),
+        "{}",
+        by_signer.stdout
+    );
+    assert!(
+        by_signer
+            .stdout
+            .contains(&format!("from seq {last} are missing")),
+        "{}",
+        by_signer.stdout
+    );
     let audited = custody(&sb, &["ledger", "verify", "--checkpoint", "audit.cp"]).expect(1);
     assert!(
         audited.stdout.contains("outside checkpoint"),

@@ -227,9 +227,10 @@ fn receipt_is_acknowledged_by_the_sender_and_witnesses_its_ledger() {
     receive(&sb, &["--receipt", "receipt.json"]).expect(0);
     // The sender's side, on a copy of the ledger that sealed the package.
     let base = crate::verify::base();
-    for file in ["custody.db", "custody.db.log.key", "officer.key"] {
+    for file in ["custody.db", "officer.key"] {
         std::fs::copy(base.join(file), sb.path(file)).unwrap();
     }
+    crate::harness::copy_log_keys(base, sb.dir.path());
     let clerk = custody_core::keys::Identity::load(&sb.path("clerk.key")).unwrap();
     std::fs::write(sb.path("clerk.pub"), clerk.public_key().to_pem()).unwrap();
     custody(

@@ -202,6 +202,21 @@ pub enum LedgerFinding {
         /// Where it came from.
         source_name: String,
     },
+    /// An `acknowledged` entry carries a cosigned checkpoint that the outside-checkpoint
+    /// table has lost (the entry still holds it, and it is checked from there).
+    #[error("entry {seq}: the cosigned checkpoint of this acknowledged receipt is missing from the outside checkpoints table (deleted)")]
+    OutsideCheckpointRowMissing {
+        /// The `acknowledged` entry.
+        seq: u64,
+    },
+    /// The log signer's state could not be read or believed.
+    #[error("log signer state {path}: {reason}")]
+    SignerStateUnreadable {
+        /// The state file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An index row differs from what the entries say (run `reindex`).
     #[error("index table {table}: row {key:?} does not match the entries")]
     IndexMismatch {
@@ -215,11 +230,11 @@ pub enum LedgerFinding {
 /// Entries read per round of parallel checks.
 const CHUNK: usize = 16_384;
 
-struct EntryCheck {
-    seq: u64,
-    leaf: Hash,
-    event: Option<Event>,
-    findings: Vec<LedgerFinding>,
+pub(crate) struct EntryCheck {
+    pub(crate) seq: u64,
+    pub(crate) leaf: Hash,
+    pub(crate) event: Option<Event>,
+    pub(crate) findings: Vec<LedgerFinding>,
 }
 
 fn threads() -> usize {
@@ -319,7 +334,7 @@ fn check_entry(
 }
 
 /// Checks a run of entries: everything per entry, then their signatures in batches.
-fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
+pub(crate) fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
     let mut keys = HashMap::new();
     let (mut checks, pending): (Vec<EntryCheck>, Vec<Option<PendingSignature>>) = rows
         .iter()
@@ -351,7 +366,7 @@ fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
     checks
 }
 
-fn rule_finding(seq: u64, error: StoreError) -> LedgerFinding {
+pub(crate) fn rule_finding(seq: u64, error: StoreError) -> LedgerFinding {
     match error {
         StoreError::UnknownActor { key } => LedgerFinding::UnknownSigner { seq, key },
         StoreError::RevokedActor { key, .. } | StoreError::RotatedActor { key, .. } => {
@@ -418,6 +433,18 @@ impl Ledger {
     /// copy, a receipt), checked along with those stored by [`Ledger::add_outside_checkpoint`].
     /// Problems are findings in the report; `Err` means the ledger could not be read at all.
     pub fn verify(&self, outside: &[String]) -> Result<LedgerReport, StoreError> {
+        self.verify_with_signer_state(outside, None)
+    }
+
+    /// [`Ledger::verify`], also against the log signer's state file (see
+    /// [`crate::signer`]): a ledger shorter than, or inconsistent with, the last checkpoint
+    /// the log key signed is reported, even when every checkpoint stored in the ledger agrees
+    /// with it.
+    pub fn verify_with_signer_state(
+        &self,
+        outside: &[String],
+        signer_state: Option<&std::path::Path>,
+    ) -> Result<LedgerReport, StoreError> {
         let err = self.err();
         let conn = &self.conn;
         let tx = conn.unchecked_transaction().map_err(&err)?;
@@ -428,6 +455,9 @@ impl Ledger {
         let mut case_links: Vec<(String, u64)> = Vec::new();
         let mut expected_seq = 0u64;
         let mut last_seq: Option<u64> = None;
+        // Cosigned checkpoints carried by `acknowledged` entries: outside checkpoints that
+        // deleting a table row cannot remove.
+        let mut acknowledged: Vec<(u64, String)> = Vec::new();
         loop {
             let rows = read_chunk(&tx, last_seq).map_err(&err)?;
             let Some(&(chunk_last, _, _)) = rows.last() else {
@@ -447,6 +477,11 @@ impl Ledger {
                 findings.extend(check.findings);
                 if let Some(event) = check.event {
                     self.replay(check.seq, &event, &mut state, &mut findings);
+                    if event.kind == EventKind::Acknowledged {
+                        if let Some(note) = &event.fields.checkpoint {
+                            acknowledged.push((check.seq, note.clone()));
+                        }
+                    }
                     for item in history_items(&event) {
                         item_links.push((item.to_owned(), event.seq));
                     }
@@ -462,6 +497,34 @@ impl Ledger {
         self.check_checkpoints(&tx, &levels, size, &mut findings)
             .map_err(&err)?;
         let mut sources: Vec<(String, String)> = self.outside_checkpoints()?;
+        for (seq, note) in &acknowledged {
+            if !sources.iter().any(|(_, n)| n == note) {
+                findings.push(LedgerFinding::OutsideCheckpointRowMissing { seq: *seq });
+            }
+        }
+        sources.extend(
+            acknowledged
+                .into_iter()
+                .map(|(seq, note)| (format!("acknowledged entry {seq}"), note)),
+        );
+        if let Some(path) = signer_state {
+            match crate::signer::read_signer_state(path, &self.log_key, &self.origin) {
+                Ok(Some((_, note))) => {
+                    sources.push((format!("log signer state {}", path.display()), note))
+                }
+                Ok(None) => findings.push(LedgerFinding::SignerStateUnreadable {
+                    path: path.display().to_string(),
+                    reason: "missing: the log key has no record of what it signed".to_owned(),
+                }),
+                Err(StoreError::SignerState { reason, .. }) => {
+                    findings.push(LedgerFinding::SignerStateUnreadable {
+                        path: path.display().to_string(),
+                        reason: reason.to_string(),
+                    })
+                }
+                Err(other) => return Err(other),
+            }
+        }
         sources.extend(
             outside
                 .iter()
@@ -605,9 +668,12 @@ impl Ledger {
     }
 }
 
-type Row = (u64, Vec<u8>, Vec<u8>);
+pub(crate) type Row = (u64, Vec<u8>, Vec<u8>);
 
-fn read_chunk(conn: &Connection, after: Option<u64>) -> Result<Vec<Row>, rusqlite::Error> {
+pub(crate) fn read_chunk(
+    conn: &Connection,
+    after: Option<u64>,
+) -> Result<Vec<Row>, rusqlite::Error> {
     // Seq values are compared as signed integers in SQL; -1 starts before seq 0.
     let after: i64 = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
     conn.prepare_cached(
