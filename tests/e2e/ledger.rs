@@ -856,3 +856,24 @@ fn an_outside_checkpoint_catches_entries_cut_from_the_end() {
         audited.stdout
     );
 }
+
+#[test]
+fn fail_append_without_the_log_key_says_where_it_looked() {
+    let sb = ledger_with_alice();
+    std::fs::create_dir(sb.path("elsewhere")).unwrap();
+    let run = sb
+        .cmd(&["case", "open", "C-9", "--title", "T", "--key", "alice.key"])
+        .env(crate::harness::LOG_KEY_DIR_ENV, sb.path("elsewhere"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "no log key for ledger custody.db (origin {ORIGIN}) at {}",
+            sb.path("elsewhere").display()
+        )) && stderr.contains("not beside the ledger"),
+        "{stderr}"
+    );
+    assert!(!sb.path("custody.db.log.key").exists());
+}

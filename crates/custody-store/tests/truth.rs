@@ -12,16 +12,7 @@ use custody_core::{canonical, merkle, sign};
 use custody_store::{
     ActorStatus, EventDraft, EventFields, EventKind, ItemCondition, LedgerFinding, StoreError,
 };
-use rusqlite::{params, Connection};
-
-fn raw(path: &Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    conn.execute_batch(
-        "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;",
-    )
-    .unwrap();
-    conn
-}
+use rusqlite::params;
 
 fn revoke(key: &str) -> EventDraft {
     EventDraft::new(EventKind::KeyRevoked, T0).fields(EventFields {
