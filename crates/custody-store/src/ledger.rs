@@ -339,12 +339,27 @@ impl Ledger {
         self.signer_state = Some(path.to_path_buf());
     }
 
+    /// The last checkpoint the log key signed, when this process is the signer.
+    fn signed_by_signer(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let Some(path) = &self.signer_state else {
+            return Ok(None);
+        };
+        Ok(read_signer_state(path, &self.log_key, &self.origin)?.map(|(c, _)| c))
+    }
+
     /// The verified state, advanced over entries appended since it was last read.
     fn truth(&self) -> Result<Ref<'_, Truth>, StoreError> {
         {
+            let signed = self.signed_by_signer()?;
             let mut truth = self.truth.borrow_mut();
             let tx = self.conn.unchecked_transaction().map_err(self.err())?;
-            truth.advance(&tx, &self.path, &self.origin, &self.log_key)?;
+            truth.advance(
+                &tx,
+                &self.path,
+                &self.origin,
+                &self.log_key,
+                signed.as_ref(),
+            )?;
             tx.finish().map_err(self.err())?;
         }
         Ok(self.truth.borrow())
@@ -433,8 +448,12 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
+        let signed = match &self.signer_state {
+            Some(p) => read_signer_state(p, &self.log_key, &origin)?.map(|(c, _)| c),
+            None => None,
+        };
         let mut truth = self.truth.borrow_mut();
-        truth.advance(&tx, &path, &origin, &self.log_key)?;
+        truth.advance(&tx, &path, &origin, &self.log_key, signed.as_ref())?;
         if let Err(refused) = precondition(&LedgerView { truth: &truth }) {
             return Ok(Err(refused));
         }

@@ -113,12 +113,18 @@ impl Truth {
     /// Replays the entries appended since the last call (all of them the first time), as
     /// the module documentation says. On error the state is left as it was before the
     /// entry at fault, and the caller refuses to decide anything.
+    ///
+    /// `signed` is the last checkpoint the log key signed as the signer's state remembers
+    /// it, when this process is the signer: the replayed entries must reach it and match it
+    /// too, so a ledger rewritten by someone holding the log key but not the signer's state
+    /// is refused here as well, even where its own checkpoints agree with it.
     pub(crate) fn advance(
         &mut self,
         conn: &Connection,
         path: &Path,
         origin: &str,
         log_key: &VerifierKey,
+        signed: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
         let err = StoreError::sqlite(path);
         let stored = size_of(conn).map_err(&err)?;
@@ -143,8 +149,18 @@ impl Truth {
                 });
             }
         }
+        if let Some(signed) = signed {
+            if signed.size > stored {
+                return Err(StoreError::SignerStateAhead {
+                    signed_size: signed.size,
+                    size: stored,
+                });
+            }
+        }
+        let signed = signed.filter(|c| c.size >= self.size());
         let expected_root = newest.as_ref().map(|(c, _)| c.root);
         self.compare_at_target(target, expected_root)?;
+        self.compare_signed(signed)?;
         while self.size() < stored {
             let rows = read_chunk(conn, self.size().checked_sub(1)).map_err(&err)?;
             if rows.is_empty() {
@@ -161,10 +177,11 @@ impl Truth {
                     .map(|(seq, bytes, _)| (merkle::leaf_hash(bytes), parse_entry(*seq, bytes)))
                     .collect()
             });
-            for ((seq, _, _), (leaf, signed)) in trusted.iter().zip(parsed) {
+            for ((seq, _, _), (leaf, entry)) in trusted.iter().zip(parsed) {
                 self.expect_next(*seq)?;
-                self.push(*seq, leaf, &signed?.event);
+                self.push(*seq, leaf, &entry?.event);
                 self.compare_at_target(target, expected_root)?;
+                self.compare_signed(signed)?;
             }
             let checks = par_chunks(checked, check_entries);
             for check in checks {
@@ -177,6 +194,7 @@ impl Truth {
                 };
                 self.check_unsigned(check.seq, &event, origin)?;
                 self.push(check.seq, check.leaf, &event);
+                self.compare_signed(signed)?;
             }
         }
         if let Some(newest) = newest.filter(|(c, _)| c.size <= self.size()) {
@@ -200,6 +218,17 @@ impl Truth {
         match (target, root) {
             (Some(size), Some(root)) if size == self.size() && self.root() != root => {
                 Err(StoreError::SignedCheckpointMismatch { size })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn compare_signed(&self, signed: Option<&Checkpoint>) -> Result<(), StoreError> {
+        match signed {
+            Some(c) if c.size == self.size() && c.root != self.root() => {
+                Err(StoreError::SignerStateFork {
+                    signed_size: c.size,
+                })
             }
             _ => Ok(()),
         }

@@ -94,7 +94,7 @@ fn fail_cut_tail_gets_no_checkpoint_and_is_reported() {
         .append(note(), &investigator(), &log_key())
         .unwrap_err();
     assert!(
-        matches!(refused, StoreError::SignerStateAhead { signed_size, size: new } if signed_size == size && new == size - 1),
+        matches!(refused, StoreError::SignerStateAhead { signed_size, size: held } if signed_size == size && held == size - 2),
         "{refused:?}"
     );
     assert_eq!(open(&s.path).size().unwrap(), size - 2, "nothing appended");
@@ -123,6 +123,12 @@ fn fail_rewrite_with_the_log_key_gets_no_checkpoint_from_the_signer() {
     let refused = as_signer(&s.path, &s.state)
         .append(note(), &investigator(), &log_key())
         .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::SignerStateFork { signed_size } if signed_size == size),
+        "{refused:?}"
+    );
+    // Where the signer runs, decisions are not taken from the rewritten entries either.
+    let refused = as_signer(&s.path, &s.state).items(None).unwrap_err();
     assert!(
         matches!(refused, StoreError::SignerStateFork { signed_size } if signed_size == size),
         "{refused:?}"
