@@ -842,6 +842,15 @@ fn an_outside_checkpoint_catches_entries_cut_from_the_end() {
         "{}",
         by_signer.stdout
     );
+    // Nothing more is signed on top of the cut ledger.
+    let refused = custody(&sb, &["event", "C-1-1", "note", "--key", "bob.key"]).expect(2);
+    assert!(
+        refused.stderr.contains(&format!(
+            "the log key last signed a checkpoint of {size} entries but the ledger holds {last}"
+        )),
+        "{}",
+        refused.stderr
+    );
     let audited = custody(&sb, &["ledger", "verify", "--checkpoint", "audit.cp"]).expect(1);
     assert!(
         audited.stdout.contains("outside checkpoint"),

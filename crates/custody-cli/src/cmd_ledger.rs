@@ -22,8 +22,8 @@ pub enum LedgerCommand {
         #[arg(long = "checkpoint")]
         checkpoints: Vec<PathBuf>,
         /// The log signer's state (the last checkpoint the log key signed): a ledger shorter
-        /// than it or inconsistent with it is reported [default: <log key directory>/<origin>.key.state
-        /// when it exists]
+        /// than it or inconsistent with it is reported [default: $CUSTODY_LOG_KEY.state, else
+        /// <log key directory>/<origin>.key.state, when it exists]
         #[arg(long)]
         signer_state: Option<PathBuf>,
         /// Print JSON instead of text.
@@ -93,10 +93,16 @@ fn verify(
     let opened = ledger.open()?;
     let signer_state = match signer_state {
         Some(path) => Some(path),
-        None => log_key_path(opened.origin(), None)
-            .ok()
-            .map(|key| signer_state_path(&key))
-            .filter(|state| state.exists()),
+        None => log_key_path(
+            opened.origin(),
+            std::env::var_os("CUSTODY_LOG_KEY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .as_deref(),
+        )
+        .ok()
+        .map(|key| signer_state_path(&key))
+        .filter(|state| state.exists()),
     };
     let report = opened
         .verify_with_signer_state(&notes, signer_state.as_deref())

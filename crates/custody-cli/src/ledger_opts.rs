@@ -154,6 +154,13 @@ fn hint(err: &StoreError) -> Option<String> {
             "this machine's clock is behind the ledger's last entry; correct the clock and retry"
                 .to_owned()
         }
+        StoreError::SignerStateAhead { .. }
+        | StoreError::SignerStateFork { .. }
+        | StoreError::SignedCheckpointMismatch { .. }
+        | StoreError::SignedCheckpointAhead { .. }
+        | StoreError::UnverifiedEntry { .. } => {
+            "the ledger file no longer holds what its log key signed: run `custody ledger verify` and restore the ledger from a trusted copy (keep the signer state as it is)".to_owned()
+        }
         StoreError::WrongLogKey { .. } => {
             "give this ledger's log key with --log-key (default <log key directory>/<origin>.key)"
                 .to_owned()
