@@ -77,16 +77,21 @@ impl LedgerView<'_> {
 
 /// The newest stored checkpoint that is a valid checkpoint of this log (log-key signature,
 /// origin, size as stored). Rows that are not are skipped here and reported by `verify`.
+/// `known` is a checkpoint verified earlier: the same note text is not verified again.
 fn newest_checkpoint(
     conn: &Connection,
     origin: &str,
     log_key: &VerifierKey,
+    known: Option<&(Checkpoint, String)>,
 ) -> Result<Option<(Checkpoint, String)>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached("SELECT size, note FROM checkpoints ORDER BY size DESC")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let size: u64 = row.get(0)?;
         let note: String = row.get(1)?;
+        if let Some(known) = known.filter(|(c, n)| c.size == size && *n == note) {
+            return Ok(Some(known.clone()));
+        }
         let Ok((checkpoint, _, _)) =
             Checkpoint::open(note.as_bytes(), std::slice::from_ref(log_key))
         else {
@@ -134,7 +139,8 @@ impl Truth {
                 found: stored,
             });
         }
-        let newest = newest_checkpoint(conn, origin, log_key).map_err(&err)?;
+        let newest =
+            newest_checkpoint(conn, origin, log_key, self.checkpoint.as_ref()).map_err(&err)?;
         // The checkpoint the replayed entries must reach: only one not yet passed can be
         // compared (the roots of smaller trees are not kept).
         let target = newest
