@@ -684,26 +684,41 @@ impl Ledger {
         Ok(root)
     }
 
-    /// Inclusion proof of entry `seq` in the tree of the first `tree_size` entries.
+    /// Inclusion proof of entry `seq` in the tree of the first `tree_size` entries, checked
+    /// against the verified entry and the verified root of that tree before it is returned.
     pub fn inclusion_proof(
         &self,
         seq: u64,
         tree_size: u64,
     ) -> Result<merkle::InclusionProof, StoreError> {
         self.check_size(tree_size)?;
-        merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, tree_size)
-            .map_err(|e| self.tree_err(e))
+        let proof = merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, tree_size)
+            .map_err(|e| self.tree_err(e))?;
+        // Built from stored nodes: shown against the verified entry and root before it leaves.
+        let leaf = merkle::leaf_hash(&self.entry(seq)?.bytes);
+        if proof.verify(&leaf, &self.root_at(tree_size)?).is_err() {
+            return Err(unverified(LedgerFinding::LeafHashMismatch { seq }));
+        }
+        Ok(proof)
     }
 
-    /// Consistency proof from the tree of `old` entries to the tree of `new` entries.
+    /// Consistency proof from the tree of `old` entries to the tree of `new` entries, checked
+    /// against the verified roots of both before it is returned.
     pub fn consistency_proof(
         &self,
         old: u64,
         new: u64,
     ) -> Result<merkle::ConsistencyProof, StoreError> {
         self.check_size(new)?;
-        merkle::consistency_proof(&mut StoredTree { conn: &self.conn }, old, new)
-            .map_err(|e| self.tree_err(e))
+        let proof = merkle::consistency_proof(&mut StoredTree { conn: &self.conn }, old, new)
+            .map_err(|e| self.tree_err(e))?;
+        if proof
+            .verify(&self.root_at(old)?, &self.root_at(new)?)
+            .is_err()
+        {
+            return Err(StoreError::SignedCheckpointMismatch { size: new });
+        }
+        Ok(proof)
     }
 
     fn check_size(&self, size: u64) -> Result<(), StoreError> {

@@ -239,6 +239,12 @@ fn fail_edited_tree_node_is_refused_not_used() {
         StoreError::UnverifiedEntry { .. }
     ));
     assert!(reopened.root_at(2).is_err());
+    let size = reopened.size().unwrap();
+    assert!(matches!(
+        reopened.inclusion_proof(3, size).unwrap_err(),
+        StoreError::UnverifiedEntry { .. }
+    ));
+    assert!(reopened.consistency_proof(2, size).is_err());
 }
 
 /// Deletes every checkpoint above `keep` entries, so that later entries are covered by none.
