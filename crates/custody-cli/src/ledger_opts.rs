@@ -66,6 +66,17 @@ impl Session {
             );
         }
         let log_key = load_key(&log_path, "log key (--log-key)")?;
+        // The log key this process holds is the anchor, not the verifier key stored in the
+        // ledger file (which SQL can replace): refuse before anything is read or written.
+        if log_key.verifier_key() != *opened.log_verifier_key() {
+            anyhow::bail!(
+                "the log key {} ({}) is not the one ledger {} names ({}): wrong --log-key, or the ledger file was altered; nothing was read or recorded",
+                log_path.display(),
+                log_key.verifier_key(),
+                ledger.ledger.display(),
+                opened.log_verifier_key()
+            );
+        }
         opened.set_signer_state(&signer_state_path(&log_path));
         Ok(Session {
             ledger: opened,

@@ -185,7 +185,9 @@ impl Truth {
             });
             for ((seq, _, _), (leaf, entry)) in trusted.iter().zip(parsed) {
                 self.expect_next(*seq)?;
-                self.push(*seq, leaf, &entry?.event);
+                let event = entry?.event;
+                check_names_log_key(*seq, &event, log_key)?;
+                self.push(*seq, leaf, &event);
                 self.compare_at_target(target, expected_root)?;
                 self.compare_signed(signed)?;
             }
@@ -199,6 +201,7 @@ impl Truth {
                     return Err(unverified(LedgerFinding::Unparseable { seq: check.seq }));
                 };
                 self.check_unsigned(check.seq, &event, origin)?;
+                check_names_log_key(check.seq, &event, log_key)?;
                 self.push(check.seq, check.leaf, &event);
                 self.compare_signed(signed)?;
             }
@@ -288,6 +291,16 @@ impl Truth {
             by_digest.entry(digest.clone()).or_insert(seq);
         }
     }
+}
+
+/// Entry 0 names the log key; it must be the one the checkpoints were verified under, so
+/// that replacing the key in `meta` (and re-signing checkpoints with another key) does not
+/// make the ledger's own entries trusted under a key they never named.
+fn check_names_log_key(seq: u64, event: &Event, log_key: &VerifierKey) -> Result<(), StoreError> {
+    if seq == 0 && event.fields.log_key.as_deref() != Some(log_key.to_string().as_str()) {
+        return Err(unverified(LedgerFinding::LogKeyMismatch { seq }));
+    }
+    Ok(())
 }
 
 pub(crate) fn unverified(finding: LedgerFinding) -> StoreError {

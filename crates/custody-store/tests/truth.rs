@@ -14,6 +14,15 @@ use custody_store::{
 };
 use rusqlite::params;
 
+/// Reading the verified state of the ledger at `path` is refused for exactly `expected`.
+fn assert_decisions_refused(path: &Path, expected: LedgerFinding) {
+    let refused = open(path).items(None).unwrap_err();
+    assert!(
+        matches!(refused, StoreError::UnverifiedEntry { ref finding } if **finding == expected),
+        "{refused:?}"
+    );
+}
+
 fn revoke(key: &str) -> EventDraft {
     EventDraft::new(EventKind::KeyRevoked, T0).fields(EventFields {
         public_key: Some(key.to_owned()),
@@ -321,15 +330,7 @@ fn fail_checkpoints_deleted_and_an_entry_edited_is_refused() {
         params![bytes, &merkle::leaf_hash(&bytes)[..]],
     )
     .unwrap();
-    let refused = open(&f.path).items(None).unwrap_err();
-    assert!(
-        matches!(
-            refused,
-            StoreError::UnverifiedEntry { ref finding }
-                if **finding == LedgerFinding::BadSignature { seq: 4 }
-        ),
-        "{refused:?}"
-    );
+    assert_decisions_refused(&f.path, LedgerFinding::BadSignature { seq: 4 });
 }
 
 #[test]
@@ -348,6 +349,49 @@ fn appends_of_other_processes_are_verified_before_use() {
         .unwrap_err();
     assert!(
         matches!(refused, StoreError::DuplicateItem { .. }),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn fail_replaced_log_key_in_meta_is_refused() {
+    let f = populated(2);
+    let size = f.ledger.size().unwrap();
+    // Someone with SQL alone replaces the log verifier key in `meta` with one of their own
+    // and re-signs every stored checkpoint with it, leaving the entries as they are.
+    let forged_log = identity("mallory-log", 8);
+    let conn = raw(&f.path);
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'log_key'",
+        [forged_log.verifier_key().to_string()],
+    )
+    .unwrap();
+    for n in 1..=size {
+        let note: String = conn
+            .query_row("SELECT note FROM checkpoints WHERE size = ?1", [n], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let body = note.split("\n\n").next().unwrap().to_owned() + "\n";
+        let checkpoint = custody_core::checkpoint::Checkpoint::parse_body(&body).unwrap();
+        let resigned = checkpoint.sign(&[&forged_log]).unwrap().to_bytes();
+        conn.execute(
+            "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
+            params![String::from_utf8(resigned).unwrap(), n],
+        )
+        .unwrap();
+    }
+    assert_decisions_refused(&f.path, LedgerFinding::LogKeyMismatch { seq: 0 });
+    // Appending with the real log key is refused too.
+    let refused = open(&f.path)
+        .append(
+            on_item(EventKind::Examined, "C-1", "E1", T0),
+            &investigator(),
+            &log_key(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::WrongLogKey { .. }),
         "{refused:?}"
     );
 }
