@@ -105,6 +105,10 @@ pub fn acknowledge(
         });
     }
     let digest = body.package_digest.as_str();
+    let source = format!(
+        "receipt for package {} from {} ({})",
+        body.package_id, body.receiver.authority, body.receiver.key
+    );
     let unknown = || AcknowledgeError::UnknownPackage {
         package_id: body.package_id.clone(),
         digest: body.package_digest.clone(),
@@ -122,6 +126,7 @@ pub fn acknowledge(
         receipt: verified.clone(),
     };
     if let Some(seq) = acknowledged_seq {
+        keep_outside_checkpoint(ledger, seq, &source)?;
         return Ok(outcome(seq, false));
     }
     let sealed = ledger.entry(sealed_seq)?;
@@ -146,12 +151,29 @@ pub fn acknowledge(
     })?;
     let acknowledged_seq = match appended {
         Ok(appended) => appended[0].seq,
-        Err(already) => return Ok(outcome(already, false)),
+        Err(already) => {
+            keep_outside_checkpoint(ledger, already, &source)?;
+            return Ok(outcome(already, false));
+        }
     };
-    let source = format!(
-        "receipt for package {} from {} ({})",
-        body.package_id, body.receiver.authority, body.receiver.key
-    );
     ledger.add_outside_checkpoint(&verified.cosigned_checkpoint, &source)?;
     Ok(outcome(acknowledged_seq, true))
+}
+
+/// Puts the cosigned checkpoint the `acknowledged` entry at `seq` carries back into the
+/// outside-checkpoint table if it is not there (lost in a crash between the append and the
+/// table write, or deleted): acknowledging again repairs what `verify` reports as
+/// `OutsideCheckpointRowMissing`.
+fn keep_outside_checkpoint(ledger: &mut Ledger, seq: u64, source: &str) -> Result<(), StoreError> {
+    let Some(note) = ledger.entry(seq)?.signed.event.fields.checkpoint else {
+        return Ok(());
+    };
+    if ledger
+        .outside_checkpoints()?
+        .iter()
+        .any(|(_, n)| *n == note)
+    {
+        return Ok(());
+    }
+    ledger.add_outside_checkpoint(&note, source).map(|_| ())
 }

@@ -374,6 +374,11 @@ fn fail_deleted_outside_checkpoint_row_is_reported_and_still_checked() {
             seq: outcome.acknowledged_seq
         }]
     );
+    // Acknowledging the receipt again records nothing and puts the row back.
+    w.sender = Ledger::open(&path).unwrap();
+    let again = acknowledge_as_officer(&mut w, &bytes).unwrap();
+    assert!(!again.recorded);
+    assert!(w.sender.verify(&[]).unwrap().is_clean());
 }
 
 #[test]

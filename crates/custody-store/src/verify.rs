@@ -204,7 +204,7 @@ pub enum LedgerFinding {
     },
     /// An `acknowledged` entry carries a cosigned checkpoint that the outside-checkpoint
     /// table has lost (the entry still holds it, and it is checked from there).
-    #[error("entry {seq}: the cosigned checkpoint of this acknowledged receipt is missing from the outside checkpoints table (deleted)")]
+    #[error("entry {seq}: the cosigned checkpoint of this acknowledged receipt is missing from the outside checkpoints table (deleted, or lost by a crash right after the append; acknowledging the receipt again puts it back); it is still checked from the entry")]
     OutsideCheckpointRowMissing {
         /// The `acknowledged` entry.
         seq: u64,
