@@ -395,3 +395,36 @@ fn fail_replaced_log_key_in_meta_is_refused() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn fail_deleted_entry_stops_every_decision() {
+    let f = populated(3);
+    raw(&f.path)
+        .execute("DELETE FROM entries WHERE seq = 3", [])
+        .unwrap();
+    assert_decisions_refused(&f.path, LedgerFinding::MissingEntries { from: 3, to: 4 });
+}
+
+#[test]
+fn fail_reordered_entries_stop_every_decision() {
+    let f = populated(3);
+    let size = f.ledger.size().unwrap();
+    let conn = raw(&f.path);
+    let read = |seq: u64| -> Vec<u8> {
+        conn.query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let (a, b) = (read(3), read(4));
+    let swap = "UPDATE entries SET entry = ?1, leaf_hash = ?2 WHERE seq = ?3";
+    conn.execute(swap, params![b, &merkle::leaf_hash(&b)[..], 3])
+        .unwrap();
+    conn.execute(swap, params![a, &merkle::leaf_hash(&a)[..], 4])
+        .unwrap();
+    let refused = open(&f.path).items(None).unwrap_err();
+    assert!(
+        matches!(refused, StoreError::SignedCheckpointMismatch { size: s } if s == size),
+        "{refused:?}"
+    );
+}
