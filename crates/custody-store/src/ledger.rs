@@ -359,6 +359,7 @@ impl Ledger {
                 &self.origin,
                 &self.log_key,
                 signed.as_ref(),
+                false,
             )?;
             tx.finish().map_err(self.err())?;
         }
@@ -453,7 +454,7 @@ impl Ledger {
             None => None,
         };
         let mut truth = self.truth.borrow_mut();
-        truth.advance(&tx, &path, &origin, &self.log_key, signed.as_ref())?;
+        truth.advance(&tx, &path, &origin, &self.log_key, signed.as_ref(), true)?;
         if let Err(refused) = precondition(&LedgerView { truth: &truth }) {
             return Ok(Err(refused));
         }

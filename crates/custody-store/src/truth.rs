@@ -122,7 +122,10 @@ impl Truth {
     /// `signed` is the last checkpoint the log key signed as the signer's state remembers
     /// it, when this process is the signer: the replayed entries must reach it and match it
     /// too, so a ledger rewritten by someone holding the log key but not the signer's state
-    /// is refused here as well, even where its own checkpoints agree with it.
+    /// is refused here as well, even where its own checkpoints agree with it. Outside the
+    /// write transaction (`in_write` false) a state ahead of the ledger may be another
+    /// process's append that has signed but not yet committed, so it is not compared then;
+    /// inside it, nothing can be in flight and a state ahead is `SignerStateAhead`.
     pub(crate) fn advance(
         &mut self,
         conn: &Connection,
@@ -130,6 +133,7 @@ impl Truth {
         origin: &str,
         log_key: &VerifierKey,
         signed: Option<&Checkpoint>,
+        in_write: bool,
     ) -> Result<(), StoreError> {
         let err = StoreError::sqlite(path);
         let stored = size_of(conn).map_err(&err)?;
@@ -155,15 +159,13 @@ impl Truth {
                 });
             }
         }
-        if let Some(signed) = signed {
-            if signed.size > stored {
-                return Err(StoreError::SignerStateAhead {
-                    signed_size: signed.size,
-                    size: stored,
-                });
-            }
+        if let Some(signed) = signed.filter(|c| c.size > stored && in_write) {
+            return Err(StoreError::SignerStateAhead {
+                signed_size: signed.size,
+                size: stored,
+            });
         }
-        let signed = signed.filter(|c| c.size >= self.size());
+        let signed = signed.filter(|c| c.size >= self.size() && c.size <= stored);
         let expected_root = newest.as_ref().map(|(c, _)| c.root);
         self.compare_at_target(target, expected_root)?;
         self.compare_signed(signed)?;
