@@ -248,3 +248,31 @@ fn fail_racing_conditional_appends_record_once() {
     assert_eq!(ledger.item_history("X1").unwrap().len(), 1);
     assert!(ledger.verify(&[]).unwrap().is_clean());
 }
+
+/// Two signer handles (as two processes of one signer would) append and read at once:
+/// every append succeeds, no read mistakes the other's append in flight for a cut ledger,
+/// and the state ends at the ledger's newest checkpoint.
+#[test]
+fn concurrent_signers_share_one_state() {
+    let s = signed_ledger(1);
+    let start = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            let (s, start) = (&s, &start);
+            scope.spawn(move || {
+                let mut ledger = as_signer(&s.path, &s.state);
+                start.wait();
+                for _ in 0..15 {
+                    ledger.append(note(), &investigator(), &log_key()).unwrap();
+                    ledger.items(None).unwrap();
+                }
+            });
+        }
+    });
+    let ledger = open(&s.path);
+    let (signed, _) = read_signer_state(&s.state, ledger.log_verifier_key(), ORIGIN)
+        .unwrap()
+        .unwrap();
+    assert_eq!(signed.size, ledger.size().unwrap());
+    assert!(verify_as_auditor(&s).is_clean());
+}
