@@ -886,3 +886,33 @@ fn fail_append_without_the_log_key_says_where_it_looked() {
     );
     assert!(!sb.path("custody.db.log.key").exists());
 }
+
+#[test]
+fn ledger_verify_checks_the_signer_state_it_is_given() {
+    let sb = ledger_with_alice();
+    let state = std::fs::read_dir(sb.path("log-keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".key.state"))
+        .expect("the signer state beside the log key");
+    let state = state.to_str().unwrap();
+    let ok = custody(&sb, &["ledger", "verify", "--signer-state", state]).expect(0);
+    assert!(
+        ok.stdout
+            .contains(&format!("and the log signer state {state})")),
+        "{}",
+        ok.stdout
+    );
+    let missing = custody(
+        &sb,
+        &["ledger", "verify", "--signer-state", "nowhere.state"],
+    )
+    .expect(1);
+    assert!(
+        missing.stdout.contains(
+            "log signer state nowhere.state: missing: the log key has no record of what it signed"
+        ),
+        "{}",
+        missing.stdout
+    );
+}
