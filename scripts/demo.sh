@@ -14,7 +14,9 @@ custody() { "$PWD/target/debug/custody" "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 
 rm -rf "$out"
-mkdir -p "$out/fr" "$out/de"
+# Each authority's log key (and the signer state beside it) lives apart from its ledger,
+# where checkpoints are signed: here one directory per authority outside the ledger's.
+mkdir -p "$out/fr" "$out/de" "$out/fr-log-signer" "$out/de-log-signer"
 fr=$out/fr de=$out/de
 pkg=$out/CASE-2026-0042.zip
 case_ref=CASE-2026-0042
@@ -30,6 +32,7 @@ custody key export --key "$de/receiver.key" --out "$de/receiver.pub.pem"
 
 step "France: a ledger, a case, the evidence acquired and its custody recorded"
 export CUSTODY_LEDGER=$fr/custody.db CUSTODY_KEY=$fr/investigator.key
+export CUSTODY_LOG_KEY_DIR=$out/fr-log-signer
 custody init --key "$fr/investigator.key" --origin custody.pj.interieur.fr/lyon
 custody case open "$case_ref" --title "Ransomware attack on a hospital in Lyon" \
   --legal-basis "Code de procédure pénale, art. 60-1"
@@ -58,17 +61,21 @@ custody verify "$pkg" --trust "$fr/investigator.pub.pem"
 
 step "Germany: receive it into the German ledger and write a signed receipt"
 export CUSTODY_LEDGER=$de/custody.db CUSTODY_KEY=$de/receiver.key
+export CUSTODY_LOG_KEY_DIR=$out/de-log-signer
 custody init --key "$de/receiver.key" --origin custody.bka.bund.de/wiesbaden
 custody receive "$pkg" --into "$de/evidence" --trust "$fr/investigator.pub.pem" \
   --as "$to" --receipt "$de/receipt.json"
 
 step "France: import the receipt; the German cosignature now guards the French ledger"
 export CUSTODY_LEDGER=$fr/custody.db CUSTODY_KEY=$fr/investigator.key
+export CUSTODY_LOG_KEY_DIR=$out/fr-log-signer
 custody acknowledge "$de/receipt.json" --trust "$de/receiver.pub.pem"
 
 step "Audit: both ledgers end to end, and the custody timeline"
-custody ledger verify --ledger "$fr/custody.db"
-custody ledger verify --ledger "$de/custody.db"
+custody ledger verify --ledger "$fr/custody.db" \
+  --signer-state "$out/fr-log-signer/custody.pj.interieur.fr%2Flyon.key.state"
+custody ledger verify --ledger "$de/custody.db" \
+  --signer-state "$out/de-log-signer/custody.bka.bund.de%2Fwiesbaden.key.state"
 custody log --case "$case_ref" --ledger "$fr/custody.db"
 custody log --ledger "$de/custody.db"
 

@@ -5,6 +5,21 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// Where the sandbox keeps its log keys and their signer states (never beside a ledger).
+pub const LOG_KEY_DIR: &str = "log-keys";
+/// The environment variable that names the log key directory.
+pub const LOG_KEY_DIR_ENV: &str = "CUSTODY_LOG_KEY_DIR";
+
+/// Copies the log key directory of `from` (keys and signer states) into `to`.
+pub fn copy_log_keys(from: &Path, to: &Path) {
+    let (from, to) = (from.join(LOG_KEY_DIR), to.join(LOG_KEY_DIR));
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
 /// The repository's `fixtures/` directory.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -69,6 +84,8 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env_remove("CUSTODY_LEDGER")
             .env_remove("CUSTODY_KEY")
+            .env_remove("CUSTODY_LOG_KEY")
+            .env(LOG_KEY_DIR_ENV, self.dir.path().join(LOG_KEY_DIR))
             .stdin(Stdio::null());
         cmd
     }

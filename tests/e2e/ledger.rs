@@ -144,7 +144,12 @@ fn init_creates_the_ledger_and_a_private_log_key_and_refuses_to_overwrite() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(sb.path("custody.db.log.key"))
+        let log_key_file = json["log_key_file"].as_str().unwrap();
+        assert!(
+            !log_key_file.starts_with(sb.path("custody.db").to_str().unwrap()),
+            "the log key must not sit beside the ledger: {log_key_file}"
+        );
+        let mode = std::fs::metadata(log_key_file)
             .unwrap()
             .permissions()
             .mode();
@@ -819,9 +824,33 @@ fn an_outside_checkpoint_catches_entries_cut_from_the_end() {
     crate::harness::truncate_ledger(&sb.path("custody.db"), last);
     custody(&sb, &["ledger", "reindex"]).expect(0);
 
-    // On its own the shortened ledger is consistent; only the checkpoint held outside shows
-    // what is gone.
-    custody(&sb, &["ledger", "verify"]).expect(0);
+    // Every checkpoint left in the file agrees with the shortened ledger; the log signer's
+    // state (found at its default place) and the checkpoint held outside show what is gone.
+    let by_signer = custody(&sb, &["ledger", "verify"]).expect(1);
+    assert!(
+        by_signer.stdout.contains(&format!(
+            "log signer state {}",
+            sb.path("log-keys").display()
+        )),
+        "{}",
+        by_signer.stdout
+    );
+    assert!(
+        by_signer
+            .stdout
+            .contains(&format!("from seq {last} are missing")),
+        "{}",
+        by_signer.stdout
+    );
+    // Nothing more is signed on top of the cut ledger.
+    let refused = custody(&sb, &["event", "C-1-1", "note", "--key", "bob.key"]).expect(2);
+    assert!(
+        refused.stderr.contains(&format!(
+            "the log key last signed a checkpoint of {size} entries but the ledger holds {last}"
+        )),
+        "{}",
+        refused.stderr
+    );
     let audited = custody(&sb, &["ledger", "verify", "--checkpoint", "audit.cp"]).expect(1);
     assert!(
         audited.stdout.contains("outside checkpoint"),
@@ -834,5 +863,56 @@ fn an_outside_checkpoint_catches_entries_cut_from_the_end() {
             .contains(&format!("from seq {last} are missing")),
         "{}",
         audited.stdout
+    );
+}
+
+#[test]
+fn fail_append_without_the_log_key_says_where_it_looked() {
+    let sb = ledger_with_alice();
+    std::fs::create_dir(sb.path("elsewhere")).unwrap();
+    let run = sb
+        .cmd(&["case", "open", "C-9", "--title", "T", "--key", "alice.key"])
+        .env(crate::harness::LOG_KEY_DIR_ENV, sb.path("elsewhere"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "no log key for ledger custody.db (origin {ORIGIN}) at {}",
+            sb.path("elsewhere").display()
+        )) && stderr.contains("not beside the ledger"),
+        "{stderr}"
+    );
+    assert!(!sb.path("custody.db.log.key").exists());
+}
+
+#[test]
+fn ledger_verify_checks_the_signer_state_it_is_given() {
+    let sb = ledger_with_alice();
+    let state = std::fs::read_dir(sb.path("log-keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".key.state"))
+        .expect("the signer state beside the log key");
+    let state = state.to_str().unwrap();
+    let ok = custody(&sb, &["ledger", "verify", "--signer-state", state]).expect(0);
+    assert!(
+        ok.stdout
+            .contains(&format!("and the log signer state {state})")),
+        "{}",
+        ok.stdout
+    );
+    let missing = custody(
+        &sb,
+        &["ledger", "verify", "--signer-state", "nowhere.state"],
+    )
+    .expect(1);
+    assert!(
+        missing.stdout.contains(
+            "log signer state nowhere.state: missing: the log key has no record of what it signed"
+        ),
+        "{}",
+        missing.stdout
     );
 }

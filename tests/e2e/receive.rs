@@ -227,22 +227,47 @@ fn receipt_is_acknowledged_by_the_sender_and_witnesses_its_ledger() {
     receive(&sb, &["--receipt", "receipt.json"]).expect(0);
     // The sender's side, on a copy of the ledger that sealed the package.
     let base = crate::verify::base();
-    for file in ["custody.db", "custody.db.log.key", "officer.key"] {
+    for file in ["custody.db", "officer.key"] {
         std::fs::copy(base.join(file), sb.path(file)).unwrap();
     }
+    crate::harness::copy_log_keys(base, sb.dir.path());
     let clerk = custody_core::keys::Identity::load(&sb.path("clerk.key")).unwrap();
     std::fs::write(sb.path("clerk.pub"), clerk.public_key().to_pem()).unwrap();
-    custody(
-        &sb,
-        &[
-            "acknowledge",
-            "receipt.json",
-            "--trust",
-            "clerk.pub",
-            "--key",
-            "officer.key",
-        ],
-    )
-    .expect(0);
+    let acknowledge = || {
+        custody(
+            &sb,
+            &[
+                "acknowledge",
+                "receipt.json",
+                "--trust",
+                "clerk.pub",
+                "--key",
+                "officer.key",
+            ],
+        )
+        .expect(0)
+    };
+    acknowledge();
     custody(&sb, &["ledger", "verify"]).expect(0);
+    let size = |sb: &Sandbox| {
+        custody(sb, &["log", "--json"])
+            .expect(0)
+            .json()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let before = size(&sb);
+    // The same receipt again: recorded once, the second run says where.
+    let again = acknowledge();
+    assert!(
+        again
+            .stdout
+            .starts_with("already acknowledged: package PKG-1")
+            && again.stdout.contains(&format!("at seq {}", before - 1))
+            && again.stdout.ends_with("nothing was recorded\n"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(size(&sb), before);
 }

@@ -194,11 +194,28 @@ fn seal_writes_the_package_and_records_sealed_and_transferred() {
 fn sealing_twice_from_identical_ledgers_gives_identical_bytes() {
     let (sb, _) = ledger_with_items();
     std::fs::create_dir(sb.path("copy")).unwrap();
-    for f in ["custody.db", "custody.db.log.key"] {
-        std::fs::copy(sb.path(f), sb.path(&format!("copy/{f}"))).unwrap();
-    }
+    std::fs::copy(sb.path("custody.db"), sb.path("copy/custody.db")).unwrap();
+    // The copy is a ledger of its own: it gets its own copy of the log key and signer state
+    // (one signer state cannot vouch for two diverging copies).
+    crate::harness::copy_log_keys(sb.dir.path(), &sb.path("copy"));
+    let copied_key = std::fs::read_dir(sb.path("copy/log-keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "key"))
+        .unwrap();
+    let copied_key = copied_key.to_str().unwrap();
     seal(&sb, "a.zip", &["--compress"]);
-    seal(&sb, "b.zip", &["--compress", "--ledger", "copy/custody.db"]);
+    seal(
+        &sb,
+        "b.zip",
+        &[
+            "--compress",
+            "--ledger",
+            "copy/custody.db",
+            "--log-key",
+            copied_key,
+        ],
+    );
     let (a, b) = (
         std::fs::read(sb.path("a.zip")).unwrap(),
         std::fs::read(sb.path("b.zip")).unwrap(),

@@ -23,6 +23,10 @@ pub fn custody_in(dir: &Path, args: &[&str]) -> Run {
         .env_remove("CUSTODY_LEDGER")
         .env_remove("CUSTODY_KEY")
         .env_remove("CUSTODY_LOG_KEY")
+        .env(
+            crate::harness::LOG_KEY_DIR_ENV,
+            dir.join(crate::harness::LOG_KEY_DIR),
+        )
         .stdin(std::process::Stdio::null())
         .output()
         .expect("spawn custody");

@@ -88,7 +88,13 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
             "sealed_seq": outcome.sealed_seq,
             "acknowledged_seq": outcome.acknowledged_seq,
             "checkpoint_size": outcome.checkpoint_size,
+            "recorded": outcome.recorded,
         }))?;
+    } else if !outcome.recorded {
+        output::print(&format!(
+            "already acknowledged: package {} (sha256 {}) was acknowledged at seq {}; nothing was recorded\n",
+            body.package_id, body.package_digest, outcome.acknowledged_seq,
+        ))?;
     } else {
         let text = [
             format!(

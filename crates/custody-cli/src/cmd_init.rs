@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use custody_core::keys::{ActorInfo, Identity};
+use custody_store::signer::signer_state_path;
 use custody_store::Ledger;
 
 use crate::ledger_opts::{load_key, log_key_path, LedgerArg};
@@ -22,7 +23,9 @@ pub struct InitArgs {
     #[arg(long)]
     origin: String,
     /// The log key that signs checkpoints: used if it exists, otherwise created there
-    /// (mode 0600) [default: <ledger>.log.key]
+    /// (mode 0600); its signer state is kept beside it as FILE.state [default: <log key
+    /// directory>/<origin>.key, the directory being $CUSTODY_LOG_KEY_DIR, else
+    /// $XDG_CONFIG_HOME/custody/log-keys, else ~/.config/custody/log-keys]
     #[arg(long, env = "CUSTODY_LOG_KEY")]
     log_key: Option<PathBuf>,
     /// Print JSON instead of text.
@@ -40,7 +43,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
         );
     }
     let actor = load_key(&args.key, "first actor key (--key)")?;
-    let log_path = log_key_path(path, args.log_key.as_deref());
+    let log_path = log_key_path(&args.origin, args.log_key.as_deref())?;
     let (log_key, created_log_key) = if log_path.exists() {
         (load_key(&log_path, "log key (--log-key)")?, false)
     } else {
@@ -56,22 +59,26 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
                 args.origin
             )
         })?;
+        if let Some(dir) = log_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
         key.save(&log_path)
             .with_context(|| format!("cannot write log key {}", log_path.display()))?;
         (key, true)
     };
-    let ledger = match Ledger::init(path, &args.origin, &actor, &log_key) {
-        Ok(ledger) => ledger,
-        Err(err) => {
-            if created_log_key {
-                // The key was made a moment ago for this ledger only; leave nothing behind.
-                let _ = std::fs::remove_file(&log_path);
+    let state = signer_state_path(&log_path);
+    let ledger =
+        match Ledger::init_with_signer_state(path, &args.origin, &actor, &log_key, Some(&state)) {
+            Ok(ledger) => ledger,
+            Err(err) => {
+                if created_log_key {
+                    // The key was made a moment ago for this ledger only; leave nothing behind.
+                    let _ = std::fs::remove_file(&log_path);
+                }
+                return Err(anyhow::Error::new(err)
+                    .context(format!("cannot create ledger {}", path.display())));
             }
-            return Err(
-                anyhow::Error::new(err).context(format!("cannot create ledger {}", path.display()))
-            );
-        }
-    };
+        };
     let (_, checkpoint) = ledger
         .latest_checkpoint()
         .context("ledger created, but its first checkpoint cannot be read")?;
@@ -82,6 +89,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
             "origin": ledger.origin(),
             "log_key_file": log_path,
             "log_key_created": created_log_key,
+            "signer_state_file": state,
             "log_verifier_key": log_verifier,
             "first_actor": actor.info().name,
             "checkpoint": checkpoint,
@@ -94,11 +102,23 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
         "existing"
     };
     output::print(&format!(
-        "ledger:           {}\norigin:           {}\nlog key:          {} ({made})\nlog verifier key: {log_verifier}\nfirst actor:      {}\n\ncheckpoint:\n{checkpoint}",
+        "ledger:           {}\norigin:           {}\nlog key:          {} ({made})\nsigner state:     {}\nlog verifier key: {log_verifier}\nfirst actor:      {}\n\ncheckpoint:\n{checkpoint}",
         path.display(),
         ledger.origin(),
         log_path.display(),
+        state.display(),
         actor.info().name,
     ))?;
     Ok(Outcome::Ok)
+}
+
+/// Creates the log key directory (and its parents) readable by its owner only.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create log key directory {}", dir.display()))
 }

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::ledger_opts::LedgerArg;
+use crate::ledger_opts::{log_key_path, LedgerArg};
 use crate::{output, Outcome};
+use custody_store::signer::signer_state_path;
 
 /// `custody ledger` subcommands.
 #[derive(clap::Subcommand)]
@@ -20,6 +21,11 @@ pub enum LedgerCommand {
         /// checked too.
         #[arg(long = "checkpoint")]
         checkpoints: Vec<PathBuf>,
+        /// The log signer's state (the last checkpoint the log key signed): a ledger shorter
+        /// than it or inconsistent with it is reported [default: $CUSTODY_LOG_KEY.state, else
+        /// <log key directory>/<origin>.key.state, when it exists]
+        #[arg(long)]
+        signer_state: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -44,8 +50,9 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
         LedgerCommand::Verify {
             ledger,
             checkpoints,
+            signer_state,
             json,
-        } => verify(&ledger, &checkpoints, json),
+        } => verify(&ledger, &checkpoints, signer_state, json),
         LedgerCommand::Reindex { ledger } => {
             let mut opened = ledger.open()?;
             opened.reindex().with_context(|| {
@@ -71,7 +78,12 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
     }
 }
 
-fn verify(ledger: &LedgerArg, files: &[PathBuf], json: bool) -> anyhow::Result<Outcome> {
+fn verify(
+    ledger: &LedgerArg,
+    files: &[PathBuf],
+    signer_state: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<Outcome> {
     let mut notes = Vec::with_capacity(files.len());
     for path in files {
         let note = std::fs::read_to_string(path)
@@ -79,8 +91,21 @@ fn verify(ledger: &LedgerArg, files: &[PathBuf], json: bool) -> anyhow::Result<O
         notes.push(note);
     }
     let opened = ledger.open()?;
+    let signer_state = match signer_state {
+        Some(path) => Some(path),
+        None => log_key_path(
+            opened.origin(),
+            std::env::var_os("CUSTODY_LOG_KEY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .as_deref(),
+        )
+        .ok()
+        .map(|key| signer_state_path(&key))
+        .filter(|state| state.exists()),
+    };
     let report = opened
-        .verify(&notes)
+        .verify_with_signer_state(&notes, signer_state.as_deref())
         .with_context(|| format!("cannot verify {}", ledger.ledger.display()))?;
     let stored = opened
         .outside_checkpoints()
@@ -95,17 +120,22 @@ fn verify(ledger: &LedgerArg, files: &[PathBuf], json: bool) -> anyhow::Result<O
             "size": report.size,
             "outside_checkpoints_given": files.len(),
             "outside_checkpoints_stored": stored,
+            "signer_state": signer_state,
             "verified": verified,
             "findings": messages,
         }))?;
     } else if verified {
         output::print(&format!(
-            "verified: {} ({} entries, origin {}; checked against {} stored and {} given outside checkpoint(s))\n",
+            "verified: {} ({} entries, origin {}; checked against {} stored and {} given outside checkpoint(s){})\n",
             ledger.ledger.display(),
             report.size,
             opened.origin(),
             stored,
-            files.len()
+            files.len(),
+            signer_state
+                .as_ref()
+                .map(|p| format!(" and the log signer state {}", p.display()))
+                .unwrap_or_default()
         ))?;
     } else {
         let mut text = format!(

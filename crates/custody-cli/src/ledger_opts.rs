@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use custody_core::keys::Identity;
+use custody_store::signer::signer_state_path;
 use custody_store::{Appended, EventDraft, Ledger, StoreError};
 
 /// Which ledger to use.
@@ -31,10 +32,14 @@ pub struct SignerArgs {
     /// The acting actor's private key file.
     #[arg(long, env = "CUSTODY_KEY")]
     pub key: PathBuf,
-    /// The ledger's log key (signs checkpoints) [default: <ledger>.log.key]
+    /// The ledger's log key (signs checkpoints); its signer state is kept beside it as
+    /// FILE.state [default: <log key directory>/<origin>.key, see CUSTODY_LOG_KEY_DIR]
     #[arg(long, env = "CUSTODY_LOG_KEY")]
     pub log_key: Option<PathBuf>,
 }
+
+/// The environment variable naming the directory of log keys and their signer states.
+pub const LOG_KEY_DIR_ENV: &str = "CUSTODY_LOG_KEY_DIR";
 
 /// An open ledger with the keys needed to append to it.
 pub struct Session {
@@ -49,10 +54,30 @@ pub struct Session {
 impl Session {
     /// Opens the ledger and loads both keys.
     pub fn open(ledger: &LedgerArg, signer: &SignerArgs) -> anyhow::Result<Session> {
-        let opened = ledger.open()?;
+        let mut opened = ledger.open()?;
         let actor = load_key(&signer.key, "actor key (--key)")?;
-        let log_path = log_key_path(&ledger.ledger, signer.log_key.as_deref());
+        let log_path = log_key_path(opened.origin(), signer.log_key.as_deref())?;
+        if !log_path.exists() {
+            anyhow::bail!(
+                "no log key for ledger {} (origin {}) at {}: appending signs a checkpoint, and the log key lives only where checkpoints are signed, not beside the ledger; give it with --log-key FILE (or CUSTODY_LOG_KEY), or set {LOG_KEY_DIR_ENV} to the directory that holds it",
+                ledger.ledger.display(),
+                opened.origin(),
+                log_path.display()
+            );
+        }
         let log_key = load_key(&log_path, "log key (--log-key)")?;
+        // The log key this process holds is the anchor, not the verifier key stored in the
+        // ledger file (which SQL can replace): refuse before anything is read or written.
+        if log_key.verifier_key() != *opened.log_verifier_key() {
+            anyhow::bail!(
+                "the log key {} ({}) is not the one ledger {} names ({}): wrong --log-key, or the ledger file was altered; nothing was read or recorded",
+                log_path.display(),
+                log_key.verifier_key(),
+                ledger.ledger.display(),
+                opened.log_verifier_key()
+            );
+        }
+        opened.set_signer_state(&signer_state_path(&log_path));
         Ok(Session {
             ledger: opened,
             actor,
@@ -140,21 +165,64 @@ fn hint(err: &StoreError) -> Option<String> {
             "this machine's clock is behind the ledger's last entry; correct the clock and retry"
                 .to_owned()
         }
+        StoreError::SignerStateAhead { .. }
+        | StoreError::SignerStateFork { .. }
+        | StoreError::SignedCheckpointMismatch { .. }
+        | StoreError::SignedCheckpointAhead { .. }
+        | StoreError::UnverifiedEntry { .. } => {
+            "the ledger file no longer holds what its log key signed: run `custody ledger verify` and restore the ledger from a trusted copy (keep the signer state as it is)".to_owned()
+        }
         StoreError::WrongLogKey { .. } => {
-            "give this ledger's log key with --log-key (default <ledger>.log.key)".to_owned()
+            "give this ledger's log key with --log-key (default <log key directory>/<origin>.key)"
+                .to_owned()
         }
         _ => return None,
     })
 }
 
-/// The log key file: the one given, or `<ledger>.log.key`.
-pub fn log_key_path(ledger: &Path, given: Option<&Path>) -> PathBuf {
+/// The log key file: the one given, or `<log key directory>/<origin>.key`, where the
+/// directory is `$CUSTODY_LOG_KEY_DIR`, else `$XDG_CONFIG_HOME/custody/log-keys`, else
+/// `$HOME/.config/custody/log-keys`. Never beside the ledger: whoever can write the ledger
+/// file must not thereby hold the key that signs its checkpoints.
+pub fn log_key_path(origin: &str, given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {
-        return path.to_path_buf();
+        return Ok(path.to_path_buf());
     }
-    let mut path = OsString::from(ledger.as_os_str());
-    path.push(".log.key");
-    PathBuf::from(path)
+    Ok(log_key_dir()?.join(log_key_file_name(origin)))
+}
+
+fn log_key_dir() -> anyhow::Result<PathBuf> {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = set(LOG_KEY_DIR_ENV) {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(config) = set("XDG_CONFIG_HOME") {
+        return Ok(PathBuf::from(config).join("custody/log-keys"));
+    }
+    if let Some(home) = set("HOME") {
+        return Ok(PathBuf::from(home).join(".config/custody/log-keys"));
+    }
+    anyhow::bail!(
+        "no log key directory: give the log key with --log-key FILE, or set {LOG_KEY_DIR_ENV}"
+    )
+}
+
+/// `<origin>.key` with every byte outside `[A-Za-z0-9._-]` percent-encoded, so that each
+/// origin has its own file and no origin names a path elsewhere.
+fn log_key_file_name(origin: &str) -> OsString {
+    let mut name = String::with_capacity(origin.len() + 4);
+    for byte in origin.bytes() {
+        if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_')
+            || (byte == b'.' && !name.is_empty())
+        {
+            name.push(char::from(byte));
+        } else {
+            name.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    name.push_str(".key");
+    OsString::from(name)
 }
 
 /// Loads a private key, saying which one failed.

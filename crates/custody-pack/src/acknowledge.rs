@@ -9,6 +9,11 @@
 //! `acknowledged` is recorded and the cosigned checkpoint is kept as an outside checkpoint:
 //! from then on `Ledger::verify` checks the ledger against a checkpoint the receiving
 //! authority witnessed, so a later rewrite of the ledger, even with the log key, is caught.
+//!
+//! A package is acknowledged once: a second receipt for the same package digest records
+//! nothing and reports the seq of the `acknowledged` entry already there. Whether it was
+//! acknowledged, and which `sealed` entry it answers, is read from the verified entries
+//! inside the append transaction, so two acknowledgements racing each other record one.
 
 use custody_core::checkpoint::{Checkpoint, CheckpointError};
 use custody_core::keys::{Identity, PublicKey};
@@ -23,8 +28,11 @@ pub struct AcknowledgeOutcome {
     pub receipt: VerifiedReceipt,
     /// Seq of the `sealed` entry of the package.
     pub sealed_seq: u64,
-    /// Seq of the `acknowledged` entry.
+    /// Seq of the `acknowledged` entry (recorded now, or found already there).
     pub acknowledged_seq: u64,
+    /// Whether this call recorded it; `false` when the package was already acknowledged
+    /// at `acknowledged_seq` and nothing was recorded.
+    pub recorded: bool,
     /// Size of the cosigned checkpoint now kept as an outside checkpoint.
     pub checkpoint_size: u64,
 }
@@ -99,12 +107,32 @@ pub fn acknowledge(
             size: checkpoint.size,
         });
     }
-    let sealed = find_sealed(ledger, &body.package_digest, checkpoint.size)?.ok_or_else(|| {
-        AcknowledgeError::UnknownPackage {
-            package_id: body.package_id.clone(),
-            digest: body.package_digest.clone(),
-        }
-    })?;
+    let digest = body.package_digest.as_str();
+    let source = format!(
+        "receipt for package {} from {} ({})",
+        body.package_id, body.receiver.authority, body.receiver.key
+    );
+    let unknown = || AcknowledgeError::UnknownPackage {
+        package_id: body.package_id.clone(),
+        digest: body.package_digest.clone(),
+    };
+    let (sealed_seq, acknowledged_seq) =
+        ledger.read_verified(|v| (v.sealed_seq(digest), v.acknowledged_seq(digest)))?;
+    let sealed_seq = sealed_seq
+        .filter(|seq| *seq >= checkpoint.size)
+        .ok_or_else(unknown)?;
+    let outcome = |acknowledged_seq, recorded| AcknowledgeOutcome {
+        sealed_seq,
+        acknowledged_seq,
+        checkpoint_size: checkpoint.size,
+        recorded,
+        receipt: verified.clone(),
+    };
+    if let Some(seq) = acknowledged_seq {
+        keep_outside_checkpoint(ledger, seq, &source)?;
+        return Ok(outcome(seq, false));
+    }
+    let sealed = ledger.entry(sealed_seq)?;
     let event = &sealed.signed.event;
     let mut draft = EventDraft::new(EventKind::Acknowledged, claimed_time).fields(EventFields {
         from: Some(body.receiver.authority.clone()),
@@ -118,34 +146,37 @@ pub fn acknowledge(
     });
     draft.case.clone_from(&event.case);
     draft.items.clone_from(&event.items);
-    let appended = ledger.append(draft, actor, log_key)?;
-    let source = format!(
-        "receipt for package {} from {} ({})",
-        body.package_id, body.receiver.authority, body.receiver.key
-    );
+    let appended = ledger.append_batch_if(vec![draft], actor, log_key, |view| {
+        match view.acknowledged_seq(digest) {
+            Some(seq) => Err(seq),
+            None => Ok(()),
+        }
+    })?;
+    let acknowledged_seq = match appended {
+        Ok(appended) => appended[0].seq,
+        Err(already) => {
+            keep_outside_checkpoint(ledger, already, &source)?;
+            return Ok(outcome(already, false));
+        }
+    };
     ledger.add_outside_checkpoint(&verified.cosigned_checkpoint, &source)?;
-    Ok(AcknowledgeOutcome {
-        sealed_seq: sealed.seq,
-        acknowledged_seq: appended.seq,
-        checkpoint_size: checkpoint.size,
-        receipt: verified,
-    })
+    Ok(outcome(acknowledged_seq, true))
 }
 
-/// The `sealed` entry naming `digest`. A package is sealed after the checkpoint it
-/// carries, so the search starts there.
-fn find_sealed(
-    ledger: &Ledger,
-    digest: &str,
-    from: u64,
-) -> Result<Option<custody_store::StoredEntry>, StoreError> {
-    for seq in from..ledger.size()? {
-        let entry = ledger.entry(seq)?;
-        let event = &entry.signed.event;
-        if event.kind == EventKind::Sealed && event.fields.package_digest.as_deref() == Some(digest)
-        {
-            return Ok(Some(entry));
-        }
+/// Puts the cosigned checkpoint the `acknowledged` entry at `seq` carries back into the
+/// outside-checkpoint table if it is not there (lost in a crash between the append and the
+/// table write, or deleted): acknowledging again repairs what `verify` reports as
+/// `OutsideCheckpointRowMissing`.
+fn keep_outside_checkpoint(ledger: &mut Ledger, seq: u64, source: &str) -> Result<(), StoreError> {
+    let Some(note) = ledger.entry(seq)?.signed.event.fields.checkpoint else {
+        return Ok(());
+    };
+    if ledger
+        .outside_checkpoints()?
+        .iter()
+        .any(|(_, n)| *n == note)
+    {
+        return Ok(());
     }
-    Ok(None)
+    ledger.add_outside_checkpoint(&note, source).map(|_| ())
 }

@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use custody_core::hash;
 use custody_core::keys::Identity;
 use custody_store::{
-    EventDraft, EventFields, EventKind, Evidence, EvidenceFile, Ledger, StoreError,
+    EventDraft, EventFields, EventKind, Evidence, EvidenceFile, Ledger, LedgerView, StoreError,
 };
 use time::OffsetDateTime;
 
@@ -162,15 +162,17 @@ fn io_err(path: &Path) -> impl Fn(io::Error) -> ReceiveError + '_ {
     }
 }
 
-/// Refuses a package whose item ids the receiving ledger already holds, before anything is
-/// written: `received` would otherwise append the foreign history to a local item.
+/// Refuses a package whose item ids the receiving ledger already holds: `received` would
+/// otherwise append the foreign history to a local item. Checked once before anything is
+/// written (to fail early) and again inside the append transaction (see
+/// `Ledger::append_batch_if`), so two receives of the same item id at the same moment
+/// cannot both succeed.
 fn refuse_existing_items(
-    ledger: &Ledger,
+    held: &LedgerView<'_>,
     statement: &PackageStatement,
 ) -> Result<(), ReceiveError> {
-    let held = ledger.items(None).map_err(ReceiveError::LedgerRead)?;
     for item in &statement.items {
-        if let Some(record) = held.iter().find(|r| r.item == item.id) {
+        if let Some(record) = held.item(&item.id) {
             return Err(ReceiveError::ItemExists {
                 item: item.id.clone(),
                 case: record.case.clone().unwrap_or_default(),
@@ -226,7 +228,9 @@ pub fn receive(
             })
         }
     };
-    refuse_existing_items(ledger, &statement)?;
+    ledger
+        .read_verified(|view| refuse_existing_items(view, &statement))
+        .map_err(ReceiveError::LedgerRead)??;
     let digest = hash::hash_reader(&mut file, &mut |_| {}).map_err(io_err(package))?;
     if fingerprint(&file).map_err(io_err(package))? != before {
         return Err(ReceiveError::PackageChanged {
@@ -245,8 +249,14 @@ pub fn receive(
         &sender_checkpoint,
         received_time,
     );
-    let appended = match ledger.append_batch(drafts, receiver, log_key) {
-        Ok(a) => a,
+    let appended = match ledger.append_batch_if(drafts, receiver, log_key, |view| {
+        refuse_existing_items(view, &statement)
+    }) {
+        Ok(Ok(a)) => a,
+        Ok(Err(refused)) => {
+            let _ = fs::remove_dir_all(into);
+            return Err(refused);
+        }
         Err(e) => {
             // Best effort: the error reported is the ledger's.
             let _ = fs::remove_dir_all(into);

@@ -38,11 +38,46 @@ fn world() -> World {
         "mail.mbox",
         b"From: a@example.org\n",
     );
-    let request = SealRequest {
+    let out = dir.path().join("p.zip");
+    let outcome = seal_as(&mut sender, seal_request(dir.path()), &officer, &log, &out);
+    World {
+        dir,
+        sender,
+        officer,
+        log,
+        receiver: identity("receiver@example.de", 3),
+        digest: custody_core::hex::encode(&outcome.sha256),
+        package_id: outcome.id,
+    }
+}
+
+/// Seals `request` into `out`, signed by `officer` alone.
+fn seal_as(
+    sender: &mut Ledger,
+    request: SealRequest,
+    officer: &Identity,
+    log: &Identity,
+    out: &std::path::Path,
+) -> custody_pack::seal::SealOutcome {
+    seal(
+        sender,
+        request,
+        officer,
+        std::slice::from_ref(officer),
+        log,
+        out,
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
+/// A request to seal item C-5-1 for Berlin.
+fn seal_request(dir: &std::path::Path) -> SealRequest {
+    SealRequest {
         case: "C-5".into(),
         id: None,
         items: vec!["C-5-1".into()],
-        files: [("C-5-1".to_owned(), dir.path().join("mail.mbox"))].into(),
+        files: [("C-5-1".to_owned(), dir.join("mail.mbox"))].into(),
         sender: SenderInfo {
             authority: "Parquet de Paris".into(),
             ..SenderInfo::default()
@@ -59,26 +94,6 @@ fn world() -> World {
         sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
         claimed_time: T.into(),
         compression: Compression::Stored,
-    };
-    let out = dir.path().join("p.zip");
-    let outcome = seal(
-        &mut sender,
-        request,
-        &officer,
-        std::slice::from_ref(&officer),
-        &log,
-        &out,
-        &mut |_| {},
-    )
-    .unwrap();
-    World {
-        dir,
-        sender,
-        officer,
-        log,
-        receiver: identity("receiver@example.de", 3),
-        digest: custody_core::hex::encode(&outcome.sha256),
-        package_id: outcome.id,
     }
 }
 
@@ -130,6 +145,23 @@ fn receipt_bytes(w: &World, sender_checkpoint: String, digest: &str) -> Vec<u8> 
 fn package_checkpoint(w: &World) -> String {
     let size = w.sender.size().unwrap() - 2;
     w.sender.checkpoint_at(size).unwrap().unwrap()
+}
+
+/// Acknowledges `receipt` in the sender's ledger as the officer, trusting the receiver.
+fn acknowledge_as_officer(
+    w: &mut World,
+    receipt: &[u8],
+) -> Result<custody_pack::acknowledge::AcknowledgeOutcome, AcknowledgeError> {
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    acknowledge(
+        &mut w.sender,
+        receipt,
+        &[w.receiver.public_key()],
+        &[],
+        &officer,
+        &log,
+        T,
+    )
 }
 
 #[test]
@@ -421,4 +453,94 @@ fn fail_acknowledge_receipt_by_revoked_receiver() {
     );
     assert_eq!(w.sender.size().unwrap(), size);
     assert!(w.sender.outside_checkpoints().unwrap().is_empty());
+}
+
+#[test]
+fn same_receipt_acknowledged_twice_is_recorded_once() {
+    let mut w = world();
+    let bytes = receipt_bytes(&w, package_checkpoint(&w), &w.digest.clone());
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    let trusted = [w.receiver.public_key()];
+    let first = acknowledge_as_officer(&mut w, &bytes).unwrap();
+    assert!(first.recorded);
+    let size = w.sender.size().unwrap();
+    let second = acknowledge_as_officer(&mut w, &bytes).unwrap();
+    assert!(!second.recorded);
+    assert_eq!(second.acknowledged_seq, first.acknowledged_seq);
+    assert_eq!(w.sender.size().unwrap(), size, "nothing appended");
+    assert_eq!(w.sender.outside_checkpoints().unwrap().len(), 1);
+    // Another handle (another process) sees it from the entries too.
+    let mut other = Ledger::open(&w.dir.path().join("sender.db")).unwrap();
+    let third = acknowledge(&mut other, &bytes, &trusted, &[], &officer, &log, T).unwrap();
+    assert!(!third.recorded);
+    assert_eq!(third.acknowledged_seq, first.acknowledged_seq);
+}
+
+#[test]
+fn fail_deleted_outside_checkpoint_row_is_reported_and_still_checked() {
+    let mut w = world();
+    let bytes = receipt_bytes(&w, package_checkpoint(&w), &w.digest.clone());
+    let outcome = acknowledge_as_officer(&mut w, &bytes).unwrap();
+    let path = w.dir.path().join("sender.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("DELETE FROM outside_checkpoints", [])
+        .unwrap();
+    let report = Ledger::open(&path).unwrap().verify(&[]).unwrap();
+    assert_eq!(
+        report.findings,
+        vec![LedgerFinding::OutsideCheckpointRowMissing {
+            seq: outcome.acknowledged_seq
+        }]
+    );
+    // Acknowledging the receipt again records nothing and puts the row back.
+    w.sender = Ledger::open(&path).unwrap();
+    let again = acknowledge_as_officer(&mut w, &bytes).unwrap();
+    assert!(!again.recorded);
+    assert!(w.sender.verify(&[]).unwrap().is_clean());
+}
+
+#[test]
+fn fail_history_link_deleted_before_seal_still_seals_every_event() {
+    let mut w = world();
+    let (officer, log) = (w.officer.clone(), w.log.clone());
+    // A failed hash check, then its link in the index deleted with SQL.
+    let failed = w
+        .sender
+        .append(
+            EventDraft::new(EventKind::HashVerified, T)
+                .case("C-5")
+                .item("C-5-1")
+                .fields(EventFields {
+                    notes: Some("digest mismatch".into()),
+                    ..EventFields::default()
+                }),
+            &officer,
+            &log,
+        )
+        .unwrap();
+    let path = w.dir.path().join("sender.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("DELETE FROM item_events WHERE seq = ?1", [failed.seq])
+        .unwrap();
+    let mut reopened = Ledger::open(&path).unwrap();
+    let out = w.dir.path().join("again.zip");
+    let mut request = seal_request(w.dir.path());
+    request.id = Some("C-5-AGAIN".into());
+    seal_as(&mut reopened, request, &officer, &log, &out);
+    let mut scanner = custody_pack::zipscan::ZipScanner::new(
+        std::fs::File::open(&out).unwrap(),
+        &custody_pack::zipscan::ScanLimits::default(),
+    )
+    .unwrap();
+    let names: Vec<String> = scanner.entries().iter().map(|e| e.name.clone()).collect();
+    let mut found = false;
+    for (i, name) in names.iter().enumerate() {
+        if name.contains("/custody/events/") {
+            let bytes = scanner.read_entry(i, 1 << 20).unwrap();
+            found |= String::from_utf8_lossy(&bytes).contains("digest mismatch");
+        }
+    }
+    assert!(found, "the failed hash check is missing from the package");
 }

@@ -779,3 +779,52 @@ fn fail_package_signed_only_by_a_trusted_key_outside_the_sender_ledger() {
     let report = verify_package(&s.package, &trusting_all(&[s.officer.clone(), judge()])).unwrap();
     assert!(report.verified, "{:#?}", report.findings);
 }
+
+/// Two receives of the same package (the same item ids) into one ledger, started at the
+/// same moment from two threads with their own ledger handles: exactly one is recorded, the
+/// other is refused as holding items the ledger already has, and undoes its extraction.
+#[test]
+fn fail_concurrent_receives_of_the_same_items_record_one() {
+    let s = genuine();
+    let (path, clerk, log) = receiver_ledger(s.dir.path());
+    let options = ReceiveOptions {
+        verify: trusting(&s.officer),
+        ..ReceiveOptions::default()
+    };
+    let start = std::sync::Barrier::new(2);
+    let results: Vec<Result<_, ReceiveError>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..2)
+            .map(|n| {
+                let (path, clerk, log, options, start) = (&path, &clerk, &log, &options, &start);
+                let dir = s.dir.path();
+                let package = &s.package;
+                scope.spawn(move || {
+                    let mut ledger = Ledger::open(path).unwrap();
+                    start.wait();
+                    receive(
+                        package,
+                        &dir.join(format!("in-{n}")),
+                        options,
+                        &mut ledger,
+                        clerk,
+                        log,
+                        &dir.join(format!("receipt-{n}.json")),
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let succeeded: Vec<usize> = (0..2).filter(|n| results[*n].is_ok()).collect();
+    assert_eq!(succeeded.len(), 1, "{results:?}");
+    let loser = 1 - succeeded[0];
+    assert!(
+        matches!(results[loser], Err(ReceiveError::ItemExists { .. })),
+        "{:?}",
+        results[loser]
+    );
+    assert!(!s.dir.path().join(format!("in-{loser}")).exists());
+    let ledger = Ledger::open(&path).unwrap();
+    assert_eq!(ledger.size().unwrap(), 3, "one entry per item, once");
+    assert!(ledger.verify(&[]).unwrap().is_clean());
+}

@@ -1,4 +1,5 @@
-//! Ledger speed: batch append rate, full verification rate and inclusion proof time.
+//! Ledger speed: batch append rate, full verification rate, inclusion proof time, and the
+//! replay of the entries that every decision rests on (once per open ledger).
 //!
 //! `CUSTODY_BENCH_EVENTS` sets the size of the ledger verified and proved against
 //! (default 100,000; the design target is stated for 1,000,000).
@@ -106,6 +107,27 @@ fn bench(c: &mut Criterion) {
             i = (i + 7_919) % size;
             big.inclusion_proof(i, size).expect("proof")
         })
+    });
+
+    // Decisions rest on the entries: the first read of an opened ledger replays them all
+    // against the newest signed checkpoint; later appends only replay what others added.
+    let big_path = big_dir.path().join("bench.db");
+    group.throughput(Throughput::Elements(size));
+    group.bench_function(format!("open_and_replay_{size}_events"), |b| {
+        b.iter(|| {
+            let opened = Ledger::open(&big_path).expect("open");
+            opened.items(None).expect("verified items").len()
+        })
+    });
+    let mut reopened = Ledger::open(&big_path).expect("open");
+    reopened.items(None).expect("verified items");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(format!("append_one_to_{size}_events_after_replay"), |b| {
+        b.iter_batched(
+            || drafts(1),
+            |batch| reopened.append_batch(batch, &alice, &log).expect("append"),
+            BatchSize::SmallInput,
+        )
     });
 
     // Reference points on the same machine in the same run: one strict Ed25519 verification

@@ -235,6 +235,84 @@ pub enum StoreError {
     /// No checkpoint has been stored (an empty or damaged ledger).
     #[error("the ledger has no checkpoint")]
     NoCheckpoint,
+    /// An entry the ledger's decisions would rest on does not verify; nothing was decided.
+    #[error("{finding}; refusing to decide from this ledger (run `custody ledger verify`)")]
+    UnverifiedEntry {
+        /// What is wrong with the entry.
+        finding: Box<crate::verify::LedgerFinding>,
+    },
+    /// The entries do not hash to the root of the newest checkpoint the log key signed.
+    #[error("the entries do not match the log's signed checkpoint at size {size}: the ledger was altered; refusing to decide from it (run `custody ledger verify`)")]
+    SignedCheckpointMismatch {
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The newest checkpoint the log key signed covers more entries than the ledger holds.
+    #[error("the log's signed checkpoint covers {size} entries but the ledger holds {ledger_size}: entries from seq {ledger_size} were removed")]
+    SignedCheckpointAhead {
+        /// The checkpoint's size.
+        size: u64,
+        /// Entries present.
+        ledger_size: u64,
+    },
+    /// The ledger holds fewer entries than this open ledger already verified.
+    #[error(
+        "the ledger shrank from {verified} to {found} entries while open: entries were removed"
+    )]
+    LedgerShrank {
+        /// Entries verified earlier.
+        verified: u64,
+        /// Entries present now.
+        found: u64,
+    },
+    /// The log key last signed a checkpoint for more entries than the ledger now holds.
+    #[error("the log key last signed a checkpoint of {signed_size} entries but the ledger holds {size}: entries were removed; refusing to sign")]
+    SignerStateAhead {
+        /// Size of the last checkpoint the log key signed.
+        signed_size: u64,
+        /// The tree it was asked to sign.
+        size: u64,
+    },
+    /// The tree to sign does not extend the last checkpoint the log key signed.
+    #[error("the ledger is not an extension of the last checkpoint the log key signed (size {signed_size}): entries before it were changed; refusing to sign")]
+    SignerStateFork {
+        /// Size of the last checkpoint the log key signed.
+        signed_size: u64,
+    },
+    /// The signer's state file cannot be read, written or believed.
+    #[error("log signer state {path}: {reason}")]
+    SignerState {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: SignerStateProblem,
+    },
+}
+
+/// What is wrong with a log signer's state file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignerStateProblem {
+    /// Reading or writing it failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Larger than [`crate::signer::MAX_SIGNER_STATE_BYTES`].
+    #[error("larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// Not a checkpoint signed by this log key.
+    #[error("not a checkpoint signed by this log key: {0}")]
+    NotSigned(custody_core::checkpoint::CheckpointError),
+    /// A checkpoint of another log.
+    #[error("a checkpoint of log {found:?}, not {expected:?} (one log key, one ledger)")]
+    OtherOrigin {
+        /// This ledger's origin.
+        expected: String,
+        /// The origin in the state.
+        found: String,
+    },
 }
 
 impl StoreError {

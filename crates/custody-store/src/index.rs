@@ -1,7 +1,9 @@
-//! The index tables (`actors`, `cases`, `items`, `item_events`, `case_events`): reading and
-//! writing [`State`] rows. Everything here can be rebuilt from the entries.
+//! The index tables (`actors`, `cases`, `items`, `item_events`, `case_events`): a
+//! convenience for people who query the ledger file with SQL. They are written with every
+//! append and rebuilt by `reindex`; `verify` compares them with the entries; no decision
+//! reads them (see [`crate::truth`]).
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 
 use crate::error::StoreError;
 use crate::event::EventKind;
@@ -131,25 +133,6 @@ pub(crate) fn all_items(
     )
 }
 
-/// Items created under one case, by id.
-pub(crate) fn case_items(
-    conn: &Connection,
-    case: &str,
-) -> Result<Result<Vec<ItemRecord>, StoreError>, rusqlite::Error> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {ITEM_COLUMNS} FROM items WHERE case_ref = ?1 ORDER BY item"
-    ))?;
-    let rows = stmt.query_map([case], item_from_row)?;
-    let mut out = Vec::new();
-    for row in rows {
-        match row? {
-            Ok(record) => out.push(record),
-            Err(e) => return Ok(Err(e)),
-        }
-    }
-    Ok(Ok(out))
-}
-
 /// `(key, seq)` pairs of an event-list table, in primary-key order.
 pub(crate) fn event_links(
     conn: &Connection,
@@ -165,46 +148,6 @@ pub(crate) fn event_links(
     ))?;
     let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
     rows.collect()
-}
-
-/// Loads the rows a batch touches into a partial [`State`].
-pub(crate) fn load_partial(
-    conn: &Connection,
-    actors: &[&str],
-    cases: &[&str],
-    items: &[&str],
-) -> Result<Result<State, StoreError>, rusqlite::Error> {
-    let mut state = State::default();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ACTOR_COLUMNS} FROM actors WHERE key = ?1"
-    ))?;
-    for key in actors {
-        if let Some(row) = stmt.query_row([key], actor_from_row).optional()? {
-            match row {
-                Ok(record) => state.actors.insert(record.key.clone(), record),
-                Err(e) => return Ok(Err(e)),
-            };
-        }
-    }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE case_ref = ?1"
-    ))?;
-    for case in cases {
-        if let Some(Ok(record)) = stmt.query_row([case], case_from_row).optional()? {
-            state.cases.insert(record.case.clone(), record);
-        }
-    }
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE item = ?1"))?;
-    for item in items {
-        if let Some(row) = stmt.query_row([item], item_from_row).optional()? {
-            match row {
-                Ok(record) => state.items.insert(record.item.clone(), record),
-                Err(e) => return Ok(Err(e)),
-            };
-        }
-    }
-    Ok(Ok(state))
 }
 
 /// Writes every row of `state` (insert or replace).

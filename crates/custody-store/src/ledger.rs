@@ -1,6 +1,8 @@
 //! The ledger: one SQLite file of signed entries, their Merkle tree, signed checkpoints and
 //! the rebuildable index.
 
+use std::cell::{Ref, RefCell};
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,6 +18,9 @@ use crate::error::StoreError;
 use crate::event::{Event, EventDraft, EventFields, EventKind, SignedEvent, EVENT_VERSION};
 use crate::index;
 use crate::rules::{history_items, ActorRecord, CaseRecord, ItemRecord, State};
+use crate::signer::{read_signer_state, write_signer_state};
+use crate::truth::{unverified, LedgerView, Truth};
+use crate::verify::LedgerFinding;
 
 /// `PRAGMA application_id` of a Custody ledger: "CUST".
 pub const APPLICATION_ID: i64 = 0x4355_5354;
@@ -80,6 +85,10 @@ pub struct Ledger {
     pub(crate) origin: String,
     pub(crate) log_key: VerifierKey,
     clock: fn() -> OffsetDateTime,
+    /// The verified state, advanced at every read and append (see [`crate::truth`]).
+    truth: RefCell<Truth>,
+    /// The log signer's state file, when this process signs with the log key.
+    signer_state: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -168,13 +177,34 @@ impl Ledger {
         first_actor: &Identity,
         log_key: &Identity,
     ) -> Result<Ledger, StoreError> {
+        Self::init_with_signer_state(path, origin, first_actor, log_key, None)
+    }
+
+    /// [`Ledger::init`], with the log signer keeping its state in `signer_state` (see
+    /// [`Ledger::set_signer_state`]) from the first checkpoint on.
+    pub fn init_with_signer_state(
+        path: &Path,
+        origin: &str,
+        first_actor: &Identity,
+        log_key: &Identity,
+        signer_state: Option<&Path>,
+    ) -> Result<Ledger, StoreError> {
         check_origin(origin)?;
+        if let Some(state) = signer_state {
+            // A log key that already signed a tree for this origin cannot start a new one.
+            if let Some((signed, _)) = read_signer_state(state, &log_key.verifier_key(), origin)? {
+                return Err(StoreError::SignerStateAhead {
+                    signed_size: signed.size,
+                    size: 0,
+                });
+            }
+        }
         if path.exists() {
             return Err(StoreError::AlreadyExists {
                 path: path.to_path_buf(),
             });
         }
-        let result = Self::create(path, origin, first_actor, log_key);
+        let result = Self::create(path, origin, first_actor, log_key, signer_state);
         if result.is_err() {
             // Leave nothing half-made behind; the file is ours, created just now.
             for suffix in ["", "-wal", "-shm"] {
@@ -191,6 +221,7 @@ impl Ledger {
         origin: &str,
         first_actor: &Identity,
         log_key: &Identity,
+        signer_state: Option<&Path>,
     ) -> Result<Ledger, StoreError> {
         let err = StoreError::sqlite(path);
         let conn = Connection::open_with_flags(
@@ -222,6 +253,8 @@ impl Ledger {
             origin: origin.to_owned(),
             log_key: verifier.clone(),
             clock: now_utc,
+            truth: RefCell::default(),
+            signer_state: signer_state.map(Path::to_path_buf),
         };
         let claimed = format_utc((ledger.clock)());
         let draft = EventDraft::new(EventKind::LedgerInitialised, claimed).fields(EventFields {
@@ -295,7 +328,43 @@ impl Ledger {
             origin,
             log_key,
             clock: now_utc,
+            truth: RefCell::default(),
+            signer_state: None,
         })
+    }
+
+    /// Makes this process the log signer with its state in `path` (kept beside the log key,
+    /// see [`crate::signer`]): from now on every checkpoint this ledger signs must extend
+    /// the last one the log key signed, and the state is updated with each one.
+    pub fn set_signer_state(&mut self, path: &Path) {
+        self.signer_state = Some(path.to_path_buf());
+    }
+
+    /// The last checkpoint the log key signed, when this process is the signer.
+    fn signed_by_signer(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let Some(path) = &self.signer_state else {
+            return Ok(None);
+        };
+        Ok(read_signer_state(path, &self.log_key, &self.origin)?.map(|(c, _)| c))
+    }
+
+    /// The verified state, advanced over entries appended since it was last read.
+    fn truth(&self) -> Result<Ref<'_, Truth>, StoreError> {
+        {
+            let signed = self.signed_by_signer()?;
+            let mut truth = self.truth.borrow_mut();
+            let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+            truth.advance(
+                &tx,
+                &self.path,
+                &self.origin,
+                &self.log_key,
+                signed.as_ref(),
+                false,
+            )?;
+            tx.finish().map_err(self.err())?;
+        }
+        Ok(self.truth.borrow())
     }
 
     /// Replaces the clock the ledger reads `recorded_time` from (deterministic imports and
@@ -348,15 +417,29 @@ impl Ledger {
         signer: &Identity,
         log_key: &Identity,
     ) -> Result<Vec<Appended>, StoreError> {
+        match self.append_batch_if(drafts, signer, log_key, |_| Ok::<(), Infallible>(()))? {
+            Ok(appended) => Ok(appended),
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`Ledger::append_batch`], if `precondition` holds: it is checked inside the append's
+    /// write transaction against the verified state (see [`LedgerView`]), so no other
+    /// process can append between the check and the batch. When it fails, nothing is
+    /// appended and its error is returned as `Ok(Err(_))`.
+    pub fn append_batch_if<E>(
+        &mut self,
+        drafts: Vec<EventDraft>,
+        signer: &Identity,
+        log_key: &Identity,
+        precondition: impl FnOnce(&LedgerView<'_>) -> Result<(), E>,
+    ) -> Result<Result<Vec<Appended>, E>, StoreError> {
         let given = log_key.verifier_key();
         if given != self.log_key {
             return Err(StoreError::WrongLogKey {
                 expected: self.log_key.to_string(),
                 given: given.to_string(),
             });
-        }
-        if drafts.is_empty() {
-            return Ok(Vec::new());
         }
         let path = self.path.clone();
         let err = StoreError::sqlite(&path);
@@ -367,10 +450,21 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let size = size_of(&tx).map_err(&err)?;
-        let mut state = load_state_for(&tx, &actor, &drafts).map_err(&err)??;
-        state.last_recorded = last_recorded(&tx, size)?;
-        let mut builder = resume_builder(&tx, size).map_err(&err)??;
+        let signed = match &self.signer_state {
+            Some(p) => read_signer_state(p, &self.log_key, &origin)?.map(|(c, _)| c),
+            None => None,
+        };
+        let mut truth = self.truth.borrow_mut();
+        truth.advance(&tx, &path, &origin, &self.log_key, signed.as_ref(), true)?;
+        if let Err(refused) = precondition(&LedgerView { truth: &truth }) {
+            return Ok(Err(refused));
+        }
+        if drafts.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        let size = truth.size();
+        let mut state = state_for(&truth.state, &actor, &drafts);
+        let mut builder = truth.builder.clone();
         let recorded_time = format_utc(clock());
         let mut events = Vec::with_capacity(drafts.len());
         for (offset, draft) in drafts.into_iter().enumerate() {
@@ -418,104 +512,139 @@ impl Ledger {
             });
         }
         index::write_state(&tx, &state).map_err(&err)?;
+        if let Some(state_path) = &self.signer_state {
+            check_extends_signed(&tx, state_path, &self.log_key, &origin, &builder)?;
+        }
         let note = sign_checkpoint(&origin, &builder, log_key)?;
         tx.execute(
             "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
             params![builder.size(), note],
         )
         .map_err(&err)?;
+        // The signer records what it signed before the checkpoint is published: if the
+        // commit then fails, the state is ahead of the ledger and `verify` says so, but a
+        // signed checkpoint is never missing from the signer's memory.
+        if let Some(state_path) = &self.signer_state {
+            write_signer_state(state_path, &note)?;
+        }
         tx.commit().map_err(&err)?;
+        for (event, appended) in events.iter().zip(&appended) {
+            truth.push(event.seq, appended.leaf_hash, event);
+        }
+        if let Ok((checkpoint, _, _)) =
+            Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key))
+        {
+            truth.checkpoint = Some((checkpoint, note.clone()));
+        }
         for a in &mut appended {
             a.checkpoint.clone_from(&note);
         }
-        Ok(appended)
+        Ok(Ok(appended))
     }
 
-    /// One entry.
+    /// One entry, verified: its bytes are shown to be the leaf at `seq` of the verified
+    /// tree (an inclusion proof from the stored nodes, checked against the root the replay
+    /// computed), so an entry or node changed with SQL is an error, never an answer.
     pub fn entry(&self, seq: u64) -> Result<StoredEntry, StoreError> {
-        let bytes: Option<Vec<u8>> = self
+        let truth = self.truth()?;
+        self.verified_entry(&truth, seq)
+    }
+
+    fn verified_entry(&self, truth: &Truth, seq: u64) -> Result<StoredEntry, StoreError> {
+        let size = truth.size();
+        if seq >= size {
+            return Err(StoreError::NoSuchEntry { seq, size });
+        }
+        let bytes: Vec<u8> = self
             .conn
             .prepare_cached("SELECT entry FROM entries WHERE seq = ?1")
             .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional())
-            .map_err(self.err())?;
-        let Some(bytes) = bytes else {
-            return Err(StoreError::NoSuchEntry {
-                seq,
-                size: self.size()?,
-            });
-        };
+            .map_err(self.err())?
+            .ok_or_else(|| {
+                unverified(LedgerFinding::MissingEntries {
+                    from: seq,
+                    to: seq + 1,
+                })
+            })?;
+        let leaf = merkle::leaf_hash(&bytes);
+        let proof = merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, size)
+            .map_err(|e| match e {
+                TreeError::Proof(p) => StoreError::Proof(p),
+                TreeError::Source(_) => unverified(LedgerFinding::LeafHashMismatch { seq }),
+            })?;
+        if proof.verify(&leaf, &truth.root()).is_err() {
+            return Err(unverified(LedgerFinding::LeafHashMismatch { seq }));
+        }
         let signed = parse_entry(seq, &bytes)?;
         Ok(StoredEntry { seq, bytes, signed })
     }
 
-    fn entries_for(&self, sql: &str, key: &str) -> Result<Vec<StoredEntry>, StoreError> {
-        let rows: Vec<(u64, Vec<u8>)> = self
-            .conn
-            .prepare(sql)
-            .and_then(|mut s| {
-                s.query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect()
-            })
-            .map_err(self.err())?;
-        rows.into_iter()
-            .map(|(seq, bytes)| {
-                let signed = parse_entry(seq, &bytes)?;
-                Ok(StoredEntry { seq, bytes, signed })
-            })
+    fn entries_at(&self, seqs: Option<&Vec<u64>>) -> Result<Vec<StoredEntry>, StoreError> {
+        let truth = self.truth()?;
+        seqs.into_iter()
+            .flatten()
+            .map(|seq| self.verified_entry(&truth, *seq))
             .collect()
     }
 
-    /// Every event naming `item` (and, for a parent item, the derivations from it), in order.
+    /// Every event naming `item` (and, for a parent item, the derivations from it), in
+    /// order, from the verified entries.
     pub fn item_history(&self, item: &str) -> Result<Vec<StoredEntry>, StoreError> {
-        self.entries_for(
-            "SELECT e.seq, e.entry FROM item_events l JOIN entries e ON e.seq = l.seq \
-             WHERE l.item = ?1 ORDER BY l.seq",
-            item,
-        )
+        let seqs = self.truth()?.item_history.get(item).cloned();
+        self.entries_at(seqs.as_ref())
     }
 
-    /// Every event of a case, in order.
+    /// Every event of a case, in order, from the verified entries.
     pub fn case_history(&self, case: &str) -> Result<Vec<StoredEntry>, StoreError> {
-        self.entries_for(
-            "SELECT e.seq, e.entry FROM case_events l JOIN entries e ON e.seq = l.seq \
-             WHERE l.case_ref = ?1 ORDER BY l.seq",
-            case,
-        )
+        let seqs = self.truth()?.case_history.get(case).cloned();
+        self.entries_at(seqs.as_ref())
     }
 
-    /// Every actor ever enrolled, by key.
+    /// Every actor ever enrolled, by key, as the verified entries say.
     pub fn actors(&self) -> Result<Vec<ActorRecord>, StoreError> {
-        index::all_actors(&self.conn).map_err(self.err())?
+        Ok(self.truth()?.state.actors.values().cloned().collect())
     }
 
-    /// Every case, by reference.
+    /// Every case, by reference, as the verified entries say.
     pub fn cases(&self) -> Result<Vec<CaseRecord>, StoreError> {
-        index::all_cases(&self.conn).map_err(self.err())?
+        Ok(self.truth()?.state.cases.values().cloned().collect())
     }
 
-    /// Items, by id: those created under `case`, or all.
+    /// Items, by id: those created under `case`, or all, as the verified entries say.
     pub fn items(&self, case: Option<&str>) -> Result<Vec<ItemRecord>, StoreError> {
-        match case {
-            Some(case) => index::case_items(&self.conn, case).map_err(self.err())?,
-            None => index::all_items(&self.conn).map_err(self.err())?,
-        }
+        Ok(self
+            .truth()?
+            .state
+            .items
+            .values()
+            .filter(|r| case.is_none() || r.case.as_deref() == case)
+            .cloned()
+            .collect())
     }
 
-    /// The newest stored checkpoint, parsed and checked against the log key, with its note text.
+    /// Runs `read` on the verified state as it stands now (see [`LedgerView`]). For a
+    /// decision that is then recorded, check again inside the append with
+    /// [`Ledger::append_batch_if`].
+    pub fn read_verified<T>(
+        &self,
+        read: impl FnOnce(&LedgerView<'_>) -> T,
+    ) -> Result<T, StoreError> {
+        let truth = self.truth()?;
+        Ok(read(&LedgerView { truth: &truth }))
+    }
+
+    /// Seq of the `acknowledged` entry for a package digest (SHA-256 hex), if any.
+    pub fn acknowledged_seq(&self, package_digest: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.truth()?.acknowledged.get(package_digest).copied())
+    }
+
+    /// The newest stored checkpoint that verifies under the log key and matches the
+    /// verified entries, with its note text.
     pub fn latest_checkpoint(&self) -> Result<(Checkpoint, String), StoreError> {
-        let note: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(self.err())?;
-        let note = note.ok_or(StoreError::NoCheckpoint)?;
-        let (checkpoint, _, _) =
-            Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key))?;
-        Ok((checkpoint, note))
+        self.truth()?
+            .checkpoint
+            .clone()
+            .ok_or(StoreError::NoCheckpoint)
     }
 
     /// The stored checkpoint note for exactly `size` entries, if one was signed.
@@ -530,32 +659,68 @@ impl Ledger {
             .map_err(self.err())
     }
 
-    /// Merkle tree hash of the first `size` entries (from stored nodes).
+    /// Merkle tree hash of the first `size` entries: read from the stored nodes and shown
+    /// to be a prefix of the verified tree by a consistency proof, so a node changed with
+    /// SQL is an error, never an answer.
     pub fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
-        self.check_size(size)?;
-        merkle::tree_root(&mut StoredTree { conn: &self.conn }, size).map_err(|e| self.tree_err(e))
+        let truth = self.truth()?;
+        let full = truth.size();
+        if size > full {
+            return Err(StoreError::NoSuchEntry {
+                seq: size - 1,
+                size: full,
+            });
+        }
+        if size == full {
+            return Ok(truth.root());
+        }
+        let mut stored = StoredTree { conn: &self.conn };
+        let root = merkle::tree_root(&mut stored, size).map_err(|e| self.tree_err(e))?;
+        if size > 0 {
+            let proof =
+                merkle::consistency_proof(&mut stored, size, full).map_err(|e| self.tree_err(e))?;
+            if proof.verify(&root, &truth.root()).is_err() {
+                return Err(StoreError::SignedCheckpointMismatch { size: full });
+            }
+        }
+        Ok(root)
     }
 
-    /// Inclusion proof of entry `seq` in the tree of the first `tree_size` entries.
+    /// Inclusion proof of entry `seq` in the tree of the first `tree_size` entries, checked
+    /// against the verified entry and the verified root of that tree before it is returned.
     pub fn inclusion_proof(
         &self,
         seq: u64,
         tree_size: u64,
     ) -> Result<merkle::InclusionProof, StoreError> {
         self.check_size(tree_size)?;
-        merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, tree_size)
-            .map_err(|e| self.tree_err(e))
+        let proof = merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, tree_size)
+            .map_err(|e| self.tree_err(e))?;
+        // Built from stored nodes: shown against the verified entry and root before it leaves.
+        let leaf = merkle::leaf_hash(&self.entry(seq)?.bytes);
+        if proof.verify(&leaf, &self.root_at(tree_size)?).is_err() {
+            return Err(unverified(LedgerFinding::LeafHashMismatch { seq }));
+        }
+        Ok(proof)
     }
 
-    /// Consistency proof from the tree of `old` entries to the tree of `new` entries.
+    /// Consistency proof from the tree of `old` entries to the tree of `new` entries, checked
+    /// against the verified roots of both before it is returned.
     pub fn consistency_proof(
         &self,
         old: u64,
         new: u64,
     ) -> Result<merkle::ConsistencyProof, StoreError> {
         self.check_size(new)?;
-        merkle::consistency_proof(&mut StoredTree { conn: &self.conn }, old, new)
-            .map_err(|e| self.tree_err(e))
+        let proof = merkle::consistency_proof(&mut StoredTree { conn: &self.conn }, old, new)
+            .map_err(|e| self.tree_err(e))?;
+        if proof
+            .verify(&self.root_at(old)?, &self.root_at(new)?)
+            .is_err()
+        {
+            return Err(StoreError::SignedCheckpointMismatch { size: new });
+        }
+        Ok(proof)
     }
 
     fn check_size(&self, size: u64) -> Result<(), StoreError> {
@@ -656,55 +821,72 @@ pub(crate) fn size_of(conn: &Connection) -> Result<u64, rusqlite::Error> {
     })
 }
 
-fn last_recorded(conn: &Connection, size: u64) -> Result<Option<String>, StoreError> {
-    let Some(last) = size.checked_sub(1) else {
-        return Ok(None);
+/// The part of the verified state a batch touches: the signer, the keys, cases and items
+/// its drafts name, and the last recorded time. The rules need nothing else, and copying
+/// only this keeps an append independent of the ledger's size.
+fn state_for(full: &State, actor: &str, drafts: &[EventDraft]) -> State {
+    let mut part = State {
+        last_recorded: full.last_recorded.clone(),
+        ..State::default()
     };
-    let bytes: Vec<u8> = conn
-        .query_row("SELECT entry FROM entries WHERE seq = ?1", [last], |r| {
-            r.get(0)
-        })
-        .map_err(|_| StoreError::CorruptEntry {
-            seq: last,
-            reason: "missing",
-        })?;
-    Ok(Some(parse_entry(last, &bytes)?.event.recorded_time))
-}
-
-fn load_state_for(
-    conn: &Connection,
-    actor: &str,
-    drafts: &[EventDraft],
-) -> Result<Result<State, StoreError>, rusqlite::Error> {
-    let mut actors = vec![actor];
-    let mut cases = Vec::new();
-    let mut items = Vec::new();
+    let mut take_actor = |key: &str| {
+        if let Some(record) = full.actors.get(key) {
+            part.actors.insert(key.to_owned(), record.clone());
+        }
+    };
+    take_actor(actor);
     for d in drafts {
-        actors.extend(d.fields.public_key.as_deref());
-        cases.extend(d.case.as_deref());
-        items.extend(d.items.iter().map(String::as_str));
-        items.extend(d.fields.parent.as_deref());
-    }
-    for list in [&mut actors, &mut cases, &mut items] {
-        list.sort_unstable();
-        list.dedup();
-    }
-    index::load_partial(conn, &actors, &cases, &items)
-}
-
-/// The right edge of the stored tree of `size` leaves.
-fn resume_builder(
-    conn: &Connection,
-    size: u64,
-) -> Result<Result<TreeBuilder, StoreError>, rusqlite::Error> {
-    let mut source = StoredTree { conn };
-    let mut frontier = Vec::new();
-    for level in (0..64u32).rev() {
-        if size & (1u64 << level) != 0 {
-            frontier.push(source.perfect_subtree(level, (size >> level) - 1)?);
+        if let Some(key) = d.fields.public_key.as_deref() {
+            take_actor(key);
         }
     }
-    Ok(TreeBuilder::resume(size, frontier).map_err(StoreError::Proof))
+    for d in drafts {
+        if let Some(record) = d.case.as_deref().and_then(|c| full.cases.get(c)) {
+            part.cases.insert(record.case.clone(), record.clone());
+        }
+        for item in d.items.iter().chain(d.fields.parent.as_ref()) {
+            if let Some(record) = full.items.get(item) {
+                part.items.insert(item.clone(), record.clone());
+            }
+        }
+    }
+    part
+}
+
+/// Before the log key signs `builder`'s tree: it must extend the last checkpoint the key
+/// signed, as kept in the signer's state.
+fn check_extends_signed(
+    conn: &Connection,
+    state_path: &Path,
+    log_key: &VerifierKey,
+    origin: &str,
+    builder: &TreeBuilder,
+) -> Result<(), StoreError> {
+    let Some((signed, _)) = read_signer_state(state_path, log_key, origin)? else {
+        return Ok(());
+    };
+    let size = builder.size();
+    if size < signed.size {
+        return Err(StoreError::SignerStateAhead {
+            signed_size: signed.size,
+            size,
+        });
+    }
+    let fork = StoreError::SignerStateFork {
+        signed_size: signed.size,
+    };
+    if signed.size == 0 {
+        return Ok(());
+    }
+    let proof =
+        merkle::consistency_proof(&mut StoredTree { conn }, signed.size, size).map_err(|_| {
+            StoreError::SignerStateFork {
+                signed_size: signed.size,
+            }
+        })?;
+    proof
+        .verify(&signed.root, &builder.root())
+        .map_err(|_| fork)
 }
 
 fn insert_entry(

@@ -3,8 +3,11 @@
 //! Entries are the truth: signed, canonical custody events, one per RFC 6962 Merkle leaf,
 //! numbered contiguously from 0. After every append the ledger signs a C2SP checkpoint with
 //! its log key. Everything else (actors, cases, items, holders) is an index rebuilt from the
-//! entries by [`Ledger::reindex`], and [`Ledger::verify`] recomputes all of it — and checks
-//! the ledger against checkpoints held outside it. `docs/ledger.md` specifies the format.
+//! entries by [`Ledger::reindex`] for people who query the file with SQL; no decision reads
+//! it. Append and every read that seal, receive and acknowledge rely on answer from the
+//! entries themselves, replayed and checked against the newest checkpoint the log key
+//! signed. [`Ledger::verify`] recomputes all of it — and checks the ledger against
+//! checkpoints held outside it, including the log signer's own record of what it signed. `docs/ledger.md` specifies the format.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -14,6 +17,8 @@ pub mod event;
 mod index;
 pub mod ledger;
 pub mod rules;
+pub mod signer;
+mod truth;
 pub mod verify;
 
 pub use error::StoreError;
@@ -22,4 +27,5 @@ pub use event::{
 };
 pub use ledger::{Appended, Ledger, StoredEntry};
 pub use rules::{ActorRecord, ActorStatus, CaseRecord, ItemCondition, ItemRecord};
+pub use truth::LedgerView;
 pub use verify::{LedgerFinding, LedgerReport};

@@ -202,6 +202,21 @@ pub enum LedgerFinding {
         /// Where it came from.
         source_name: String,
     },
+    /// An `acknowledged` entry carries a cosigned checkpoint that the outside-checkpoint
+    /// table has lost (the entry still holds it, and it is checked from there).
+    #[error("entry {seq}: the cosigned checkpoint of this acknowledged receipt is missing from the outside checkpoints table (deleted, or lost by a crash right after the append; acknowledging the receipt again puts it back); it is still checked from the entry")]
+    OutsideCheckpointRowMissing {
+        /// The `acknowledged` entry.
+        seq: u64,
+    },
+    /// The log signer's state could not be read or believed.
+    #[error("log signer state {path}: {reason}")]
+    SignerStateUnreadable {
+        /// The state file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An index row differs from what the entries say (run `reindex`).
     #[error("index table {table}: row {key:?} does not match the entries")]
     IndexMismatch {
@@ -213,13 +228,13 @@ pub enum LedgerFinding {
 }
 
 /// Entries read per round of parallel checks.
-const CHUNK: usize = 16_384;
+pub(crate) const CHUNK: usize = 16_384;
 
-struct EntryCheck {
-    seq: u64,
-    leaf: Hash,
-    event: Option<Event>,
-    findings: Vec<LedgerFinding>,
+pub(crate) struct EntryCheck {
+    pub(crate) seq: u64,
+    pub(crate) leaf: Hash,
+    pub(crate) event: Option<Event>,
+    pub(crate) findings: Vec<LedgerFinding>,
 }
 
 /// Runs `f` over contiguous slices of `items` on every core, keeping the order. A panicking
@@ -309,7 +324,7 @@ fn check_entry(
 }
 
 /// Checks a run of entries: everything per entry, then their signatures in batches.
-fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
+pub(crate) fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
     let mut keys = HashMap::new();
     let (mut checks, pending): (Vec<EntryCheck>, Vec<Option<PendingSignature>>) = rows
         .iter()
@@ -341,7 +356,7 @@ fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
     checks
 }
 
-fn rule_finding(seq: u64, error: StoreError) -> LedgerFinding {
+pub(crate) fn rule_finding(seq: u64, error: StoreError) -> LedgerFinding {
     match error {
         StoreError::UnknownActor { key } => LedgerFinding::UnknownSigner { seq, key },
         StoreError::RevokedActor { key, .. } | StoreError::RotatedActor { key, .. } => {
@@ -408,14 +423,27 @@ impl Ledger {
     /// copy, a receipt), checked along with those stored by [`Ledger::add_outside_checkpoint`].
     /// Problems are findings in the report; `Err` means the ledger could not be read at all.
     pub fn verify(&self, outside: &[String]) -> Result<LedgerReport, StoreError> {
-        self.verify_in_chunks(outside, CHUNK)
+        self.verify_with_signer_state(outside, None)
     }
 
-    /// [`Ledger::verify`], reading `chunk` entries per round (tests use small chunks to run
-    /// the pipeline through many rounds).
+    /// [`Ledger::verify`], also against the log signer's state file (see
+    /// [`crate::signer`]): a ledger shorter than, or inconsistent with, the last checkpoint
+    /// the log key signed is reported, even when every checkpoint stored in the ledger agrees
+    /// with it.
+    pub fn verify_with_signer_state(
+        &self,
+        outside: &[String],
+        signer_state: Option<&std::path::Path>,
+    ) -> Result<LedgerReport, StoreError> {
+        self.verify_in_chunks(outside, signer_state, CHUNK)
+    }
+
+    /// [`Ledger::verify_with_signer_state`], reading `chunk` entries per round (tests use
+    /// small chunks to run the pipeline through many rounds).
     fn verify_in_chunks(
         &self,
         outside: &[String],
+        signer_state: Option<&std::path::Path>,
         chunk: usize,
     ) -> Result<LedgerReport, StoreError> {
         let err = self.err();
@@ -427,6 +455,9 @@ impl Ledger {
         let mut item_links: Vec<(String, u64)> = Vec::new();
         let mut case_links: Vec<(String, u64)> = Vec::new();
         let mut expected_seq = 0u64;
+        // Cosigned checkpoints carried by `acknowledged` entries: outside checkpoints that
+        // deleting a table row cannot remove.
+        let mut acknowledged: Vec<(u64, String)> = Vec::new();
         let mut replay_chunk = |checks: Vec<EntryCheck>| {
             for check in checks {
                 if check.seq != expected_seq {
@@ -440,6 +471,11 @@ impl Ledger {
                 findings.extend(check.findings);
                 if let Some(event) = check.event {
                     self.replay(check.seq, &event, &mut state, &mut findings);
+                    if event.kind == EventKind::Acknowledged {
+                        if let Some(note) = &event.fields.checkpoint {
+                            acknowledged.push((check.seq, note.clone()));
+                        }
+                    }
                     for item in history_items(&event) {
                         item_links.push((item.to_owned(), event.seq));
                     }
@@ -480,6 +516,34 @@ impl Ledger {
         self.check_checkpoints(&tx, &levels, size, &mut findings)
             .map_err(&err)?;
         let mut sources: Vec<(String, String)> = self.outside_checkpoints()?;
+        for (seq, note) in &acknowledged {
+            if !sources.iter().any(|(_, n)| n == note) {
+                findings.push(LedgerFinding::OutsideCheckpointRowMissing { seq: *seq });
+            }
+        }
+        sources.extend(
+            acknowledged
+                .into_iter()
+                .map(|(seq, note)| (format!("acknowledged entry {seq}"), note)),
+        );
+        if let Some(path) = signer_state {
+            match crate::signer::read_signer_state(path, &self.log_key, &self.origin) {
+                Ok(Some((_, note))) => {
+                    sources.push((format!("log signer state {}", path.display()), note))
+                }
+                Ok(None) => findings.push(LedgerFinding::SignerStateUnreadable {
+                    path: path.display().to_string(),
+                    reason: "missing: the log key has no record of what it signed".to_owned(),
+                }),
+                Err(StoreError::SignerState { reason, .. }) => {
+                    findings.push(LedgerFinding::SignerStateUnreadable {
+                        path: path.display().to_string(),
+                        reason: reason.to_string(),
+                    })
+                }
+                Err(other) => return Err(other),
+            }
+        }
         sources.extend(
             outside
                 .iter()
@@ -623,9 +687,9 @@ impl Ledger {
     }
 }
 
-type Row = (u64, Vec<u8>, Vec<u8>);
+pub(crate) type Row = (u64, Vec<u8>, Vec<u8>);
 
-fn read_chunk(
+pub(crate) fn read_chunk(
     conn: &Connection,
     after: Option<u64>,
     chunk: usize,
@@ -796,7 +860,7 @@ mod tests {
             })
             .collect();
         ledger.append_batch(drafts, &alice, &log).unwrap();
-        let clean = ledger.verify_in_chunks(&[], 3).unwrap();
+        let clean = ledger.verify_in_chunks(&[], None, 3).unwrap();
         assert!(clean.is_clean(), "{:#?}", clean.findings);
         // Break entries in several rounds: a gap and an edited row.
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -806,7 +870,7 @@ mod tests {
              UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), 'C-30', 'C-31') AS BLOB) WHERE seq = 31;",
         )
         .unwrap();
-        let whole = ledger.verify_in_chunks(&[], super::CHUNK).unwrap();
+        let whole = ledger.verify_in_chunks(&[], None, super::CHUNK).unwrap();
         assert!(whole
             .findings
             .contains(&LedgerFinding::MissingEntries { from: 7, to: 8 }));
@@ -815,7 +879,7 @@ mod tests {
             .contains(&LedgerFinding::BadSignature { seq: 31 }));
         for chunk in [1, 2, 3, 5, 64] {
             assert_eq!(
-                ledger.verify_in_chunks(&[], chunk).unwrap(),
+                ledger.verify_in_chunks(&[], None, chunk).unwrap(),
                 whole,
                 "chunk {chunk}"
             );

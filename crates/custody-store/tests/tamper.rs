@@ -7,18 +7,9 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use custody_core::keys::Identity;
 use custody_core::{canonical, merkle, sign};
-use custody_store::{EventDraft, Ledger, LedgerFinding, LedgerReport};
+use custody_store::{LedgerFinding, LedgerReport};
 use rusqlite::{params, Connection};
-
-/// Opens the ledger file directly and removes the triggers, as an attacker with file access would.
-fn raw(path: &Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    conn.execute_batch("DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete;")
-        .unwrap();
-    conn
-}
 
 fn entry(conn: &Connection, seq: u64) -> Vec<u8> {
     conn.query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| {
@@ -134,25 +125,6 @@ fn forged_row_is_found() {
     );
 }
 
-/// Cuts the ledger back to `keep` entries, removing every trace of the rest: entries, tree
-/// nodes and checkpoints beyond it.
-fn truncate(path: &Path, keep: u64) {
-    let conn = raw(path);
-    conn.execute("DELETE FROM entries WHERE seq >= ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM nodes WHERE ((idx + 1) << level) > ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM item_events WHERE seq >= ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM case_events WHERE seq >= ?1", [keep])
-        .unwrap();
-    drop(conn);
-    let mut ledger = open(path);
-    ledger.reindex().unwrap();
-}
-
 #[test]
 fn truncated_tail_is_found_only_against_an_outside_checkpoint() {
     let f = populated(6);
@@ -195,51 +167,6 @@ fn stored_outside_checkpoint_catches_truncation() {
             source_name: "receipt from DE".into(),
         },
     );
-}
-
-fn signer_for(actor: &str) -> Identity {
-    [investigator(), officer()]
-        .into_iter()
-        .find(|id| key_hex(id) == actor)
-        .expect("known actor")
-}
-
-/// Someone holding the log key and the actors' keys replays the ledger without one event:
-/// every entry re-signed, every checkpoint re-made, the file replaced.
-fn rewrite_without(path: &Path, dropped: u64) {
-    let old = open(path);
-    let size = old.size().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let forged_path = dir.path().join("forged.db");
-    let mut forged = Ledger::init(&forged_path, ORIGIN, &investigator(), &log_key()).unwrap();
-    for seq in 1..size {
-        if seq == dropped {
-            continue;
-        }
-        let event = old.entry(seq).unwrap().signed.event;
-        let draft = EventDraft {
-            kind: event.kind,
-            case: event.case,
-            items: event.items,
-            claimed_time: event.claimed_time,
-            fields: event.fields,
-        };
-        forged
-            .append(draft, &signer_for(&event.actor), &log_key())
-            .unwrap();
-    }
-    drop((old, forged));
-    for suffix in ["-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
-    }
-    // Fold the forged WAL into the main file before copying it over the original.
-    Connection::open(&forged_path)
-        .unwrap()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .unwrap();
-    std::fs::copy(&forged_path, path).unwrap();
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use custody_core::keys::{ActorInfo, Identity};
 use custody_store::{EventDraft, EventFields, EventKind, Evidence, Ledger};
+use rusqlite::Connection;
 
 pub const ORIGIN: &str = "ledger.example.fr/custody/test";
 pub const T0: &str = "2026-03-01T09:00:00+01:00";
@@ -114,4 +115,78 @@ pub fn populated(items: usize) -> Fixture {
 /// Every checkpoint note this ledger has signed so far, newest.
 pub fn latest_note(ledger: &Ledger) -> String {
     ledger.latest_checkpoint().expect("checkpoint").1
+}
+
+/// Opens the ledger file directly and removes the triggers, as an attacker with file access would.
+pub fn raw(path: &Path) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;",
+    )
+    .unwrap();
+    conn
+}
+
+/// Cuts the ledger back to `keep` entries, removing every trace of the rest: entries, tree
+/// nodes and checkpoints beyond it.
+pub fn truncate(path: &Path, keep: u64) {
+    let conn = raw(path);
+    conn.execute("DELETE FROM entries WHERE seq >= ?1", [keep])
+        .unwrap();
+    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [keep])
+        .unwrap();
+    conn.execute("DELETE FROM nodes WHERE ((idx + 1) << level) > ?1", [keep])
+        .unwrap();
+    conn.execute("DELETE FROM item_events WHERE seq >= ?1", [keep])
+        .unwrap();
+    conn.execute("DELETE FROM case_events WHERE seq >= ?1", [keep])
+        .unwrap();
+    drop(conn);
+    let mut ledger = open(path);
+    ledger.reindex().unwrap();
+}
+
+pub fn signer_for(actor: &str) -> Identity {
+    [investigator(), officer()]
+        .into_iter()
+        .find(|id| key_hex(id) == actor)
+        .expect("known actor")
+}
+
+/// Someone holding the log key and the actors' keys replays the ledger without one event:
+/// every entry re-signed, every checkpoint re-made, the file replaced.
+pub fn rewrite_without(path: &Path, dropped: u64) {
+    let old = open(path);
+    let size = old.size().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let forged_path = dir.path().join("forged.db");
+    let mut forged = Ledger::init(&forged_path, ORIGIN, &investigator(), &log_key()).unwrap();
+    for seq in 1..size {
+        if seq == dropped {
+            continue;
+        }
+        let event = old.entry(seq).unwrap().signed.event;
+        let draft = EventDraft {
+            kind: event.kind,
+            case: event.case,
+            items: event.items,
+            claimed_time: event.claimed_time,
+            fields: event.fields,
+        };
+        forged
+            .append(draft, &signer_for(&event.actor), &log_key())
+            .unwrap();
+    }
+    drop((old, forged));
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    // Fold the forged WAL into the main file before copying it over the original.
+    Connection::open(&forged_path)
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    std::fs::copy(&forged_path, path).unwrap();
 }

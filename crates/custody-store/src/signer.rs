@@ -1,0 +1,90 @@
+//! The log signer's own memory: the last checkpoint its log key signed.
+//!
+//! The log key lives only where checkpoints are signed, and beside it (never beside the
+//! ledger) the signer keeps a state file: the last checkpoint note it signed, exactly as
+//! signed. Before signing a new checkpoint the signer checks that the tree is an extension
+//! of that one (same or larger size, and a consistency proof from it verifies), so a ledger
+//! whose tail was cut, or whose entries were changed, with SQL gets no new checkpoint; and
+//! `Ledger::verify` given the state reports a ledger shorter than, or inconsistent with, the
+//! last checkpoint the log key signed. The file is replaced atomically (temporary file,
+//! fsync, rename, fsync of the directory).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use custody_core::checkpoint::Checkpoint;
+use custody_core::keys::VerifierKey;
+
+use crate::error::{SignerStateProblem, StoreError};
+
+/// What is appended to the log key file's name to name its state file.
+pub const SIGNER_STATE_SUFFIX: &str = ".state";
+
+/// The largest signer state file read (a checkpoint note is a few hundred bytes).
+pub const MAX_SIGNER_STATE_BYTES: u64 = 64 * 1024;
+
+/// The state file kept beside the log key file `log_key`: `<log_key>.state`.
+pub fn signer_state_path(log_key: &Path) -> PathBuf {
+    let mut name = log_key.as_os_str().to_owned();
+    name.push(SIGNER_STATE_SUFFIX);
+    PathBuf::from(name)
+}
+
+fn problem(path: &Path) -> impl Fn(SignerStateProblem) -> StoreError + '_ {
+    move |reason| StoreError::SignerState {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Reads the last checkpoint the log key signed for `origin`, as `(checkpoint, note)`;
+/// `None` when the state file does not exist yet (the key has signed nothing).
+pub fn read_signer_state(
+    path: &Path,
+    log_key: &VerifierKey,
+    origin: &str,
+) -> Result<Option<(Checkpoint, String)>, StoreError> {
+    let fail = problem(path);
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e.into())),
+    };
+    let mut note = String::new();
+    file.take(MAX_SIGNER_STATE_BYTES + 1)
+        .read_to_string(&mut note)
+        .map_err(|e| fail(e.into()))?;
+    if note.len() as u64 > MAX_SIGNER_STATE_BYTES {
+        return Err(fail(SignerStateProblem::TooLarge {
+            limit: MAX_SIGNER_STATE_BYTES,
+        }));
+    }
+    let (checkpoint, _, _) = Checkpoint::open(note.as_bytes(), std::slice::from_ref(log_key))
+        .map_err(|e| fail(SignerStateProblem::NotSigned(e)))?;
+    if checkpoint.origin != origin {
+        return Err(fail(SignerStateProblem::OtherOrigin {
+            expected: origin.to_owned(),
+            found: checkpoint.origin,
+        }));
+    }
+    Ok(Some((checkpoint, note)))
+}
+
+/// Replaces the state with `note`, atomically and durably.
+pub(crate) fn write_signer_state(path: &Path, note: &str) -> Result<(), StoreError> {
+    let fail = problem(path);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(e.into()))?;
+    temp.write_all(note.as_bytes())
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| fail(e.into()))?;
+    temp.persist(path).map_err(|e| fail(e.error.into()))?;
+    // The rename is durable only once the directory is.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
