@@ -957,20 +957,20 @@ impl<'a, S: BagSource> Validator<'a, S> {
     }
 
     fn check_listings(&mut self, manifests: &[Manifest], fetched: &BTreeSet<String>) {
-        let payload: Vec<String> = self
+        // Each payload path with its NFC form, normalised once for all manifests.
+        let payload: Vec<(String, String)> = self
             .present
             .iter()
             .filter(|p| p.starts_with("data/"))
-            .cloned()
+            .map(|p| (p.clone(), p.nfc().collect()))
             .collect();
         let mut incomplete = BTreeSet::new();
         for m in manifests {
             if !m.tag {
                 let listed: BTreeSet<String> =
                     m.entries.keys().map(|p| p.nfc().collect()).collect();
-                for file in &payload {
-                    let normal: String = file.nfc().collect();
-                    if !listed.contains(&normal) {
+                for (file, normal) in &payload {
+                    if !listed.contains(normal) {
                         self.error(BagFinding::FileNotInManifest {
                             file: file.clone(),
                             manifest: m.file.clone(),
