@@ -112,6 +112,24 @@ pub enum TagRefusal {
     },
 }
 
+impl std::fmt::Display for TagRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TagRefusal::TooLarge { size, max } => {
+                write!(f, "{size} bytes exceeds the {max}-byte limit")
+            }
+            TagRefusal::Ratio {
+                compressed,
+                uncompressed,
+            } => write!(
+                f,
+                "{uncompressed} bytes stored in {compressed} exceeds the {MAX_TAG_RATIO}:1 \
+                 compression ratio limit"
+            ),
+        }
+    }
+}
+
 /// Whether a tag file declared `uncompressed` bytes from `compressed` stored bytes may be
 /// read with limit `max`. The reader enforces the declared size, so at most
 /// `max + 1` bytes are ever inflated.
