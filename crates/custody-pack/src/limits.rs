@@ -12,8 +12,9 @@
 pub const MAX_TAG_FILE: u64 = 64 << 20;
 /// Largest `bagit.txt`: two short declaration lines.
 pub const MAX_BAGIT_TXT: u64 = 4 << 10;
-/// Largest ledger entry (`custody/events/<seq>.json`).
-pub const MAX_EVENT: u64 = 16 << 20;
+/// Largest ledger entry (`custody/events/<seq>.json`): the acquisition of a directory lists
+/// every file, about 250 bytes each.
+pub const MAX_EVENT: u64 = 64 << 20;
 /// Largest inclusion proof (`custody/proofs/<seq>.json`): 64 hashes of a 2⁶⁴-entry tree
 /// fit in 9 KiB.
 pub const MAX_PROOF: u64 = 64 << 10;

@@ -38,7 +38,7 @@ use crate::limits;
 use crate::package::PackageStatement;
 use crate::receipt::{Receipt, ReceiptDraft, ReceiptError};
 use crate::verify::{self, PackageReport, VerifyError, VerifyOptions};
-use crate::zipscan::{ZipError, ZipScanner};
+use crate::zipscan::{ReadEntryError, ZipError, ZipScanner};
 
 /// What the receiver says about itself and expects.
 #[derive(Clone, Debug, Default)]
@@ -463,14 +463,7 @@ fn extract<R: Read + Seek>(
         out.sync_all().map_err(io_err(&target))?;
     }
     dirs.sync_all()?;
-    let checkpoint_path = root.join(layout::CHECKPOINT);
-    let mut checkpoint = String::new();
-    File::open(&checkpoint_path)
-        .and_then(|f| {
-            f.take(limits::MAX_CHECKPOINT)
-                .read_to_string(&mut checkpoint)
-        })
-        .map_err(io_err(&checkpoint_path))?;
+    let checkpoint = verified_checkpoint(scanner, package, id)?;
     if into.symlink_metadata().is_ok() {
         return Err(ReceiveError::DestinationExists {
             path: into.to_path_buf(),
@@ -485,6 +478,32 @@ fn extract<R: Read + Seek>(
         .and_then(|d| d.sync_all())
         .map_err(io_err(parent))?;
     Ok(checkpoint)
+}
+
+/// The sender checkpoint note, from the verified archive itself (not from the extracted
+/// copy, which sits in a directory others may write).
+fn verified_checkpoint<R: Read + Seek>(
+    scanner: &mut ZipScanner<R>,
+    package: &Path,
+    id: &str,
+) -> Result<String, ReceiveError> {
+    let name = layout::entry_name(id, layout::CHECKPOINT);
+    let unsafe_entry = || ReceiveError::UnsafeEntry {
+        entry: name.clone(),
+    };
+    let index = scanner
+        .entries()
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| e.index)
+        .ok_or_else(unsafe_entry)?;
+    let bytes = scanner
+        .read_entry(index, limits::MAX_CHECKPOINT)
+        .map_err(|e| match e {
+            ReadEntryError::Zip(e) => zip_err(package, e),
+            _ => unsafe_entry(),
+        })?;
+    String::from_utf8(bytes).map_err(|_| unsafe_entry())
 }
 
 /// The directories extraction made, so that each is made once (without recursion, and
