@@ -532,6 +532,8 @@ struct Validator<'a, S> {
     nfc: HashMap<String, String>,
     /// Tag bytes read into memory so far.
     tag_bytes: u64,
+    /// Tag files refused for their compression ratio (each reported once).
+    ratio_refused: BTreeSet<String>,
 }
 
 impl<'a, S: BagSource> Validator<'a, S> {
@@ -549,6 +551,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
             present,
             nfc,
             tag_bytes: 0,
+            ratio_refused: BTreeSet::new(),
         }
     }
 
@@ -577,6 +580,26 @@ impl<'a, S: BagSource> Validator<'a, S> {
         Ok(self.report)
     }
 
+    /// Whether a tag file may be inflated to be hashed: within [`limits::MAX_TAG_RATIO`].
+    /// Reports it once if not (reading it may have reported it already).
+    fn tag_ratio_ok(&mut self, file: &str) -> bool {
+        let Some((size, stored)) = self.source.file(file).map(|f| (f.size, f.stored)) else {
+            return true;
+        };
+        if limits::check_tag_size(stored, size, u64::MAX).is_ok() {
+            return true;
+        }
+        if self.ratio_refused.insert(file.to_owned()) {
+            self.error(BagFinding::TagFileCompressionRatio {
+                file: file.into(),
+                compressed: stored,
+                uncompressed: size,
+                limit: limits::MAX_TAG_RATIO,
+            });
+        }
+        false
+    }
+
     /// Reads a tag file into memory within its limits, judged from its declared sizes
     /// before anything is inflated; `None` if absent, refused or unreadable (refused and
     /// unreadable are reported).
@@ -600,6 +623,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
                 compressed,
                 uncompressed,
             }) => {
+                self.ratio_refused.insert(file.to_owned());
                 self.error(BagFinding::TagFileCompressionRatio {
                     file: file.into(),
                     compressed,
@@ -1026,6 +1050,9 @@ impl<'a, S: BagSource> Validator<'a, S> {
             }
         }
         for (file, uses) in wanted {
+            if !file.starts_with("data/") && !self.tag_ratio_ok(&file) {
+                continue;
+            }
             let mut algorithms: Vec<Algorithm> = uses.iter().map(|u| u.0).collect();
             algorithms.sort_unstable();
             algorithms.dedup();

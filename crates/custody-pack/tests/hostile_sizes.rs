@@ -381,3 +381,30 @@ fn fail_tag_bytes_past_the_total_limit() {
             | FindingKind::Bag(BagFinding::TagBytesExceeded { limit: 1000, .. })
     )));
 }
+
+#[test]
+fn fail_1000_to_1_compressible_event_is_neither_read_nor_hashed() {
+    let s = genuine();
+    let event = entries(&s.package)
+        .keys()
+        .find(|n| n.contains("/custody/events/"))
+        .unwrap()
+        .clone();
+    let path = event.strip_prefix(&format!("{ID}/")).unwrap().to_owned();
+    let bad = altered(
+        &s,
+        |files| {
+            files.insert(event.clone(), vec![b' '; 1 << 20]);
+        },
+        &[&event],
+    );
+    let report = verify(&s, &bad);
+    assert!(!report.verified);
+    let bag: Vec<&BagFinding> = bag_findings(&report)
+        .filter(|b| matches!(b, BagFinding::TagFileCompressionRatio { file, .. } if *file == path))
+        .collect();
+    assert_eq!(bag.len(), 1, "reported once, not hashed: {bag:?}");
+    assert!(kinds_for(&report, &path)
+        .iter()
+        .any(|k| matches!(k, FindingKind::CompressionRatio { .. })));
+}
