@@ -260,7 +260,8 @@ pub fn receive_from<R: Read>(
         });
     }
     leftovers::sweep(parent, Kind::Receive);
-    let (copy, digest) = private_copy(incoming.reader, package, parent)?;
+    let progress = options.verify.bag.progress;
+    let (copy, digest) = private_copy(incoming.reader, package, parent, progress)?;
     let package_digest = digest.sha256_hex();
     let mut scanner = ZipScanner::new(BufReader::new(copy), &options.verify.bag.scan_limits)
         .map_err(|e| zip_err(package, e))?;
@@ -356,15 +357,24 @@ pub fn receive_from<R: Read>(
 
 /// Copies `reader` to its end into an unnamed temporary file in `dir`, hashing it on the
 /// way: the one reading of the package. Returns the copy, rewound, and its digests.
+/// `progress`, when set, is told the bytes copied as they go (as verification then tells it
+/// the bytes it hashes).
 fn private_copy<R: Read>(
     reader: R,
     package: &Path,
     dir: &Path,
+    progress: Option<fn(u64)>,
 ) -> Result<(File, hash::Digests), ReceiveError> {
     let mut copy = tempfile::tempfile_in(dir).map_err(io_err(dir))?;
-    // Reader and writer errors arrive together; the copy's disk is the likelier culprit
-    // only when the reader is a file, so both name the package.
-    let digest = hash::copy_and_hash(reader, &mut copy, &mut |_| {}).map_err(io_err(package))?;
+    let mut reported = 0u64;
+    let mut report = |total: u64| {
+        if let Some(report) = progress {
+            report(total - reported);
+        }
+        reported = total;
+    };
+    // Reader and writer errors arrive together; both are reported against the package.
+    let digest = hash::copy_and_hash(reader, &mut copy, &mut report).map_err(io_err(package))?;
     copy.seek(SeekFrom::Start(0)).map_err(io_err(package))?;
     Ok((copy, digest))
 }
