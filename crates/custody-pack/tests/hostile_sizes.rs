@@ -408,3 +408,32 @@ fn fail_1000_to_1_compressible_event_is_neither_read_nor_hashed() {
         .iter()
         .any(|k| matches!(k, FindingKind::CompressionRatio { .. })));
 }
+
+#[test]
+fn fail_100000_directories_inside_the_bag_are_each_reported() {
+    let s = genuine();
+    let bad = altered(
+        &s,
+        |files| {
+            for i in 0..100_000 {
+                files.insert(format!("{ID}/data/d{i}/"), Vec::new());
+            }
+        },
+        &[],
+    );
+    let report = verify(&s, &bad);
+    assert!(
+        !report.verified,
+        "a directory entry is content nothing signed"
+    );
+    let unexpected = report
+        .findings
+        .iter()
+        .filter(|f| matches!(f.kind, FindingKind::UnexpectedFile))
+        .count();
+    assert_eq!(unexpected, 100_000);
+    assert_eq!(
+        kinds_for(&report, "data/d99999/"),
+        vec![&FindingKind::UnexpectedFile]
+    );
+}

@@ -30,6 +30,8 @@ pub(super) struct CustodyOutcome {
 pub(super) struct Bag {
     pub id: String,
     files: BTreeMap<String, BagFile>,
+    /// Directory entries inside the bag (seal writes none).
+    dirs: Vec<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -214,8 +216,12 @@ fn find_bag<R: Read + Seek>(scanner: &ZipScanner<R>) -> Option<Bag> {
         return None;
     }
     let mut files = BTreeMap::new();
+    let mut dirs = Vec::new();
     for entry in scanner.entries() {
         if entry.is_dir() {
+            if let Some(path) = layout::bag_path(&id, &entry.name) {
+                dirs.push(path.to_owned());
+            }
             continue;
         }
         if let Some(path) = layout::bag_path(&id, &entry.name) {
@@ -227,11 +233,20 @@ fn find_bag<R: Read + Seek>(scanner: &ZipScanner<R>) -> Option<Bag> {
             });
         }
     }
-    Some(Bag { id, files })
+    Some(Bag { id, files, dirs })
 }
 
-/// Files outside the layout. Payload files are the manifests' business.
+/// Files outside the layout, and directory entries (a package has none: every directory
+/// is implied by the files in it, so an added one is content nothing signed). Payload
+/// files are the manifests' business.
 fn unexpected_files(bag: &Bag, findings: &mut Vec<Finding>) {
+    for dir in &bag.dirs {
+        findings.push(Finding::file(
+            FindingGroup::Bagit,
+            crate::bagit::shorten(dir),
+            FindingKind::UnexpectedFile,
+        ));
+    }
     const TAG_FILES: [&str; 7] = [
         layout::BAGIT_TXT,
         layout::BAG_INFO,
