@@ -219,8 +219,11 @@ fn find_bag<R: Read + Seek>(scanner: &ZipScanner<R>) -> Option<Bag> {
     let mut dirs = Vec::new();
     for entry in scanner.entries() {
         if entry.is_dir() {
-            if let Some(path) = layout::bag_path(&id, &entry.name) {
-                dirs.push(path.to_owned());
+            // The bag directory's own entry has no bag path: name it by its entry name.
+            match layout::bag_path(&id, &entry.name) {
+                Some("") => dirs.push(entry.name.clone()),
+                Some(path) => dirs.push(path.to_owned()),
+                None => {}
             }
             continue;
         }
