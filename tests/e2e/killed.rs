@@ -129,7 +129,7 @@ fn temporary_bytes(dir: &Path) -> Option<u64> {
 fn fail_killed_seal_leaves_nothing_after_the_next_seal() {
     let sb = sender();
     let dir = sb.dir.path().to_path_buf();
-    for (n, at_least) in [0u64, 16 << 20, 48 << 20].into_iter().enumerate() {
+    for (n, at_least) in [0u64, 8 << 20, 32 << 20].into_iter().enumerate() {
         let out = format!("killed-{n}.zip");
         let child = spawn(&sb, &seal_args(&out));
         kill_when(
@@ -185,7 +185,7 @@ fn fail_killed_receive_leaves_nothing_after_the_next_receive() {
     .expect(0);
     let inbox = sb.path("inbox");
     std::fs::create_dir(&inbox).unwrap();
-    for (n, at_least) in [0u64, 16 << 20, 48 << 20].into_iter().enumerate() {
+    for (n, at_least) in [0u64, 8 << 20, 32 << 20].into_iter().enumerate() {
         let into = format!("inbox/killed-{n}");
         let child = spawn(&sb, &receive_args(&into));
         kill_when(child, &format!("its staging held {at_least} bytes"), || {
