@@ -23,8 +23,10 @@ pub const MAX_CHECKPOINT: u64 = 64 << 10;
 /// Largest package signature file read: an Ed25519 signature is exactly 64 bytes, so one
 /// byte more is enough to tell a wrong length.
 pub const MAX_SIGNATURE_FILE: u64 = 65;
-/// Most signature files checked in one package.
-pub const MAX_SIGNATURES: usize = 256;
+/// Most signature files checked in one package. Each is matched against every key the
+/// package's entries enrol, so this bounds that work to a small multiple of the package's
+/// size; a package carries the sender's signature and a few countersignatures.
+pub const MAX_SIGNATURES: usize = 64;
 /// Largest sum of the declared sizes of all tag files one verification reads into
 /// memory (each counted every time it is read).
 pub const MAX_TAG_BYTES_TOTAL: u64 = 256 << 20;
