@@ -6,6 +6,7 @@ mod harness;
 mod hash;
 mod interop;
 mod key;
+mod killed;
 mod ledger;
 mod receipt;
 mod receive;

@@ -54,7 +54,9 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         PathBuf::from(name)
     });
     let mut session = Session::open(&args.ledger, &args.signer)?;
-    let bar = output::shared_progress(crate::cmd_verify::file_size(&args.package), "receiving");
+    // The package is copied once, then its payload hashed once: about twice its size.
+    let size = crate::cmd_verify::file_size(&args.package);
+    let bar = output::shared_progress(size.saturating_mul(2), "receiving");
     let result = receive::receive(
         &args.package,
         &args.into,

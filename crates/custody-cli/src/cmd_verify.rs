@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use custody_core::keys::{PublicKey, VerifierKey};
 use custody_pack::bagit::{self, BagReport, ValidateOptions};
-use custody_pack::verify::{self, FindingGroup, PackageReport, TrustedKey, VerifyOptions};
+use custody_pack::verify::{
+    self, Finding, FindingGroup, PackageReport, SignerStatus, TrustedKey, VerifyOptions,
+};
 
 use crate::{output, Outcome};
 
@@ -131,25 +133,40 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// `{verified, findings: [{group, file?, seq?, kind, detail?, message}], signers: [...]}`.
-pub fn report_json(report: &PackageReport) -> serde_json::Value {
-    let findings: Vec<serde_json::Value> = report
-        .findings
-        .iter()
-        .map(|f| {
-            let mut value = serde_json::to_value(f).unwrap_or_default();
-            if let Some(map) = value.as_object_mut() {
-                map.insert("message".into(), f.kind.to_string().into());
-            }
-            value
-        })
-        .collect();
-    serde_json::json!({
-        "verified": report.verified,
-        "package_id": report.statement.as_ref().map(|s| s.id.clone()),
-        "findings": findings,
-        "signers": report.signers,
-    })
+/// `{verified, package_id, findings: [{group, file?, seq?, kind, detail?, message}], signers: [...]}`,
+/// borrowed from the report: a report with many findings is serialised as it is written,
+/// never first copied into a JSON tree (which took several times the report's memory).
+#[derive(serde::Serialize)]
+pub struct ReportJson<'a> {
+    verified: bool,
+    package_id: Option<&'a str>,
+    findings: Vec<FindingJson<'a>>,
+    signers: &'a [SignerStatus],
+}
+
+/// One finding's structured fields plus the human message.
+#[derive(serde::Serialize)]
+struct FindingJson<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    message: String,
+}
+
+/// The `--json` document of a package report.
+pub fn report_json(report: &PackageReport) -> ReportJson<'_> {
+    ReportJson {
+        verified: report.verified,
+        package_id: report.statement.as_ref().map(|s| s.id.as_str()),
+        findings: report
+            .findings
+            .iter()
+            .map(|finding| FindingJson {
+                finding,
+                message: finding.kind.to_string(),
+            })
+            .collect(),
+        signers: &report.signers,
+    }
 }
 
 /// Findings grouped, one per line, then the signers and the verdict.

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 use custody_core::hash::{hash_reader_multi, Algorithm};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::zipscan::{ScanLimits, ZipFinding};
+use crate::limits::{self, PathLimit, TagRefusal};
+use crate::zipscan::{ScanLimits, ZipError, ZipFinding, ZipScanner};
 use source::{BagSource, DirSource, ZipSource};
 
 /// BagIt versions this validator understands.
@@ -36,8 +37,12 @@ pub const SUPPORTED_VERSIONS: &[&str] = &["0.93", "0.94", "0.95", "0.96", "0.97"
 pub struct ValidateOptions {
     /// Limits for the ZIP scan of archived bags.
     pub scan_limits: ScanLimits,
-    /// Largest tag file read into memory.
+    /// Largest tag file read into memory ([`limits::MAX_TAG_FILE`] by default;
+    /// `bagit.txt` is held to [`limits::MAX_BAGIT_TXT`] whatever this says).
     pub max_tag_file: u64,
+    /// Largest sum of the tag files read into memory ([`limits::MAX_TAG_BYTES_TOTAL`] by
+    /// default).
+    pub max_tag_total: u64,
     /// Called with the number of payload and tag bytes hashed since the previous call, so a
     /// front end can show progress on a large bag (a plain function, so the options stay
     /// `Copy`; it reports to whatever the front end set up).
@@ -48,7 +53,8 @@ impl Default for ValidateOptions {
     fn default() -> Self {
         ValidateOptions {
             scan_limits: ScanLimits::default(),
-            max_tag_file: 64 << 20,
+            max_tag_file: limits::MAX_TAG_FILE,
+            max_tag_total: limits::MAX_TAG_BYTES_TOTAL,
             progress: None,
         }
     }
@@ -152,13 +158,46 @@ pub enum BagFinding {
         /// The I/O error's message.
         error: String,
     },
-    /// A tag file exceeds [`ValidateOptions::max_tag_file`].
+    /// A tag file exceeds [`ValidateOptions::max_tag_file`] (or, for `bagit.txt`,
+    /// [`limits::MAX_BAGIT_TXT`]); it was not read.
     #[error("{file}: tag file of {size} bytes is too large")]
     TagFileTooLarge {
         /// The file.
         file: String,
         /// Its size.
         size: u64,
+    },
+    /// A tag file compressed beyond [`limits::MAX_TAG_RATIO`]; it was not inflated.
+    #[error("{file}: tag file of {uncompressed} bytes stored in {compressed} exceeds the {limit}:1 compression ratio limit")]
+    TagFileCompressionRatio {
+        /// The file.
+        file: String,
+        /// Declared compressed size.
+        compressed: u64,
+        /// Declared uncompressed size.
+        uncompressed: u64,
+        /// The ratio limit.
+        limit: u64,
+    },
+    /// Reading this tag file would take the tag bytes read in total past
+    /// [`ValidateOptions::max_tag_total`]; it was not read.
+    #[error("{file}: reading it would take the tag files read to {total} bytes, past the {limit}-byte limit")]
+    TagBytesExceeded {
+        /// The file.
+        file: String,
+        /// The total it would have reached.
+        total: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A path beyond [`limits::MAX_PATH_DEPTH`], [`limits::MAX_PATH_BYTES`] or
+    /// [`limits::MAX_NAME_BYTES`]: reported and left out of the bag.
+    #[error("{file}: path has {limit}")]
+    PathLimit {
+        /// The path (its first bytes, if it is longer than the limit).
+        file: String,
+        /// Which limit.
+        limit: PathLimit,
     },
     /// A symbolic link inside a bag directory.
     #[error("{file}: symbolic link inside the bag")]
@@ -362,6 +401,30 @@ pub enum BagFinding {
     },
 }
 
+impl BagFinding {
+    /// The finding for `path` exceeding `limit`, naming at most the path's first
+    /// [`limits::MAX_PATH_BYTES`] bytes.
+    pub fn path_limit(path: &str, limit: PathLimit) -> BagFinding {
+        BagFinding::PathLimit {
+            file: shorten(path),
+            limit,
+        }
+    }
+}
+
+/// `path` cut at a character boundary at most [`limits::MAX_PATH_BYTES`] bytes in, with `…`
+/// when cut: enough to identify an entry without echoing a 60 KB name.
+pub(crate) fn shorten(path: &str) -> String {
+    if path.len() <= limits::MAX_PATH_BYTES {
+        return path.to_owned();
+    }
+    let mut end = limits::MAX_PATH_BYTES;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &path[..end])
+}
+
 /// The outcome of validating one bag.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BagReport {
@@ -427,18 +490,21 @@ pub fn validate_dir(path: &Path, opts: &ValidateOptions) -> Result<BagReport, Ba
 /// Validates a bag inside a ZIP archive, read in place. Only I/O failures of the archive
 /// itself are errors; everything else is in the report.
 pub fn validate_zip<R: Read + Seek>(reader: R, opts: &ValidateOptions) -> io::Result<BagReport> {
-    let mut report = BagReport::default();
-    let opened = ZipSource::open(
-        reader,
-        &opts.scan_limits,
-        &mut report.errors,
-        &mut report.warnings,
-    )
-    .map_err(|e| match e {
-        crate::zipscan::ZipError::Io(io) => io,
+    let mut zip = ZipScanner::new(reader, &opts.scan_limits).map_err(|e| match e {
+        ZipError::Io(io) => io,
         other => io::Error::other(other),
     })?;
-    let Some(mut source) = opened else {
+    validate_scanned(&mut zip, opts)
+}
+
+/// Validates the bag inside an archive already scanned (`opts.scan_limits` are then the
+/// scanner's business), so that a caller checking more than BagIt scans the archive once.
+pub fn validate_scanned<R: Read + Seek>(
+    zip: &mut ZipScanner<R>,
+    opts: &ValidateOptions,
+) -> io::Result<BagReport> {
+    let mut report = BagReport::default();
+    let Some(mut source) = ZipSource::open(zip, &mut report.errors, &mut report.warnings) else {
         return Ok(report);
     };
     Validator::new(&mut source, opts, report).run()
@@ -464,6 +530,10 @@ struct Validator<'a, S> {
     present: BTreeSet<String>,
     /// NFC form of each present path, for bags made on systems that store decomposed names.
     nfc: HashMap<String, String>,
+    /// Tag bytes read into memory so far.
+    tag_bytes: u64,
+    /// Tag files refused for their compression ratio (each reported once).
+    ratio_refused: BTreeSet<String>,
 }
 
 impl<'a, S: BagSource> Validator<'a, S> {
@@ -480,6 +550,8 @@ impl<'a, S: BagSource> Validator<'a, S> {
             encoding: TagEncoding::Utf8,
             present,
             nfc,
+            tag_bytes: 0,
+            ratio_refused: BTreeSet::new(),
         }
     }
 
@@ -508,37 +580,99 @@ impl<'a, S: BagSource> Validator<'a, S> {
         Ok(self.report)
     }
 
-    /// Reads a tag file as text in the bag's encoding; `None` if absent or unreadable
-    /// (unreadable is reported).
-    fn read_text(&mut self, file: &str) -> io::Result<Option<String>> {
-        let Some(size) = self
-            .source
-            .files()
-            .iter()
-            .find(|f| f.path == file)
-            .map(|f| f.size)
-        else {
-            return Ok(None);
+    /// Whether a tag file may be inflated to be hashed: within [`limits::MAX_TAG_RATIO`].
+    /// Reports it once if not (reading it may have reported it already).
+    fn tag_ratio_ok(&mut self, file: &str) -> bool {
+        let Some((size, stored)) = self.source.file(file).map(|f| (f.size, f.stored)) else {
+            return true;
         };
-        if size > self.opts.max_tag_file {
-            self.error(BagFinding::TagFileTooLarge {
-                file: file.into(),
-                size,
-            });
-            return Ok(None);
+        if limits::check_tag_size(stored, size, u64::MAX).is_ok() {
+            return true;
         }
-        let mut bytes = Vec::with_capacity(size as usize);
+        if self.ratio_refused.insert(file.to_owned()) {
+            self.error(BagFinding::TagFileCompressionRatio {
+                file: file.into(),
+                compressed: stored,
+                uncompressed: size,
+                limit: limits::MAX_TAG_RATIO,
+            });
+        }
+        false
+    }
+
+    /// Reads a tag file into memory within its limits, judged from its declared sizes
+    /// before anything is inflated; `None` if absent, refused or unreadable (refused and
+    /// unreadable are reported).
+    fn read_tag(&mut self, file: &str) -> Option<Vec<u8>> {
+        let (size, stored) = self.source.file(file).map(|f| (f.size, f.stored))?;
+        let max = if file == BAGIT_TXT {
+            self.opts.max_tag_file.min(limits::MAX_BAGIT_TXT)
+        } else {
+            self.opts.max_tag_file
+        };
+        match limits::check_tag_size(stored, size, max) {
+            Ok(()) => {}
+            Err(TagRefusal::TooLarge { size, .. }) => {
+                self.error(BagFinding::TagFileTooLarge {
+                    file: file.into(),
+                    size,
+                });
+                return None;
+            }
+            Err(TagRefusal::Ratio {
+                compressed,
+                uncompressed,
+            }) => {
+                self.ratio_refused.insert(file.to_owned());
+                self.error(BagFinding::TagFileCompressionRatio {
+                    file: file.into(),
+                    compressed,
+                    uncompressed,
+                    limit: limits::MAX_TAG_RATIO,
+                });
+                return None;
+            }
+        }
+        let total = self.tag_bytes.saturating_add(size);
+        if total > self.opts.max_tag_total {
+            self.error(BagFinding::TagBytesExceeded {
+                file: file.into(),
+                total,
+                limit: self.opts.max_tag_total,
+            });
+            return None;
+        }
+        self.tag_bytes = total;
+        // The declared size is at most `max`, and the reader never yields more than the
+        // declared size: the take is a second guard, for sources that do not enforce one.
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         let read = self
             .source
             .open(file)
-            .and_then(|r| r.take(self.opts.max_tag_file + 1).read_to_end(&mut bytes));
+            .and_then(|r| r.take(max.saturating_add(1)).read_to_end(&mut bytes));
         if let Err(e) = read {
             self.error(BagFinding::FileUnreadable {
                 file: file.into(),
                 error: e.to_string(),
             });
-            return Ok(None);
+            return None;
         }
+        if bytes.len() as u64 > max {
+            self.error(BagFinding::TagFileTooLarge {
+                file: file.into(),
+                size: bytes.len() as u64,
+            });
+            return None;
+        }
+        Some(bytes)
+    }
+
+    /// Reads a tag file as text in the bag's encoding; `None` if absent or unreadable
+    /// (unreadable is reported).
+    fn read_text(&mut self, file: &str) -> io::Result<Option<String>> {
+        let Some(bytes) = self.read_tag(file) else {
+            return Ok(None);
+        };
         let body = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
             Some(rest) => {
                 self.warn(BagFinding::ByteOrderMark { file: file.into() });
@@ -847,20 +981,20 @@ impl<'a, S: BagSource> Validator<'a, S> {
     }
 
     fn check_listings(&mut self, manifests: &[Manifest], fetched: &BTreeSet<String>) {
-        let payload: Vec<String> = self
+        // Each payload path with its NFC form, normalised once for all manifests.
+        let payload: Vec<(String, String)> = self
             .present
             .iter()
             .filter(|p| p.starts_with("data/"))
-            .cloned()
+            .map(|p| (p.clone(), p.nfc().collect()))
             .collect();
         let mut incomplete = BTreeSet::new();
         for m in manifests {
             if !m.tag {
                 let listed: BTreeSet<String> =
                     m.entries.keys().map(|p| p.nfc().collect()).collect();
-                for file in &payload {
-                    let normal: String = file.nfc().collect();
-                    if !listed.contains(&normal) {
+                for (file, normal) in &payload {
+                    if !listed.contains(normal) {
                         self.error(BagFinding::FileNotInManifest {
                             file: file.clone(),
                             manifest: m.file.clone(),
@@ -916,6 +1050,9 @@ impl<'a, S: BagSource> Validator<'a, S> {
             }
         }
         for (file, uses) in wanted {
+            if !file.starts_with("data/") && !self.tag_ratio_ok(&file) {
+                continue;
+            }
             let mut algorithms: Vec<Algorithm> = uses.iter().map(|u| u.0).collect();
             algorithms.sort_unstable();
             algorithms.dedup();

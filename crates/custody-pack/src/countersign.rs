@@ -17,6 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::layout;
+use crate::limits;
 use crate::package::{PackageStatement, StatementError};
 use crate::seal::zip_timestamp;
 use crate::zipscan::{ReadEntryError, ScanLimits, ZipError, ZipScanner};
@@ -25,9 +26,6 @@ use crate::zipwrite::{Compression, PackageWriter, WriteSettings, ZipWriteError};
 /// ZIP method numbers (APPNOTE 4.4.5).
 const METHOD_STORED: u16 = 0;
 const METHOD_DEFLATE: u16 = 8;
-
-/// Largest tag file read into memory (the statement and the tag manifest).
-const MAX_TAG_FILE: u64 = 64 << 20;
 
 /// What countersigning produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,12 +177,19 @@ pub fn countersign(
     };
     let read = |scanner: &mut ZipScanner<File>, bag_path: &str| {
         let name = layout::entry_name(&id, bag_path);
-        let index = entries
+        let entry = entries
             .iter()
-            .position(|e| e.name == name)
+            .find(|e| e.name == name)
             .ok_or_else(|| not_package(format!("no {bag_path}")))?;
+        // The same limits as verification, judged before anything is inflated.
+        let max = layout::max_read_size(bag_path);
+        if let Err(refusal) =
+            limits::check_tag_size(entry.compressed_size, entry.uncompressed_size, max)
+        {
+            return Err(not_package(format!("{bag_path}: {refusal}")));
+        }
         scanner
-            .read_entry(index, MAX_TAG_FILE)
+            .read_entry(entry.index, max)
             .map_err(|source| CountersignError::Read {
                 path: path.clone(),
                 source,

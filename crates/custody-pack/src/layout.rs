@@ -109,6 +109,25 @@ pub fn signature_key(path: &str) -> Option<(&str, [u8; 4])> {
     Some((name, hex::decode_array::<4>(id)?))
 }
 
+/// The most bytes verification reads into memory for the tag file at bag path `path`: the
+/// named limit of [`crate::limits`] for its kind.
+pub fn max_read_size(path: &str) -> u64 {
+    use crate::limits;
+    if event_seq(path).is_some() {
+        limits::MAX_EVENT
+    } else if proof_seq(path).is_some() {
+        limits::MAX_PROOF
+    } else if path == CHECKPOINT {
+        limits::MAX_CHECKPOINT
+    } else if is_signature(path) {
+        limits::MAX_SIGNATURE_FILE
+    } else if path == BAGIT_TXT {
+        limits::MAX_BAGIT_TXT
+    } else {
+        limits::MAX_TAG_FILE
+    }
+}
+
 /// Whether a bag path is payload (under `data/`).
 pub fn is_payload(path: &str) -> bool {
     path.starts_with(DATA_DIR)

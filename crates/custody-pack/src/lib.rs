@@ -22,6 +22,7 @@ pub mod acknowledge;
 pub mod bagit;
 pub mod countersign;
 pub mod layout;
+pub mod limits;
 pub mod package;
 pub mod receipt;
 pub mod receive;
@@ -29,3 +30,5 @@ pub mod seal;
 pub mod verify;
 pub mod zipscan;
 pub mod zipwrite;
+
+mod leftovers;

@@ -1,15 +1,28 @@
 //! Receiving a package: verify it, extract it safely and atomically, record `received` in
 //! the receiver's ledger, and answer with a signed receipt.
 //!
+//! **One reading.** The package is read from its path exactly once, front to back, into a
+//! private copy: an unnamed temporary file beside the destination (`O_TMPFILE` where the
+//! file system has it; elsewhere a file unlinked the moment it is created), hashed with
+//! SHA-256 as it is copied. Verification, extraction and the recorded `package_digest` all
+//! come from that copy and its one scan ([`crate::verify::verify_scanned`]), so what is
+//! extracted and recorded is exactly what was verified, however the file at the path is
+//! replaced or rewritten meanwhile. The copy takes the package's size again on disk while
+//! the receive runs.
+//!
 //! Nothing is written anywhere unless verification finds nothing wrong and at least one
 //! trusted signature. Extraction goes entry by entry through [`crate::zipscan`]'s reader
-//! (sizes and CRC-32 enforced) into a temporary directory beside the destination, every
-//! path built from checked components, every file and directory fsynced, then renamed
-//! into place. A failure after that removes what was extracted; the ledger entries, once
-//! appended, stay (the ledger is append-only), and the error says so.
+//! (sizes and CRC-32 enforced) into a staging directory beside the destination, every
+//! path built from checked components and within [`crate::limits`]' path limits (without
+//! recursion), every file and directory fsynced, then renamed into place. A failure after
+//! that removes what was extracted; the ledger entries, once appended, stay (the ledger is
+//! append-only), and the error says so. A receive killed outright leaves its staging
+//! directory, named for its process; the next receive into the same directory removes it
+//! (see `docs/package.md`, "Limits").
 
+use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
 use custody_core::hash;
@@ -20,10 +33,12 @@ use custody_store::{
 use time::OffsetDateTime;
 
 use crate::layout;
+use crate::leftovers::{self, Kind};
+use crate::limits;
 use crate::package::PackageStatement;
 use crate::receipt::{Receipt, ReceiptDraft, ReceiptError};
 use crate::verify::{self, PackageReport, VerifyError, VerifyOptions};
-use crate::zipscan::{ZipError, ZipScanner};
+use crate::zipscan::{ReadEntryError, ZipError, ZipScanner};
 
 /// What the receiver says about itself and expects.
 #[derive(Clone, Debug, Default)]
@@ -87,14 +102,8 @@ pub enum ReceiveError {
         /// The receipt path.
         path: PathBuf,
     },
-    /// The package file changed between verification and extraction.
-    #[error("{path}: the package changed while it was being received")]
-    PackageChanged {
-        /// The package.
-        path: PathBuf,
-    },
-    /// An archive entry cannot be placed safely (only possible if the archive changed
-    /// after verification, which would also have been caught; checked regardless).
+    /// An archive entry cannot be placed safely (verification refuses every such entry, so
+    /// this cannot happen to a verified package; checked regardless).
     #[error("{entry}: archive entry cannot be extracted safely")]
     UnsafeEntry {
         /// The entry name.
@@ -182,9 +191,19 @@ fn refuse_existing_items(
     Ok(())
 }
 
+/// A package as it arrives: where it comes from (for messages) and the reader its bytes
+/// are read from, once, front to back.
+#[derive(Debug)]
+pub struct Incoming<R> {
+    /// The package's name (its path), used in errors.
+    pub name: PathBuf,
+    /// Its bytes.
+    pub reader: R,
+}
+
 /// Receives the package at `package` into the new directory `into`, recording it in
 /// `ledger` as `receiver` (appending with `log_key`) and writing the receipt to
-/// `receipt_out`.
+/// `receipt_out`. The path is opened once and read once ([`receive_from`]).
 pub fn receive(
     package: &Path,
     into: &Path,
@@ -194,6 +213,34 @@ pub fn receive(
     log_key: &Identity,
     receipt_out: &Path,
 ) -> Result<ReceiveOutcome, ReceiveError> {
+    let file = File::open(package).map_err(io_err(package))?;
+    let incoming = Incoming {
+        name: package.to_path_buf(),
+        reader: file,
+    };
+    receive_from(
+        incoming,
+        into,
+        options,
+        ledger,
+        receiver,
+        log_key,
+        receipt_out,
+    )
+}
+
+/// Receives the package read from `incoming` (see [`receive`]): its reader is read exactly
+/// once, sequentially, into a private copy from which everything else is done.
+pub fn receive_from<R: Read>(
+    incoming: Incoming<R>,
+    into: &Path,
+    options: &ReceiveOptions,
+    ledger: &mut Ledger,
+    receiver: &Identity,
+    log_key: &Identity,
+    receipt_out: &Path,
+) -> Result<ReceiveOutcome, ReceiveError> {
+    let package = incoming.name.as_path();
     if into.symlink_metadata().is_ok() {
         return Err(ReceiveError::DestinationExists {
             path: into.to_path_buf(),
@@ -210,16 +257,24 @@ pub fn receive(
             path: parent.to_path_buf(),
         });
     }
-    // One handle for the digest and the extraction, checked against what was verified.
-    let mut file = File::open(package).map_err(io_err(package))?;
-    let before = fingerprint(&file).map_err(io_err(package))?;
+    leftovers::sweep(parent, Kind::Receive);
+    let progress = options.verify.bag.progress;
+    let (copy, digest) = private_copy(incoming.reader, package, parent, progress)?;
+    let package_digest = digest.sha256_hex();
+    let mut scanner = ZipScanner::new(BufReader::new(copy), &options.verify.bag.scan_limits)
+        .map_err(|e| zip_err(package, e))?;
     let mut verify_options = options.verify.clone();
     if options.authority.is_some() {
         verify_options
             .expect_recipient
             .clone_from(&options.authority);
     }
-    let report = verify::verify_package(package, &verify_options)?;
+    let report = verify::verify_scanned(&mut scanner, &verify_options).map_err(|source| {
+        VerifyError::Read {
+            path: package.to_path_buf(),
+            source,
+        }
+    })?;
     let statement = match (&report.statement, report.verified) {
         (Some(statement), true) => statement.clone(),
         _ => {
@@ -231,21 +286,14 @@ pub fn receive(
     ledger
         .read_verified(|view| refuse_existing_items(view, &statement))
         .map_err(ReceiveError::LedgerRead)??;
-    let digest = hash::hash_reader(&mut file, &mut |_| {}).map_err(io_err(package))?;
-    if fingerprint(&file).map_err(io_err(package))? != before {
-        return Err(ReceiveError::PackageChanged {
-            path: package.to_path_buf(),
-        });
-    }
-    file.seek(SeekFrom::Start(0)).map_err(io_err(package))?;
-    let sender_checkpoint = extract(file, package, &statement.id, into, &verify_options)?;
+    let sender_checkpoint = extract(&mut scanner, package, &statement.id, into)?;
     // One instant for the entries' claimed time and the receipt (and its cosignature).
     let received_time = options
         .received_time
         .unwrap_or_else(OffsetDateTime::now_utc);
     let drafts = received_drafts(
         &statement,
-        &digest.sha256_hex(),
+        &package_digest,
         &sender_checkpoint,
         received_time,
     );
@@ -272,7 +320,7 @@ pub fn receive(
     let info = receiver.info();
     let draft = ReceiptDraft {
         package_id: statement.id.clone(),
-        package_digest: digest.sha256_hex(),
+        package_digest: package_digest.clone(),
         received_time,
         authority: options
             .authority
@@ -306,17 +354,35 @@ pub fn receive(
     Ok(ReceiveOutcome {
         report,
         statement,
-        package_digest: digest.sha256_hex(),
+        package_digest,
         received_seqs,
         receipt,
         dir: into.to_path_buf(),
     })
 }
 
-/// Length and modification time: enough to notice a package rewritten under us.
-fn fingerprint(file: &File) -> io::Result<(u64, Option<std::time::SystemTime>)> {
-    let meta = file.metadata()?;
-    Ok((meta.len(), meta.modified().ok()))
+/// Copies `reader` to its end into an unnamed temporary file in `dir`, hashing it on the
+/// way: the one reading of the package. Returns the copy, rewound, and its digests.
+/// `progress`, when set, is told the bytes copied as they go (as verification then tells it
+/// the bytes it hashes).
+fn private_copy<R: Read>(
+    reader: R,
+    package: &Path,
+    dir: &Path,
+    progress: Option<fn(u64)>,
+) -> Result<(File, hash::Digests), ReceiveError> {
+    let mut copy = tempfile::tempfile_in(dir).map_err(io_err(dir))?;
+    let mut reported = 0u64;
+    let mut report = |total: u64| {
+        if let Some(report) = progress {
+            report(total - reported);
+        }
+        reported = total;
+    };
+    // Reader and writer errors arrive together; both are reported against the package.
+    let digest = hash::copy_and_hash(reader, &mut copy, &mut report).map_err(io_err(package))?;
+    copy.seek(SeekFrom::Start(0)).map_err(io_err(package))?;
+    Ok((copy, digest))
 }
 
 /// One `received` entry per item (so each carries its own evidence and the receiver's
@@ -364,28 +430,21 @@ fn received_drafts(
         .collect()
 }
 
-/// Extracts the bag `<id>/` of the archive into `into` (which receives the bag's
+/// Extracts the bag `<id>/` of the verified archive into `into` (which receives the bag's
 /// contents), atomically. Returns the sender checkpoint note.
-fn extract(
-    file: File,
+fn extract<R: Read + Seek>(
+    scanner: &mut ZipScanner<R>,
     package: &Path,
     id: &str,
     into: &Path,
-    options: &VerifyOptions,
 ) -> Result<String, ReceiveError> {
     let parent = parent_dir(into);
     let staging = tempfile::Builder::new()
-        .prefix(".custody-receive-")
+        .prefix(&leftovers::prefix(Kind::Receive))
         .tempdir_in(parent)
         .map_err(io_err(parent))?;
-    let mut scanner = ZipScanner::new(BufReader::new(file), &options.bag.scan_limits)
-        .map_err(|e| zip_err(package, e))?;
-    if !scanner.scan().is_clean() {
-        return Err(ReceiveError::PackageChanged {
-            path: package.to_path_buf(),
-        });
-    }
-    let mut dirs = vec![staging.path().to_path_buf()];
+    let root = staging.path();
+    let mut dirs = Dirs::default();
     let entries: Vec<(usize, String, bool)> = scanner
         .entries()
         .iter()
@@ -393,35 +452,34 @@ fn extract(
         .collect();
     for (index, name, is_dir) in entries {
         let unsafe_entry = || ReceiveError::UnsafeEntry {
-            entry: name.clone(),
+            entry: crate::bagit::shorten(&name),
         };
+        if limits::check_path(&name).is_some() {
+            return Err(unsafe_entry());
+        }
         let trimmed = name.trim_end_matches('/');
         if is_dir && trimmed == id {
             continue;
         }
         let rel = layout::bag_path(id, trimmed).ok_or_else(unsafe_entry)?;
-        let target = safe_join(staging.path(), rel).ok_or_else(unsafe_entry)?;
-        if is_dir {
-            create_dirs(staging.path(), &target, &mut dirs)?;
+        let parts = safe_components(rel).ok_or_else(unsafe_entry)?;
+        let (dir_parts, file) = match (is_dir, parts.split_last()) {
+            (true, _) => (&parts[..], None),
+            (false, Some((file, dir_parts))) => (dir_parts, Some(*file)),
+            (false, None) => return Err(unsafe_entry()),
+        };
+        let dir = dirs.create(root, dir_parts)?;
+        let Some(file) = file else {
             continue;
-        }
-        if let Some(dir) = target.parent() {
-            create_dirs(staging.path(), dir, &mut dirs)?;
-        }
+        };
+        let target = dir.join(file);
         let mut out = File::create_new(&target).map_err(io_err(&target))?;
         let mut reader = scanner.open_entry(index).map_err(|e| zip_err(package, e))?;
         io::copy(&mut reader, &mut out).map_err(io_err(&target))?;
         out.sync_all().map_err(io_err(&target))?;
     }
-    // Deepest first, so each directory's entry is durable in its parent.
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-    for dir in &dirs {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(dir))?;
-    }
-    let checkpoint_path = staging.path().join(layout::CHECKPOINT);
-    let checkpoint = fs::read_to_string(&checkpoint_path).map_err(io_err(&checkpoint_path))?;
+    dirs.sync_all()?;
+    let checkpoint = verified_checkpoint(scanner, package, id)?;
     if into.symlink_metadata().is_ok() {
         return Err(ReceiveError::DestinationExists {
             path: into.to_path_buf(),
@@ -436,6 +494,68 @@ fn extract(
         .and_then(|d| d.sync_all())
         .map_err(io_err(parent))?;
     Ok(checkpoint)
+}
+
+/// The sender checkpoint note, from the verified archive itself (not from the extracted
+/// copy, which sits in a directory others may write).
+fn verified_checkpoint<R: Read + Seek>(
+    scanner: &mut ZipScanner<R>,
+    package: &Path,
+    id: &str,
+) -> Result<String, ReceiveError> {
+    let name = layout::entry_name(id, layout::CHECKPOINT);
+    let unsafe_entry = || ReceiveError::UnsafeEntry {
+        entry: name.clone(),
+    };
+    let index = scanner
+        .entries()
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| e.index)
+        .ok_or_else(unsafe_entry)?;
+    let bytes = scanner
+        .read_entry(index, limits::MAX_CHECKPOINT)
+        .map_err(|e| match e {
+            ReadEntryError::Zip(e) => zip_err(package, e),
+            _ => unsafe_entry(),
+        })?;
+    String::from_utf8(bytes).map_err(|_| unsafe_entry())
+}
+
+/// The directories extraction made, so that each is made once (without recursion, and
+/// without a file system lookup per ancestor) and fsynced at the end.
+#[derive(Default)]
+struct Dirs {
+    made: HashSet<PathBuf>,
+}
+
+impl Dirs {
+    /// Creates `root/<parts…>` and each missing ancestor below `root`; returns it.
+    fn create(&mut self, root: &Path, parts: &[&str]) -> Result<PathBuf, ReceiveError> {
+        let mut path = root.to_path_buf();
+        for part in parts {
+            path.push(part);
+            if self.made.contains(&path) {
+                continue;
+            }
+            fs::create_dir(&path).map_err(io_err(&path))?;
+            self.made.insert(path.clone());
+        }
+        Ok(path)
+    }
+
+    /// Fsyncs every directory made, deepest first, so each one's entry is durable in its
+    /// parent.
+    fn sync_all(&self) -> Result<(), ReceiveError> {
+        let mut dirs: Vec<&PathBuf> = self.made.iter().collect();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for dir in dirs {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err(dir))?;
+        }
+        Ok(())
+    }
 }
 
 /// The directory `path` is in (`.` for a bare name).
@@ -459,33 +579,17 @@ fn zip_err(package: &Path, e: ZipError) -> ReceiveError {
     }
 }
 
-/// `root` joined with the `/`-separated `rel`, if every component is a plain name.
-fn safe_join(root: &Path, rel: &str) -> Option<PathBuf> {
-    let mut out = root.to_path_buf();
-    for part in rel.split('/') {
-        let mut components = Path::new(part).components();
-        let plain = matches!(components.next(), Some(Component::Normal(_)))
-            && components.next().is_none()
-            && !part.contains(['\\', ':', '\0']);
-        if !plain {
-            return None;
-        }
-        out.push(part);
-    }
-    Some(out)
-}
-
-/// Creates `dir` (inside `root`) and its missing ancestors, remembering each for fsync.
-fn create_dirs(root: &Path, dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), ReceiveError> {
-    if dir == root || dir.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        create_dirs(root, parent, made)?;
-    }
-    fs::create_dir(dir).map_err(io_err(dir))?;
-    made.push(dir.to_path_buf());
-    Ok(())
+/// The components of the `/`-separated `rel`, if every one is a plain name.
+fn safe_components(rel: &str) -> Option<Vec<&str>> {
+    rel.split('/')
+        .map(|part| {
+            let mut components = Path::new(part).components();
+            let plain = matches!(components.next(), Some(Component::Normal(_)))
+                && components.next().is_none()
+                && !part.contains(['\\', ':', '\0']);
+            plain.then_some(part)
+        })
+        .collect()
 }
 
 /// Writes `bytes` to `path` via a temporary file in the same directory, fsynced and
@@ -504,16 +608,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn safe_join_accepts_plain_components_only() {
-        let root = Path::new("/r");
+    fn safe_components_accept_plain_names_only() {
         assert_eq!(
-            safe_join(root, "data/a b/c.txt"),
-            Some(PathBuf::from("/r/data/a b/c.txt"))
+            safe_components("data/a b/c.txt"),
+            Some(vec!["data", "a b", "c.txt"])
         );
         for bad in [
             "", "a//b", "./a", "a/../b", "..", "/etc/x", "a\\b", "C:x", "a\0b",
         ] {
-            assert_eq!(safe_join(root, bad), None, "{bad:?}");
+            assert_eq!(safe_components(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn deep_directories_are_made_without_recursion() {
+        let root = tempfile::tempdir().unwrap();
+        let parts = vec!["d"; 1000];
+        let mut dirs = Dirs::default();
+        let made = dirs.create(root.path(), &parts).unwrap();
+        assert!(made.is_dir());
+        assert_eq!(dirs.made.len(), 1000);
+        // A second file in the same directory makes nothing new.
+        dirs.create(root.path(), &parts).unwrap();
+        assert_eq!(dirs.made.len(), 1000);
     }
 }

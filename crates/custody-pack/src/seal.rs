@@ -181,6 +181,29 @@ pub enum SealError {
         /// Everything the scan would report about the names.
         findings: Vec<ZipFinding>,
     },
+    /// A payload path beyond the path limits verification enforces
+    /// ([`crate::limits::check_path`]); nothing was written.
+    #[error("item {item}: {path}: path has {limit}; no package was written")]
+    PathLimit {
+        /// The item.
+        item: String,
+        /// The archive entry name (its first bytes, if longer than the limit).
+        path: String,
+        /// Which limit.
+        limit: crate::limits::PathLimit,
+    },
+    /// A tag file beyond the size limits verification enforces (e.g. the acquisition
+    /// event of a directory of very many files); nothing was written.
+    #[error("{path}: {size} bytes exceeds the {max}-byte limit verification reads; no package was written")]
+    TagFileTooLarge {
+        /// The bag path.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The limit (for the sum of all tag files, twice their total is compared with
+        /// [`crate::limits::MAX_TAG_BYTES_TOTAL`]).
+        max: u64,
+    },
     /// The package id cannot be a bag directory name.
     #[error("package id {id:?} cannot be used: {reason}")]
     BadId {
@@ -570,6 +593,7 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
     }
     tag_files.insert(layout::TAG_MANIFEST.to_owned(), tag_manifest);
     check_entry_names(&id, &tag_files, &payload)?;
+    within_limits(&id, &payload, &tag_files)?;
     Ok(Plan {
         sealed_time,
         statement,
@@ -603,6 +627,47 @@ fn check_entry_names(
 fn display_findings(findings: &[ZipFinding]) -> String {
     let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
     shown.join("; ")
+}
+
+/// Refuses, before anything is written, a package its own verification would refuse for
+/// exceeding a limit of [`crate::limits`].
+fn within_limits(
+    id: &str,
+    payload: &[PayloadFile],
+    tag_files: &BTreeMap<String, Vec<u8>>,
+) -> Result<(), SealError> {
+    for file in payload {
+        let name = layout::entry_name(id, &file.bag_path);
+        if let Some(limit) = crate::limits::check_path(&name) {
+            return Err(SealError::PathLimit {
+                item: file.item.clone(),
+                path: crate::bagit::shorten(&name),
+                limit,
+            });
+        }
+    }
+    let mut total = 0u64;
+    for (path, bytes) in tag_files {
+        let size = bytes.len() as u64;
+        let max = layout::max_read_size(path);
+        if size > max {
+            return Err(SealError::TagFileTooLarge {
+                path: path.clone(),
+                size,
+                max,
+            });
+        }
+        total = total.saturating_add(size);
+    }
+    // Verification reads some tag files twice (BagIt, then Custody checks).
+    if total.saturating_mul(2) > crate::limits::MAX_TAG_BYTES_TOTAL {
+        return Err(SealError::TagFileTooLarge {
+            path: layout::CUSTODY_DIR.to_owned(),
+            size: total,
+            max: crate::limits::MAX_TAG_BYTES_TOTAL / 2,
+        });
+    }
+    Ok(())
 }
 
 fn check_fields(request: &SealRequest) -> Result<(), SealError> {

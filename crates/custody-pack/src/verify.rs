@@ -1,9 +1,11 @@
 //! Verifying a Custody package in place, without extracting it, and reporting every
 //! finding.
 //!
-//! [`verify_package`] runs the checks of `docs/package.md` ("Verification") in order:
-//! the ZIP structure and the BagIt bag (through [`crate::bagit::validate_zip`], which
-//! reads every payload file once and hashes it with SHA-256 and BLAKE3 together), the
+//! [`verify_package`] (a path, opened once), [`verify_reader`] (any `Read + Seek` the caller
+//! owns) and [`verify_scanned`] (an archive already scanned) run the checks of
+//! `docs/package.md` ("Verification") in order, on one scan of the archive: the ZIP
+//! structure and the BagIt bag (through [`crate::bagit::validate_scanned`], which reads
+//! every payload file once and hashes it with SHA-256 and BLAKE3 together), the
 //! package signatures over the tag manifest against a trust store, the package statement
 //! against the verified manifests, each included ledger entry (canonical form, signature,
 //! signer enrolment), each inclusion proof, and the sender ledger's checkpoint. Nothing
@@ -20,13 +22,14 @@ mod history;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io;
+use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use custody_core::keys::{PublicKey, VerifierKey};
 
 use crate::bagit::{self, BagFinding, BagReport, ValidateOptions};
 use crate::package::PackageStatement;
+use crate::zipscan::{ZipError, ZipScanner};
 
 pub use finding::{Finding, FindingGroup, FindingKind, ItemField, SignerProblem};
 
@@ -135,17 +138,44 @@ pub fn package_signature_verifies(
     key.verify_raw(tag_manifest, signature).is_ok()
 }
 
-/// Verifies the package at `path`. A file that is not a ZIP archive, or not a Custody
-/// package, is a finding; only a file that cannot be read is an error.
+/// Verifies the package at `path`: opens it once and verifies what that one handle reads
+/// ([`verify_reader`]). A file that is not a ZIP archive, or not a Custody package, is a
+/// finding; only a file that cannot be read is an error.
+///
+/// What is verified is the file as read through this handle; a caller that goes on to use
+/// the package (extract, hash, record it) must work from bytes it owns, as
+/// [`crate::receive`] does, never reopen the path.
 pub fn verify_package(path: &Path, options: &VerifyOptions) -> Result<PackageReport, VerifyError> {
     let read = |source| VerifyError::Read {
         path: path.to_path_buf(),
         source,
     };
-    let bag = bagit::validate_zip(File::open(path).map_err(read)?, &options.bag).map_err(read)?;
-    let mut findings = bag_findings(&bag);
     let file = File::open(path).map_err(read)?;
-    let custody = custody_files::check(file, options, &mut findings).map_err(read)?;
+    verify_reader(BufReader::new(file), options).map_err(read)
+}
+
+/// Verifies the package read from `reader`, scanning the archive once.
+pub fn verify_reader<R: Read + Seek>(
+    reader: R,
+    options: &VerifyOptions,
+) -> io::Result<PackageReport> {
+    let mut scanner = ZipScanner::new(reader, &options.bag.scan_limits).map_err(|e| match e {
+        ZipError::Io(io) => io,
+        other => io::Error::other(other),
+    })?;
+    verify_scanned(&mut scanner, options)
+}
+
+/// Verifies the package in an archive already scanned: one scan serves the ZIP, BagIt and
+/// Custody checks, and the caller keeps the scanner to extract exactly what was verified.
+/// `options.bag.scan_limits` are the scanner's; the rest apply here.
+pub fn verify_scanned<R: Read + Seek>(
+    scanner: &mut ZipScanner<R>,
+    options: &VerifyOptions,
+) -> io::Result<PackageReport> {
+    let bag = bagit::validate_scanned(scanner, &options.bag)?;
+    let mut findings = bag_findings(&bag);
+    let custody = custody_files::check(scanner, options, &mut findings);
     findings.sort_by_key(|f| f.group);
     let verified = findings.is_empty() && custody.signers.iter().any(SignerStatus::counts);
     Ok(PackageReport {

@@ -175,8 +175,10 @@ impl PackageWriter {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // Named for this process, so that the next run removes what a killed one left.
+        crate::leftovers::sweep(&dir, crate::leftovers::Kind::Pack);
         let temp = tempfile::Builder::new()
-            .prefix(".custody-pack-")
+            .prefix(&crate::leftovers::prefix(crate::leftovers::Kind::Pack))
             .suffix(".partial")
             .tempfile_in(&dir)
             .map_err(|source| ZipWriteError::CreateTemp { dir, source })?;

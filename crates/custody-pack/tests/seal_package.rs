@@ -442,3 +442,56 @@ fn fail_seal_item_grew_since_acquisition() {
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn fail_seal_path_beyond_the_depth_limit_writes_nothing() {
+    let s = setup();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let mut deep = s.dir.path().join("deep");
+    for _ in 0..custody_pack::limits::MAX_PATH_DEPTH {
+        deep.push("d");
+    }
+    fs::create_dir_all(&deep).unwrap();
+    fs::write(deep.join("f"), b"deep").unwrap();
+    let evidence = custody_store::acquisition::Acquisition::plan(&s.dir.path().join("deep"))
+        .unwrap()
+        .hash(&mut |_| {})
+        .unwrap();
+    let acquired = EventDraft::new(EventKind::Acquired, NOW)
+        .case("C-1")
+        .item("C-1-3")
+        .fields(custody_store::EventFields {
+            evidence: Some(evidence),
+            ..custody_store::EventFields::default()
+        });
+    ledger.append(acquired, &s.officer, &s.log).unwrap();
+    let size = ledger.size().unwrap();
+    let mut req = request(s.dir.path());
+    req.items = vec!["C-1-3".into()];
+    req.files = BTreeMap::from([("C-1-3".into(), s.dir.path().join("deep"))]);
+    fs::create_dir(s.dir.path().join("out")).unwrap();
+    let out = s.dir.path().join("out").join("pkg.zip");
+    let err = seal(
+        &mut ledger,
+        req,
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &s.log,
+        &out,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SealError::PathLimit {
+                ref item,
+                limit: custody_pack::limits::PathLimit::Depth,
+                ..
+            } if item == "C-1-3"
+        ),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(s.dir.path().join("out")).unwrap().count(), 0);
+    assert_eq!(ledger.size().unwrap(), size, "nothing recorded");
+}

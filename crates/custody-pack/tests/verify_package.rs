@@ -6,97 +6,21 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
-use common::{identity, sender_with_two_items, Sender};
+use common::{entries, genuine, identity, receiver_ledger, sealed, trusting, write_zip, ID};
 use custody_core::keys::Identity;
 use custody_pack::bagit::write::manifest_text;
 use custody_pack::bagit::BagFinding;
 use custody_pack::layout;
-use custody_pack::package::{Recipient, RequestInfo};
 use custody_pack::receipt::Receipt;
 use custody_pack::receive::{receive, ReceiveError, ReceiveOptions};
-use custody_pack::seal::{seal, SealRequest, SenderInfo};
 use custody_pack::verify::{
     verify_package, FindingGroup, FindingKind, PackageReport, TrustedKey, VerifyOptions,
 };
-use custody_pack::zipscan::{ScanLimits, ZipScanner};
-use custody_pack::zipwrite::Compression;
 use custody_store::{EventDraft, EventFields, EventKind, Ledger};
-
-const ID: &str = "C-1-1";
-
-struct Setup {
-    dir: tempfile::TempDir,
-    officer: Identity,
-    package: PathBuf,
-}
 
 fn hex_key(id: &Identity) -> String {
     custody_core::hex::encode(&id.public_key().to_bytes())
-}
-
-/// A sender ledger with a file item C-1-1 and a directory item C-1-2, sealed into
-/// `pkg.zip` signed by the officer, after `extra` has appended what it wants.
-fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[&str]) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let Sender {
-        mut ledger,
-        officer,
-        log,
-    } = sender_with_two_items(dir.path(), "sender.db");
-    extra(&mut ledger, &officer, &log);
-    let analyst = identity("analyst@example.fr", 5);
-    let signing: Vec<Identity> = signers
-        .iter()
-        .map(|s| match *s {
-            "analyst" => analyst.clone(),
-            "judge" => judge(),
-            _ => officer.clone(),
-        })
-        .collect();
-    let package = dir.path().join("pkg.zip");
-    seal(
-        &mut ledger,
-        SealRequest {
-            case: "C-1".into(),
-            id: None,
-            items: vec!["C-1-1".into(), "C-1-2".into()],
-            files: BTreeMap::from([
-                ("C-1-1".into(), dir.path().join("disk.img")),
-                ("C-1-2".into(), dir.path().join("phone")),
-            ]),
-            sender: SenderInfo {
-                authority: "Parquet de Paris".into(),
-                organisation: None,
-                jurisdiction: Some("FR".into()),
-            },
-            recipient: Recipient {
-                authority: "Staatsanwaltschaft Berlin".into(),
-                jurisdiction: Some("DE".into()),
-            },
-            request: RequestInfo::default(),
-            use_limitations: vec![],
-            confidential: false,
-            personal_data: vec![],
-            retention_until: None,
-            sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
-            claimed_time: "2026-03-02T12:00:00Z".into(),
-            compression: Compression::Stored,
-        },
-        &officer,
-        &signing,
-        &log,
-        &package,
-        &mut |_| {},
-    )
-    .unwrap();
-    Setup {
-        dir,
-        officer,
-        package,
-    }
 }
 
 /// A foreign authority's key, never enrolled in the sender ledger.
@@ -104,43 +28,8 @@ fn judge() -> Identity {
     identity("judge@tj-paris.example", 6)
 }
 
-fn genuine() -> Setup {
-    sealed(|_, _, _| {}, &["officer"])
-}
-
-fn trusting(id: &Identity) -> VerifyOptions {
-    VerifyOptions {
-        trusted: vec![TrustedKey::Public(id.public_key())],
-        ..VerifyOptions::default()
-    }
-}
-
 fn kinds(report: &PackageReport, group: FindingGroup) -> Vec<&FindingKind> {
     report.group(group).map(|f| &f.kind).collect()
-}
-
-/// Every entry's bytes by name.
-fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut scanner =
-        ZipScanner::new(fs::File::open(zip).unwrap(), &ScanLimits::default()).unwrap();
-    let names: Vec<String> = scanner.entries().iter().map(|e| e.name.clone()).collect();
-    names
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| (n, scanner.read_entry(i, 1 << 30).unwrap()))
-        .collect()
-}
-
-/// Writes `files` as a plain stored ZIP.
-fn write_zip(path: &Path, files: &BTreeMap<String, Vec<u8>>) {
-    let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (name, bytes) in files {
-        zip.start_file(name.as_str(), options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap();
 }
 
 /// Recomputes the tag manifest and replaces every signature by one from `signer`, as an
@@ -334,14 +223,6 @@ fn fail_signer_revoked_by_included_entry() {
         .filter(|f| matches!(f.kind, FindingKind::RevokedSigner { seq: Some(6), .. }))
         .collect();
     assert_eq!(revoked.len(), 1, "{:#?}", report.findings);
-}
-
-fn receiver_ledger(dir: &Path) -> (PathBuf, Identity, Identity) {
-    let clerk = identity("clerk@sta-berlin.example", 7);
-    let log = identity("ledger.sta-berlin.example", 8);
-    let path = dir.join("receiver.db");
-    Ledger::init(&path, "ledger.sta-berlin.example/custody", &clerk, &log).unwrap();
-    (path, clerk, log)
 }
 
 #[test]

@@ -1,24 +1,35 @@
 //! Where a bag's files come from: a directory on disk, or a ZIP archive read in place.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use super::BagFinding;
-use crate::zipscan::{name_findings, ScanLimits, ZipScanner};
+use crate::limits::check_path;
+use crate::zipscan::{name_findings, ZipFinding, ZipScanner};
 
 /// A regular file of the bag: its path relative to the bag root (`/`-separated) and size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SourceFile {
     pub path: String,
     pub size: u64,
+    /// Bytes stored in the source (the compressed size in an archive; `size` on disk).
+    pub stored: u64,
 }
 
 /// The files of a bag and a way to read them.
 pub(crate) trait BagSource {
     /// Every regular file, sorted by path.
     fn files(&self) -> &[SourceFile];
+    /// The file at `path` (a binary search of [`BagSource::files`]).
+    fn file(&self, path: &str) -> Option<&SourceFile> {
+        let files = self.files();
+        files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .ok()
+            .and_then(|i| files.get(i))
+    }
     /// Whether the directory exists (`data` for the payload directory).
     fn has_dir(&self, path: &str) -> bool;
     /// Opens a file for reading.
@@ -42,19 +53,35 @@ impl DirSource {
         };
         // Fails on the root only; errors below it become findings.
         std::fs::read_dir(root)?;
-        source.walk(root, "", findings);
+        source.walk(root, findings);
         source.files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(source)
     }
 
-    fn walk(&mut self, dir: &Path, prefix: &str, findings: &mut Vec<BagFinding>) {
+    /// Walks the tree with an explicit stack (never recursion: a deep tree must not
+    /// exhaust the stack), reporting and skipping anything past the path limits.
+    fn walk(&mut self, root: &Path, findings: &mut Vec<BagFinding>) {
+        let mut pending = vec![(root.to_path_buf(), String::new())];
+        while let Some((dir, prefix)) = pending.pop() {
+            self.walk_one(&dir, &prefix, findings, &mut pending);
+        }
+    }
+
+    fn walk_one(
+        &mut self,
+        dir: &Path,
+        prefix: &str,
+        findings: &mut Vec<BagFinding>,
+        pending: &mut Vec<(PathBuf, String)>,
+    ) {
+        let unreadable = |e: io::Error| BagFinding::FileUnreadable {
+            file: prefix.trim_end_matches('/').to_owned(),
+            error: e.to_string(),
+        };
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
-                findings.push(BagFinding::FileUnreadable {
-                    file: prefix.trim_end_matches('/').to_owned(),
-                    error: e.to_string(),
-                });
+                findings.push(unreadable(e));
                 return;
             }
         };
@@ -62,10 +89,7 @@ impl DirSource {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    findings.push(BagFinding::FileUnreadable {
-                        file: prefix.trim_end_matches('/').to_owned(),
-                        error: e.to_string(),
-                    });
+                    findings.push(unreadable(e));
                     continue;
                 }
             };
@@ -77,6 +101,10 @@ impl DirSource {
                 continue;
             };
             let rel = format!("{prefix}{name}");
+            if let Some(limit) = check_path(&rel) {
+                findings.push(BagFinding::path_limit(&rel, limit));
+                continue;
+            }
             let meta = match std::fs::symlink_metadata(entry.path()) {
                 Ok(m) => m,
                 Err(e) => {
@@ -91,11 +119,12 @@ impl DirSource {
                 findings.push(BagFinding::Symlink { file: rel });
             } else if meta.is_dir() {
                 self.dirs.push(rel.clone());
-                self.walk(&entry.path(), &format!("{rel}/"), findings);
+                pending.push((entry.path(), format!("{rel}/")));
             } else if meta.is_file() {
                 self.files.push(SourceFile {
                     path: rel,
                     size: meta.len(),
+                    stored: meta.len(),
                 });
             } else {
                 findings.push(BagFinding::NotARegularFile { file: rel });
@@ -120,15 +149,17 @@ impl BagSource for DirSource {
     }
 }
 
-/// A bag inside a ZIP archive, read in place. The archive holds either one top-level
-/// directory containing the bag, or the bag's files at its root (accepted with a warning).
-pub(crate) struct ZipSource<R> {
-    zip: ZipScanner<R>,
+/// A bag inside a ZIP archive, read in place through a scanner the caller owns (so that
+/// the same scan serves the BagIt and the Custody checks). The archive holds either one
+/// top-level directory containing the bag, or the bag's files at its root (accepted with
+/// a warning).
+pub(crate) struct ZipSource<'z, R> {
+    zip: &'z mut ZipScanner<R>,
     files: Vec<SourceFile>,
-    dirs: Vec<String>,
+    dirs: HashSet<String>,
     index: BTreeMap<String, usize>,
     /// Entries the scan found compressed beyond the ratio bound: reported, never inflated.
-    bombs: Vec<String>,
+    bombs: HashSet<usize>,
 }
 
 /// Where the bag sits inside an archive.
@@ -139,16 +170,14 @@ pub(crate) enum ZipLayout {
     Root,
 }
 
-impl<R: Read + Seek> ZipSource<R> {
-    /// Scans the archive; ZIP findings go to `errors`, layout warnings to `warnings`.
-    /// Returns `None` if no bag can be located.
+impl<'z, R: Read + Seek> ZipSource<'z, R> {
+    /// Takes the scanned archive; ZIP findings go to `errors`, layout warnings to
+    /// `warnings`. Returns `None` if no bag can be located.
     pub fn open(
-        reader: R,
-        limits: &ScanLimits,
+        zip: &'z mut ZipScanner<R>,
         errors: &mut Vec<BagFinding>,
         warnings: &mut Vec<BagFinding>,
-    ) -> Result<Option<ZipSource<R>>, crate::zipscan::ZipError> {
-        let zip = ZipScanner::new(reader, limits)?;
+    ) -> Option<ZipSource<'z, R>> {
         errors.extend(
             zip.scan()
                 .findings
@@ -156,9 +185,9 @@ impl<R: Read + Seek> ZipSource<R> {
                 .cloned()
                 .map(|finding| BagFinding::Zip { finding }),
         );
-        let Some(layout) = locate_bag(&zip) else {
+        let Some(layout) = locate_bag(zip) else {
             errors.push(BagFinding::NoBagInZip);
-            return Ok(None);
+            return None;
         };
         let prefix = match &layout {
             ZipLayout::Directory(p) => p.clone(),
@@ -167,23 +196,29 @@ impl<R: Read + Seek> ZipSource<R> {
                 String::new()
             }
         };
-        let bombs = zip
+        let bomb_names: HashSet<&str> = zip
             .scan()
             .findings
             .iter()
             .filter_map(|finding| match finding {
-                crate::zipscan::ZipFinding::CompressionRatio { name, .. } => Some(name.clone()),
+                ZipFinding::CompressionRatio { name, .. } => Some(name.as_str()),
                 _ => None,
             })
             .collect();
-        let mut source = ZipSource {
-            files: Vec::new(),
-            dirs: Vec::new(),
-            index: BTreeMap::new(),
-            bombs,
-            zip,
-        };
-        for entry in source.zip.entries() {
+        let bombs = zip
+            .entries()
+            .iter()
+            .filter(|e| bomb_names.contains(e.name.as_str()))
+            .map(|e| e.index)
+            .collect();
+        let mut files = Vec::new();
+        let mut dirs = HashSet::new();
+        let mut index = BTreeMap::new();
+        for entry in zip.entries() {
+            if let Some(limit) = check_path(&entry.name) {
+                errors.push(BagFinding::path_limit(&entry.name, limit));
+                continue;
+            }
             // Unsafe entries are already reported; never treat them as bag files.
             if !name_findings(entry).is_empty() {
                 continue;
@@ -198,58 +233,61 @@ impl<R: Read + Seek> ZipSource<R> {
                 continue;
             }
             if let Some(dir) = rel.strip_suffix('/') {
-                source.dirs.push(dir.to_owned());
+                dirs.insert(dir.to_owned());
                 continue;
             }
             // Duplicates are reported by the scan; keep the first, as most readers do.
-            if source.index.contains_key(rel) {
+            if index.contains_key(rel) {
                 continue;
             }
-            source.index.insert(rel.to_owned(), entry.index);
-            source.files.push(SourceFile {
+            index.insert(rel.to_owned(), entry.index);
+            files.push(SourceFile {
                 path: rel.to_owned(),
                 size: entry.uncompressed_size,
+                stored: entry.compressed_size,
             });
         }
-        source.files.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(Some(source))
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Some(ZipSource {
+            zip,
+            files,
+            dirs,
+            index,
+            bombs,
+        })
     }
 }
 
+/// The bag's place: `bagit.txt` at the root, or in exactly one top-level directory. One
+/// pass over the names with a set: linear in the number of entries.
 fn locate_bag<R>(zip: &ZipScanner<R>) -> Option<ZipLayout>
 where
     R: Read + Seek,
 {
-    let names: Vec<&str> = zip.entries().iter().map(|e| e.name.as_str()).collect();
-    if names.contains(&"bagit.txt") {
-        return Some(ZipLayout::Root);
+    let mut candidates: BTreeSet<&str> = BTreeSet::new();
+    for entry in zip.entries() {
+        if entry.name == "bagit.txt" {
+            return Some(ZipLayout::Root);
+        }
+        if let Some((top, "bagit.txt")) = entry.name.split_once('/') {
+            candidates.insert(top);
+        }
     }
-    // A single top-level directory that holds bagit.txt.
-    let mut tops = names
-        .iter()
-        .filter_map(|n| n.split_once('/').map(|(top, _)| top))
-        .collect::<Vec<_>>();
-    tops.sort_unstable();
-    tops.dedup();
-    let candidates: Vec<&str> = tops
-        .into_iter()
-        .filter(|top| names.contains(&format!("{top}/bagit.txt").as_str()))
-        .collect();
-    match candidates.as_slice() {
-        [one] => Some(ZipLayout::Directory(format!("{one}/"))),
+    let mut candidates = candidates.into_iter();
+    match (candidates.next(), candidates.next()) {
+        (Some(one), None) => Some(ZipLayout::Directory(format!("{one}/"))),
         _ => None,
     }
 }
 
-impl<R: Read + Seek> BagSource for ZipSource<R> {
+impl<R: Read + Seek> BagSource for ZipSource<'_, R> {
     fn files(&self) -> &[SourceFile] {
         &self.files
     }
 
     fn has_dir(&self, path: &str) -> bool {
         let prefix = format!("{path}/");
-        self.dirs.iter().any(|d| d == path)
-            || self.files.iter().any(|f| f.path.starts_with(&prefix))
+        self.dirs.contains(path) || self.files.iter().any(|f| f.path.starts_with(&prefix))
     }
 
     fn open(&mut self, path: &str) -> io::Result<Box<dyn Read + '_>> {
@@ -257,8 +295,7 @@ impl<R: Read + Seek> BagSource for ZipSource<R> {
             .index
             .get(path)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such entry"))?;
-        let name = &self.zip.entries()[index].name;
-        if self.bombs.contains(name) {
+        if self.bombs.contains(&index) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "not inflated: its compression ratio is beyond the bound (see the ZIP finding)",

@@ -3,8 +3,8 @@
 //! ([`super::history`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{Read, Seek};
+use std::ops::Bound;
 
 use custody_core::canonical;
 use custody_core::hex;
@@ -15,6 +15,7 @@ use super::history;
 use super::{ManifestDigests, SignerStatus, TrustedKey, VerifyOptions};
 use crate::bagit::write::decode_manifest_path;
 use crate::layout;
+use crate::limits::{self, TagRefusal};
 use crate::package::{PackageItem, PackageStatement};
 use crate::zipscan::{EntryIntegrityError, ReadEntryError, ZipError, ZipFinding, ZipScanner};
 
@@ -24,42 +25,93 @@ pub(super) struct CustodyOutcome {
     pub statement: Option<PackageStatement>,
 }
 
-/// The bag inside the archive: its directory name and each file's entry index and size.
+/// The bag inside the archive: its directory name and each file's entry index, size and
+/// stored (compressed) size.
 pub(super) struct Bag {
     pub id: String,
-    files: BTreeMap<String, (usize, u64)>,
+    files: BTreeMap<String, BagFile>,
+    /// Directory entries inside the bag (seal writes none).
+    dirs: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct BagFile {
+    index: usize,
+    size: u64,
+    stored: u64,
 }
 
 impl Bag {
     /// Bag paths under `dir` (which ends in `/`).
     pub fn under<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.files
-            .keys()
-            .filter(move |p| p.starts_with(dir))
-            .map(String::as_str)
+            .range::<str, _>((Bound::Included(dir), Bound::Unbounded))
+            .map(|(p, _)| p.as_str())
+            .take_while(move |p| p.starts_with(dir))
     }
 
     fn size(&self, path: &str) -> Option<u64> {
-        self.files.get(path).map(|f| f.1)
+        self.files.get(path).map(|f| f.size)
     }
 }
 
-/// Reads the package's Custody files from the archive.
+/// Whole entries read into memory: what [`Reader`] needs of the archive, so that it
+/// works on any scanner without a type parameter.
+pub(super) trait EntrySource {
+    /// Reads entry `index`, refusing one declared larger than `max`.
+    fn read_entry(&mut self, index: usize, max: u64) -> Result<Vec<u8>, ReadEntryError>;
+}
+
+impl<R: Read + Seek> EntrySource for ZipScanner<R> {
+    fn read_entry(&mut self, index: usize, max: u64) -> Result<Vec<u8>, ReadEntryError> {
+        ZipScanner::read_entry(self, index, max)
+    }
+}
+
+/// Reads the package's Custody files from the archive, each within its named limit
+/// ([`layout::max_read_size`]) and all within [`crate::bagit::ValidateOptions::max_tag_total`].
 pub(super) struct Reader<'a> {
-    scanner: ZipScanner<BufReader<File>>,
+    scanner: &'a mut dyn EntrySource,
     max: u64,
+    max_total: u64,
+    total: u64,
     pub findings: &'a mut Vec<Finding>,
 }
 
 impl Reader<'_> {
-    /// Reads a whole file, reporting (under `group`) why it could not be.
+    /// Reads a whole file, reporting (under `group`) why it could not be. Its declared
+    /// sizes are judged before a byte is inflated.
     pub fn read(&mut self, bag: &Bag, path: &str, group: FindingGroup) -> Option<Vec<u8>> {
-        let Some(&(index, _)) = bag.files.get(path) else {
+        let Some(&file) = bag.files.get(path) else {
             self.findings
                 .push(Finding::file(group, path, FindingKind::MissingFile));
             return None;
         };
-        match self.scanner.read_entry(index, self.max) {
+        let max = layout::max_read_size(path).min(self.max);
+        let refusal = match limits::check_tag_size(file.stored, file.size, max) {
+            Err(TagRefusal::TooLarge { size, max }) => Some(FindingKind::TooLarge { size, max }),
+            Err(TagRefusal::Ratio {
+                compressed,
+                uncompressed,
+            }) => Some(FindingKind::CompressionRatio {
+                compressed,
+                uncompressed,
+                limit: limits::MAX_TAG_RATIO,
+            }),
+            Ok(()) => {
+                let total = self.total.saturating_add(file.size);
+                (total > self.max_total).then_some(FindingKind::TagBytesExceeded {
+                    total,
+                    limit: self.max_total,
+                })
+            }
+        };
+        if let Some(kind) = refusal {
+            self.findings.push(Finding::file(group, path, kind));
+            return None;
+        }
+        self.total = self.total.saturating_add(file.size);
+        match self.scanner.read_entry(file.index, max) {
             Ok(bytes) => Some(bytes),
             Err(e) => {
                 let kind = match e {
@@ -85,17 +137,12 @@ impl Reader<'_> {
     }
 }
 
-/// Runs the Custody checks on the archive `file`.
-pub(super) fn check(
-    file: File,
+/// Runs the Custody checks on the scanned archive.
+pub(super) fn check<R: Read + Seek>(
+    scanner: &mut ZipScanner<R>,
     options: &VerifyOptions,
     findings: &mut Vec<Finding>,
-) -> io::Result<CustodyOutcome> {
-    let scanner =
-        ZipScanner::new(BufReader::new(file), &options.bag.scan_limits).map_err(|e| match e {
-            ZipError::Io(io) => io,
-            other => io::Error::other(other),
-        })?;
+) -> CustodyOutcome {
     let no_trust = |findings: &mut Vec<Finding>| {
         findings.push(Finding::package(
             FindingGroup::Signature,
@@ -106,7 +153,7 @@ pub(super) fn check(
             statement: None,
         }
     };
-    let Some(bag) = find_bag(&scanner) else {
+    let Some(bag) = find_bag(scanner) else {
         // The ZIP and BagIt findings already say why (not a ZIP, no bag); a package
         // without a bag cannot carry a trusted signature either.
         let structural = scanner
@@ -117,11 +164,13 @@ pub(super) fn check(
         if !structural {
             findings.push(Finding::package(FindingGroup::Bagit, FindingKind::NoBag));
         }
-        return Ok(no_trust(findings));
+        return no_trust(findings);
     };
     let mut reader = Reader {
         scanner,
         max: options.bag.max_tag_file,
+        max_total: options.bag.max_tag_total,
+        total: 0,
         findings,
     };
     unexpected_files(&bag, reader.findings);
@@ -153,11 +202,11 @@ pub(super) fn check(
             FindingKind::NoTrustedSignature,
         ));
     }
-    Ok(CustodyOutcome { signers, statement })
+    CustodyOutcome { signers, statement }
 }
 
 /// The single top-level directory holding `bagit.txt`, and the files under it.
-fn find_bag<R: std::io::Read + std::io::Seek>(scanner: &ZipScanner<R>) -> Option<Bag> {
+fn find_bag<R: Read + Seek>(scanner: &ZipScanner<R>) -> Option<Bag> {
     let mut roots = scanner.entries().iter().filter_map(|e| {
         let (dir, file) = e.name.split_once('/')?;
         (file == layout::BAGIT_TXT && !dir.is_empty()).then(|| dir.to_owned())
@@ -167,22 +216,40 @@ fn find_bag<R: std::io::Read + std::io::Seek>(scanner: &ZipScanner<R>) -> Option
         return None;
     }
     let mut files = BTreeMap::new();
+    let mut dirs = Vec::new();
     for entry in scanner.entries() {
         if entry.is_dir() {
+            // The bag directory's own entry has no bag path: name it by its entry name.
+            match layout::bag_path(&id, &entry.name) {
+                Some("") => dirs.push(entry.name.clone()),
+                Some(path) => dirs.push(path.to_owned()),
+                None => {}
+            }
             continue;
         }
         if let Some(path) = layout::bag_path(&id, &entry.name) {
             // The first of duplicate names; the ZIP findings report the duplicate.
-            files
-                .entry(path.to_owned())
-                .or_insert((entry.index, entry.uncompressed_size));
+            files.entry(path.to_owned()).or_insert(BagFile {
+                index: entry.index,
+                size: entry.uncompressed_size,
+                stored: entry.compressed_size,
+            });
         }
     }
-    Some(Bag { id, files })
+    Some(Bag { id, files, dirs })
 }
 
-/// Files outside the layout. Payload files are the manifests' business.
+/// Files outside the layout, and directory entries (a package has none: every directory
+/// is implied by the files in it, so an added one is content nothing signed). Payload
+/// files are the manifests' business.
 fn unexpected_files(bag: &Bag, findings: &mut Vec<Finding>) {
+    for dir in &bag.dirs {
+        findings.push(Finding::file(
+            FindingGroup::Bagit,
+            crate::bagit::shorten(dir),
+            FindingKind::UnexpectedFile,
+        ));
+    }
     const TAG_FILES: [&str; 7] = [
         layout::BAGIT_TXT,
         layout::BAG_INFO,
@@ -253,7 +320,7 @@ fn check_signatures(
     options: &VerifyOptions,
     history: &history::History,
 ) -> Vec<SignerStatus> {
-    let paths: Vec<String> = bag
+    let mut paths: Vec<String> = bag
         .under(layout::SIGNATURES_DIR)
         .filter(|p| layout::signature_key(p).is_some())
         .map(str::to_owned)
@@ -262,6 +329,19 @@ fn check_signatures(
     let mut problems = Vec::new();
     // Trusted signers outside the sender ledger: a finding only if nothing else counts.
     let mut countersigners = Vec::new();
+    // Each signature is matched against every enrolled key: the count is bounded so that
+    // this stays linear in the package's size.
+    if paths.len() > limits::MAX_SIGNATURES {
+        problems.push(Finding::file(
+            FindingGroup::Signature,
+            layout::SIGNATURES_DIR,
+            FindingKind::TooManySignatures {
+                count: paths.len() as u64,
+                limit: limits::MAX_SIGNATURES as u64,
+            },
+        ));
+        paths.truncate(limits::MAX_SIGNATURES);
+    }
     for path in paths {
         let Some((name, key_id)) = layout::signature_key(&path) else {
             continue;

@@ -126,6 +126,38 @@ pub enum FindingKind {
         /// The limit.
         max: u64,
     },
+    /// A Custody file compressed beyond [`crate::limits::MAX_TAG_RATIO`]: not inflated.
+    #[error(
+        "{uncompressed} bytes stored in {compressed} exceeds the {limit}:1 compression ratio limit"
+    )]
+    CompressionRatio {
+        /// Declared compressed size.
+        compressed: u64,
+        /// Declared uncompressed size.
+        uncompressed: u64,
+        /// The ratio limit.
+        limit: u64,
+    },
+    /// Reading this file would take the tag bytes read in total past the limit
+    /// ([`crate::limits::MAX_TAG_BYTES_TOTAL`] by default): not read.
+    #[error(
+        "reading it would take the tag files read to {total} bytes, past the {limit}-byte limit"
+    )]
+    TagBytesExceeded {
+        /// The total it would have reached.
+        total: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// More signature files than [`crate::limits::MAX_SIGNATURES`]: only the first ones,
+    /// in name order, were checked.
+    #[error("{count} signature files, more than the {limit} checked")]
+    TooManySignatures {
+        /// How many there are.
+        count: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// A Custody file could not be read from the archive.
     #[error("cannot read: {error}")]
     Unreadable {

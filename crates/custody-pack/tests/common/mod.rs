@@ -4,10 +4,17 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use custody_core::keys::{ActorInfo, Identity};
+use custody_pack::package::{Recipient, RequestInfo};
+use custody_pack::seal::{seal, SealRequest, SenderInfo};
+use custody_pack::verify::{TrustedKey, VerifyOptions};
+use custody_pack::zipscan::{ScanLimits, ZipScanner};
+use custody_pack::zipwrite::Compression;
 use custody_store::acquisition::Acquisition;
 use custody_store::{EventDraft, EventFields, EventKind, Ledger};
 
@@ -114,4 +121,120 @@ pub fn sender_with_one_item(
         officer,
         log,
     }
+}
+
+/// The bag (and package) id of the packages [`sealed`] makes.
+pub const ID: &str = "C-1-1";
+
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub officer: Identity,
+    pub package: PathBuf,
+}
+
+/// A sender ledger with a file item C-1-1 and a directory item C-1-2, sealed into
+/// `pkg.zip` signed by the officer, after `extra` has appended what it wants.
+pub fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[&str]) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let Sender {
+        mut ledger,
+        officer,
+        log,
+    } = sender_with_two_items(dir.path(), "sender.db");
+    extra(&mut ledger, &officer, &log);
+    let analyst = identity("analyst@example.fr", 5);
+    let signing: Vec<Identity> = signers
+        .iter()
+        .map(|s| match *s {
+            "analyst" => analyst.clone(),
+            "judge" => identity("judge@tj-paris.example", 6),
+            _ => officer.clone(),
+        })
+        .collect();
+    let package = dir.path().join("pkg.zip");
+    seal(
+        &mut ledger,
+        SealRequest {
+            case: "C-1".into(),
+            id: None,
+            items: vec!["C-1-1".into(), "C-1-2".into()],
+            files: BTreeMap::from([
+                ("C-1-1".into(), dir.path().join("disk.img")),
+                ("C-1-2".into(), dir.path().join("phone")),
+            ]),
+            sender: SenderInfo {
+                authority: "Parquet de Paris".into(),
+                organisation: None,
+                jurisdiction: Some("FR".into()),
+            },
+            recipient: Recipient {
+                authority: "Staatsanwaltschaft Berlin".into(),
+                jurisdiction: Some("DE".into()),
+            },
+            request: RequestInfo::default(),
+            use_limitations: vec![],
+            confidential: false,
+            personal_data: vec![],
+            retention_until: None,
+            sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
+            claimed_time: "2026-03-02T12:00:00Z".into(),
+            compression: Compression::Stored,
+        },
+        &officer,
+        &signing,
+        &log,
+        &package,
+        &mut |_| {},
+    )
+    .unwrap();
+    Setup {
+        dir,
+        officer,
+        package,
+    }
+}
+
+pub fn genuine() -> Setup {
+    sealed(|_, _, _| {}, &["officer"])
+}
+
+pub fn trusting(id: &Identity) -> VerifyOptions {
+    VerifyOptions {
+        trusted: vec![TrustedKey::Public(id.public_key())],
+        ..VerifyOptions::default()
+    }
+}
+
+/// Every entry's bytes by name.
+pub fn entries(zip: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut scanner =
+        ZipScanner::new(fs::File::open(zip).unwrap(), &ScanLimits::default()).unwrap();
+    let names: Vec<String> = scanner.entries().iter().map(|e| e.name.clone()).collect();
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (n, scanner.read_entry(i, 1 << 30).unwrap()))
+        .collect()
+}
+
+/// Writes `files` as a plain stored ZIP.
+pub fn write_zip(path: &Path, files: &BTreeMap<String, Vec<u8>>) {
+    // Built in memory: a file written entry by entry is slow for 100,000 entries.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in files {
+        zip.start_file(name.as_str(), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    fs::write(path, zip.finish().unwrap().into_inner()).unwrap();
+}
+
+/// A receiving ledger and its clerk and log keys.
+pub fn receiver_ledger(dir: &Path) -> (PathBuf, Identity, Identity) {
+    let clerk = identity("clerk@sta-berlin.example", 7);
+    let log = identity("ledger.sta-berlin.example", 8);
+    let path = dir.join("receiver.db");
+    Ledger::init(&path, "ledger.sta-berlin.example/custody", &clerk, &log).unwrap();
+    (path, clerk, log)
 }
