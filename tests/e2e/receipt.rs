@@ -2,7 +2,7 @@
 //! receiving authority signed, edited afterwards into bytes a lenient JSON reader still
 //! takes for the signed receipt, is refused (exit 1) and nothing is recorded.
 
-use crate::harness::Sandbox;
+use crate::harness::{copy_log_keys, Sandbox};
 use crate::receive::{receive, receiver};
 use crate::verify::{base, custody, sandbox_with};
 
@@ -12,9 +12,10 @@ fn sender_holding_a_receipt() -> Sandbox {
     receiver(&sb);
     std::fs::create_dir(sb.path("evidence")).unwrap();
     receive(&sb, &["--receipt", "receipt.json"]).expect(0);
-    for file in ["custody.db", "custody.db.log.key", "officer.key"] {
+    for file in ["custody.db", "officer.key"] {
         std::fs::copy(base().join(file), sb.path(file)).unwrap();
     }
+    copy_log_keys(&base(), sb.dir.path());
     let clerk = custody_core::keys::Identity::load(&sb.path("clerk.key")).unwrap();
     std::fs::write(sb.path("clerk.pub"), clerk.public_key().to_pem()).unwrap();
     sb
