@@ -15,7 +15,7 @@ fn sender_holding_a_receipt() -> Sandbox {
     for file in ["custody.db", "officer.key"] {
         std::fs::copy(base().join(file), sb.path(file)).unwrap();
     }
-    copy_log_keys(&base(), sb.dir.path());
+    copy_log_keys(base(), sb.dir.path());
     let clerk = custody_core::keys::Identity::load(&sb.path("clerk.key")).unwrap();
     std::fs::write(sb.path("clerk.pub"), clerk.public_key().to_pem()).unwrap();
     sb
