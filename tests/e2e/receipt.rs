@@ -12,9 +12,10 @@ fn sender_holding_a_receipt() -> Sandbox {
     receiver(&sb);
     std::fs::create_dir(sb.path("evidence")).unwrap();
     receive(&sb, &["--receipt", "receipt.json"]).expect(0);
-    for file in ["custody.db", "custody.db.log.key", "officer.key"] {
+    for file in ["custody.db", "officer.key"] {
         std::fs::copy(base().join(file), sb.path(file)).unwrap();
     }
+    crate::harness::copy_log_keys(base(), sb.dir.path());
     let clerk = custody_core::keys::Identity::load(&sb.path("clerk.key")).unwrap();
     std::fs::write(sb.path("clerk.pub"), clerk.public_key().to_pem()).unwrap();
     sb

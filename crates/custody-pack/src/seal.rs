@@ -119,6 +119,38 @@ pub enum SealError {
     /// No signing keys were given.
     #[error("no signing key: a package needs at least one signature")]
     NoSigners,
+    /// A signing key the sender ledger's verified entries rotated out: verification would
+    /// refuse its signature.
+    #[error(
+        "signing key {key} was rotated out by ledger entry {seq}; it can no longer sign a package"
+    )]
+    SignerRotated {
+        /// The key, as a verifier key (`name+keyid+base64`).
+        key: String,
+        /// The `key-rotated` entry.
+        seq: u64,
+    },
+    /// A signing key the sender ledger's verified entries revoked: verification would refuse
+    /// its signature.
+    #[error(
+        "signing key {key} was revoked by ledger entry {seq}; it can no longer sign a package"
+    )]
+    SignerRevoked {
+        /// The key, as a verifier key (`name+keyid+base64`).
+        key: String,
+        /// The `key-revoked` entry.
+        seq: u64,
+    },
+    /// None of the signing keys is enrolled and active in the sender ledger at the checkpoint
+    /// the package carries: verification counts no signature by a key outside the sender
+    /// ledger on its own, so such a package would be refused.
+    #[error("no signing key is active in the sender ledger at its checkpoint (size {checkpoint_size}); signing keys given: {}", keys.join(", "))]
+    NoActiveSigner {
+        /// The signing keys given, as verifier keys.
+        keys: Vec<String>,
+        /// Size of the checkpoint the package would carry.
+        checkpoint_size: u64,
+    },
     /// An item was named twice.
     #[error("item {item} is named twice")]
     DuplicateItem {
@@ -465,6 +497,7 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
     })?;
 
     let (checkpoint, checkpoint_note) = ledger.latest_checkpoint()?;
+    check_signers(ledger, signers, checkpoint.size)?;
     let records: BTreeMap<String, custody_store::ItemRecord> = ledger
         .items(None)?
         .into_iter()
@@ -601,6 +634,47 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
         payload,
         signers: keys,
     })
+}
+
+/// Refuses, before anything is written or signed, signing keys whose signatures the
+/// package's own verification would not count: any key the sender ledger's verified entries
+/// rotated out or revoked (at any seq, so a key ended after the checkpoint is refused too),
+/// and a set of keys none of which is enrolled and active within the checkpoint the package
+/// carries. Keys outside the sender ledger (a foreign countersigner) may sign beside an
+/// active one.
+fn check_signers(
+    ledger: &Ledger,
+    signers: &[Identity],
+    checkpoint_size: u64,
+) -> Result<(), SealError> {
+    let actors: BTreeMap<String, custody_store::ActorRecord> = ledger
+        .actors()?
+        .into_iter()
+        .map(|a| (a.key.clone(), a))
+        .collect();
+    let mut active = false;
+    for signer in signers {
+        let key = signer.verifier_key().to_string();
+        let Some(actor) = actors.get(&hex::encode(&signer.public_key().to_bytes())) else {
+            continue;
+        };
+        match actor.status {
+            ActorStatus::Rotated { seq, .. } => return Err(SealError::SignerRotated { key, seq }),
+            ActorStatus::Revoked { seq } => return Err(SealError::SignerRevoked { key, seq }),
+            ActorStatus::Active => active |= actor.enrolled_seq < checkpoint_size,
+        }
+    }
+    if active {
+        Ok(())
+    } else {
+        Err(SealError::NoActiveSigner {
+            keys: signers
+                .iter()
+                .map(|s| s.verifier_key().to_string())
+                .collect(),
+            checkpoint_size,
+        })
+    }
 }
 
 /// Refuses, before anything is written, a package whose entry names the structural scan
