@@ -17,7 +17,8 @@ use custody_core::hash::{hash_file, Digests};
 use custody_core::hex;
 use custody_core::keys::{Identity, VerifierKey};
 use custody_store::{
-    ActorStatus, EventDraft, EventFields, EventKind, Evidence, Ledger, StoreError, StoredEntry,
+    ActorStatus, EventDraft, EventFields, EventKind, Evidence, Ledger, LedgerView, StoreError,
+    StoredEntry,
 };
 use time::OffsetDateTime;
 
@@ -120,7 +121,8 @@ pub enum SealError {
     #[error("no signing key: a package needs at least one signature")]
     NoSigners,
     /// A signing key the sender ledger's verified entries rotated out: verification would
-    /// refuse its signature.
+    /// refuse its signature. Found while recording (the key was rotated out while the
+    /// package was written), the package was removed.
     #[error(
         "signing key {key} was rotated out by ledger entry {seq}; it can no longer sign a package"
     )]
@@ -131,7 +133,8 @@ pub enum SealError {
         seq: u64,
     },
     /// A signing key the sender ledger's verified entries revoked: verification would refuse
-    /// its signature.
+    /// its signature. Found while recording (the key was revoked while the package was
+    /// written), the package was removed.
     #[error(
         "signing key {key} was revoked by ledger entry {seq}; it can no longer sign a package"
     )]
@@ -347,7 +350,7 @@ pub fn seal(
         done = stream_payload(&mut writer, &id, file, done, total, progress)?;
     }
     writer.finish()?;
-    record(ledger, request, actor, log_key, out, plan)
+    record(ledger, request, actor, signers, log_key, out, plan)
 }
 
 fn stream_payload(
@@ -407,6 +410,7 @@ fn record(
     ledger: &mut Ledger,
     request: SealRequest,
     actor: &Identity,
+    signers: &[Identity],
     log_key: &Identity,
     out: &Path,
     plan: Plan,
@@ -437,19 +441,24 @@ fn record(
         d.items = statement.items.iter().map(|i| i.id.clone()).collect();
         d
     };
+    // A signer rotated out or revoked while the package was being written must not have a
+    // package recorded after the entry that ended it.
+    let checkpoint_size = statement.checkpoint.size;
     let appended = ledger
-        .append_batch(
+        .append_batch_if(
             vec![draft(EventKind::Sealed), draft(EventKind::Transferred)],
             actor,
             log_key,
+            |view| check_signers(view, signers, checkpoint_size),
         )
-        .map_err(|source| {
-            let _ = std::fs::remove_file(out);
-            SealError::Record {
-                path: out.to_path_buf(),
-                source,
-            }
-        })?;
+        .map_err(|source| SealError::Record {
+            path: out.to_path_buf(),
+            source,
+        })
+        .and_then(|refused| refused);
+    let appended = appended.inspect_err(|_| {
+        let _ = std::fs::remove_file(out);
+    })?;
     Ok(SealOutcome {
         path: out.to_path_buf(),
         id: statement.id.clone(),
@@ -497,7 +506,7 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
     })?;
 
     let (checkpoint, checkpoint_note) = ledger.latest_checkpoint()?;
-    check_signers(ledger, signers, checkpoint.size)?;
+    ledger.read_verified(|view| check_signers(view, signers, checkpoint.size))??;
     let records: BTreeMap<String, custody_store::ItemRecord> = ledger
         .items(None)?
         .into_iter()
@@ -636,31 +645,30 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
     })
 }
 
-/// Refuses, before anything is written or signed, signing keys whose signatures the
-/// package's own verification would not count: any key the sender ledger's verified entries
-/// rotated out or revoked (at any seq, so a key ended after the checkpoint is refused too),
-/// and a set of keys none of which is enrolled and active within the checkpoint the package
-/// carries. Keys outside the sender ledger (a foreign countersigner) may sign beside an
-/// active one.
+/// Refuses signing keys whose signatures the package's own verification would not count:
+/// any key the sender ledger's verified entries rotated out or revoked (at any seq, so a key
+/// ended after the checkpoint is refused too), and a set of keys none of which is enrolled
+/// and active within the checkpoint the package carries. Keys outside the sender ledger (a
+/// foreign countersigner) may sign beside an active one. Checked before anything is written
+/// or signed, and again inside the append that records the package.
 fn check_signers(
-    ledger: &Ledger,
+    view: &LedgerView<'_>,
     signers: &[Identity],
     checkpoint_size: u64,
 ) -> Result<(), SealError> {
-    let actors: BTreeMap<String, custody_store::ActorRecord> = ledger
-        .actors()?
-        .into_iter()
-        .map(|a| (a.key.clone(), a))
-        .collect();
     let mut active = false;
     for signer in signers {
-        let key = signer.verifier_key().to_string();
-        let Some(actor) = actors.get(&hex::encode(&signer.public_key().to_bytes())) else {
+        let Some(actor) = view.actor(&hex::encode(&signer.public_key().to_bytes())) else {
             continue;
         };
+        let key = || signer.verifier_key().to_string();
         match actor.status {
-            ActorStatus::Rotated { seq, .. } => return Err(SealError::SignerRotated { key, seq }),
-            ActorStatus::Revoked { seq } => return Err(SealError::SignerRevoked { key, seq }),
+            ActorStatus::Rotated { seq, .. } => {
+                return Err(SealError::SignerRotated { key: key(), seq })
+            }
+            ActorStatus::Revoked { seq } => {
+                return Err(SealError::SignerRevoked { key: key(), seq })
+            }
             ActorStatus::Active => active |= actor.enrolled_seq < checkpoint_size,
         }
     }

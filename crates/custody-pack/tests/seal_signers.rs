@@ -178,3 +178,42 @@ fn seal_with_the_key_that_replaced_a_rotated_one_verifies() {
     let report = verify_package(&outcome.path, &options).unwrap();
     assert!(report.verified, "{:#?}", report.findings);
 }
+
+#[test]
+fn fail_seal_whose_signer_is_revoked_while_the_package_is_written() {
+    // Another process revokes a signing key while the payload streams: the package carries
+    // a checkpoint from before, but nothing is recorded after the revocation.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sender_with_two_items(dir.path(), "sender.db");
+    enrol_analyst(&mut s);
+    let before = s.ledger.size().unwrap();
+    let (path, officer, log) = (s.ledger.path().to_owned(), s.officer.clone(), s.log.clone());
+    let mut revoked = None;
+    let err = seal(
+        &mut s.ledger,
+        seal_request(dir.path()),
+        &officer,
+        &[officer.clone(), analyst()],
+        &log,
+        &dir.path().join("pkg.zip"),
+        &mut |_| {
+            if revoked.is_none() {
+                let mut other = Ledger::open(&path).unwrap();
+                let draft = EventDraft::new(EventKind::KeyRevoked, NOW).fields(EventFields {
+                    public_key: Some(hex_key(&analyst())),
+                    ..EventFields::default()
+                });
+                revoked = Some(other.append(draft, &officer, &log).unwrap().seq);
+            }
+        },
+    )
+    .unwrap_err();
+    let seq = revoked.unwrap();
+    assert!(
+        matches!(&err, SealError::SignerRevoked { seq: s, .. } if *s == seq),
+        "{err:?}"
+    );
+    assert!(!dir.path().join("pkg.zip").exists());
+    assert_eq!(s.ledger.size().unwrap(), before + 1);
+    assert_eq!(seq, before);
+}
