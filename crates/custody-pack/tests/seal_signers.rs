@@ -217,3 +217,32 @@ fn fail_seal_whose_signer_is_revoked_while_the_package_is_written() {
     assert_eq!(s.ledger.size().unwrap(), before + 1);
     assert_eq!(seq, before);
 }
+
+#[test]
+fn fail_seal_with_a_revoked_signer_the_actor_index_says_is_active() {
+    // Someone with SQL access marks the revoked key active again in the actors index: seal
+    // decides from the verified entries, which still revoke it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sender_with_two_items(dir.path(), "sender.db");
+    enrol_analyst(&mut s);
+    let officer = s.officer.clone();
+    let revoked = key_event(&mut s, EventKind::KeyRevoked, &analyst(), &officer);
+    let sql = rusqlite::Connection::open(s.ledger.path()).unwrap();
+    let changed = sql
+        .execute(
+            "UPDATE actors SET status = 'active', status_seq = NULL WHERE key = ?1",
+            [hex_key(&analyst())],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(sql);
+    let mut s = Sender {
+        ledger: Ledger::open(s.ledger.path()).unwrap(),
+        ..s
+    };
+    let err = refused(&mut s, dir.path(), &[analyst()]);
+    assert!(
+        matches!(&err, SealError::SignerRevoked { seq, .. } if *seq == revoked),
+        "{err:?}"
+    );
+}
