@@ -67,7 +67,7 @@ pub fn new_key(dir: &Path, file: &str, name: &str) -> Identity {
 /// * `pkg.zip` (PKG-1): a file item and a directory item, signed by the officer;
 /// * `other.zip` (PKG-2): the file item alone, signed by the officer;
 /// * `compressed.zip` (PKG-Z): as PKG-1, payload deflated;
-/// * `revoked.zip` (PKG-R): signed by the officer and by an analyst whose key was revoked
+/// * `revoked.zip` (PKG-R): signed by the officer and countersigned by an analyst whose key was revoked
 ///   by an entry included in the package.
 ///
 /// Keys: `officer`, `analyst`, `stranger` (`.key` private, `.pub` PEM).
@@ -160,12 +160,14 @@ fn build_base(dir: &Path) {
     run(&["event", "C-1-2", "examined", "--key", "analyst.key"]);
     let analyst_hex = custody_core::hex::encode(&analyst.public_key().to_bytes());
     run(&["actor", "revoke", "--key", "officer.key", &analyst_hex]);
+    // Seal refuses a revoked signing key: its holder adds the signature afterwards.
     seal(
         "PKG-R",
         "revoked.zip",
         &["C-1-2"],
-        &["--sign-with", "officer.key", "--sign-with", "analyst.key"],
+        &["--sign-with", "officer.key"],
     );
+    run(&["countersign", "revoked.zip", "--key", "analyst.key"]);
 }
 
 /// A sandbox holding a copy of the base package `file` as `pkg.zip`, and the public keys.

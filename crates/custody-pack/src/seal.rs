@@ -17,7 +17,8 @@ use custody_core::hash::{hash_file, Digests};
 use custody_core::hex;
 use custody_core::keys::{Identity, VerifierKey};
 use custody_store::{
-    ActorStatus, EventDraft, EventFields, EventKind, Evidence, Ledger, StoreError, StoredEntry,
+    ActorStatus, EventDraft, EventFields, EventKind, Evidence, Ledger, LedgerView, StoreError,
+    StoredEntry,
 };
 use time::OffsetDateTime;
 
@@ -119,6 +120,40 @@ pub enum SealError {
     /// No signing keys were given.
     #[error("no signing key: a package needs at least one signature")]
     NoSigners,
+    /// A signing key the sender ledger's verified entries rotated out: verification would
+    /// refuse its signature. Found while recording (the key was rotated out while the
+    /// package was written), the package was removed.
+    #[error(
+        "signing key {key} was rotated out by ledger entry {seq}; it can no longer sign a package"
+    )]
+    SignerRotated {
+        /// The key, as a verifier key (`name+keyid+base64`).
+        key: String,
+        /// The `key-rotated` entry.
+        seq: u64,
+    },
+    /// A signing key the sender ledger's verified entries revoked: verification would refuse
+    /// its signature. Found while recording (the key was revoked while the package was
+    /// written), the package was removed.
+    #[error(
+        "signing key {key} was revoked by ledger entry {seq}; it can no longer sign a package"
+    )]
+    SignerRevoked {
+        /// The key, as a verifier key (`name+keyid+base64`).
+        key: String,
+        /// The `key-revoked` entry.
+        seq: u64,
+    },
+    /// None of the signing keys is enrolled and active in the sender ledger at the checkpoint
+    /// the package carries: verification counts no signature by a key outside the sender
+    /// ledger on its own, so such a package would be refused.
+    #[error("no signing key is active in the sender ledger at its checkpoint (size {checkpoint_size}); signing keys given: {}", keys.join(", "))]
+    NoActiveSigner {
+        /// The signing keys given, as verifier keys.
+        keys: Vec<String>,
+        /// Size of the checkpoint the package would carry.
+        checkpoint_size: u64,
+    },
     /// An item was named twice.
     #[error("item {item} is named twice")]
     DuplicateItem {
@@ -315,7 +350,7 @@ pub fn seal(
         done = stream_payload(&mut writer, &id, file, done, total, progress)?;
     }
     writer.finish()?;
-    record(ledger, request, actor, log_key, out, plan)
+    record(ledger, request, actor, signers, log_key, out, plan)
 }
 
 fn stream_payload(
@@ -375,6 +410,7 @@ fn record(
     ledger: &mut Ledger,
     request: SealRequest,
     actor: &Identity,
+    signers: &[Identity],
     log_key: &Identity,
     out: &Path,
     plan: Plan,
@@ -405,19 +441,24 @@ fn record(
         d.items = statement.items.iter().map(|i| i.id.clone()).collect();
         d
     };
+    // A signer rotated out or revoked while the package was being written must not have a
+    // package recorded after the entry that ended it.
+    let checkpoint_size = statement.checkpoint.size;
     let appended = ledger
-        .append_batch(
+        .append_batch_if(
             vec![draft(EventKind::Sealed), draft(EventKind::Transferred)],
             actor,
             log_key,
+            |view| check_signers(view, signers, checkpoint_size),
         )
-        .map_err(|source| {
-            let _ = std::fs::remove_file(out);
-            SealError::Record {
-                path: out.to_path_buf(),
-                source,
-            }
-        })?;
+        .map_err(|source| SealError::Record {
+            path: out.to_path_buf(),
+            source,
+        })
+        .and_then(|refused| refused);
+    let appended = appended.inspect_err(|_| {
+        let _ = std::fs::remove_file(out);
+    })?;
     Ok(SealOutcome {
         path: out.to_path_buf(),
         id: statement.id.clone(),
@@ -465,6 +506,7 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
     })?;
 
     let (checkpoint, checkpoint_note) = ledger.latest_checkpoint()?;
+    ledger.read_verified(|view| check_signers(view, signers, checkpoint.size))??;
     let records: BTreeMap<String, custody_store::ItemRecord> = ledger
         .items(None)?
         .into_iter()
@@ -601,6 +643,46 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
         payload,
         signers: keys,
     })
+}
+
+/// Refuses signing keys whose signatures the package's own verification would not count:
+/// any key the sender ledger's verified entries rotated out or revoked (at any seq, so a key
+/// ended after the checkpoint is refused too), and a set of keys none of which is enrolled
+/// and active within the checkpoint the package carries. Keys outside the sender ledger (a
+/// foreign countersigner) may sign beside an active one. Checked before anything is written
+/// or signed, and again inside the append that records the package.
+fn check_signers(
+    view: &LedgerView<'_>,
+    signers: &[Identity],
+    checkpoint_size: u64,
+) -> Result<(), SealError> {
+    let mut active = false;
+    for signer in signers {
+        let Some(actor) = view.actor(&hex::encode(&signer.public_key().to_bytes())) else {
+            continue;
+        };
+        let key = || signer.verifier_key().to_string();
+        match actor.status {
+            ActorStatus::Rotated { seq, .. } => {
+                return Err(SealError::SignerRotated { key: key(), seq })
+            }
+            ActorStatus::Revoked { seq } => {
+                return Err(SealError::SignerRevoked { key: key(), seq })
+            }
+            ActorStatus::Active => active |= actor.enrolled_seq < checkpoint_size,
+        }
+    }
+    if active {
+        Ok(())
+    } else {
+        Err(SealError::NoActiveSigner {
+            keys: signers
+                .iter()
+                .map(|s| s.verifier_key().to_string())
+                .collect(),
+            checkpoint_size,
+        })
+    }
 }
 
 /// Refuses, before anything is written, a package whose entry names the structural scan

@@ -11,6 +11,7 @@ use common::{entries, genuine, identity, receiver_ledger, sealed, trusting, writ
 use custody_core::keys::Identity;
 use custody_pack::bagit::write::manifest_text;
 use custody_pack::bagit::BagFinding;
+use custody_pack::countersign::countersign;
 use custody_pack::layout;
 use custody_pack::receipt::Receipt;
 use custody_pack::receive::{receive, ReceiveError, ReceiveOptions};
@@ -207,8 +208,11 @@ fn fail_signer_revoked_by_included_entry() {
                 .append(key_event(EventKind::KeyRevoked), officer, log)
                 .unwrap();
         },
-        &["officer", "analyst"],
+        &["officer"],
     );
+    // Seal refuses a revoked signing key; whoever still holds it adds its signature
+    // afterwards, as a countersignature.
+    countersign(&s.package, &analyst).unwrap();
     let options = VerifyOptions {
         trusted: vec![
             TrustedKey::Public(s.officer.public_key()),
@@ -527,6 +531,12 @@ fn enrol_analyst(
             )
             .unwrap();
         if rotate {
+            // The analyst's own event puts the analyst's key history, the rotation
+            // included, into the package.
+            let examined = EventDraft::new(EventKind::Examined, now)
+                .case("C-1")
+                .item("C-1-2");
+            ledger.append(examined, &analyst, log).unwrap();
             let new_key = identity("analyst@example.fr", 15);
             let rotation = ledger
                 .append(
@@ -567,14 +577,20 @@ fn package_signed_by_an_enrolled_active_key_verifies() {
 fn fail_package_signed_with_a_rotated_out_key() {
     // The analyst's old key was replaced before the package's checkpoint; a package signed
     // with it afterwards is refused, naming the rotation entry the package itself carries.
+    // Seal refuses the rotated-out key, so its holder adds the signature afterwards.
     let rotated_at = std::cell::Cell::new(0);
-    let s = sealed(enrol_analyst(true, &rotated_at), &["analyst"]);
+    let s = sealed(enrol_analyst(true, &rotated_at), &["officer"]);
     let seq = rotated_at.get();
     assert!(seq > 0);
     let analyst = identity("analyst@example.fr", 5);
+    countersign(&s.package, &analyst).unwrap();
     let report = verify_package(&s.package, &trusting(&analyst)).unwrap();
     assert!(!report.verified);
-    let signer = &report.signers[0];
+    let signer = report
+        .signers
+        .iter()
+        .find(|s| s.name.starts_with("analyst"))
+        .unwrap();
     assert!(signer.trusted && signer.valid && !signer.revoked && !signer.active);
     let signature: Vec<_> = kinds(&report, FindingGroup::Signature);
     assert!(
@@ -596,7 +612,8 @@ fn fail_package_signed_with_a_rotated_out_key() {
         )
     );
     // Beside a signature that counts, the rotated-out one still refuses the package.
-    let s = sealed(enrol_analyst(true, &rotated_at), &["officer", "analyst"]);
+    let s = sealed(enrol_analyst(true, &rotated_at), &["officer"]);
+    countersign(&s.package, &analyst).unwrap();
     let report = verify_package(&s.package, &trusting_all(&[s.officer.clone(), analyst])).unwrap();
     assert!(!report.verified);
     assert!(kinds(&report, FindingGroup::Signature)

@@ -24,7 +24,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 use crate::event::{Event, EventKind, EVENT_VERSION};
 use crate::ledger::{parse_entry, size_of};
-use crate::rules::{history_items, ItemRecord, State};
+use crate::rules::{history_items, ActorRecord, ItemRecord, State};
 use crate::verify::{check_entries, par_chunks, read_chunk, rule_finding, LedgerFinding, CHUNK};
 
 /// The ledger as its verified entries say it stands.
@@ -62,6 +62,11 @@ impl LedgerView<'_> {
     /// The item's record, if any entry created it.
     pub fn item(&self, item: &str) -> Option<&ItemRecord> {
         self.truth.state.items.get(item)
+    }
+
+    /// The actor whose public key (lower-case hex) is `key`, if any entry enrolled it.
+    pub fn actor(&self, key: &str) -> Option<&ActorRecord> {
+        self.truth.state.actors.get(key)
     }
 
     /// Seq of the first `sealed` entry naming `package_digest` (SHA-256 hex).

@@ -8,7 +8,7 @@
 //! entries by then-active keys change a standing, and a key once rotated out or revoked
 //! stays so: nothing unsigned, and no later entry, brings it back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use custody_core::canonical;
 use custody_core::checkpoint::Checkpoint;
@@ -28,6 +28,31 @@ struct Entry {
     signed: SignedEvent,
     /// Whether its signature verified with the actor key it names.
     signature_ok: bool,
+    /// The event's `items`, indexed once so that asking whether it names an item is
+    /// `O(1)`: an event may name many items, and each of a statement's items asks about
+    /// each event it lists.
+    items: HashSet<String>,
+}
+
+impl Entry {
+    fn new(signed: SignedEvent, signature_ok: bool) -> Entry {
+        let items = signed.event.items.iter().cloned().collect();
+        Entry {
+            signed,
+            signature_ok,
+            items,
+        }
+    }
+
+    /// Whether the event names `item` in `items`.
+    fn lists(&self, item: &str) -> bool {
+        self.items.contains(item)
+    }
+
+    /// Whether the event concerns `item`: names it in `items` or as its `parent`.
+    fn names(&self, item: &str) -> bool {
+        self.lists(item) || self.signed.event.fields.parent.as_deref() == Some(item)
+    }
 }
 
 /// A key's standing in the sender ledger at the package's checkpoint, as the included,
@@ -100,10 +125,7 @@ impl History {
                 ));
                 continue;
             };
-            let event = &entry.signed.event;
-            let names = event.items.contains(&item.id)
-                || event.fields.parent.as_deref() == Some(item.id.as_str());
-            if !names {
+            if !entry.names(&item.id) {
                 out.push(Finding::event(
                     FindingGroup::Events,
                     file,
@@ -131,7 +153,7 @@ impl History {
             return;
         };
         let event = &entry.signed.event;
-        if !event.kind.creates_items() || !event.items.contains(&item.id) {
+        if !event.kind.creates_items() || !entry.lists(&item.id) {
             out.push(Finding::event(
                 FindingGroup::Events,
                 file,
@@ -264,10 +286,7 @@ fn check_entry(
             actor: event.actor.clone(),
         }));
     }
-    Some(Entry {
-        signed,
-        signature_ok,
-    })
+    Some(Entry::new(signed, signature_ok))
 }
 
 fn event_signature_ok(signed: &SignedEvent) -> bool {
@@ -368,6 +387,7 @@ fn check_signers(
 
 /// Entries that are neither about keys nor about a package item have no business here.
 fn check_relevance(history: &History, statement: &PackageStatement, findings: &mut Vec<Finding>) {
+    let items = statement.items_by_id();
     for (&seq, entry) in &history.entries {
         let event = &entry.signed.event;
         let about_keys = matches!(
@@ -377,11 +397,11 @@ fn check_relevance(history: &History, statement: &PackageStatement, findings: &m
                 | EventKind::KeyRotated
                 | EventKind::KeyRevoked
         );
-        let about_item = event
+        let about_item = entry
             .items
             .iter()
             .chain(event.fields.parent.as_ref())
-            .any(|i| statement.item(i).is_some());
+            .any(|i| items.contains_key(i.as_str()));
         if !about_keys && !about_item {
             findings.push(Finding::event(
                 FindingGroup::Events,
@@ -559,13 +579,7 @@ mod tests {
             event,
             signature: String::new(),
         };
-        (
-            seq,
-            Entry {
-                signed,
-                signature_ok: true,
-            },
-        )
+        (seq, Entry::new(signed, true))
     }
 
     fn standing_after(entries: Vec<(u64, Entry)>) -> (History, Vec<Finding>) {

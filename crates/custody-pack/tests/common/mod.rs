@@ -123,6 +123,37 @@ pub fn sender_with_one_item(
     }
 }
 
+/// The request [`sealed`] makes: case C-1, items C-1-1 and C-1-2 from `dir`, from Paris to
+/// Berlin, at a fixed time.
+pub fn seal_request(dir: &Path) -> SealRequest {
+    SealRequest {
+        case: "C-1".into(),
+        id: None,
+        items: vec!["C-1-1".into(), "C-1-2".into()],
+        files: BTreeMap::from([
+            ("C-1-1".into(), dir.join("disk.img")),
+            ("C-1-2".into(), dir.join("phone")),
+        ]),
+        sender: SenderInfo {
+            authority: "Parquet de Paris".into(),
+            organisation: None,
+            jurisdiction: Some("FR".into()),
+        },
+        recipient: Recipient {
+            authority: "Staatsanwaltschaft Berlin".into(),
+            jurisdiction: Some("DE".into()),
+        },
+        request: RequestInfo::default(),
+        use_limitations: vec![],
+        confidential: false,
+        personal_data: vec![],
+        retention_until: None,
+        sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
+        claimed_time: "2026-03-02T12:00:00Z".into(),
+        compression: Compression::Stored,
+    }
+}
+
 /// The bag (and package) id of the packages [`sealed`] makes.
 pub const ID: &str = "C-1-1";
 
@@ -154,32 +185,7 @@ pub fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[
     let package = dir.path().join("pkg.zip");
     seal(
         &mut ledger,
-        SealRequest {
-            case: "C-1".into(),
-            id: None,
-            items: vec!["C-1-1".into(), "C-1-2".into()],
-            files: BTreeMap::from([
-                ("C-1-1".into(), dir.path().join("disk.img")),
-                ("C-1-2".into(), dir.path().join("phone")),
-            ]),
-            sender: SenderInfo {
-                authority: "Parquet de Paris".into(),
-                organisation: None,
-                jurisdiction: Some("FR".into()),
-            },
-            recipient: Recipient {
-                authority: "Staatsanwaltschaft Berlin".into(),
-                jurisdiction: Some("DE".into()),
-            },
-            request: RequestInfo::default(),
-            use_limitations: vec![],
-            confidential: false,
-            personal_data: vec![],
-            retention_until: None,
-            sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
-            claimed_time: "2026-03-02T12:00:00Z".into(),
-            compression: Compression::Stored,
-        },
+        seal_request(dir.path()),
         &officer,
         &signing,
         &log,
