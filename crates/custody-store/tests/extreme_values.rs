@@ -87,9 +87,10 @@ fn fail_every_time_of_a_later_entry_at_the_limit_is_a_finding_not_a_panic() {
     // Both times of the last entry at the end of the calendar, then the one after it normal:
     // "recorded time went backwards" must be judged without arithmetic that overflows.
     let mut f = populated(3);
+    // Both times are read before the first edit: once edited, the entry no longer verifies
+    // and the ledger refuses to return it.
     let event = f.ledger.entry(3).unwrap().signed.event;
     edit_entry(&f.path, 3, &event.recorded_time, "9999-12-31T23:59:59Z");
-    let event = f.ledger.entry(3).unwrap().signed.event;
     edit_entry(&f.path, 3, &event.claimed_time, "9999-12-31T23:59:59-23:59");
     let report = open(&f.path).verify(&[]).unwrap();
     assert!(names_seq(&report, 3), "{:#?}", report.findings);
