@@ -108,9 +108,8 @@ fn verify(
         .verify_with_signer_state(&notes, signer_state.as_deref())
         .with_context(|| format!("cannot verify {}", ledger.ledger.display()))?;
     let stored = opened
-        .outside_checkpoints()
-        .with_context(|| format!("cannot read {}", ledger.ledger.display()))?
-        .len();
+        .outside_checkpoint_count()
+        .with_context(|| format!("cannot read {}", ledger.ledger.display()))?;
     let verified = report.findings.is_empty();
     let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     if json {

@@ -28,6 +28,25 @@ pub const APPLICATION_ID: i64 = 0x4355_5354;
 pub const SCHEMA_VERSION: i64 = 1;
 /// How long an append waits for another process's append to finish.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest checkpoint note read back from the `checkpoints` or `outside_checkpoints`
+/// table (a checkpoint with its cosignatures is a few hundred bytes to a few KiB). A row
+/// longer than this is judged by its length alone, never loaded: `verify` reports it
+/// (`CheckpointTooLarge`, `OutsideCheckpointTooLarge`) and decisions skip it.
+pub const MAX_CHECKPOINT_NOTE_BYTES: u64 = 64 * 1024;
+/// The largest outside-checkpoint `source` label read back; a longer one is shown as
+/// [`SOURCE_TOO_LARGE`] instead.
+pub const MAX_OUTSIDE_SOURCE_BYTES: u64 = 1024;
+/// What a `source` label longer than [`MAX_OUTSIDE_SOURCE_BYTES`] reads as.
+pub const SOURCE_TOO_LARGE: &str = "(source label too large)";
+
+/// SQL yielding column `note` when it is at most [`MAX_CHECKPOINT_NOTE_BYTES`] long and NULL
+/// otherwise. `octet_length` reads the length from the record header without loading the
+/// value, so a hostile row of any size costs no memory.
+pub(crate) const BOUNDED_NOTE: &str = "CASE WHEN octet_length(note) <= 65536 THEN note END";
+const _: () = assert!(
+    MAX_CHECKPOINT_NOTE_BYTES == 65536,
+    "BOUNDED_NOTE spells the limit"
+);
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -774,11 +793,52 @@ impl Ledger {
         Ok(checkpoint)
     }
 
-    /// Every stored outside checkpoint as `(source, note)`, in the order added.
-    pub fn outside_checkpoints(&self) -> Result<Vec<(String, String)>, StoreError> {
+    /// Every stored outside checkpoint as `(source, note)`, in the order added; a note longer
+    /// than [`MAX_CHECKPOINT_NOTE_BYTES`] is `None` (not read), a source label longer than
+    /// [`MAX_OUTSIDE_SOURCE_BYTES`] reads as [`SOURCE_TOO_LARGE`]. The whole table is
+    /// collected: callers that only test for one note or count rows use
+    /// [`Ledger::has_outside_checkpoint`] and [`Ledger::outside_checkpoint_count`].
+    pub fn outside_checkpoints(&self) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut rows = Vec::new();
+        self.for_each_outside_checkpoint(|source, note| rows.push((source, note)))?;
+        Ok(rows)
+    }
+
+    /// Streams the outside checkpoints as [`Ledger::outside_checkpoints`] returns them,
+    /// holding one row at a time.
+    pub(crate) fn for_each_outside_checkpoint(
+        &self,
+        mut each: impl FnMut(String, Option<String>),
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT CASE WHEN octet_length(source) <= {MAX_OUTSIDE_SOURCE_BYTES} THEN source END, \
+             {BOUNDED_NOTE} FROM outside_checkpoints ORDER BY id"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
+        let mut rows = stmt.query([]).map_err(self.err())?;
+        while let Some(row) = rows.next().map_err(self.err())? {
+            let source: Option<String> = row.get(0).map_err(self.err())?;
+            let note: Option<String> = row.get(1).map_err(self.err())?;
+            each(source.unwrap_or_else(|| SOURCE_TOO_LARGE.to_owned()), note);
+        }
+        Ok(())
+    }
+
+    /// Whether `note` is stored, byte for byte, as an outside checkpoint.
+    pub fn has_outside_checkpoint(&self, note: &str) -> Result<bool, StoreError> {
         self.conn
-            .prepare("SELECT source, note FROM outside_checkpoints ORDER BY id")
-            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM outside_checkpoints WHERE note = ?1)",
+                [note],
+                |r| r.get(0),
+            )
+            .map_err(self.err())
+    }
+
+    /// Number of stored outside checkpoints.
+    pub fn outside_checkpoint_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM outside_checkpoints", [], |r| r.get(0))
             .map_err(self.err())
     }
 

@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 use crate::event::{Event, EventKind, SignedEvent, EVENT_VERSION};
 use crate::index;
-use crate::ledger::{parse_entry, Ledger};
+use crate::ledger::{parse_entry, Ledger, BOUNDED_NOTE, MAX_CHECKPOINT_NOTE_BYTES};
 use crate::rules::{history_items, State};
 
 /// What verification found: the ledger size and every problem.
@@ -146,6 +146,14 @@ pub enum LedgerFinding {
         /// The size it is stored under.
         size: u64,
     },
+    /// A stored checkpoint note is longer than any real note; it was not read.
+    #[error("checkpoint at size {size}: the note is longer than {limit} bytes and was not read")]
+    CheckpointTooLarge {
+        /// The size it is stored under.
+        size: u64,
+        /// [`crate::ledger::MAX_CHECKPOINT_NOTE_BYTES`].
+        limit: u64,
+    },
     /// A stored checkpoint's signature does not verify under the log key.
     #[error("checkpoint at size {size}: log key signature does not verify")]
     CheckpointSignature {
@@ -181,6 +189,14 @@ pub enum LedgerFinding {
     OutsideCheckpointSignature {
         /// Where it came from.
         source_name: String,
+    },
+    /// An outside checkpoint row whose note is longer than any real note; it was not read.
+    #[error("outside checkpoint from {source_name}: the note is longer than {limit} bytes and was not read")]
+    OutsideCheckpointTooLarge {
+        /// Where it came from.
+        source_name: String,
+        /// [`crate::ledger::MAX_CHECKPOINT_NOTE_BYTES`].
+        limit: u64,
     },
     /// An outside checkpoint whose root differs from the ledger's first `size` entries: the
     /// ledger was rewritten.
@@ -515,17 +531,36 @@ impl Ledger {
         check_nodes(&tx, &levels, &mut findings).map_err(&err)?;
         self.check_checkpoints(&tx, &levels, size, &mut findings)
             .map_err(&err)?;
-        let mut sources: Vec<(String, String)> = self.outside_checkpoints()?;
+        // The table is streamed a row at a time; an `acknowledged` entry's note found in it
+        // is crossed off (a set, so many rows and many receipts stay linear).
+        let mut missing: HashMap<&str, u64> = HashMap::new();
         for (seq, note) in &acknowledged {
-            if !sources.iter().any(|(_, n)| n == note) {
-                findings.push(LedgerFinding::OutsideCheckpointRowMissing { seq: *seq });
-            }
+            missing.entry(note.as_str()).or_insert(*seq);
         }
-        sources.extend(
-            acknowledged
+        self.for_each_outside_checkpoint(|source, note| {
+            let Some(note) = note else {
+                findings.push(LedgerFinding::OutsideCheckpointTooLarge {
+                    source_name: source,
+                    limit: MAX_CHECKPOINT_NOTE_BYTES,
+                });
+                return;
+            };
+            missing.remove(note.as_str());
+            if let Some(f) = self.check_outside(&levels, size, &source, &note) {
+                findings.push(f);
+            }
+        })?;
+        let mut missing: Vec<u64> = missing.into_values().collect();
+        missing.sort_unstable();
+        findings.extend(
+            missing
                 .into_iter()
-                .map(|(seq, note)| (format!("acknowledged entry {seq}"), note)),
+                .map(|seq| LedgerFinding::OutsideCheckpointRowMissing { seq }),
         );
+        let mut sources: Vec<(String, String)> = acknowledged
+            .iter()
+            .map(|(seq, note)| (format!("acknowledged entry {seq}"), note.clone()))
+            .collect();
         if let Some(path) = signer_state {
             match crate::signer::read_signer_state(path, &self.log_key, &self.origin) {
                 Ok(Some((_, note))) => {
@@ -611,13 +646,51 @@ impl Ledger {
         size: u64,
         findings: &mut Vec<LedgerFinding>,
     ) -> Result<(), rusqlite::Error> {
-        let stored: Vec<(u64, String)> = conn
-            .prepare("SELECT size, note FROM checkpoints ORDER BY size")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        // Notes past the limit are judged by their length alone (never loaded); rows are
+        // read and checked a chunk at a time.
+        let mut stmt = conn.prepare(&format!(
+            "SELECT size, {BOUNDED_NOTE} FROM checkpoints ORDER BY size"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut newest = 0;
+        loop {
+            let mut stored: Vec<(u64, String)> = Vec::new();
+            while stored.len() < CHUNK {
+                let Some(row) = rows.next()? else { break };
+                let cp_size: u64 = row.get(0)?;
+                newest = cp_size;
+                match row.get::<_, Option<String>>(1)? {
+                    Some(note) => stored.push((cp_size, note)),
+                    None => findings.push(LedgerFinding::CheckpointTooLarge {
+                        size: cp_size,
+                        limit: MAX_CHECKPOINT_NOTE_BYTES,
+                    }),
+                }
+            }
+            if stored.is_empty() {
+                break;
+            }
+            self.check_checkpoint_notes(&stored, levels, size, findings);
+        }
+        if newest < size {
+            findings.push(LedgerFinding::UncheckpointedEntries {
+                from: newest,
+                to: size,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_checkpoint_notes(
+        &self,
+        stored: &[(u64, String)],
+        levels: &Levels,
+        size: u64,
+        findings: &mut Vec<LedgerFinding>,
+    ) {
         let known = std::slice::from_ref(&self.log_key);
         let origin = self.origin.as_str();
-        let results = par_chunks(&stored, |part| {
+        let results = par_chunks(stored, |part| {
             part.iter()
                 .filter_map(|(cp_size, note)| {
                     let cp_size = *cp_size;
@@ -645,14 +718,6 @@ impl Ledger {
                 .collect()
         });
         findings.extend(results);
-        let newest = stored.last().map_or(0, |(s, _)| *s);
-        if newest < size {
-            findings.push(LedgerFinding::UncheckpointedEntries {
-                from: newest,
-                to: size,
-            });
-        }
-        Ok(())
     }
 
     fn check_outside(

@@ -1,0 +1,105 @@
+//! Rows written with raw SQL to exhaust memory or time: checkpoint notes and outside
+//! checkpoints larger than any real note, and many of them. Each is judged without being
+//! read whole (a finding names it), and decisions go on from the verified entries.
+
+mod common;
+
+use common::*;
+use custody_store::ledger::MAX_CHECKPOINT_NOTE_BYTES;
+use custody_store::LedgerFinding;
+
+fn note_of(len: u64) -> String {
+    "x".repeat(usize::try_from(len).unwrap())
+}
+
+#[test]
+fn fail_stored_checkpoint_note_past_the_limit_is_reported_not_read() {
+    let f = populated(1);
+    let size = f.ledger.size().unwrap();
+    let conn = raw(&f.path);
+    conn.execute(
+        "INSERT INTO checkpoints (size, note) VALUES (?1, ?2), (?3, ?4)",
+        rusqlite::params![
+            size + 10,
+            note_of(MAX_CHECKPOINT_NOTE_BYTES),
+            size + 11,
+            note_of(MAX_CHECKPOINT_NOTE_BYTES + 1)
+        ],
+    )
+    .unwrap();
+    let report = open(&f.path).verify(&[]).unwrap();
+    assert_eq!(
+        report.findings,
+        vec![
+            LedgerFinding::CheckpointTooLarge {
+                size: size + 11,
+                limit: MAX_CHECKPOINT_NOTE_BYTES
+            },
+            LedgerFinding::CheckpointSignature { size: size + 10 },
+        ]
+    );
+    // Decisions skip both rows and rest on the newest checkpoint that verifies.
+    let mut ledger = open(&f.path);
+    ledger
+        .append(open_case("CASE-HOSTILE"), &investigator(), &log_key())
+        .unwrap();
+}
+
+#[test]
+fn fail_outside_checkpoint_note_past_the_limit_is_reported_not_read() {
+    let f = populated(1);
+    let conn = raw(&f.path);
+    conn.execute(
+        "INSERT INTO outside_checkpoints (source, note, added_time) VALUES \
+         ('at limit', ?1, 'now'), ('past limit', ?2, 'now')",
+        rusqlite::params![
+            note_of(MAX_CHECKPOINT_NOTE_BYTES),
+            note_of(MAX_CHECKPOINT_NOTE_BYTES + 1)
+        ],
+    )
+    .unwrap();
+    let ledger = open(&f.path);
+    let report = ledger.verify(&[]).unwrap();
+    assert_eq!(
+        report.findings,
+        vec![
+            LedgerFinding::OutsideCheckpointSignature {
+                source_name: "at limit".to_owned()
+            },
+            LedgerFinding::OutsideCheckpointTooLarge {
+                source_name: "past limit".to_owned(),
+                limit: MAX_CHECKPOINT_NOTE_BYTES
+            },
+        ]
+    );
+    assert_eq!(ledger.outside_checkpoint_count().unwrap(), 2);
+    assert!(!ledger
+        .has_outside_checkpoint(&latest_note(&ledger))
+        .unwrap());
+}
+
+#[test]
+fn fail_many_checkpoint_rows_ahead_of_the_ledger_are_not_each_verified() {
+    // Copies of a real note under sizes the ledger never reached: each would verify under
+    // the log key, so checking every row ahead costs a signature check per row.
+    let f = populated(1);
+    let size = f.ledger.size().unwrap();
+    let note = latest_note(&f.ledger);
+    let conn = raw(&f.path);
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+         INSERT INTO checkpoints (size, note) SELECT ?1 + 10 + i, ?2 FROM n",
+        rusqlite::params![size, note],
+    )
+    .unwrap();
+    let mut ledger = open(&f.path);
+    ledger
+        .append(open_case("CASE-MANY"), &investigator(), &log_key())
+        .unwrap();
+    let report = ledger.verify(&[]).unwrap();
+    assert_eq!(report.findings.len(), 5000);
+    assert!(report.findings.iter().all(|finding| matches!(
+        finding,
+        LedgerFinding::CheckpointMalformed { size: s } if *s > size + 1
+    )));
+}
