@@ -36,6 +36,17 @@ pub enum StoreError {
         /// The ledger file.
         path: PathBuf,
     },
+    /// The entry an event would be stored as is longer than
+    /// [`crate::ledger::MAX_ENTRY_BYTES`]; nothing was written.
+    #[error("event for seq {seq}: its entry would be {size} bytes, more than the {limit} a ledger entry may hold")]
+    EntryTooLarge {
+        /// The seq it would have had.
+        seq: u64,
+        /// Its length in bytes.
+        size: u64,
+        /// [`crate::ledger::MAX_ENTRY_BYTES`].
+        limit: u64,
+    },
     /// A SQLite failure.
     #[error("{path}: SQLite: {source}")]
     Sqlite {

@@ -47,6 +47,19 @@ const _: () = assert!(
     MAX_CHECKPOINT_NOTE_BYTES == 65536,
     "BOUNDED_NOTE spells the limit"
 );
+/// The largest entry the ledger writes or reads: the limit of strict JSON read from outside
+/// (`custody_core::canonical::MAX_STRICT_JSON_BYTES`, 64 MiB), so every entry can travel in
+/// a package. An append whose entry would be longer is `EntryTooLarge`; a stored entry longer
+/// than this is judged by its length alone, never loaded (`LedgerFinding::EntryTooLarge`).
+pub const MAX_ENTRY_BYTES: u64 = 64 << 20;
+/// SQL yielding column `entry` when it is at most [`MAX_ENTRY_BYTES`] long and NULL otherwise
+/// (`octet_length` does not load the value).
+pub(crate) const BOUNDED_ENTRY: &str = "CASE WHEN octet_length(entry) <= 67108864 THEN entry END";
+const _: () = assert!(
+    MAX_ENTRY_BYTES == 67_108_864
+        && MAX_ENTRY_BYTES as usize == custody_core::canonical::MAX_STRICT_JSON_BYTES,
+    "BOUNDED_ENTRY spells the limit"
+);
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -512,6 +525,13 @@ impl Ledger {
                     let signature =
                         sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
                     let entry = entry_bytes(&canonical_event, &sign::signature_to_hex(&signature));
+                    if entry.len() as u64 > MAX_ENTRY_BYTES {
+                        return Err(StoreError::EntryTooLarge {
+                            seq: event.seq,
+                            size: entry.len() as u64,
+                            limit: MAX_ENTRY_BYTES,
+                        });
+                    }
                     let leaf = merkle::leaf_hash(&entry);
                     Ok((entry, leaf))
                 })
@@ -574,9 +594,11 @@ impl Ledger {
         if seq >= size {
             return Err(StoreError::NoSuchEntry { seq, size });
         }
-        let bytes: Vec<u8> = self
+        let bytes: Option<Vec<u8>> = self
             .conn
-            .prepare_cached("SELECT entry FROM entries WHERE seq = ?1")
+            .prepare_cached(&format!(
+                "SELECT {BOUNDED_ENTRY} FROM entries WHERE seq = ?1"
+            ))
             .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional())
             .map_err(self.err())?
             .ok_or_else(|| {
@@ -585,6 +607,12 @@ impl Ledger {
                     to: seq + 1,
                 })
             })?;
+        let bytes = bytes.ok_or_else(|| {
+            unverified(LedgerFinding::EntryTooLarge {
+                seq,
+                limit: MAX_ENTRY_BYTES,
+            })
+        })?;
         let leaf = merkle::leaf_hash(&bytes);
         let proof = merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, size)
             .map_err(|e| match e {
@@ -842,8 +870,8 @@ impl Ledger {
             .map_err(self.err())
     }
 
-    /// Rebuilds every index table from the entries alone. Unreadable entries are skipped
-    /// (`verify` reports them).
+    /// Rebuilds every index table from the entries alone. Unreadable entries, and entries
+    /// longer than [`MAX_ENTRY_BYTES`], are skipped (`verify` reports them).
     pub fn reindex(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = StoreError::sqlite(&path);
@@ -855,13 +883,15 @@ impl Ledger {
         let mut state = State::default();
         {
             let mut stmt = tx
-                .prepare("SELECT seq, entry FROM entries ORDER BY seq")
+                .prepare(&format!(
+                    "SELECT seq, {BOUNDED_ENTRY} FROM entries ORDER BY seq"
+                ))
                 .map_err(&err)?;
             let mut rows = stmt.query([]).map_err(&err)?;
             while let Some(row) = rows.next().map_err(&err)? {
                 let seq: u64 = row.get(0).map_err(&err)?;
-                let bytes: Vec<u8> = row.get(1).map_err(&err)?;
-                let Ok(signed) = parse_entry(seq, &bytes) else {
+                let bytes: Option<Vec<u8>> = row.get(1).map_err(&err)?;
+                let Some(Ok(signed)) = bytes.map(|b| parse_entry(seq, &b)) else {
                     continue;
                 };
                 let event = &signed.event;

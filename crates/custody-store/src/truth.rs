@@ -202,11 +202,21 @@ impl Truth {
             let (trusted, checked) = rows.split_at(split);
             let parsed = par_chunks(trusted, |part| {
                 part.iter()
-                    .map(|(seq, bytes, _)| (merkle::leaf_hash(bytes), parse_entry(*seq, bytes)))
+                    .map(|(seq, bytes, _)| {
+                        bytes
+                            .as_ref()
+                            .map(|b| (merkle::leaf_hash(b), parse_entry(*seq, b)))
+                    })
                     .collect()
             });
-            for ((seq, _, _), (leaf, entry)) in trusted.iter().zip(parsed) {
+            for ((seq, _, _), parsed) in trusted.iter().zip(parsed) {
                 self.expect_next(*seq)?;
+                let Some((leaf, entry)) = parsed else {
+                    return Err(unverified(LedgerFinding::EntryTooLarge {
+                        seq: *seq,
+                        limit: crate::ledger::MAX_ENTRY_BYTES,
+                    }));
+                };
                 let event = entry?.event;
                 check_names_log_key(*seq, &event, log_key)?;
                 self.push(*seq, leaf, &event);

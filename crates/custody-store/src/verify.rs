@@ -15,7 +15,9 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 use crate::event::{Event, EventKind, SignedEvent, EVENT_VERSION};
 use crate::index;
-use crate::ledger::{parse_entry, Ledger, BOUNDED_NOTE, MAX_CHECKPOINT_NOTE_BYTES};
+use crate::ledger::{
+    parse_entry, Ledger, BOUNDED_ENTRY, BOUNDED_NOTE, MAX_CHECKPOINT_NOTE_BYTES, MAX_ENTRY_BYTES,
+};
 use crate::rules::{history_items, State};
 
 /// What verification found: the ledger size and every problem.
@@ -145,6 +147,14 @@ pub enum LedgerFinding {
     CheckpointMalformed {
         /// The size it is stored under.
         size: u64,
+    },
+    /// A stored entry is longer than any entry the ledger writes; it was not read.
+    #[error("entry {seq} is longer than {limit} bytes and was not read")]
+    EntryTooLarge {
+        /// The entry.
+        seq: u64,
+        /// [`crate::ledger::MAX_ENTRY_BYTES`].
+        limit: u64,
     },
     /// A stored checkpoint note is longer than any real note; it was not read.
     #[error("checkpoint at size {size}: the note is longer than {limit} bytes and was not read")]
@@ -339,12 +349,29 @@ fn check_entry(
     (check, pending)
 }
 
+/// The check of an entry too large to read: the stored leaf hash stands in for the one that
+/// cannot be computed (the entry is reported either way).
+fn too_large(seq: u64, stored_leaf: &[u8]) -> EntryCheck {
+    EntryCheck {
+        seq,
+        leaf: stored_leaf.try_into().unwrap_or([0; 32]),
+        event: None,
+        findings: vec![LedgerFinding::EntryTooLarge {
+            seq,
+            limit: MAX_ENTRY_BYTES,
+        }],
+    }
+}
+
 /// Checks a run of entries: everything per entry, then their signatures in batches.
 pub(crate) fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
     let mut keys = HashMap::new();
     let (mut checks, pending): (Vec<EntryCheck>, Vec<Option<PendingSignature>>) = rows
         .iter()
-        .map(|(seq, entry, leaf)| check_entry(*seq, entry, leaf, &mut keys))
+        .map(|(seq, entry, leaf)| match entry {
+            Some(entry) => check_entry(*seq, entry, leaf, &mut keys),
+            None => (too_large(*seq, leaf), None),
+        })
         .unzip();
     let (positions, items): (Vec<usize>, Vec<sign::BatchItem<'_>>) = pending
         .iter()
@@ -752,8 +779,17 @@ impl Ledger {
     }
 }
 
-pub(crate) type Row = (u64, Vec<u8>, Vec<u8>);
+/// One stored entry as read: its seq, its bytes (`None` when longer than
+/// [`crate::ledger::MAX_ENTRY_BYTES`], not read), and the stored leaf hash.
+pub(crate) type Row = (u64, Option<Vec<u8>>, Vec<u8>);
 
+/// The entry bytes a chunk holds at most before it is cut (one entry may take it past this,
+/// by at most [`crate::ledger::MAX_ENTRY_BYTES`]): memory stays bounded however large the
+/// entries a hostile file holds.
+pub(crate) const CHUNK_BYTES: u64 = 64 << 20;
+
+/// Reads up to `chunk` entries after seq `after` (from seq 0 when `None`), stopping early
+/// once they hold [`CHUNK_BYTES`].
 pub(crate) fn read_chunk(
     conn: &Connection,
     after: Option<u64>,
@@ -761,14 +797,22 @@ pub(crate) fn read_chunk(
 ) -> Result<Vec<Row>, rusqlite::Error> {
     // Seq values are compared as signed integers in SQL; -1 starts before seq 0.
     let after: i64 = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
-    conn.prepare_cached(
-        "SELECT seq, entry, leaf_hash FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?
-    .query_map(
-        rusqlite::params![after, i64::try_from(chunk).unwrap_or(i64::MAX)],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?
-    .collect()
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT seq, {BOUNDED_ENTRY}, leaf_hash FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let mut rows = stmt.query(rusqlite::params![
+        after,
+        i64::try_from(chunk).unwrap_or(i64::MAX)
+    ])?;
+    let mut out = Vec::new();
+    let mut bytes = 0u64;
+    while bytes < CHUNK_BYTES {
+        let Some(row) = rows.next()? else { break };
+        let entry: Option<Vec<u8>> = row.get(1)?;
+        bytes = bytes.saturating_add(entry.as_ref().map_or(0, |e| e.len() as u64));
+        out.push((row.get(0)?, entry, row.get(2)?));
+    }
+    Ok(out)
 }
 
 fn check_nodes(

@@ -5,8 +5,9 @@
 mod common;
 
 use common::*;
-use custody_store::ledger::MAX_CHECKPOINT_NOTE_BYTES;
+use custody_store::ledger::{MAX_CHECKPOINT_NOTE_BYTES, MAX_ENTRY_BYTES};
 use custody_store::LedgerFinding;
+use custody_store::StoreError;
 
 fn note_of(len: u64) -> String {
     "x".repeat(usize::try_from(len).unwrap())
@@ -102,4 +103,82 @@ fn fail_many_checkpoint_rows_ahead_of_the_ledger_are_not_each_verified() {
         finding,
         LedgerFinding::CheckpointMalformed { size: s } if *s > size + 1
     )));
+}
+
+/// Replaces entry `seq` by `len` bytes of `x`, leaf hash left as it was.
+fn bloat_entry(path: &std::path::Path, seq: u64, len: u64) {
+    let conn = raw(path);
+    conn.execute(
+        "UPDATE entries SET entry = zeroblob(?1) WHERE seq = ?2",
+        rusqlite::params![len, seq],
+    )
+    .unwrap();
+}
+
+#[test]
+fn fail_entry_past_the_limit_is_reported_not_read() {
+    let f = populated(1);
+    bloat_entry(&f.path, 2, MAX_ENTRY_BYTES);
+    bloat_entry(&f.path, 3, MAX_ENTRY_BYTES + 1);
+    let report = open(&f.path).verify(&[]).unwrap();
+    // At the limit the entry is read (and is not a signed event); past it, it is not read.
+    assert!(
+        report
+            .findings
+            .contains(&LedgerFinding::Unparseable { seq: 2 }),
+        "{:#?}",
+        report.findings
+    );
+    assert!(
+        report.findings.contains(&LedgerFinding::EntryTooLarge {
+            seq: 3,
+            limit: MAX_ENTRY_BYTES
+        }),
+        "{:#?}",
+        report.findings
+    );
+    assert!(!report
+        .findings
+        .contains(&LedgerFinding::Unparseable { seq: 3 }));
+}
+
+#[test]
+fn fail_entry_past_the_limit_stops_every_decision() {
+    let f = populated(1);
+    let size = f.ledger.size().unwrap();
+    // The last entry, so that a reader that skipped it would still reach the checkpoint.
+    bloat_entry(&f.path, size - 1, MAX_ENTRY_BYTES + 1);
+    let mut ledger = open(&f.path);
+    let refused = ledger
+        .append(open_case("CASE-BLOAT"), &investigator(), &log_key())
+        .unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::UnverifiedEntry { finding }
+            if **finding == LedgerFinding::EntryTooLarge { seq: size - 1, limit: MAX_ENTRY_BYTES }),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        ledger.entry(size - 1),
+        Err(StoreError::UnverifiedEntry { .. })
+    ));
+    // reindex skips it (verify reports it) rather than loading it.
+    ledger.reindex().unwrap();
+}
+
+#[test]
+fn fail_event_whose_entry_would_pass_the_limit_is_not_appended() {
+    let mut f = populated(1);
+    let size = f.ledger.size().unwrap();
+    let mut draft = open_case("CASE-HUGE");
+    draft.fields.notes = Some("n".repeat(usize::try_from(MAX_ENTRY_BYTES).unwrap()));
+    let refused = f
+        .ledger
+        .append(draft, &investigator(), &log_key())
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::EntryTooLarge { seq, limit, .. }
+            if seq == size && limit == MAX_ENTRY_BYTES),
+        "{refused:?}"
+    );
+    assert_eq!(f.ledger.size().unwrap(), size);
 }
