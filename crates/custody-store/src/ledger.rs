@@ -47,6 +47,14 @@ const _: () = assert!(
     MAX_CHECKPOINT_NOTE_BYTES == 65536,
     "BOUNDED_NOTE spells the limit"
 );
+/// SQL yielding column `leaf_hash` when it is 32 bytes long and an empty blob otherwise (a
+/// hash of any other length is wrong; it is not loaded).
+pub(crate) const BOUNDED_LEAF_HASH: &str =
+    "CASE WHEN octet_length(leaf_hash) = 32 THEN leaf_hash ELSE x'' END";
+/// The longest `meta` value read (the origin, the log verifier key); a longer one is
+/// `CorruptMeta` and is not loaded. [`Ledger::init`] refuses a longer origin.
+pub const MAX_META_VALUE_BYTES: u64 = 4096;
+
 /// The largest entry the ledger writes or reads: the limit of strict JSON read from outside
 /// (`custody_core::canonical::MAX_STRICT_JSON_BYTES`, 64 MiB), so every entry can travel in
 /// a package. An append whose entry would be longer is `EntryTooLarge`; a stored entry longer
@@ -164,7 +172,10 @@ pub(crate) fn entry_bytes(canonical_event: &[u8], signature_hex: &str) -> Vec<u8
 }
 
 fn check_origin(origin: &str) -> Result<(), StoreError> {
-    if origin.is_empty() || origin.chars().any(char::is_control) {
+    if origin.is_empty()
+        || origin.len() as u64 > MAX_META_VALUE_BYTES
+        || origin.chars().any(char::is_control)
+    {
         return Err(StoreError::InvalidOrigin {
             origin: origin.to_owned(),
         });
@@ -189,11 +200,16 @@ impl SubtreeSource for StoredTree<'_> {
     fn perfect_subtree(&mut self, level: u32, index: u64) -> Result<Hash, Self::Error> {
         let blob: Vec<u8> = if level == 0 {
             self.conn
-                .prepare_cached("SELECT leaf_hash FROM entries WHERE seq = ?1")?
+                .prepare_cached(&format!(
+                    "SELECT {BOUNDED_LEAF_HASH} FROM entries WHERE seq = ?1"
+                ))?
                 .query_row([index], |r| r.get(0))?
         } else {
             self.conn
-                .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")?
+                .prepare_cached(
+                    "SELECT CASE WHEN octet_length(hash) = 32 THEN hash ELSE x'' END \
+                     FROM nodes WHERE level = ?1 AND idx = ?2",
+                )?
                 .query_row(params![level, index], |r| r.get(0))?
         };
         blob_hash(blob)
@@ -345,10 +361,18 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(&err)?;
         let meta = |key: &'static str| -> Result<String, StoreError> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-                .map_err(&err)?
-                .ok_or(StoreError::CorruptMeta { key })
+            conn.query_row(
+                &format!(
+                    "SELECT CASE WHEN octet_length(value) <= {MAX_META_VALUE_BYTES} \
+                     THEN value END FROM meta WHERE key = ?1"
+                ),
+                [key],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map_err(&err)?
+            .flatten()
+            .ok_or(StoreError::CorruptMeta { key })
         };
         let origin = meta("origin")?;
         let log_key: VerifierKey = meta("log_key")?

@@ -16,7 +16,8 @@ use crate::error::StoreError;
 use crate::event::{Event, EventKind, SignedEvent, EVENT_VERSION};
 use crate::index;
 use crate::ledger::{
-    parse_entry, Ledger, BOUNDED_ENTRY, BOUNDED_NOTE, MAX_CHECKPOINT_NOTE_BYTES, MAX_ENTRY_BYTES,
+    parse_entry, Ledger, BOUNDED_ENTRY, BOUNDED_LEAF_HASH, BOUNDED_NOTE, MAX_CHECKPOINT_NOTE_BYTES,
+    MAX_ENTRY_BYTES,
 };
 use crate::rules::{history_items, State};
 
@@ -798,7 +799,8 @@ pub(crate) fn read_chunk(
     // Seq values are compared as signed integers in SQL; -1 starts before seq 0.
     let after: i64 = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT seq, {BOUNDED_ENTRY}, leaf_hash FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        "SELECT seq, {BOUNDED_ENTRY}, {BOUNDED_LEAF_HASH} FROM entries WHERE seq > ?1 \
+         ORDER BY seq LIMIT ?2"
     ))?;
     let mut rows = stmt.query(rusqlite::params![
         after,
@@ -820,7 +822,11 @@ fn check_nodes(
     levels: &Levels,
     findings: &mut Vec<LedgerFinding>,
 ) -> Result<(), rusqlite::Error> {
-    let mut stmt = conn.prepare("SELECT level, idx, hash FROM nodes ORDER BY level, idx")?;
+    // A hash column of any other length than 32 is wrong and is not loaded.
+    let mut stmt = conn.prepare(
+        "SELECT level, idx, CASE WHEN octet_length(hash) = 32 THEN hash END FROM nodes \
+         ORDER BY level, idx",
+    )?;
     let mut rows = stmt.query([])?;
     // Next index expected at each level; a gap or a wrong hash is one finding per level.
     let mut next: BTreeMap<u32, u64> = BTreeMap::new();
@@ -828,10 +834,13 @@ fn check_nodes(
     while let Some(row) = rows.next()? {
         let level: u32 = row.get(0)?;
         let index: u64 = row.get(1)?;
-        let hash: Vec<u8> = row.get(2)?;
+        let hash: Option<Vec<u8>> = row.get(2)?;
         let expected_index = next.entry(level).or_insert(0);
         let ok = index == *expected_index
-            && levels.node(level, index).is_some_and(|h| h[..] == hash[..]);
+            && levels
+                .node(level, index)
+                .zip(hash)
+                .is_some_and(|(h, stored)| h[..] == stored[..]);
         if !ok && !reported.get(&level).copied().unwrap_or(false) {
             let at = if index == *expected_index {
                 index

@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
-use custody_store::ledger::{MAX_CHECKPOINT_NOTE_BYTES, MAX_ENTRY_BYTES};
+use custody_store::ledger::{MAX_CHECKPOINT_NOTE_BYTES, MAX_ENTRY_BYTES, MAX_META_VALUE_BYTES};
 use custody_store::LedgerFinding;
-use custody_store::StoreError;
+use custody_store::{Ledger, StoreError};
 
 fn note_of(len: u64) -> String {
     "x".repeat(usize::try_from(len).unwrap())
@@ -181,4 +181,77 @@ fn fail_event_whose_entry_would_pass_the_limit_is_not_appended() {
         "{refused:?}"
     );
     assert_eq!(f.ledger.size().unwrap(), size);
+}
+
+#[test]
+fn fail_hash_columns_of_the_wrong_length_are_findings() {
+    let f = populated(2);
+    let conn = raw(&f.path);
+    let big = 16u64 << 20;
+    conn.execute(
+        "UPDATE entries SET leaf_hash = zeroblob(?1) WHERE seq = 1",
+        [big],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE nodes SET hash = zeroblob(?1) WHERE level = 1 AND idx = 1",
+        [big],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO nodes (level, idx, hash) VALUES (40, 0, zeroblob(?1))",
+        [big],
+    )
+    .unwrap();
+    let report = open(&f.path).verify(&[]).unwrap();
+    assert_eq!(
+        report.findings,
+        vec![
+            LedgerFinding::LeafHashMismatch { seq: 1 },
+            LedgerFinding::NodeMismatch { level: 1, index: 1 },
+            LedgerFinding::NodeMismatch {
+                level: 40,
+                index: 0
+            },
+        ]
+    );
+}
+
+#[test]
+fn fail_meta_value_past_the_limit_is_not_a_ledger_that_opens() {
+    let f = populated(1);
+    let conn = raw(&f.path);
+    let origin: String = conn
+        .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    conn.execute(
+        "UPDATE meta SET value = ?1 || value WHERE key = 'origin'",
+        ["o".repeat(usize::try_from(MAX_META_VALUE_BYTES).unwrap() - origin.len())],
+    )
+    .unwrap();
+    // At the limit it is read (and names another log than the entries do).
+    let at_limit = Ledger::open(&f.path).unwrap();
+    assert_eq!(at_limit.origin().len() as u64, MAX_META_VALUE_BYTES);
+    drop(at_limit);
+    conn.execute(
+        "UPDATE meta SET value = 'o' || value WHERE key = 'origin'",
+        [],
+    )
+    .unwrap();
+    assert!(matches!(
+        Ledger::open(&f.path),
+        Err(StoreError::CorruptMeta { key: "origin" })
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        Ledger::init(
+            &dir.path().join("new.db"),
+            &"o".repeat(usize::try_from(MAX_META_VALUE_BYTES).unwrap() + 1),
+            &investigator(),
+            &log_key()
+        ),
+        Err(StoreError::InvalidOrigin { .. })
+    ));
 }
