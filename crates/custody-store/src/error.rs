@@ -313,6 +313,9 @@ pub enum SignerStateProblem {
         /// The limit.
         limit: u64,
     },
+    /// Not a regular file (a named pipe or a device would block or never end).
+    #[error("not a regular file")]
+    NotAFile,
     /// Not a checkpoint signed by this log key.
     #[error("not a checkpoint signed by this log key: {0}")]
     NotSigned(custody_core::checkpoint::CheckpointError),

@@ -354,3 +354,28 @@ fn fail_entry_checkpointed_by_the_log_key_past_the_signer_state_is_checked() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn fail_signer_state_replaced_by_a_named_pipe_is_refused_not_waited_on() {
+    let s = signed_ledger(1);
+    std::fs::remove_file(&s.state).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&s.state)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut signer = as_signer(&s.path, &s.state);
+    let refused = signer
+        .append(note(), &investigator(), &log_key())
+        .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            StoreError::SignerState {
+                reason: custody_store::error::SignerStateProblem::NotAFile,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
