@@ -12,8 +12,16 @@ fn sender_holding_a_receipt() -> Sandbox {
     receiver(&sb);
     std::fs::create_dir(sb.path("evidence")).unwrap();
     receive(&sb, &["--receipt", "receipt.json"]).expect(0);
-    for file in ["custody.db", "custody.db.log.key", "officer.key"] {
+    for file in ["custody.db", "officer.key"] {
         std::fs::copy(base().join(file), sb.path(file)).unwrap();
+    }
+    // The sender's log key and its state live in the log key directory, not beside the
+    // ledger (docs/ledger.md §7).
+    let keys = sb.path(crate::harness::LOG_KEY_DIR);
+    std::fs::create_dir_all(&keys).unwrap();
+    for entry in std::fs::read_dir(base().join(crate::harness::LOG_KEY_DIR)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), keys.join(entry.file_name())).unwrap();
     }
     let clerk = custody_core::keys::Identity::load(&sb.path("clerk.key")).unwrap();
     std::fs::write(sb.path("clerk.pub"), clerk.public_key().to_pem()).unwrap();
