@@ -718,15 +718,18 @@ impl Ledger {
             .ok_or(StoreError::NoCheckpoint)
     }
 
-    /// The stored checkpoint note for exactly `size` entries, if one was signed.
+    /// The stored checkpoint note for exactly `size` entries, if one was signed (as stored,
+    /// not verified). A note longer than [`MAX_CHECKPOINT_NOTE_BYTES`] is not read: `None`.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
         self.conn
             .query_row(
-                "SELECT note FROM checkpoints WHERE size = ?1",
+                &format!("SELECT {BOUNDED_NOTE} FROM checkpoints WHERE size = ?1"),
                 [size],
-                |r| r.get(0),
+                |r| r.get::<_, Option<String>>(0),
             )
             .optional()
+            .map(Option::flatten)
             .map_err(self.err())
     }
 

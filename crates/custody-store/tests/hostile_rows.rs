@@ -39,6 +39,11 @@ fn fail_stored_checkpoint_note_past_the_limit_is_reported_not_read() {
             LedgerFinding::CheckpointSignature { size: size + 10 },
         ]
     );
+    let reader = open(&f.path);
+    assert!(reader.checkpoint_at(size + 10).unwrap().is_some());
+    assert_eq!(reader.checkpoint_at(size + 11).unwrap(), None);
+    assert_eq!(reader.checkpoint_at(u64::MAX).unwrap(), None);
+    drop(reader);
     // Decisions skip both rows and rest on the newest checkpoint that verifies.
     let mut ledger = open(&f.path);
     ledger
