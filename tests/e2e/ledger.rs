@@ -916,3 +916,29 @@ fn ledger_verify_checks_the_signer_state_it_is_given() {
         missing.stdout
     );
 }
+
+#[test]
+fn fail_checkpoint_file_past_the_note_limit_or_not_a_file_is_refused() {
+    let sb = ledger_with_alice();
+    custody_to_file(&sb, &["checkpoint"], "head.cp");
+    let limit = custody_store::ledger::MAX_CHECKPOINT_NOTE_BYTES as usize;
+    // At the limit the file is read (and is a valid note padded with a line no log signed).
+    let mut at_limit = std::fs::read_to_string(sb.path("head.cp")).unwrap();
+    at_limit.push_str(&"x".repeat(limit - at_limit.len()));
+    std::fs::write(sb.path("at.cp"), &at_limit).unwrap();
+    let read = custody(&sb, &["ledger", "verify", "--checkpoint", "at.cp"]).expect(1);
+    assert!(
+        read.stdout.contains("supplied checkpoint #1"),
+        "{}",
+        read.stdout
+    );
+    std::fs::write(sb.path("past.cp"), "x".repeat(limit + 1)).unwrap();
+    let past = custody(&sb, &["ledger", "verify", "--checkpoint", "past.cp"]).expect(2);
+    assert!(
+        past.stderr.contains(&format!("longer than {limit} bytes")),
+        "{}",
+        past.stderr
+    );
+    let dir = custody(&sb, &["ledger", "verify", "--checkpoint", "."]).expect(2);
+    assert!(dir.stderr.contains("not a regular file"), "{}", dir.stderr);
+}

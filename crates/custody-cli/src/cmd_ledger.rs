@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use crate::ledger_opts::{log_key_path, LedgerArg};
 use crate::{output, Outcome};
+use custody_store::ledger::MAX_CHECKPOINT_NOTE_BYTES;
 use custody_store::signer::signer_state_path;
 
 /// `custody ledger` subcommands.
@@ -78,6 +79,23 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
     }
 }
 
+/// Reads a checkpoint note an auditor brings: a regular file of at most
+/// `MAX_CHECKPOINT_NOTE_BYTES` (a named pipe or device would block or never end).
+fn read_checkpoint_file(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read;
+    if !std::fs::metadata(path)?.is_file() {
+        anyhow::bail!("not a regular file");
+    }
+    let mut note = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_CHECKPOINT_NOTE_BYTES + 1)
+        .read_to_string(&mut note)?;
+    if note.len() as u64 > MAX_CHECKPOINT_NOTE_BYTES {
+        anyhow::bail!("longer than {MAX_CHECKPOINT_NOTE_BYTES} bytes, no checkpoint note is");
+    }
+    Ok(note)
+}
+
 fn verify(
     ledger: &LedgerArg,
     files: &[PathBuf],
@@ -86,7 +104,7 @@ fn verify(
 ) -> anyhow::Result<Outcome> {
     let mut notes = Vec::with_capacity(files.len());
     for path in files {
-        let note = std::fs::read_to_string(path)
+        let note = read_checkpoint_file(path)
             .with_context(|| format!("cannot read checkpoint file {}", path.display()))?;
         notes.push(note);
     }
@@ -108,9 +126,8 @@ fn verify(
         .verify_with_signer_state(&notes, signer_state.as_deref())
         .with_context(|| format!("cannot verify {}", ledger.ledger.display()))?;
     let stored = opened
-        .outside_checkpoints()
-        .with_context(|| format!("cannot read {}", ledger.ledger.display()))?
-        .len();
+        .outside_checkpoint_count()
+        .with_context(|| format!("cannot read {}", ledger.ledger.display()))?;
     let verified = report.findings.is_empty();
     let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     if json {

@@ -171,11 +171,7 @@ fn keep_outside_checkpoint(ledger: &mut Ledger, seq: u64, source: &str) -> Resul
     let Some(note) = ledger.entry(seq)?.signed.event.fields.checkpoint else {
         return Ok(());
     };
-    if ledger
-        .outside_checkpoints()?
-        .iter()
-        .any(|(_, n)| *n == note)
-    {
+    if ledger.has_outside_checkpoint(&note)? {
         return Ok(());
     }
     ledger.add_outside_checkpoint(&note, source).map(|_| ())

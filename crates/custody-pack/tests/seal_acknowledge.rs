@@ -197,7 +197,11 @@ fn acknowledged_receipt_becomes_an_outside_checkpoint_that_catches_a_rewrite() {
     );
     let outside = w.sender.outside_checkpoints().unwrap();
     assert_eq!(outside.len(), 1);
-    assert!(outside[0].1.contains("receiver@example.de"));
+    assert!(outside[0]
+        .1
+        .as_deref()
+        .unwrap()
+        .contains("receiver@example.de"));
     assert!(w.sender.verify(&[]).unwrap().is_clean());
 
     // Someone holding the log and actor keys rebuilds the ledger with another history; the
@@ -222,7 +226,9 @@ fn acknowledged_receipt_becomes_an_outside_checkpoint_that_catches_a_rewrite() {
             .unwrap();
     }
     let (source, note) = &outside[0];
-    forged.add_outside_checkpoint(note, source).unwrap();
+    forged
+        .add_outside_checkpoint(note.as_deref().unwrap(), source)
+        .unwrap();
     let report = forged.verify(&[]).unwrap();
     assert!(
         report

@@ -36,6 +36,17 @@ pub enum StoreError {
         /// The ledger file.
         path: PathBuf,
     },
+    /// The entry an event would be stored as is longer than
+    /// [`crate::ledger::MAX_ENTRY_BYTES`]; nothing was written.
+    #[error("event for seq {seq}: its entry would be {size} bytes, more than the {limit} a ledger entry may hold")]
+    EntryTooLarge {
+        /// The seq it would have had.
+        seq: u64,
+        /// Its length in bytes.
+        size: u64,
+        /// [`crate::ledger::MAX_ENTRY_BYTES`].
+        limit: u64,
+    },
     /// A SQLite failure.
     #[error("{path}: SQLite: {source}")]
     Sqlite {
@@ -302,6 +313,9 @@ pub enum SignerStateProblem {
         /// The limit.
         limit: u64,
     },
+    /// Not a regular file (a named pipe or a device would block or never end).
+    #[error("not a regular file")]
+    NotAFile,
     /// Not a checkpoint signed by this log key.
     #[error("not a checkpoint signed by this log key: {0}")]
     NotSigned(custody_core::checkpoint::CheckpointError),

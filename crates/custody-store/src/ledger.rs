@@ -28,6 +28,46 @@ pub const APPLICATION_ID: i64 = 0x4355_5354;
 pub const SCHEMA_VERSION: i64 = 1;
 /// How long an append waits for another process's append to finish.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest checkpoint note read back from the `checkpoints` or `outside_checkpoints`
+/// table (a checkpoint with its cosignatures is a few hundred bytes to a few KiB). A row
+/// longer than this is judged by its length alone, never loaded: `verify` reports it
+/// (`CheckpointTooLarge`, `OutsideCheckpointTooLarge`) and decisions skip it.
+pub const MAX_CHECKPOINT_NOTE_BYTES: u64 = 64 * 1024;
+/// The largest outside-checkpoint `source` label read back; a longer one is shown as
+/// [`SOURCE_TOO_LARGE`] instead.
+pub const MAX_OUTSIDE_SOURCE_BYTES: u64 = 1024;
+/// What a `source` label longer than [`MAX_OUTSIDE_SOURCE_BYTES`] reads as.
+pub const SOURCE_TOO_LARGE: &str = "(source label too large)";
+
+/// SQL yielding column `note` when it is at most [`MAX_CHECKPOINT_NOTE_BYTES`] long and NULL
+/// otherwise. `octet_length` reads the length from the record header without loading the
+/// value, so a hostile row of any size costs no memory.
+pub(crate) const BOUNDED_NOTE: &str = "CASE WHEN octet_length(note) <= 65536 THEN note END";
+const _: () = assert!(
+    MAX_CHECKPOINT_NOTE_BYTES == 65536,
+    "BOUNDED_NOTE spells the limit"
+);
+/// SQL yielding column `leaf_hash` when it is 32 bytes long and an empty blob otherwise (a
+/// hash of any other length is wrong; it is not loaded).
+pub(crate) const BOUNDED_LEAF_HASH: &str =
+    "CASE WHEN octet_length(leaf_hash) = 32 THEN leaf_hash ELSE x'' END";
+/// The longest `meta` value read (the origin, the log verifier key); a longer one is
+/// `CorruptMeta` and is not loaded. [`Ledger::init`] refuses a longer origin.
+pub const MAX_META_VALUE_BYTES: u64 = 4096;
+
+/// The largest entry the ledger writes or reads: the limit of strict JSON read from outside
+/// (`custody_core::canonical::MAX_STRICT_JSON_BYTES`, 64 MiB), so every entry can travel in
+/// a package. An append whose entry would be longer is `EntryTooLarge`; a stored entry longer
+/// than this is judged by its length alone, never loaded (`LedgerFinding::EntryTooLarge`).
+pub const MAX_ENTRY_BYTES: u64 = 64 << 20;
+/// SQL yielding column `entry` when it is at most [`MAX_ENTRY_BYTES`] long and NULL otherwise
+/// (`octet_length` does not load the value).
+pub(crate) const BOUNDED_ENTRY: &str = "CASE WHEN octet_length(entry) <= 67108864 THEN entry END";
+const _: () = assert!(
+    MAX_ENTRY_BYTES == 67_108_864
+        && MAX_ENTRY_BYTES as usize == custody_core::canonical::MAX_STRICT_JSON_BYTES,
+    "BOUNDED_ENTRY spells the limit"
+);
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -132,7 +172,10 @@ pub(crate) fn entry_bytes(canonical_event: &[u8], signature_hex: &str) -> Vec<u8
 }
 
 fn check_origin(origin: &str) -> Result<(), StoreError> {
-    if origin.is_empty() || origin.chars().any(char::is_control) {
+    if origin.is_empty()
+        || origin.len() as u64 > MAX_META_VALUE_BYTES
+        || origin.chars().any(char::is_control)
+    {
         return Err(StoreError::InvalidOrigin {
             origin: origin.to_owned(),
         });
@@ -157,11 +200,16 @@ impl SubtreeSource for StoredTree<'_> {
     fn perfect_subtree(&mut self, level: u32, index: u64) -> Result<Hash, Self::Error> {
         let blob: Vec<u8> = if level == 0 {
             self.conn
-                .prepare_cached("SELECT leaf_hash FROM entries WHERE seq = ?1")?
+                .prepare_cached(&format!(
+                    "SELECT {BOUNDED_LEAF_HASH} FROM entries WHERE seq = ?1"
+                ))?
                 .query_row([index], |r| r.get(0))?
         } else {
             self.conn
-                .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")?
+                .prepare_cached(
+                    "SELECT CASE WHEN octet_length(hash) = 32 THEN hash ELSE x'' END \
+                     FROM nodes WHERE level = ?1 AND idx = ?2",
+                )?
                 .query_row(params![level, index], |r| r.get(0))?
         };
         blob_hash(blob)
@@ -313,10 +361,18 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(&err)?;
         let meta = |key: &'static str| -> Result<String, StoreError> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-                .map_err(&err)?
-                .ok_or(StoreError::CorruptMeta { key })
+            conn.query_row(
+                &format!(
+                    "SELECT CASE WHEN octet_length(value) <= {MAX_META_VALUE_BYTES} \
+                     THEN value END FROM meta WHERE key = ?1"
+                ),
+                [key],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map_err(&err)?
+            .flatten()
+            .ok_or(StoreError::CorruptMeta { key })
         };
         let origin = meta("origin")?;
         let log_key: VerifierKey = meta("log_key")?
@@ -493,6 +549,13 @@ impl Ledger {
                     let signature =
                         sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
                     let entry = entry_bytes(&canonical_event, &sign::signature_to_hex(&signature));
+                    if entry.len() as u64 > MAX_ENTRY_BYTES {
+                        return Err(StoreError::EntryTooLarge {
+                            seq: event.seq,
+                            size: entry.len() as u64,
+                            limit: MAX_ENTRY_BYTES,
+                        });
+                    }
                     let leaf = merkle::leaf_hash(&entry);
                     Ok((entry, leaf))
                 })
@@ -555,9 +618,11 @@ impl Ledger {
         if seq >= size {
             return Err(StoreError::NoSuchEntry { seq, size });
         }
-        let bytes: Vec<u8> = self
+        let bytes: Option<Vec<u8>> = self
             .conn
-            .prepare_cached("SELECT entry FROM entries WHERE seq = ?1")
+            .prepare_cached(&format!(
+                "SELECT {BOUNDED_ENTRY} FROM entries WHERE seq = ?1"
+            ))
             .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional())
             .map_err(self.err())?
             .ok_or_else(|| {
@@ -566,6 +631,12 @@ impl Ledger {
                     to: seq + 1,
                 })
             })?;
+        let bytes = bytes.ok_or_else(|| {
+            unverified(LedgerFinding::EntryTooLarge {
+                seq,
+                limit: MAX_ENTRY_BYTES,
+            })
+        })?;
         let leaf = merkle::leaf_hash(&bytes);
         let proof = merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, size)
             .map_err(|e| match e {
@@ -647,15 +718,18 @@ impl Ledger {
             .ok_or(StoreError::NoCheckpoint)
     }
 
-    /// The stored checkpoint note for exactly `size` entries, if one was signed.
+    /// The stored checkpoint note for exactly `size` entries, if one was signed (as stored,
+    /// not verified). A note longer than [`MAX_CHECKPOINT_NOTE_BYTES`] is not read: `None`.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
         self.conn
             .query_row(
-                "SELECT note FROM checkpoints WHERE size = ?1",
+                &format!("SELECT {BOUNDED_NOTE} FROM checkpoints WHERE size = ?1"),
                 [size],
-                |r| r.get(0),
+                |r| r.get::<_, Option<String>>(0),
             )
             .optional()
+            .map(Option::flatten)
             .map_err(self.err())
     }
 
@@ -774,16 +848,57 @@ impl Ledger {
         Ok(checkpoint)
     }
 
-    /// Every stored outside checkpoint as `(source, note)`, in the order added.
-    pub fn outside_checkpoints(&self) -> Result<Vec<(String, String)>, StoreError> {
+    /// Every stored outside checkpoint as `(source, note)`, in the order added; a note longer
+    /// than [`MAX_CHECKPOINT_NOTE_BYTES`] is `None` (not read), a source label longer than
+    /// [`MAX_OUTSIDE_SOURCE_BYTES`] reads as [`SOURCE_TOO_LARGE`]. The whole table is
+    /// collected: callers that only test for one note or count rows use
+    /// [`Ledger::has_outside_checkpoint`] and [`Ledger::outside_checkpoint_count`].
+    pub fn outside_checkpoints(&self) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut rows = Vec::new();
+        self.for_each_outside_checkpoint(|source, note| rows.push((source, note)))?;
+        Ok(rows)
+    }
+
+    /// Streams the outside checkpoints as [`Ledger::outside_checkpoints`] returns them,
+    /// holding one row at a time.
+    pub(crate) fn for_each_outside_checkpoint(
+        &self,
+        mut each: impl FnMut(String, Option<String>),
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT CASE WHEN octet_length(source) <= {MAX_OUTSIDE_SOURCE_BYTES} THEN source END, \
+             {BOUNDED_NOTE} FROM outside_checkpoints ORDER BY id"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
+        let mut rows = stmt.query([]).map_err(self.err())?;
+        while let Some(row) = rows.next().map_err(self.err())? {
+            let source: Option<String> = row.get(0).map_err(self.err())?;
+            let note: Option<String> = row.get(1).map_err(self.err())?;
+            each(source.unwrap_or_else(|| SOURCE_TOO_LARGE.to_owned()), note);
+        }
+        Ok(())
+    }
+
+    /// Whether `note` is stored, byte for byte, as an outside checkpoint.
+    pub fn has_outside_checkpoint(&self, note: &str) -> Result<bool, StoreError> {
         self.conn
-            .prepare("SELECT source, note FROM outside_checkpoints ORDER BY id")
-            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM outside_checkpoints WHERE note = ?1)",
+                [note],
+                |r| r.get(0),
+            )
             .map_err(self.err())
     }
 
-    /// Rebuilds every index table from the entries alone. Unreadable entries are skipped
-    /// (`verify` reports them).
+    /// Number of stored outside checkpoints.
+    pub fn outside_checkpoint_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM outside_checkpoints", [], |r| r.get(0))
+            .map_err(self.err())
+    }
+
+    /// Rebuilds every index table from the entries alone. Unreadable entries, and entries
+    /// longer than [`MAX_ENTRY_BYTES`], are skipped (`verify` reports them).
     pub fn reindex(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = StoreError::sqlite(&path);
@@ -795,13 +910,15 @@ impl Ledger {
         let mut state = State::default();
         {
             let mut stmt = tx
-                .prepare("SELECT seq, entry FROM entries ORDER BY seq")
+                .prepare(&format!(
+                    "SELECT seq, {BOUNDED_ENTRY} FROM entries ORDER BY seq"
+                ))
                 .map_err(&err)?;
             let mut rows = stmt.query([]).map_err(&err)?;
             while let Some(row) = rows.next().map_err(&err)? {
                 let seq: u64 = row.get(0).map_err(&err)?;
-                let bytes: Vec<u8> = row.get(1).map_err(&err)?;
-                let Ok(signed) = parse_entry(seq, &bytes) else {
+                let bytes: Option<Vec<u8>> = row.get(1).map_err(&err)?;
+                let Some(Ok(signed)) = bytes.map(|b| parse_entry(seq, &b)) else {
                     continue;
                 };
                 let event = &signed.event;

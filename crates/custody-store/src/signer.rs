@@ -45,6 +45,14 @@ pub fn read_signer_state(
     origin: &str,
 ) -> Result<Option<(Checkpoint, String)>, StoreError> {
     let fail = problem(path);
+    // A named pipe or device put in its place would block or never end: only a regular
+    // file (a symlink is followed) is read.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return Err(fail(SignerStateProblem::NotAFile)),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e.into())),
+    }
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

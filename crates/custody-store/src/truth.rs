@@ -19,11 +19,11 @@ use std::path::Path;
 use custody_core::checkpoint::Checkpoint;
 use custody_core::keys::VerifierKey;
 use custody_core::merkle::{self, Hash, TreeBuilder};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::StoreError;
 use crate::event::{Event, EventKind, EVENT_VERSION};
-use crate::ledger::{parse_entry, size_of};
+use crate::ledger::{parse_entry, size_of, BOUNDED_NOTE};
 use crate::rules::{history_items, ActorRecord, ItemRecord, State};
 use crate::verify::{check_entries, par_chunks, read_chunk, rule_finding, LedgerFinding, CHUNK};
 
@@ -80,33 +80,54 @@ impl LedgerView<'_> {
     }
 }
 
+/// A checkpoint and the note it was read from.
+type SignedNote = (Checkpoint, String);
+
 /// The newest stored checkpoint that is a valid checkpoint of this log (log-key signature,
-/// origin, size as stored). Rows that are not are skipped here and reported by `verify`.
-/// `known` is a checkpoint verified earlier: the same note text is not verified again.
+/// origin, size as stored) and covers at most the `stored` entries the file holds. Rows that
+/// are not are skipped here and reported by `verify`; so are notes longer than
+/// [`crate::ledger::MAX_CHECKPOINT_NOTE_BYTES`], which are not even read. Of the rows above `stored` only
+/// the highest is looked at (returned second when it is valid: a checkpoint ahead of the
+/// entries), so the rows an attacker adds under sizes the ledger never reached cost one
+/// check, not one each; hiding a valid one behind another row gains nothing deleting it
+/// would not. `known` is a checkpoint verified earlier: the same note text is not verified
+/// again.
 fn newest_checkpoint(
     conn: &Connection,
     origin: &str,
     log_key: &VerifierKey,
+    stored: u64,
     known: Option<&(Checkpoint, String)>,
-) -> Result<Option<(Checkpoint, String)>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached("SELECT size, note FROM checkpoints ORDER BY size DESC")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let size: u64 = row.get(0)?;
-        let note: String = row.get(1)?;
+) -> Result<(Option<SignedNote>, Option<u64>), rusqlite::Error> {
+    let valid = |size: u64, note: Option<String>| -> Option<SignedNote> {
+        let note = note?;
         if let Some(known) = known.filter(|(c, n)| c.size == size && *n == note) {
-            return Ok(Some(known.clone()));
+            return Some(known.clone());
         }
-        let Ok((checkpoint, _, _)) =
-            Checkpoint::open(note.as_bytes(), std::slice::from_ref(log_key))
-        else {
-            continue;
-        };
-        if checkpoint.size == size && checkpoint.origin == origin {
-            return Ok(Some((checkpoint, note)));
+        let (checkpoint, _, _) =
+            Checkpoint::open(note.as_bytes(), std::slice::from_ref(log_key)).ok()?;
+        (checkpoint.size == size && checkpoint.origin == origin).then_some((checkpoint, note))
+    };
+    // Sizes are compared as signed integers in SQL.
+    let stored_sql = i64::try_from(stored).unwrap_or(i64::MAX);
+    let ahead = conn
+        .prepare_cached(&format!(
+            "SELECT size, {BOUNDED_NOTE} FROM checkpoints WHERE size > ?1 ORDER BY size DESC LIMIT 1"
+        ))?
+        .query_row([stored_sql], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?)))
+        .optional()?
+        .and_then(|(size, note)| valid(size, note))
+        .map(|(c, _)| c.size);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT size, {BOUNDED_NOTE} FROM checkpoints WHERE size <= ?1 ORDER BY size DESC"
+    ))?;
+    let mut rows = stmt.query([stored_sql])?;
+    while let Some(row) = rows.next()? {
+        if let Some(found) = valid(row.get(0)?, row.get(1)?) {
+            return Ok((Some(found), ahead));
         }
     }
-    Ok(None)
+    Ok((None, ahead))
 }
 
 impl Truth {
@@ -148,28 +169,36 @@ impl Truth {
                 found: stored,
             });
         }
-        let newest =
-            newest_checkpoint(conn, origin, log_key, self.checkpoint.as_ref()).map_err(&err)?;
+        let (newest, ahead) =
+            newest_checkpoint(conn, origin, log_key, stored, self.checkpoint.as_ref())
+                .map_err(&err)?;
+        if let Some(size) = ahead {
+            return Err(StoreError::SignedCheckpointAhead {
+                size,
+                ledger_size: stored,
+            });
+        }
         // The checkpoint the replayed entries must reach: only one not yet passed can be
         // compared (the roots of smaller trees are not kept).
         let target = newest
             .as_ref()
             .map(|(c, _)| c.size)
             .filter(|size| *size >= self.size());
-        if let Some(size) = target {
-            if size > stored {
-                return Err(StoreError::SignedCheckpointAhead {
-                    size,
-                    ledger_size: stored,
-                });
-            }
-        }
         if let Some(signed) = signed.filter(|c| c.size > stored && in_write) {
             return Err(StoreError::SignerStateAhead {
                 signed_size: signed.size,
                 size: stored,
             });
         }
+        // Entries a checkpoint covers are taken without checking their signatures and rules
+        // because the signer checked them before it signed. Where this process is the
+        // signer, that holds only up to what its state says it signed: entries a log-key
+        // checkpoint covers beyond that were checkpointed by someone else holding the key,
+        // and are checked one by one like entries past every checkpoint.
+        let trusted_until = match signed {
+            Some(c) if c.size <= stored => target.unwrap_or(0).min(c.size),
+            _ => target.unwrap_or(0),
+        };
         let signed = signed.filter(|c| c.size >= self.size() && c.size <= stored);
         let expected_root = newest.as_ref().map(|(c, _)| c.root);
         self.compare_at_target(target, expected_root)?;
@@ -179,7 +208,6 @@ impl Truth {
             if rows.is_empty() {
                 break;
             }
-            let trusted_until = target.unwrap_or(0);
             let split = rows
                 .iter()
                 .position(|(seq, _, _)| *seq >= trusted_until)
@@ -187,11 +215,21 @@ impl Truth {
             let (trusted, checked) = rows.split_at(split);
             let parsed = par_chunks(trusted, |part| {
                 part.iter()
-                    .map(|(seq, bytes, _)| (merkle::leaf_hash(bytes), parse_entry(*seq, bytes)))
+                    .map(|(seq, bytes, _)| {
+                        bytes
+                            .as_ref()
+                            .map(|b| (merkle::leaf_hash(b), parse_entry(*seq, b)))
+                    })
                     .collect()
             });
-            for ((seq, _, _), (leaf, entry)) in trusted.iter().zip(parsed) {
+            for ((seq, _, _), parsed) in trusted.iter().zip(parsed) {
                 self.expect_next(*seq)?;
+                let Some((leaf, entry)) = parsed else {
+                    return Err(unverified(LedgerFinding::EntryTooLarge {
+                        seq: *seq,
+                        limit: crate::ledger::MAX_ENTRY_BYTES,
+                    }));
+                };
                 let event = entry?.event;
                 check_names_log_key(*seq, &event, log_key)?;
                 self.push(*seq, leaf, &event);
@@ -210,6 +248,7 @@ impl Truth {
                 self.check_unsigned(check.seq, &event, origin)?;
                 check_names_log_key(check.seq, &event, log_key)?;
                 self.push(check.seq, check.leaf, &event);
+                self.compare_at_target(target, expected_root)?;
                 self.compare_signed(signed)?;
             }
         }

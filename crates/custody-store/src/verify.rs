@@ -15,7 +15,10 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 use crate::event::{Event, EventKind, SignedEvent, EVENT_VERSION};
 use crate::index;
-use crate::ledger::{parse_entry, Ledger};
+use crate::ledger::{
+    parse_entry, Ledger, BOUNDED_ENTRY, BOUNDED_LEAF_HASH, BOUNDED_NOTE, MAX_CHECKPOINT_NOTE_BYTES,
+    MAX_ENTRY_BYTES,
+};
 use crate::rules::{history_items, State};
 
 /// What verification found: the ledger size and every problem.
@@ -146,6 +149,22 @@ pub enum LedgerFinding {
         /// The size it is stored under.
         size: u64,
     },
+    /// A stored entry is longer than any entry the ledger writes; it was not read.
+    #[error("entry {seq} is longer than {limit} bytes and was not read")]
+    EntryTooLarge {
+        /// The entry.
+        seq: u64,
+        /// [`crate::ledger::MAX_ENTRY_BYTES`].
+        limit: u64,
+    },
+    /// A stored checkpoint note is longer than any real note; it was not read.
+    #[error("checkpoint at size {size}: the note is longer than {limit} bytes and was not read")]
+    CheckpointTooLarge {
+        /// The size it is stored under.
+        size: u64,
+        /// [`crate::ledger::MAX_CHECKPOINT_NOTE_BYTES`].
+        limit: u64,
+    },
     /// A stored checkpoint's signature does not verify under the log key.
     #[error("checkpoint at size {size}: log key signature does not verify")]
     CheckpointSignature {
@@ -181,6 +200,14 @@ pub enum LedgerFinding {
     OutsideCheckpointSignature {
         /// Where it came from.
         source_name: String,
+    },
+    /// An outside checkpoint row whose note is longer than any real note; it was not read.
+    #[error("outside checkpoint from {source_name}: the note is longer than {limit} bytes and was not read")]
+    OutsideCheckpointTooLarge {
+        /// Where it came from.
+        source_name: String,
+        /// [`crate::ledger::MAX_CHECKPOINT_NOTE_BYTES`].
+        limit: u64,
     },
     /// An outside checkpoint whose root differs from the ledger's first `size` entries: the
     /// ledger was rewritten.
@@ -323,12 +350,29 @@ fn check_entry(
     (check, pending)
 }
 
+/// The check of an entry too large to read: the stored leaf hash stands in for the one that
+/// cannot be computed (the entry is reported either way).
+fn too_large(seq: u64, stored_leaf: &[u8]) -> EntryCheck {
+    EntryCheck {
+        seq,
+        leaf: stored_leaf.try_into().unwrap_or([0; 32]),
+        event: None,
+        findings: vec![LedgerFinding::EntryTooLarge {
+            seq,
+            limit: MAX_ENTRY_BYTES,
+        }],
+    }
+}
+
 /// Checks a run of entries: everything per entry, then their signatures in batches.
 pub(crate) fn check_entries(rows: &[Row]) -> Vec<EntryCheck> {
     let mut keys = HashMap::new();
     let (mut checks, pending): (Vec<EntryCheck>, Vec<Option<PendingSignature>>) = rows
         .iter()
-        .map(|(seq, entry, leaf)| check_entry(*seq, entry, leaf, &mut keys))
+        .map(|(seq, entry, leaf)| match entry {
+            Some(entry) => check_entry(*seq, entry, leaf, &mut keys),
+            None => (too_large(*seq, leaf), None),
+        })
         .unzip();
     let (positions, items): (Vec<usize>, Vec<sign::BatchItem<'_>>) = pending
         .iter()
@@ -515,17 +559,36 @@ impl Ledger {
         check_nodes(&tx, &levels, &mut findings).map_err(&err)?;
         self.check_checkpoints(&tx, &levels, size, &mut findings)
             .map_err(&err)?;
-        let mut sources: Vec<(String, String)> = self.outside_checkpoints()?;
+        // The table is streamed a row at a time; an `acknowledged` entry's note found in it
+        // is crossed off (a set, so many rows and many receipts stay linear).
+        let mut missing: HashMap<&str, u64> = HashMap::new();
         for (seq, note) in &acknowledged {
-            if !sources.iter().any(|(_, n)| n == note) {
-                findings.push(LedgerFinding::OutsideCheckpointRowMissing { seq: *seq });
-            }
+            missing.entry(note.as_str()).or_insert(*seq);
         }
-        sources.extend(
-            acknowledged
+        self.for_each_outside_checkpoint(|source, note| {
+            let Some(note) = note else {
+                findings.push(LedgerFinding::OutsideCheckpointTooLarge {
+                    source_name: source,
+                    limit: MAX_CHECKPOINT_NOTE_BYTES,
+                });
+                return;
+            };
+            missing.remove(note.as_str());
+            if let Some(f) = self.check_outside(&levels, size, &source, &note) {
+                findings.push(f);
+            }
+        })?;
+        let mut missing: Vec<u64> = missing.into_values().collect();
+        missing.sort_unstable();
+        findings.extend(
+            missing
                 .into_iter()
-                .map(|(seq, note)| (format!("acknowledged entry {seq}"), note)),
+                .map(|seq| LedgerFinding::OutsideCheckpointRowMissing { seq }),
         );
+        let mut sources: Vec<(String, String)> = acknowledged
+            .iter()
+            .map(|(seq, note)| (format!("acknowledged entry {seq}"), note.clone()))
+            .collect();
         if let Some(path) = signer_state {
             match crate::signer::read_signer_state(path, &self.log_key, &self.origin) {
                 Ok(Some((_, note))) => {
@@ -611,13 +674,51 @@ impl Ledger {
         size: u64,
         findings: &mut Vec<LedgerFinding>,
     ) -> Result<(), rusqlite::Error> {
-        let stored: Vec<(u64, String)> = conn
-            .prepare("SELECT size, note FROM checkpoints ORDER BY size")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        // Notes past the limit are judged by their length alone (never loaded); rows are
+        // read and checked a chunk at a time.
+        let mut stmt = conn.prepare(&format!(
+            "SELECT size, {BOUNDED_NOTE} FROM checkpoints ORDER BY size"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut newest = 0;
+        loop {
+            let mut stored: Vec<(u64, String)> = Vec::new();
+            while stored.len() < CHUNK {
+                let Some(row) = rows.next()? else { break };
+                let cp_size: u64 = row.get(0)?;
+                newest = cp_size;
+                match row.get::<_, Option<String>>(1)? {
+                    Some(note) => stored.push((cp_size, note)),
+                    None => findings.push(LedgerFinding::CheckpointTooLarge {
+                        size: cp_size,
+                        limit: MAX_CHECKPOINT_NOTE_BYTES,
+                    }),
+                }
+            }
+            if stored.is_empty() {
+                break;
+            }
+            self.check_checkpoint_notes(&stored, levels, size, findings);
+        }
+        if newest < size {
+            findings.push(LedgerFinding::UncheckpointedEntries {
+                from: newest,
+                to: size,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_checkpoint_notes(
+        &self,
+        stored: &[(u64, String)],
+        levels: &Levels,
+        size: u64,
+        findings: &mut Vec<LedgerFinding>,
+    ) {
         let known = std::slice::from_ref(&self.log_key);
         let origin = self.origin.as_str();
-        let results = par_chunks(&stored, |part| {
+        let results = par_chunks(stored, |part| {
             part.iter()
                 .filter_map(|(cp_size, note)| {
                     let cp_size = *cp_size;
@@ -645,14 +746,6 @@ impl Ledger {
                 .collect()
         });
         findings.extend(results);
-        let newest = stored.last().map_or(0, |(s, _)| *s);
-        if newest < size {
-            findings.push(LedgerFinding::UncheckpointedEntries {
-                from: newest,
-                to: size,
-            });
-        }
-        Ok(())
     }
 
     fn check_outside(
@@ -687,8 +780,17 @@ impl Ledger {
     }
 }
 
-pub(crate) type Row = (u64, Vec<u8>, Vec<u8>);
+/// One stored entry as read: its seq, its bytes (`None` when longer than
+/// [`crate::ledger::MAX_ENTRY_BYTES`], not read), and the stored leaf hash.
+pub(crate) type Row = (u64, Option<Vec<u8>>, Vec<u8>);
 
+/// The entry bytes a chunk holds at most before it is cut (one entry may take it past this,
+/// by at most [`crate::ledger::MAX_ENTRY_BYTES`]): memory stays bounded however large the
+/// entries a hostile file holds.
+pub(crate) const CHUNK_BYTES: u64 = 64 << 20;
+
+/// Reads up to `chunk` entries after seq `after` (from seq 0 when `None`), stopping early
+/// once they hold [`CHUNK_BYTES`].
 pub(crate) fn read_chunk(
     conn: &Connection,
     after: Option<u64>,
@@ -696,14 +798,23 @@ pub(crate) fn read_chunk(
 ) -> Result<Vec<Row>, rusqlite::Error> {
     // Seq values are compared as signed integers in SQL; -1 starts before seq 0.
     let after: i64 = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
-    conn.prepare_cached(
-        "SELECT seq, entry, leaf_hash FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?
-    .query_map(
-        rusqlite::params![after, i64::try_from(chunk).unwrap_or(i64::MAX)],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?
-    .collect()
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT seq, {BOUNDED_ENTRY}, {BOUNDED_LEAF_HASH} FROM entries WHERE seq > ?1 \
+         ORDER BY seq LIMIT ?2"
+    ))?;
+    let mut rows = stmt.query(rusqlite::params![
+        after,
+        i64::try_from(chunk).unwrap_or(i64::MAX)
+    ])?;
+    let mut out = Vec::new();
+    let mut bytes = 0u64;
+    while bytes < CHUNK_BYTES {
+        let Some(row) = rows.next()? else { break };
+        let entry: Option<Vec<u8>> = row.get(1)?;
+        bytes = bytes.saturating_add(entry.as_ref().map_or(0, |e| e.len() as u64));
+        out.push((row.get(0)?, entry, row.get(2)?));
+    }
+    Ok(out)
 }
 
 fn check_nodes(
@@ -711,7 +822,11 @@ fn check_nodes(
     levels: &Levels,
     findings: &mut Vec<LedgerFinding>,
 ) -> Result<(), rusqlite::Error> {
-    let mut stmt = conn.prepare("SELECT level, idx, hash FROM nodes ORDER BY level, idx")?;
+    // A hash column of any other length than 32 is wrong and is not loaded.
+    let mut stmt = conn.prepare(
+        "SELECT level, idx, CASE WHEN octet_length(hash) = 32 THEN hash END FROM nodes \
+         ORDER BY level, idx",
+    )?;
     let mut rows = stmt.query([])?;
     // Next index expected at each level; a gap or a wrong hash is one finding per level.
     let mut next: BTreeMap<u32, u64> = BTreeMap::new();
@@ -719,10 +834,13 @@ fn check_nodes(
     while let Some(row) = rows.next()? {
         let level: u32 = row.get(0)?;
         let index: u64 = row.get(1)?;
-        let hash: Vec<u8> = row.get(2)?;
+        let hash: Option<Vec<u8>> = row.get(2)?;
         let expected_index = next.entry(level).or_insert(0);
         let ok = index == *expected_index
-            && levels.node(level, index).is_some_and(|h| h[..] == hash[..]);
+            && levels
+                .node(level, index)
+                .zip(hash)
+                .is_some_and(|(h, stored)| h[..] == stored[..]);
         if !ok && !reported.get(&level).copied().unwrap_or(false) {
             let at = if index == *expected_index {
                 index

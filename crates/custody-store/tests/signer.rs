@@ -276,3 +276,106 @@ fn concurrent_signers_share_one_state() {
     assert_eq!(signed.size, ledger.size().unwrap());
     assert!(verify_as_auditor(&s).is_clean());
 }
+
+/// Someone holding the log key but no actor key, and not the signer's state, appends an
+/// entry with raw SQL (an event whose signature is not the actor's) and signs a checkpoint
+/// over it: the ledger is still an extension of what the signer signed.
+fn append_forged_entry_under_the_log_key(path: &Path) {
+    use custody_core::checkpoint::Checkpoint;
+    use custody_core::merkle::{leaf_hash, TreeBuilder};
+    let conn = raw(path);
+    let size: u64 = conn
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    let last: Vec<u8> = conn
+        .query_row(
+            "SELECT entry FROM entries WHERE seq = ?1",
+            [size - 1],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let text = String::from_utf8(last).unwrap();
+    let forged = text.replacen(
+        &format!("\"seq\":{}", size - 1),
+        &format!("\"seq\":{size}"),
+        1,
+    );
+    assert_ne!(forged, text);
+    conn.execute(
+        "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
+        rusqlite::params![
+            size,
+            forged.as_bytes(),
+            leaf_hash(forged.as_bytes()).to_vec()
+        ],
+    )
+    .unwrap();
+    let mut tree = TreeBuilder::new();
+    let mut stmt = conn
+        .prepare("SELECT entry FROM entries ORDER BY seq")
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(row) = rows.next().unwrap() {
+        let bytes: Vec<u8> = row.get(0).unwrap();
+        tree.push(leaf_hash(&bytes));
+    }
+    let note = Checkpoint {
+        origin: ORIGIN.to_owned(),
+        size: size + 1,
+        root: tree.root(),
+        extensions: Vec::new(),
+    }
+    .sign(&[&log_key()])
+    .unwrap();
+    conn.execute(
+        "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+        rusqlite::params![size + 1, String::from_utf8(note.to_bytes()).unwrap()],
+    )
+    .unwrap();
+}
+
+#[test]
+fn fail_entry_checkpointed_by_the_log_key_past_the_signer_state_is_checked() {
+    let s = signed_ledger(1);
+    let size = open(&s.path).size().unwrap();
+    append_forged_entry_under_the_log_key(&s.path);
+    // verify alone sees the bad signature.
+    assert!(verify_as_auditor(&s)
+        .findings
+        .contains(&LedgerFinding::BadSignature { seq: size }));
+    // The signer did not sign it: its decisions check the entry and refuse it.
+    let mut signer = as_signer(&s.path, &s.state);
+    let refused = signer
+        .append(note(), &investigator(), &log_key())
+        .unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::UnverifiedEntry { finding }
+            if **finding == LedgerFinding::BadSignature { seq: size }),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn fail_signer_state_replaced_by_a_named_pipe_is_refused_not_waited_on() {
+    let s = signed_ledger(1);
+    std::fs::remove_file(&s.state).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&s.state)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut signer = as_signer(&s.path, &s.state);
+    let refused = signer
+        .append(note(), &investigator(), &log_key())
+        .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            StoreError::SignerState {
+                reason: custody_store::error::SignerStateProblem::NotAFile,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
