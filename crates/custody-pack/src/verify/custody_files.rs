@@ -505,6 +505,7 @@ fn check_statement(
     }
     let sha = read_manifest(reader, bag, layout::MANIFEST_SHA256);
     let b3 = read_manifest(reader, bag, layout::MANIFEST_BLAKE3);
+    check_order(statement, &mut out);
     let mut covered = BTreeSet::new();
     for item in &statement.items {
         check_item(bag, item, &sha, &b3, &mut covered, &mut out);
@@ -523,6 +524,27 @@ fn check_statement(
         }
     }
     reader.findings.extend(out);
+}
+
+/// Items strictly ascending by id, and each item's events strictly ascending by seq: the
+/// statement lists each item and each entry of its history once (a repeated item would be
+/// recorded twice by the receiver).
+fn check_order(statement: &PackageStatement, out: &mut Vec<Finding>) {
+    let finding = |kind| Finding::file(FindingGroup::Statement, layout::PACKAGE_JSON, kind);
+    for pair in statement.items.windows(2) {
+        if pair[0].id >= pair[1].id {
+            out.push(finding(FindingKind::ItemsNotSortedUnique {
+                item: pair[1].id.clone(),
+            }));
+        }
+    }
+    for item in &statement.items {
+        if item.events.windows(2).any(|pair| pair[0] >= pair[1]) {
+            out.push(finding(FindingKind::EventsNotSortedUnique {
+                item: item.id.clone(),
+            }));
+        }
+    }
 }
 
 /// `bag-info.txt` must say what the statement says.

@@ -10,6 +10,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use custody_core::keys::{ActorInfo, Identity};
+use custody_pack::bagit::write::manifest_text;
+use custody_pack::layout;
 use custody_pack::package::{Recipient, RequestInfo};
 use custody_pack::seal::{seal, SealRequest, SenderInfo};
 use custody_pack::verify::{TrustedKey, VerifyOptions};
@@ -237,4 +239,52 @@ pub fn receiver_ledger(dir: &Path) -> (PathBuf, Identity, Identity) {
     let path = dir.join("receiver.db");
     Ledger::init(&path, "ledger.sta-berlin.example/custody", &clerk, &log).unwrap();
     (path, clerk, log)
+}
+
+/// Recomputes the tag manifest and replaces every signature by one from `signer`, as an
+/// insider (or forger) holding `signer`'s key would.
+pub fn resign(files: &mut BTreeMap<String, Vec<u8>>, signer: &Identity) {
+    let prefix = format!("{ID}/");
+    files.retain(|name, _| !name.starts_with(&format!("{prefix}{}", layout::SIGNATURES_DIR)));
+    let digests: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|(name, bytes)| {
+            let path = name.strip_prefix(&prefix)?;
+            let tag = !path.starts_with(layout::DATA_DIR) && path != layout::TAG_MANIFEST;
+            tag.then(|| {
+                let d = custody_core::hash::hash_reader(bytes.as_slice(), &mut |_| {}).unwrap();
+                (path.to_owned(), d.sha256_hex())
+            })
+        })
+        .collect();
+    let text = manifest_text(digests.iter().map(|(p, d)| (p.as_str(), d.as_str())));
+    let signature = signer.sign_raw(text.as_bytes());
+    files.insert(
+        format!("{prefix}{}", layout::TAG_MANIFEST),
+        text.into_bytes(),
+    );
+    files.insert(
+        format!("{prefix}{}", layout::signature_path(&signer.verifier_key())),
+        signature.to_bytes().to_vec(),
+    );
+}
+
+/// The genuine package's statement, edited by `edit`, re-canonicalised and re-signed by the
+/// trusted officer; the verification report of the result.
+pub fn with_statement(
+    s: &Setup,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> custody_pack::verify::PackageReport {
+    let mut files = entries(&s.package);
+    let name = format!("{ID}/custody/package.json");
+    let mut statement: serde_json::Value = serde_json::from_slice(&files[&name]).unwrap();
+    edit(&mut statement);
+    files.insert(
+        name,
+        custody_core::canonical::to_canonical_vec(&statement).unwrap(),
+    );
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    custody_pack::verify::verify_package(&bad, &trusting(&s.officer)).unwrap()
 }

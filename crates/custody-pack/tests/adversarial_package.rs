@@ -1,0 +1,136 @@
+//! Packages built by someone who has read the verifier: each test edits a genuine package
+//! the way an attacker would (re-signing with the trusted key where the attack needs an
+//! insider) and asserts the exact refusal.
+
+mod common;
+
+use common::{entries, genuine, resign, sealed, trusting, with_statement, write_zip, ID, NOW};
+use custody_pack::bagit::BagFinding;
+use custody_pack::verify::{verify_package, Finding, FindingGroup, FindingKind, PackageReport};
+use custody_store::{EventDraft, EventKind};
+
+/// The report is NOT VERIFIED and holds a finding in `group` that `wanted` accepts.
+fn refused_with(report: &PackageReport, group: FindingGroup, wanted: impl Fn(&Finding) -> bool) {
+    assert!(!report.verified);
+    let found: Vec<_> = report.group(group).collect();
+    assert!(found.iter().any(|f| wanted(f)), "{found:#?}");
+}
+
+#[test]
+fn fail_statement_lists_an_item_twice() {
+    let s = genuine();
+    let report = with_statement(&s, |v| {
+        let first = v["items"][0].clone();
+        v["items"].as_array_mut().unwrap().insert(1, first);
+    });
+    refused_with(
+        &report,
+        FindingGroup::Statement,
+        |f| matches!(&f.kind, FindingKind::ItemsNotSortedUnique { item } if item == "C-1-1"),
+    );
+}
+
+#[test]
+fn fail_statement_items_out_of_order() {
+    let s = genuine();
+    let report = with_statement(&s, |v| {
+        v["items"].as_array_mut().unwrap().reverse();
+    });
+    refused_with(
+        &report,
+        FindingGroup::Statement,
+        |f| matches!(&f.kind, FindingKind::ItemsNotSortedUnique { item } if item == "C-1-1"),
+    );
+}
+
+/// A package whose item C-1-1 has a second event (seq 4, `hash-verified`) after its
+/// acquisition.
+fn with_hash_check() -> common::Setup {
+    sealed(
+        |ledger, officer, log| {
+            ledger
+                .append(
+                    EventDraft::new(EventKind::HashVerified, NOW)
+                        .case("C-1")
+                        .item("C-1-1"),
+                    officer,
+                    log,
+                )
+                .unwrap();
+        },
+        &["officer"],
+    )
+}
+
+#[test]
+fn fail_item_history_omits_an_included_event_about_it() {
+    let s = with_hash_check();
+    let report = with_statement(&s, |v| {
+        assert_eq!(v["items"][0]["events"], serde_json::json!([2, 4]));
+        v["items"][0]["events"] = serde_json::json!([2]);
+    });
+    refused_with(&report, FindingGroup::Events, |f| {
+        f.seq == Some(4)
+            && matches!(&f.kind, FindingKind::EventNotInHistory { item } if item == "C-1-1")
+    });
+}
+
+#[test]
+fn fail_item_history_lists_an_event_twice_or_out_of_order() {
+    for events in [serde_json::json!([2, 4, 4]), serde_json::json!([4, 2])] {
+        let s = with_hash_check();
+        let report = with_statement(&s, |v| v["items"][0]["events"] = events.clone());
+        refused_with(
+            &report,
+            FindingGroup::Statement,
+            |f| matches!(&f.kind, FindingKind::EventsNotSortedUnique { item } if item == "C-1-1"),
+        );
+    }
+}
+
+#[test]
+fn fail_entry_outside_the_bag_directory() {
+    for name in ["stray.txt", "other/data/x.bin"] {
+        let s = genuine();
+        let mut files = entries(&s.package);
+        files.insert(name.to_owned(), b"unsigned".to_vec());
+        let bad = s.dir.path().join("bad.zip");
+        write_zip(&bad, &files);
+        let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+        assert!(!report.verified, "{name}");
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.file.as_deref() == Some(name)),
+            "{name}: {:#?}",
+            report.findings
+        );
+    }
+}
+
+#[test]
+fn fail_payload_manifest_lists_a_file_twice() {
+    let s = genuine();
+    let mut files = entries(&s.package);
+    let name = format!("{ID}/manifest-sha256.txt");
+    let text = String::from_utf8(files[&name].clone()).unwrap();
+    let first = text.lines().next().unwrap();
+    let (_, path) = first.split_once("  ").unwrap();
+    let forged = format!("{}  {path}\n{text}", "0".repeat(64));
+    files.insert(name, forged.into_bytes());
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    assert!(!report.verified);
+    assert!(
+        report.findings.iter().any(|f| matches!(
+            &f.kind,
+            FindingKind::Bag(BagFinding::DuplicateManifestEntry { file, manifest })
+                if file == path && manifest == "manifest-sha256.txt"
+        )),
+        "{:#?}",
+        report.findings
+    );
+}
