@@ -162,6 +162,11 @@ pub enum ReceiptError {
         /// What is wrong.
         reason: String,
     },
+    /// The receipt says the receiver did not verify the package: it acknowledges nothing.
+    #[error(
+        "receipt: the receiver states the package did not verify (verification.verified is false)"
+    )]
+    NotVerifiedByReceiver,
     /// `received_time` is not the UTC RFC 3339 time (as the receiver writes it) of the
     /// second the cosignature names.
     #[error(
@@ -321,6 +326,9 @@ impl Receipt {
                     reason: e.to_string(),
                 },
             )?;
+        if !body.verification.verified {
+            return Err(ReceiptError::NotVerifiedByReceiver);
+        }
         check_received_time(&body.received_time, cosignature_time)?;
         Note::parse(body.receiver_checkpoint.as_bytes())
             .map_err(|e| ReceiptError::ReceiverCheckpoint(CheckpointError::Note(e)))
