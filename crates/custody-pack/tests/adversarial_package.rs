@@ -4,7 +4,12 @@
 
 mod common;
 
-use common::{entries, genuine, resign, sealed, trusting, with_statement, write_zip, ID, NOW};
+use std::fs;
+
+use common::{
+    acquisition, edit_statement, entries, genuine, resign, resigned, sealed, sealed_items,
+    trusting, with_statement, write_zip, ID, NOW,
+};
 use custody_pack::bagit::BagFinding;
 use custody_pack::verify::{verify_package, Finding, FindingGroup, FindingKind, PackageReport};
 use custody_store::{EventDraft, EventKind};
@@ -133,4 +138,57 @@ fn fail_payload_manifest_lists_a_file_twice() {
         "{:#?}",
         report.findings
     );
+}
+
+/// Items C-1-3 and C-1-4, created by one `acquired` entry (seq 4) recording the digests of
+/// `disk.img`, sealed together.
+fn with_one_acquisition_of_two_items() -> common::Setup {
+    sealed_items(
+        |ledger, officer, log| {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("disk.img"), b"disk image bytes").unwrap();
+            let draft = acquisition(&dir.path().join("disk.img"), &["C-1-3", "C-1-4"]);
+            ledger.append(draft, officer, log).unwrap();
+        },
+        &["officer"],
+        &[("C-1-3", "disk.img"), ("C-1-4", "disk.img")],
+    )
+}
+
+#[test]
+fn fail_item_of_a_shared_acquisition_with_other_bytes() {
+    // An insider replaces C-1-4's payload, and states and lists its new digests, then
+    // signs again: only the acquisition entry still says what was acquired.
+    let s = with_one_acquisition_of_two_items();
+    let report = resigned(&s, |files| {
+        let payload = format!("{ID}/data/C-1-4/disk.img");
+        let forged = b"DISK IMAGE BYTES".to_vec();
+        let d = custody_core::hash::hash_reader(forged.as_slice(), &mut |_| {}).unwrap();
+        let old = custody_core::hash::hash_reader(files[&payload].as_slice(), &mut |_| {}).unwrap();
+        files.insert(payload, forged);
+        for (manifest, from, to) in [
+            ("manifest-sha256.txt", old.sha256_hex(), d.sha256_hex()),
+            ("manifest-blake3.txt", old.blake3_hex(), d.blake3_hex()),
+        ] {
+            let name = format!("{ID}/{manifest}");
+            let text = String::from_utf8(files[&name].clone()).unwrap();
+            let line = format!("{from}  data/C-1-4/disk.img");
+            assert!(text.contains(&line), "{text}");
+            let edited = text.replace(&line, &format!("{to}  data/C-1-4/disk.img"));
+            files.insert(name, edited.into_bytes());
+        }
+        edit_statement(files, |v| {
+            let item = &mut v["items"][1];
+            assert_eq!(item["id"], "C-1-4");
+            item["size"] = serde_json::json!(d.size);
+            item["sha256"] = serde_json::json!(d.sha256_hex());
+            item["blake3"] = serde_json::json!(d.blake3_hex());
+        });
+    });
+    refused_with(&report, FindingGroup::Statement, |f| {
+        matches!(
+            &f.kind,
+            FindingKind::ItemNotAsAcquired { item, acquired_seq: 4, .. } if item == "C-1-4"
+        )
+    });
 }

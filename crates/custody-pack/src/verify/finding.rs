@@ -331,6 +331,15 @@ pub enum FindingKind {
         /// The item.
         item: String,
     },
+    /// The item's acquisition entry records no evidence digests, so nothing signed says
+    /// what was acquired (seal refuses such an item).
+    #[error("item {item}: acquisition entry {acquired_seq} records no evidence digests")]
+    AcquisitionWithoutEvidence {
+        /// The item.
+        item: String,
+        /// The acquisition entry.
+        acquired_seq: u64,
+    },
     /// An included entry belongs to an item's history (names it, or is a `derived` entry
     /// naming it as parent) but the statement's `events` for that item leave it out.
     #[error("item {item}: this entry is in its history but not in its events list")]

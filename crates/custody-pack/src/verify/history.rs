@@ -144,14 +144,19 @@ impl History {
             ));
             return;
         }
-        // An event creating several items records one item's evidence only when it is the
-        // sole item; `received` may carry the digests as `found` instead.
-        let recorded = event
-            .fields
-            .evidence
-            .as_ref()
-            .filter(|_| event.items.len() == 1);
-        let Some(evidence) = recorded else {
+        // Seal states the creating entry's evidence for every item it creates, however many
+        // that entry names, and refuses an item whose entry records none; so must verify,
+        // or an item of a shared acquisition could carry any bytes.
+        let Some(evidence) = event.fields.evidence.as_ref() else {
+            out.push(Finding::event(
+                FindingGroup::Statement,
+                layout::PACKAGE_JSON,
+                seq,
+                FindingKind::AcquisitionWithoutEvidence {
+                    item: item.id.clone(),
+                    acquired_seq: seq,
+                },
+            ));
             return;
         };
         let mut differs = |field| {

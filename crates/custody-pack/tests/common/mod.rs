@@ -54,22 +54,9 @@ pub fn sender_with_two_items(dir: &Path, ledger_file: &str) -> Sender {
     fs::write(dir.join("phone/a.txt"), b"alpha").unwrap();
     fs::write(dir.join("phone/sub/b.txt"), b"beta").unwrap();
     for (n, name) in ["disk.img", "phone"].iter().enumerate() {
-        let evidence = Acquisition::plan(&dir.join(name))
-            .unwrap()
-            .hash(&mut |_| {})
-            .unwrap();
+        let item = format!("C-1-{}", n + 1);
         ledger
-            .append(
-                EventDraft::new(EventKind::Acquired, NOW)
-                    .case("C-1")
-                    .item(format!("C-1-{}", n + 1))
-                    .fields(EventFields {
-                        evidence: Some(evidence),
-                        ..EventFields::default()
-                    }),
-                &officer,
-                &log,
-            )
+            .append(acquisition(&dir.join(name), &[&item]), &officer, &log)
             .unwrap();
     }
     Sender {
@@ -77,6 +64,21 @@ pub fn sender_with_two_items(dir: &Path, ledger_file: &str) -> Sender {
         officer,
         log,
     }
+}
+
+/// An `acquired` entry of case C-1 creating `items`, recording the evidence at `path`.
+pub fn acquisition(path: &Path, items: &[&str]) -> EventDraft {
+    let evidence = Acquisition::plan(path).unwrap().hash(&mut |_| {}).unwrap();
+    items
+        .iter()
+        .fold(
+            EventDraft::new(EventKind::Acquired, NOW).case("C-1"),
+            |draft, item| draft.item(*item),
+        )
+        .fields(EventFields {
+            evidence: Some(evidence),
+            ..EventFields::default()
+        })
 }
 
 /// Creates `dir/<ledger_file>` with case `case` and one file item `<case>-1`, the file
@@ -137,6 +139,15 @@ pub struct Setup {
 /// A sender ledger with a file item C-1-1 and a directory item C-1-2, sealed into
 /// `pkg.zip` signed by the officer, after `extra` has appended what it wants.
 pub fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[&str]) -> Setup {
+    sealed_items(extra, signers, &[("C-1-1", "disk.img"), ("C-1-2", "phone")])
+}
+
+/// As [`sealed`], sealing `items` (id, file or directory in the set-up directory).
+pub fn sealed_items(
+    extra: impl FnOnce(&mut Ledger, &Identity, &Identity),
+    signers: &[&str],
+    items: &[(&str, &str)],
+) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let Sender {
         mut ledger,
@@ -159,11 +170,11 @@ pub fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[
         SealRequest {
             case: "C-1".into(),
             id: None,
-            items: vec!["C-1-1".into(), "C-1-2".into()],
-            files: BTreeMap::from([
-                ("C-1-1".into(), dir.path().join("disk.img")),
-                ("C-1-2".into(), dir.path().join("phone")),
-            ]),
+            items: items.iter().map(|(id, _)| (*id).to_owned()).collect(),
+            files: items
+                .iter()
+                .map(|(id, file)| ((*id).to_owned(), dir.path().join(file)))
+                .collect(),
             sender: SenderInfo {
                 authority: "Parquet de Paris".into(),
                 organisation: None,
@@ -275,7 +286,28 @@ pub fn with_statement(
     s: &Setup,
     edit: impl FnOnce(&mut serde_json::Value),
 ) -> custody_pack::verify::PackageReport {
+    resigned(s, |files| edit_statement(files, edit))
+}
+
+/// The genuine package's entries edited by `edit` and re-signed by the trusted officer;
+/// the verification report of the result.
+pub fn resigned(
+    s: &Setup,
+    edit: impl FnOnce(&mut BTreeMap<String, Vec<u8>>),
+) -> custody_pack::verify::PackageReport {
     let mut files = entries(&s.package);
+    edit(&mut files);
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    custody_pack::verify::verify_package(&bad, &trusting(&s.officer)).unwrap()
+}
+
+/// Replaces the statement in `files` by its edited canonical form.
+pub fn edit_statement(
+    files: &mut BTreeMap<String, Vec<u8>>,
+    edit: impl FnOnce(&mut serde_json::Value),
+) {
     let name = format!("{ID}/custody/package.json");
     let mut statement: serde_json::Value = serde_json::from_slice(&files[&name]).unwrap();
     edit(&mut statement);
@@ -283,8 +315,4 @@ pub fn with_statement(
         name,
         custody_core::canonical::to_canonical_vec(&statement).unwrap(),
     );
-    resign(&mut files, &s.officer);
-    let bad = s.dir.path().join("bad.zip");
-    write_zip(&bad, &files);
-    custody_pack::verify::verify_package(&bad, &trusting(&s.officer)).unwrap()
 }
