@@ -12,6 +12,7 @@ use common::{
 };
 use custody_pack::bagit::BagFinding;
 use custody_pack::verify::{verify_package, Finding, FindingGroup, FindingKind, PackageReport};
+use custody_pack::zipscan::{entry_name_findings, ZipFinding};
 use custody_store::{EventDraft, EventKind};
 
 /// The report is NOT VERIFIED and holds a finding in `group` that `wanted` accepts.
@@ -191,4 +192,22 @@ fn fail_item_of_a_shared_acquisition_with_other_bytes() {
             FindingKind::ItemNotAsAcquired { item, acquired_seq: 4, .. } if item == "C-1-4"
         )
     });
+}
+
+#[test]
+fn fail_names_equal_once_windows_drops_trailing_dots_and_spaces() {
+    for (first, second) in [
+        ("P/data/i/a", "P/data/i/a."),
+        ("P/data/i/A", "P/data/i/a ."),
+        ("P/data/d./x", "P/data/D /y"),
+    ] {
+        let findings = entry_name_findings([first, second]);
+        assert!(
+            findings.iter().any(|f| matches!(
+                f,
+                ZipFinding::CaseCollision { name, other } if name == second && other == first
+            )),
+            "{second}: {findings:#?}"
+        );
+    }
 }
