@@ -13,7 +13,7 @@ use common::{
 use custody_pack::bagit::BagFinding;
 use custody_pack::verify::{verify_package, Finding, FindingGroup, FindingKind, PackageReport};
 use custody_pack::zipscan::{entry_name_findings, ZipFinding};
-use custody_store::{EventDraft, EventKind};
+use custody_store::{EventDraft, EventKind, Ledger};
 
 /// The report is NOT VERIFIED and holds a finding in `group` that `wanted` accepts.
 fn refused_with(report: &PackageReport, group: FindingGroup, wanted: impl Fn(&Finding) -> bool) {
@@ -209,5 +209,33 @@ fn fail_names_equal_once_windows_drops_trailing_dots_and_spaces() {
             )),
             "{second}: {findings:#?}"
         );
+    }
+}
+
+#[test]
+fn fail_proof_for_another_tree_size_or_leaf() {
+    // Genuine proofs from the sender ledger, each valid for what it proves, placed where
+    // another leaf or the checkpoint's tree is expected.
+    let s = genuine();
+    let ledger = Ledger::open(&s.dir.path().join("sender.db")).unwrap();
+    let cases = [
+        (ledger.inclusion_proof(2, 3).unwrap(), 2, 3),
+        (ledger.inclusion_proof(3, 4).unwrap(), 3, 4),
+    ];
+    for (proof, leaf_index, tree_size) in cases {
+        let bytes = custody_core::canonical::to_canonical_vec(&proof).unwrap();
+        let report = resigned(&s, |files| {
+            files.insert(format!("{ID}/custody/proofs/2.json"), bytes);
+        });
+        refused_with(&report, FindingGroup::Proofs, |f| {
+            f.seq == Some(2)
+                && f.kind
+                    == FindingKind::ProofShape {
+                        leaf_index,
+                        tree_size,
+                        seq: 2,
+                        expected_size: 4,
+                    }
+        });
     }
 }
