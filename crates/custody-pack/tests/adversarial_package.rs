@@ -239,3 +239,48 @@ fn fail_proof_for_another_tree_size_or_leaf() {
         });
     }
 }
+
+#[test]
+fn fail_one_payload_file_claimed_by_two_items() {
+    // The sender ledger also records item `C-1-2/sub` (an id seal refuses), acquired from
+    // phone/sub/b.txt. An insider adds it to the package with its genuine entry and proof:
+    // its payload path is a file of directory item C-1-2, so two items claim one file.
+    let s = sealed(
+        |ledger, officer, log| {
+            let phone = ledger.path().parent().unwrap().join("phone/sub/b.txt");
+            let draft = acquisition(&phone, &["C-1-2/sub"]);
+            ledger.append(draft, officer, log).unwrap();
+        },
+        &["officer"],
+    );
+    let ledger = Ledger::open(&s.dir.path().join("sender.db")).unwrap();
+    let entry = ledger.entry(4).unwrap();
+    let evidence = entry.signed.event.fields.evidence.clone().unwrap();
+    let proof = ledger.inclusion_proof(4, 5).unwrap();
+    let report = resigned(&s, |files| {
+        files.insert(format!("{ID}/custody/events/4.json"), entry.bytes.clone());
+        files.insert(
+            format!("{ID}/custody/proofs/4.json"),
+            custody_core::canonical::to_canonical_vec(&proof).unwrap(),
+        );
+        edit_statement(files, |v| {
+            assert_eq!(v["checkpoint"]["size"], 5);
+            v["items"].as_array_mut().unwrap().push(serde_json::json!({
+                "id": "C-1-2/sub",
+                "path": "data/C-1-2/sub/b.txt",
+                "size": evidence.size,
+                "sha256": custody_core::hex::encode(&evidence.sha256),
+                "blake3": custody_core::hex::encode(&evidence.blake3),
+                "acquired_seq": 4,
+                "events": [4],
+            }));
+        });
+    });
+    refused_with(&report, FindingGroup::Statement, |f| {
+        matches!(
+            &f.kind,
+            FindingKind::PayloadInTwoItems { path, item, other }
+                if path == "data/C-1-2/sub/b.txt" && item == "C-1-2/sub" && other == "C-1-2"
+        )
+    });
+}

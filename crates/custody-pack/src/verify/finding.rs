@@ -331,6 +331,16 @@ pub enum FindingKind {
         /// The item.
         item: String,
     },
+    /// A payload file is claimed by two items of the statement.
+    #[error("{path}: claimed by item {item} and by item {other}")]
+    PayloadInTwoItems {
+        /// The payload path.
+        path: String,
+        /// The later item claiming it.
+        item: String,
+        /// The earlier item claiming it.
+        other: String,
+    },
     /// The item's acquisition entry records no evidence digests, so nothing signed says
     /// what was acquired (seal refuses such an item).
     #[error("item {item}: acquisition entry {acquired_seq} records no evidence digests")]
