@@ -91,6 +91,17 @@ pub enum CountersignError {
         /// The existing signature file.
         signature_path: String,
     },
+    /// The key's name cannot be a signature file name that verification reads back as
+    /// this key's ([`layout::signature_file_readable`]); nothing was written.
+    #[error(
+        "key name {name:?}: a signature file {signature_path:?} would not be read as this key's"
+    )]
+    SignerName {
+        /// The key name.
+        name: String,
+        /// The signature file it would make.
+        signature_path: String,
+    },
     /// An entry cannot be read.
     #[error("{path}: {source}")]
     Read {
@@ -212,6 +223,12 @@ pub fn countersign(
 
     let key = signer.verifier_key();
     let signature_path = layout::signature_path(&key);
+    if !layout::signature_file_readable(&key) {
+        return Err(CountersignError::SignerName {
+            name: key.name,
+            signature_path,
+        });
+    }
     let signature_name = layout::entry_name(&id, &signature_path);
     if entries.iter().any(|e| e.name == signature_name) {
         return Err(CountersignError::AlreadySigned {

@@ -181,6 +181,17 @@ pub enum SealError {
         /// Everything the scan would report about the names.
         findings: Vec<ZipFinding>,
     },
+    /// A signing key's name cannot be a signature file name that verification reads back
+    /// as this key's ([`layout::signature_file_readable`]); nothing was written.
+    #[error(
+        "key name {name:?}: a signature file {signature_path:?} would not be read as this key's"
+    )]
+    SignerName {
+        /// The key name.
+        name: String,
+        /// The signature file it would make.
+        signature_path: String,
+    },
     /// A payload path beyond the path limits verification enforces
     /// ([`crate::limits::check_path`]); nothing was written.
     #[error("item {item}: {path}: path has {limit}; no package was written")]
@@ -584,6 +595,12 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
     for signer in signers {
         let key = signer.verifier_key();
         let path = layout::signature_path(&key);
+        if !layout::signature_file_readable(&key) {
+            return Err(SealError::SignerName {
+                name: key.name,
+                signature_path: path,
+            });
+        }
         if tag_files.contains_key(&path) {
             continue;
         }

@@ -11,6 +11,8 @@ use common::{
     trusting, with_statement, write_zip, ID, NOW,
 };
 use custody_pack::bagit::BagFinding;
+use custody_pack::countersign::{countersign, CountersignError};
+use custody_pack::seal::{seal, SealError};
 use custody_pack::verify::{verify_package, Finding, FindingGroup, FindingKind, PackageReport};
 use custody_pack::zipscan::{entry_name_findings, ZipFinding};
 use custody_store::{EventDraft, EventKind, Ledger};
@@ -283,4 +285,57 @@ fn fail_one_payload_file_claimed_by_two_items() {
                 if path == "data/C-1-2/sub/b.txt" && item == "C-1-2/sub" && other == "C-1-2"
         )
     });
+}
+
+/// Key names the signed-note rules accept but a signature file name cannot carry so that
+/// verification recognises it: a `/` makes a subdirectory; a decomposed accent or a name
+/// over 255 bytes makes an entry name the scan refuses.
+fn unfileable_signer_names() -> Vec<String> {
+    vec![
+        "sta-berlin.example/clerk".into(),
+        "cle\u{301}rk".into(),
+        "c".repeat(250),
+    ]
+}
+
+#[test]
+fn fail_countersign_with_a_key_name_no_signature_file_can_carry() {
+    for (n, name) in unfileable_signer_names().iter().enumerate() {
+        let s = genuine();
+        let before = fs::read(&s.package).unwrap();
+        let signer = common::identity(name, 20 + n as u8);
+        let err = countersign(&s.package, &signer).unwrap_err();
+        assert!(
+            matches!(&err, CountersignError::SignerName { name: found, .. } if found == name),
+            "{name:?}: {err}"
+        );
+        assert_eq!(fs::read(&s.package).unwrap(), before, "{name:?}");
+    }
+}
+
+#[test]
+fn fail_seal_with_a_key_name_no_signature_file_can_carry() {
+    for (n, name) in unfileable_signer_names().iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sender = common::sender_with_two_items(dir.path(), "sender.db");
+        let signer = common::identity(name, 20 + n as u8);
+        let size = sender.ledger.size().unwrap();
+        let out = dir.path().join("pkg.zip");
+        let err = seal(
+            &mut sender.ledger,
+            common::seal_request(dir.path()),
+            &sender.officer,
+            &[sender.officer.clone(), signer],
+            &sender.log,
+            &out,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, SealError::SignerName { name: found, .. } if found == name),
+            "{name:?}: {err}"
+        );
+        assert!(!out.exists());
+        assert_eq!(sender.ledger.size().unwrap(), size);
+    }
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use common::{sender_with_two_items, Sender, NOW};
 use custody_core::keys::{ActorInfo, Identity};
 use custody_pack::layout;
-use custody_pack::package::{PackageStatement, Recipient, RequestInfo};
-use custody_pack::seal::{seal, SealError, SealRequest, SenderInfo};
+use custody_pack::package::{PackageStatement, RequestInfo};
+use custody_pack::seal::{seal, SealError, SealRequest};
 use custody_pack::zipscan::{ScanLimits, ZipScanner};
 use custody_pack::zipwrite::Compression;
 use custody_store::acquisition::Acquisition;
@@ -50,22 +50,6 @@ fn setup() -> Setup {
 
 fn request(dir: &Path) -> SealRequest {
     SealRequest {
-        case: "C-1".into(),
-        id: None,
-        items: vec!["C-1-1".into(), "C-1-2".into()],
-        files: BTreeMap::from([
-            ("C-1-1".into(), dir.join("disk.img")),
-            ("C-1-2".into(), dir.join("phone")),
-        ]),
-        sender: SenderInfo {
-            authority: "Parquet de Paris".into(),
-            organisation: None,
-            jurisdiction: Some("FR".into()),
-        },
-        recipient: Recipient {
-            authority: "Staatsanwaltschaft Berlin".into(),
-            jurisdiction: Some("DE".into()),
-        },
         request: RequestInfo {
             reference: Some("MLA-2026-7".into()),
             ..RequestInfo::default()
@@ -75,8 +59,7 @@ fn request(dir: &Path) -> SealRequest {
         personal_data: vec!["communications".into()],
         retention_until: Some("2031-12-31".into()),
         sealed_time: time::macros::datetime!(2026-03-02 12:00:01 UTC),
-        claimed_time: "2026-03-02T12:00:00Z".into(),
-        compression: Compression::Stored,
+        ..common::seal_request(dir)
     }
 }
 

@@ -168,30 +168,12 @@ pub fn sealed_items(
     seal(
         &mut ledger,
         SealRequest {
-            case: "C-1".into(),
-            id: None,
             items: items.iter().map(|(id, _)| (*id).to_owned()).collect(),
             files: items
                 .iter()
                 .map(|(id, file)| ((*id).to_owned(), dir.path().join(file)))
                 .collect(),
-            sender: SenderInfo {
-                authority: "Parquet de Paris".into(),
-                organisation: None,
-                jurisdiction: Some("FR".into()),
-            },
-            recipient: Recipient {
-                authority: "Staatsanwaltschaft Berlin".into(),
-                jurisdiction: Some("DE".into()),
-            },
-            request: RequestInfo::default(),
-            use_limitations: vec![],
-            confidential: false,
-            personal_data: vec![],
-            retention_until: None,
-            sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
-            claimed_time: "2026-03-02T12:00:00Z".into(),
-            compression: Compression::Stored,
+            ..seal_request(dir.path())
         },
         &officer,
         &signing,
@@ -204,6 +186,36 @@ pub fn sealed_items(
         dir,
         officer,
         package,
+    }
+}
+
+/// The request [`sealed`] makes: items C-1-1 and C-1-2 from `dir`, for Berlin.
+pub fn seal_request(dir: &Path) -> SealRequest {
+    SealRequest {
+        case: "C-1".into(),
+        id: None,
+        items: vec!["C-1-1".into(), "C-1-2".into()],
+        files: BTreeMap::from([
+            ("C-1-1".into(), dir.join("disk.img")),
+            ("C-1-2".into(), dir.join("phone")),
+        ]),
+        sender: SenderInfo {
+            authority: "Parquet de Paris".into(),
+            organisation: None,
+            jurisdiction: Some("FR".into()),
+        },
+        recipient: Recipient {
+            authority: "Staatsanwaltschaft Berlin".into(),
+            jurisdiction: Some("DE".into()),
+        },
+        request: RequestInfo::default(),
+        use_limitations: vec![],
+        confidential: false,
+        personal_data: vec![],
+        retention_until: None,
+        sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
+        claimed_time: "2026-03-02T12:00:00Z".into(),
+        compression: Compression::Stored,
     }
 }
 
