@@ -102,6 +102,13 @@ pub enum CountersignError {
         /// The signature file it would make.
         signature_path: String,
     },
+    /// The package already carries [`crate::limits::MAX_SIGNATURES`] signatures, the most
+    /// verification checks; nothing was written.
+    #[error("the package already has {limit} signatures, the most verification checks")]
+    TooManySignatures {
+        /// The limit.
+        limit: usize,
+    },
     /// An entry cannot be read.
     #[error("{path}: {source}")]
     Read {
@@ -235,6 +242,16 @@ pub fn countersign(
             path,
             key: key.to_string(),
             signature_path,
+        });
+    }
+    let signatures = entries
+        .iter()
+        .filter_map(|e| layout::bag_path(&id, &e.name))
+        .filter(|p| layout::is_signature(p))
+        .count();
+    if signatures >= limits::MAX_SIGNATURES {
+        return Err(CountersignError::TooManySignatures {
+            limit: limits::MAX_SIGNATURES,
         });
     }
     let signature = signer.sign_raw(&tag_manifest).to_bytes();

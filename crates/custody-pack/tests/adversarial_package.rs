@@ -12,8 +12,11 @@ use common::{
 };
 use custody_pack::bagit::BagFinding;
 use custody_pack::countersign::{countersign, CountersignError};
+use custody_pack::limits::MAX_SIGNATURES;
 use custody_pack::seal::{seal, SealError};
-use custody_pack::verify::{verify_package, Finding, FindingGroup, FindingKind, PackageReport};
+use custody_pack::verify::{
+    verify_package, Finding, FindingGroup, FindingKind, PackageReport, TrustedKey,
+};
 use custody_pack::zipscan::{entry_name_findings, ZipFinding};
 use custody_store::{EventDraft, EventKind, Ledger};
 
@@ -338,4 +341,29 @@ fn fail_seal_with_a_key_name_no_signature_file_can_carry() {
         assert!(!out.exists());
         assert_eq!(sender.ledger.size().unwrap(), size);
     }
+}
+
+#[test]
+fn countersign_stops_at_the_signature_limit_verify_enforces() {
+    let s = genuine();
+    let mut options = trusting(&s.officer);
+    // The officer's signature plus 63 countersignatures: the limit, still verified.
+    for n in 1..MAX_SIGNATURES {
+        let signer = common::identity(&format!("witness-{n}"), 100 + n as u8);
+        countersign(&s.package, &signer).unwrap();
+        options
+            .trusted
+            .push(TrustedKey::Public(signer.public_key()));
+    }
+    let report = verify_package(&s.package, &options).unwrap();
+    assert!(report.verified, "{:#?}", report.findings);
+    assert_eq!(report.signers.len(), MAX_SIGNATURES);
+    // One past it is refused, and the package is left as it was.
+    let before = fs::read(&s.package).unwrap();
+    let err = countersign(&s.package, &common::identity("one-too-many", 250)).unwrap_err();
+    assert!(
+        matches!(err, CountersignError::TooManySignatures { limit } if limit == MAX_SIGNATURES),
+        "{err}"
+    );
+    assert_eq!(fs::read(&s.package).unwrap(), before);
 }
