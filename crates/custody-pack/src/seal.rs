@@ -181,6 +181,15 @@ pub enum SealError {
         /// Everything the scan would report about the names.
         findings: Vec<ZipFinding>,
     },
+    /// More package signers than verification checks ([`crate::limits::MAX_SIGNATURES`]);
+    /// nothing was written.
+    #[error("{count} signers: a package carries at most {limit} signatures")]
+    TooManySignatures {
+        /// The number of distinct signers.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A signing key's name cannot be a signature file name that verification reads back
     /// as this key's ([`layout::signature_file_readable`]); nothing was written.
     #[error(
@@ -607,6 +616,12 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
         let signature = signer.sign_raw(&tag_manifest);
         tag_files.insert(path, signature.to_bytes().to_vec());
         keys.push(key);
+    }
+    if keys.len() > crate::limits::MAX_SIGNATURES {
+        return Err(SealError::TooManySignatures {
+            count: keys.len(),
+            limit: crate::limits::MAX_SIGNATURES,
+        });
     }
     tag_files.insert(layout::TAG_MANIFEST.to_owned(), tag_manifest);
     check_entry_names(&id, &tag_files, &payload)?;

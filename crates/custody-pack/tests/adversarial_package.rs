@@ -367,3 +367,36 @@ fn countersign_stops_at_the_signature_limit_verify_enforces() {
     );
     assert_eq!(fs::read(&s.package).unwrap(), before);
 }
+
+#[test]
+fn seal_stops_at_the_signature_limit_verify_enforces() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sender = common::sender_with_two_items(dir.path(), "sender.db");
+    let witnesses: Vec<_> = (1..=MAX_SIGNATURES)
+        .map(|n| common::identity(&format!("witness-{n}"), 100 + n as u8))
+        .collect();
+    let mut seal_with = |signers: &[custody_core::keys::Identity], out: &str| {
+        seal(
+            &mut sender.ledger,
+            common::seal_request(dir.path()),
+            &sender.officer,
+            signers,
+            &sender.log,
+            &dir.path().join(out),
+            &mut |_| {},
+        )
+        .map_err(Box::new)
+    };
+    // The limit: sealed.
+    seal_with(&witnesses[..MAX_SIGNATURES], "at-limit.zip").unwrap();
+    // One past it: refused before anything is written or recorded.
+    let mut past = witnesses.clone();
+    past.push(common::identity("one-too-many", 250));
+    let err = seal_with(&past, "past-limit.zip").unwrap_err();
+    assert!(
+        matches!(*err, SealError::TooManySignatures { count, limit }
+            if count == MAX_SIGNATURES + 1 && limit == MAX_SIGNATURES),
+        "{err}"
+    );
+    assert!(!dir.path().join("past-limit.zip").exists());
+}
