@@ -69,6 +69,19 @@ pub enum AcknowledgeError {
         /// The digest the receipt names.
         digest: String,
     },
+    /// The `sealed` entry with the receipt's digest was recorded for another package id
+    /// (its notes are not `package <receipt's package_id>`).
+    #[error(
+        "sealed entry {seq} has the receipt's digest but records {sealed:?}, not package {receipt}"
+    )]
+    PackageIdMismatch {
+        /// The package id the receipt names.
+        receipt: String,
+        /// The `sealed` entry's notes (what seal wrote: `package <ID>`).
+        sealed: String,
+        /// The `sealed` entry's seq.
+        seq: u64,
+    },
     /// The ledger failed or refused the entry.
     #[error("ledger: {0}")]
     Ledger(#[from] StoreError),
@@ -121,6 +134,18 @@ pub fn acknowledge(
     let sealed_seq = sealed_seq
         .filter(|seq| *seq >= checkpoint.size)
         .ok_or_else(unknown)?;
+    let sealed = ledger.entry(sealed_seq)?;
+    let event = &sealed.signed.event;
+    // The digest binds the receipt to the package; the id it names must be the same one,
+    // or the `acknowledged` entry and the outside checkpoint's source would name another.
+    let sealed_note = event.fields.notes.clone().unwrap_or_default();
+    if sealed_note != format!("package {}", body.package_id) {
+        return Err(AcknowledgeError::PackageIdMismatch {
+            receipt: body.package_id.clone(),
+            sealed: sealed_note,
+            seq: sealed_seq,
+        });
+    }
     let outcome = |acknowledged_seq, recorded| AcknowledgeOutcome {
         sealed_seq,
         acknowledged_seq,
@@ -132,8 +157,6 @@ pub fn acknowledge(
         keep_outside_checkpoint(ledger, seq, &source)?;
         return Ok(outcome(seq, false));
     }
-    let sealed = ledger.entry(sealed_seq)?;
-    let event = &sealed.signed.event;
     let mut draft = EventDraft::new(EventKind::Acknowledged, claimed_time).fields(EventFields {
         from: Some(body.receiver.authority.clone()),
         package_digest: Some(body.package_digest.clone()),

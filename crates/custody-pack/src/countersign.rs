@@ -91,6 +91,24 @@ pub enum CountersignError {
         /// The existing signature file.
         signature_path: String,
     },
+    /// The key's name cannot be a signature file name that verification reads back as
+    /// this key's ([`layout::signature_file_readable`]); nothing was written.
+    #[error(
+        "key name {name:?}: a signature file {signature_path:?} would not be read as this key's"
+    )]
+    SignerName {
+        /// The key name.
+        name: String,
+        /// The signature file it would make.
+        signature_path: String,
+    },
+    /// The package already carries [`crate::limits::MAX_SIGNATURES`] signatures, the most
+    /// verification checks; nothing was written.
+    #[error("the package already has {limit} signatures, the most verification checks")]
+    TooManySignatures {
+        /// The limit.
+        limit: usize,
+    },
     /// An entry cannot be read.
     #[error("{path}: {source}")]
     Read {
@@ -212,12 +230,28 @@ pub fn countersign(
 
     let key = signer.verifier_key();
     let signature_path = layout::signature_path(&key);
+    if !layout::signature_file_readable(&key) {
+        return Err(CountersignError::SignerName {
+            name: key.name,
+            signature_path,
+        });
+    }
     let signature_name = layout::entry_name(&id, &signature_path);
     if entries.iter().any(|e| e.name == signature_name) {
         return Err(CountersignError::AlreadySigned {
             path,
             key: key.to_string(),
             signature_path,
+        });
+    }
+    let signatures = entries
+        .iter()
+        .filter_map(|e| layout::bag_path(&id, &e.name))
+        .filter(|p| layout::is_signature(p))
+        .count();
+    if signatures >= limits::MAX_SIGNATURES {
+        return Err(CountersignError::TooManySignatures {
+            limit: limits::MAX_SIGNATURES,
         });
     }
     let signature = signer.sign_raw(&tag_manifest).to_bytes();

@@ -74,6 +74,19 @@ pub fn signature_path(key: &VerifierKey) -> String {
     )
 }
 
+/// Whether a package signature by `key` can be stored so that verification reads it back
+/// as `key`'s: [`signature_path`] must parse back ([`signature_key`]) to the key's name and
+/// key ID, and be an entry name the structural scan accepts. Key names may hold `/`,
+/// control characters or decomposed letters (the signed-note rules allow them), which
+/// would make a subdirectory or an entry the scan refuses; seal and countersign check this
+/// before writing anything.
+pub fn signature_file_readable(key: &VerifierKey) -> bool {
+    let path = signature_path(key);
+    signature_key(&path) == Some((key.name.as_str(), key.key_id()))
+        && crate::zipscan::name_findings(&crate::zipscan::ZipEntry::written_file(0, &path))
+            .is_empty()
+}
+
 /// The seq of `custody/events/<seq>.json`, if `path` is one (decimal, no leading zeros).
 pub fn event_seq(path: &str) -> Option<u64> {
     seq_in(path, EVENTS_DIR)

@@ -162,6 +162,23 @@ pub enum ReceiptError {
         /// What is wrong.
         reason: String,
     },
+    /// The receipt says the receiver did not verify the package: it acknowledges nothing.
+    #[error(
+        "receipt: the receiver states the package did not verify (verification.verified is false)"
+    )]
+    NotVerifiedByReceiver,
+    /// `received_time` is not the UTC RFC 3339 time (as the receiver writes it) of the
+    /// second the cosignature names.
+    #[error(
+        "receipt: received_time {received_time:?} is not the cosignature's time \
+         ({cosignature_time} seconds since 1970, UTC)"
+    )]
+    ReceivedTime {
+        /// `received_time` as written.
+        received_time: String,
+        /// The cosignature's timestamp.
+        cosignature_time: u64,
+    },
     /// The receiver checkpoint is not a checkpoint note.
     #[error("receipt: receiver checkpoint: {0}")]
     ReceiverCheckpoint(CheckpointError),
@@ -309,6 +326,10 @@ impl Receipt {
                     reason: e.to_string(),
                 },
             )?;
+        if !body.verification.verified {
+            return Err(ReceiptError::NotVerifiedByReceiver);
+        }
+        check_received_time(&body.received_time, cosignature_time)?;
         Note::parse(body.receiver_checkpoint.as_bytes())
             .map_err(|e| ReceiptError::ReceiverCheckpoint(CheckpointError::Note(e)))
             .and_then(|n| {
@@ -324,6 +345,30 @@ impl Receipt {
             cosignature_time,
             cosigned_checkpoint,
             receipt,
+        })
+    }
+}
+
+/// The receipt states its time twice: `received_time` for readers, and the signed
+/// cosignature timestamp. Both must name the same second, and `received_time` must be
+/// spelt exactly as [`Receipt::create`] writes it (RFC 3339, UTC, `Z`), so that no reader
+/// can be shown another time than the one the cosignature proves.
+fn check_received_time(received_time: &str, cosignature_time: u64) -> Result<(), ReceiptError> {
+    let parsed = OffsetDateTime::parse(
+        received_time,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok();
+    let agrees = parsed.is_some_and(|t| {
+        custody_store::ledger::format_utc(t) == received_time
+            && u64::try_from(t.unix_timestamp()).ok() == Some(cosignature_time)
+    });
+    if agrees {
+        Ok(())
+    } else {
+        Err(ReceiptError::ReceivedTime {
+            received_time: received_time.to_owned(),
+            cosignature_time,
         })
     }
 }

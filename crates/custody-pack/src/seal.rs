@@ -216,6 +216,26 @@ pub enum SealError {
         /// Everything the scan would report about the names.
         findings: Vec<ZipFinding>,
     },
+    /// More package signers than verification checks ([`crate::limits::MAX_SIGNATURES`]);
+    /// nothing was written.
+    #[error("{count} signers: a package carries at most {limit} signatures")]
+    TooManySignatures {
+        /// The number of distinct signers.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A signing key's name cannot be a signature file name that verification reads back
+    /// as this key's ([`layout::signature_file_readable`]); nothing was written.
+    #[error(
+        "key name {name:?}: a signature file {signature_path:?} would not be read as this key's"
+    )]
+    SignerName {
+        /// The key name.
+        name: String,
+        /// The signature file it would make.
+        signature_path: String,
+    },
     /// A payload path beyond the path limits verification enforces
     /// ([`crate::limits::check_path`]); nothing was written.
     #[error("item {item}: {path}: path has {limit}; no package was written")]
@@ -626,12 +646,24 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
     for signer in signers {
         let key = signer.verifier_key();
         let path = layout::signature_path(&key);
+        if !layout::signature_file_readable(&key) {
+            return Err(SealError::SignerName {
+                name: key.name,
+                signature_path: path,
+            });
+        }
         if tag_files.contains_key(&path) {
             continue;
         }
         let signature = signer.sign_raw(&tag_manifest);
         tag_files.insert(path, signature.to_bytes().to_vec());
         keys.push(key);
+    }
+    if keys.len() > crate::limits::MAX_SIGNATURES {
+        return Err(SealError::TooManySignatures {
+            count: keys.len(),
+            limit: crate::limits::MAX_SIGNATURES,
+        });
     }
     tag_files.insert(layout::TAG_MANIFEST.to_owned(), tag_manifest);
     check_entry_names(&id, &tag_files, &payload)?;

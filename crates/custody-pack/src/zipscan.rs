@@ -1737,9 +1737,10 @@ pub fn entry_name_findings<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<
 
 /// Case folding close enough to what case-insensitive file systems do: normalise to NFC,
 /// lower-case the upper-case form, so `ß`/`SS` and similar pairs collide too, then
-/// renormalise.
+/// renormalise. Trailing dots and spaces are dropped, as Windows (NTFS, FAT, exFAT through
+/// the Win32 API) drops them when it creates a file: `a.` and `a ` land on `a` there.
 fn fold_case(name: &str) -> String {
-    let normal: String = name.nfc().collect();
+    let normal: String = name.trim_end_matches(['.', ' ']).nfc().collect();
     normal.to_uppercase().to_lowercase().nfc().collect()
 }
 

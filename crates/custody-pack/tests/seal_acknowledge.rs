@@ -550,3 +550,89 @@ fn fail_history_link_deleted_before_seal_still_seals_every_event() {
     }
     assert!(found, "the failed hash check is missing from the package");
 }
+
+/// The receipt of [`receipt_bytes`] with `received_time` replaced and signed again by the
+/// receiver: the time a reader shows no longer says when the cosignature was made.
+fn receipt_with_received_time(w: &World, received_time: &str) -> Vec<u8> {
+    receipt_edited(w, |r| r.receipt.received_time = received_time.to_owned())
+}
+
+#[test]
+fn fail_acknowledge_receipt_whose_received_time_is_not_its_cosignature_time() {
+    for received_time in [
+        "2026-03-03T08:00:01Z",
+        "1970-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "2026-03-03T09:00:00+01:00",
+        "2026-03-03 08:00:00Z",
+        "yesterday",
+        "",
+    ] {
+        let mut w = world();
+        let bytes = receipt_with_received_time(&w, received_time);
+        let size = w.sender.size().unwrap();
+        let err = acknowledge_as_officer(&mut w, &bytes).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                AcknowledgeError::Receipt(ReceiptError::ReceivedTime { received_time: t, cosignature_time: 1_772_524_800 })
+                    if t == received_time
+            ),
+            "{received_time}: {err}"
+        );
+        assert_eq!(w.sender.size().unwrap(), size);
+    }
+}
+
+#[test]
+fn receipt_with_fractional_received_time_matches_its_cosignature() {
+    let w = world();
+    let bytes = receipt_with_received_time(&w, "2026-03-03T08:00:00.25Z");
+    let verified = Receipt::parse_and_verify(&bytes, &[w.receiver.public_key()], &[]).unwrap();
+    assert_eq!(verified.cosignature_time, 1_772_524_800);
+}
+
+/// The receipt of [`receipt_bytes`] edited by `edit` and signed again by the receiver.
+fn receipt_edited(w: &World, edit: impl FnOnce(&mut Receipt)) -> Vec<u8> {
+    let bytes = receipt_bytes(w, package_checkpoint(w), &w.digest.clone());
+    let mut receipt: Receipt = serde_json::from_slice(&bytes).unwrap();
+    edit(&mut receipt);
+    let body = custody_core::canonical::to_canonical_vec(&receipt.receipt).unwrap();
+    let signature =
+        custody_core::sign::sign_canonical(&w.receiver, custody_core::sign::CONTEXT_RECEIPT, &body);
+    receipt.signature = custody_core::sign::signature_to_hex(&signature);
+    receipt.to_canonical().unwrap()
+}
+
+#[test]
+fn fail_acknowledge_receipt_saying_not_verified() {
+    let mut w = world();
+    let bytes = receipt_edited(&w, |r| r.receipt.verification.verified = false);
+    let size = w.sender.size().unwrap();
+    let err = acknowledge_as_officer(&mut w, &bytes).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            AcknowledgeError::Receipt(ReceiptError::NotVerifiedByReceiver)
+        ),
+        "{err}"
+    );
+    assert_eq!(w.sender.size().unwrap(), size);
+}
+
+#[test]
+fn fail_acknowledge_receipt_naming_another_package_id() {
+    let mut w = world();
+    let bytes = receipt_edited(&w, |r| r.receipt.package_id = "C-9-9".into());
+    let size = w.sender.size().unwrap();
+    let err = acknowledge_as_officer(&mut w, &bytes).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            AcknowledgeError::PackageIdMismatch { receipt, sealed, .. }
+                if receipt == "C-9-9" && sealed == "package C-5-1"
+        ),
+        "{err}"
+    );
+    assert_eq!(w.sender.size().unwrap(), size);
+}

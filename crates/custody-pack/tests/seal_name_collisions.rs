@@ -9,10 +9,8 @@ use std::fs;
 use std::path::Path;
 
 use common::{sender_with_two_items, Sender, NOW};
-use custody_pack::package::{Recipient, RequestInfo};
-use custody_pack::seal::{seal, SealError, SealRequest, SenderInfo};
+use custody_pack::seal::{seal, SealError, SealRequest};
 use custody_pack::zipscan::ZipFinding;
-use custody_pack::zipwrite::Compression;
 use custody_store::acquisition::Acquisition;
 use custody_store::{EventDraft, EventFields, EventKind};
 
@@ -37,30 +35,13 @@ fn acquire(sender: &mut Sender, item: &str, path: &Path) {
 
 fn request(items: &[(&str, &Path)]) -> SealRequest {
     SealRequest {
-        case: "C-1".into(),
         id: Some("PKG".into()),
         items: items.iter().map(|(i, _)| i.to_string()).collect(),
         files: items
             .iter()
             .map(|(i, p)| (i.to_string(), p.to_path_buf()))
             .collect::<BTreeMap<_, _>>(),
-        sender: SenderInfo {
-            authority: "Parquet de Paris".into(),
-            organisation: None,
-            jurisdiction: Some("FR".into()),
-        },
-        recipient: Recipient {
-            authority: "Staatsanwaltschaft Berlin".into(),
-            jurisdiction: Some("DE".into()),
-        },
-        request: RequestInfo::default(),
-        use_limitations: Vec::new(),
-        confidential: false,
-        personal_data: Vec::new(),
-        retention_until: None,
-        sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
-        claimed_time: "2026-03-02T12:00:00Z".into(),
-        compression: Compression::Stored,
+        ..common::seal_request(Path::new(""))
     }
 }
 

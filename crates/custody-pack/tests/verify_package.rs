@@ -4,12 +4,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 
-use common::{entries, genuine, identity, receiver_ledger, sealed, trusting, write_zip, ID};
+use common::{
+    entries, genuine, identity, receiver_ledger, resign, sealed, trusting, with_statement,
+    write_zip, ID,
+};
 use custody_core::keys::Identity;
-use custody_pack::bagit::write::manifest_text;
 use custody_pack::bagit::BagFinding;
 use custody_pack::countersign::countersign;
 use custody_pack::layout;
@@ -31,34 +32,6 @@ fn judge() -> Identity {
 
 fn kinds(report: &PackageReport, group: FindingGroup) -> Vec<&FindingKind> {
     report.group(group).map(|f| &f.kind).collect()
-}
-
-/// Recomputes the tag manifest and replaces every signature by one from `signer`, as an
-/// insider (or forger) holding `signer`'s key would.
-fn resign(files: &mut BTreeMap<String, Vec<u8>>, signer: &Identity) {
-    let prefix = format!("{ID}/");
-    files.retain(|name, _| !name.starts_with(&format!("{prefix}{}", layout::SIGNATURES_DIR)));
-    let digests: Vec<(String, String)> = files
-        .iter()
-        .filter_map(|(name, bytes)| {
-            let path = name.strip_prefix(&prefix)?;
-            let tag = !path.starts_with(layout::DATA_DIR) && path != layout::TAG_MANIFEST;
-            tag.then(|| {
-                let d = custody_core::hash::hash_reader(bytes.as_slice(), &mut |_| {}).unwrap();
-                (path.to_owned(), d.sha256_hex())
-            })
-        })
-        .collect();
-    let text = manifest_text(digests.iter().map(|(p, d)| (p.as_str(), d.as_str())));
-    let signature = signer.sign_raw(text.as_bytes());
-    files.insert(
-        format!("{prefix}{}", layout::TAG_MANIFEST),
-        text.into_bytes(),
-    );
-    files.insert(
-        format!("{prefix}{}", layout::signature_path(&signer.verifier_key())),
-        signature.to_bytes().to_vec(),
-    );
 }
 
 #[test]
@@ -375,18 +348,7 @@ fn fail_receive_undoes_extraction_when_the_ledger_refuses() {
 #[test]
 fn fail_directory_item_digests_not_matching_its_file_list() {
     let s = genuine();
-    let mut files = entries(&s.package);
-    let name = format!("{ID}/custody/package.json");
-    let mut statement: serde_json::Value = serde_json::from_slice(&files[&name]).unwrap();
-    statement["items"][1]["size"] = serde_json::json!(1);
-    files.insert(
-        name,
-        custody_core::canonical::to_canonical_vec(&statement).unwrap(),
-    );
-    resign(&mut files, &s.officer);
-    let bad = s.dir.path().join("bad.zip");
-    write_zip(&bad, &files);
-    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    let report = with_statement(&s, |v| v["items"][1]["size"] = serde_json::json!(1));
     assert!(!report.verified);
     let statement: Vec<_> = kinds(&report, FindingGroup::Statement);
     assert!(

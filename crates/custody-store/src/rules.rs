@@ -553,7 +553,7 @@ fn check_transition(kind: EventKind, record: &ItemRecord) -> Result<(), StoreErr
 }
 
 /// The items an event belongs to the history of: its items, and a derived item's parent.
-pub(crate) fn history_items(event: &Event) -> Vec<&str> {
+pub fn history_items(event: &Event) -> Vec<&str> {
     let mut out: Vec<&str> = event.items.iter().map(String::as_str).collect();
     if event.kind == EventKind::Derived {
         if let Some(parent) = event.fields.parent.as_deref() {

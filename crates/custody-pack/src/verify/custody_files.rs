@@ -2,7 +2,7 @@
 //! place, the signatures, the statement against the payload, then the history
 //! ([`super::history`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 use std::ops::Bound;
 
@@ -505,13 +505,14 @@ fn check_statement(
     }
     let sha = read_manifest(reader, bag, layout::MANIFEST_SHA256);
     let b3 = read_manifest(reader, bag, layout::MANIFEST_BLAKE3);
-    let mut covered = BTreeSet::new();
+    check_order(statement, &mut out);
+    let mut covered = BTreeMap::new();
     for item in &statement.items {
         check_item(bag, item, &sha, &b3, &mut covered, &mut out);
         history.check_acquisition(item, &mut out);
     }
     for path in bag.under(layout::DATA_DIR) {
-        if !covered.contains(path) {
+        if !covered.contains_key(path) {
             out.push(Finding::file(
                 FindingGroup::Statement,
                 path,
@@ -523,6 +524,27 @@ fn check_statement(
         }
     }
     reader.findings.extend(out);
+}
+
+/// Items strictly ascending by id, and each item's events strictly ascending by seq: the
+/// statement lists each item and each entry of its history once (a repeated item would be
+/// recorded twice by the receiver).
+fn check_order(statement: &PackageStatement, out: &mut Vec<Finding>) {
+    let finding = |kind| Finding::file(FindingGroup::Statement, layout::PACKAGE_JSON, kind);
+    for pair in statement.items.windows(2) {
+        if pair[0].id >= pair[1].id {
+            out.push(finding(FindingKind::ItemsNotSortedUnique {
+                item: pair[1].id.clone(),
+            }));
+        }
+    }
+    for item in &statement.items {
+        if item.events.windows(2).any(|pair| pair[0] >= pair[1]) {
+            out.push(finding(FindingKind::EventsNotSortedUnique {
+                item: item.id.clone(),
+            }));
+        }
+    }
 }
 
 /// `bag-info.txt` must say what the statement says.
@@ -593,7 +615,7 @@ fn check_item(
     item: &PackageItem,
     sha: &ManifestDigests,
     b3: &ManifestDigests,
-    covered: &mut BTreeSet<String>,
+    covered: &mut BTreeMap<String, String>,
     out: &mut Vec<Finding>,
 ) {
     let prefix = format!("{}{}", layout::DATA_DIR, item.id);
@@ -618,7 +640,19 @@ fn check_item(
     }
     check_directory_digests(item, out);
     for (path, digests) in item.payload_files() {
-        covered.insert(path.clone());
+        // Each payload file is one item's: an item whose path lies inside another's (an
+        // id containing `/`) would make the receiver record the same bytes twice.
+        if let Some(other) = covered.insert(path.clone(), item.id.clone()) {
+            out.push(Finding::file(
+                FindingGroup::Statement,
+                &path,
+                FindingKind::PayloadInTwoItems {
+                    path: path.clone(),
+                    item: item.id.clone(),
+                    other,
+                },
+            ));
+        }
         let Some(size) = bag.size(&path) else {
             out.push(Finding::file(
                 FindingGroup::Statement,

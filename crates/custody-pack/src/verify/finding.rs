@@ -331,6 +331,45 @@ pub enum FindingKind {
         /// The item.
         item: String,
     },
+    /// A payload file is claimed by two items of the statement.
+    #[error("{path}: claimed by item {item} and by item {other}")]
+    PayloadInTwoItems {
+        /// The payload path.
+        path: String,
+        /// The later item claiming it.
+        item: String,
+        /// The earlier item claiming it.
+        other: String,
+    },
+    /// The item's acquisition entry records no evidence digests, so nothing signed says
+    /// what was acquired (seal refuses such an item).
+    #[error("item {item}: acquisition entry {acquired_seq} records no evidence digests")]
+    AcquisitionWithoutEvidence {
+        /// The item.
+        item: String,
+        /// The acquisition entry.
+        acquired_seq: u64,
+    },
+    /// An included entry belongs to an item's history (names it, or is a `derived` entry
+    /// naming it as parent) but the statement's `events` for that item leave it out.
+    #[error("item {item}: this entry is in its history but not in its events list")]
+    EventNotInHistory {
+        /// The item.
+        item: String,
+    },
+    /// The statement's `items` are not in strictly ascending order of id: `item` is out of
+    /// place or listed again.
+    #[error("items are not sorted by id without repetition: {item} is out of place or repeated")]
+    ItemsNotSortedUnique {
+        /// The first item out of place.
+        item: String,
+    },
+    /// An item's `events` are not in strictly ascending order of seq.
+    #[error("item {item}: events are not sorted by seq without repetition")]
+    EventsNotSortedUnique {
+        /// The item.
+        item: String,
+    },
     /// An entry is missing from the sequence the statement's item needs (its acquisition).
     #[error(
         "item {item}: acquisition entry {seq} is not an acquired/derived/received entry naming it"

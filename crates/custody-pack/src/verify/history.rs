@@ -8,7 +8,7 @@
 //! entries by then-active keys change a standing, and a key once rotated out or revoked
 //! stays so: nothing unsigned, and no later entry, brings it back.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use custody_core::canonical;
 use custody_core::checkpoint::Checkpoint;
@@ -16,6 +16,7 @@ use custody_core::hex;
 use custody_core::keys::PublicKey;
 use custody_core::merkle::{self, Hash, InclusionProof};
 use custody_core::sign::{self, CONTEXT_EVENT};
+use custody_store::rules::history_items;
 use custody_store::{EventKind, SignedEvent};
 
 use super::custody_files::{Bag, Reader};
@@ -165,14 +166,19 @@ impl History {
             ));
             return;
         }
-        // An event creating several items records one item's evidence only when it is the
-        // sole item; `received` may carry the digests as `found` instead.
-        let recorded = event
-            .fields
-            .evidence
-            .as_ref()
-            .filter(|_| event.items.len() == 1);
-        let Some(evidence) = recorded else {
+        // Seal states the creating entry's evidence for every item it creates, however many
+        // that entry names, and refuses an item whose entry records none; so must verify,
+        // or an item of a shared acquisition could carry any bytes.
+        let Some(evidence) = event.fields.evidence.as_ref() else {
+            out.push(Finding::event(
+                FindingGroup::Statement,
+                layout::PACKAGE_JSON,
+                seq,
+                FindingKind::AcquisitionWithoutEvidence {
+                    item: item.id.clone(),
+                    acquired_seq: seq,
+                },
+            ));
             return;
         };
         let mut differs = |field| {
@@ -385,9 +391,19 @@ fn check_signers(
     }
 }
 
-/// Entries that are neither about keys nor about a package item have no business here.
+/// Entries that are neither about keys nor about a package item have no business here;
+/// and an entry in a package item's history (its items, or a derived item's parent:
+/// [`history_items`], the sender ledger's own rule) must be listed in that item's
+/// `events`, so that the statement cannot leave out of an item's history (and so out of
+/// what the receiver records) an entry the package carries and proves. Sets built once
+/// keep this linear in entries plus statement.
 fn check_relevance(history: &History, statement: &PackageStatement, findings: &mut Vec<Finding>) {
-    let items = statement.items_by_id();
+    let items: BTreeSet<&str> = statement.items.iter().map(|i| i.id.as_str()).collect();
+    let listed: BTreeSet<(&str, u64)> = statement
+        .items
+        .iter()
+        .flat_map(|i| i.events.iter().map(move |&seq| (i.id.as_str(), seq)))
+        .collect();
     for (&seq, entry) in &history.entries {
         let event = &entry.signed.event;
         let about_keys = matches!(
@@ -401,7 +417,7 @@ fn check_relevance(history: &History, statement: &PackageStatement, findings: &m
             .items
             .iter()
             .chain(event.fields.parent.as_ref())
-            .any(|i| items.contains_key(i.as_str()));
+            .any(|i| items.contains(i.as_str()));
         if !about_keys && !about_item {
             findings.push(Finding::event(
                 FindingGroup::Events,
@@ -409,6 +425,18 @@ fn check_relevance(history: &History, statement: &PackageStatement, findings: &m
                 seq,
                 FindingKind::EventUnrelated,
             ));
+        }
+        for item in history_items(event) {
+            if items.contains(item) && !listed.contains(&(item, seq)) {
+                findings.push(Finding::event(
+                    FindingGroup::Events,
+                    layout::event_path(seq),
+                    seq,
+                    FindingKind::EventNotInHistory {
+                        item: item.to_owned(),
+                    },
+                ));
+            }
         }
     }
 }

@@ -10,6 +10,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use custody_core::keys::{ActorInfo, Identity};
+use custody_pack::bagit::write::manifest_text;
+use custody_pack::layout;
 use custody_pack::package::{Recipient, RequestInfo};
 use custody_pack::seal::{seal, SealRequest, SenderInfo};
 use custody_pack::verify::{TrustedKey, VerifyOptions};
@@ -52,22 +54,9 @@ pub fn sender_with_two_items(dir: &Path, ledger_file: &str) -> Sender {
     fs::write(dir.join("phone/a.txt"), b"alpha").unwrap();
     fs::write(dir.join("phone/sub/b.txt"), b"beta").unwrap();
     for (n, name) in ["disk.img", "phone"].iter().enumerate() {
-        let evidence = Acquisition::plan(&dir.join(name))
-            .unwrap()
-            .hash(&mut |_| {})
-            .unwrap();
+        let item = format!("C-1-{}", n + 1);
         ledger
-            .append(
-                EventDraft::new(EventKind::Acquired, NOW)
-                    .case("C-1")
-                    .item(format!("C-1-{}", n + 1))
-                    .fields(EventFields {
-                        evidence: Some(evidence),
-                        ..EventFields::default()
-                    }),
-                &officer,
-                &log,
-            )
+            .append(acquisition(&dir.join(name), &[&item]), &officer, &log)
             .unwrap();
     }
     Sender {
@@ -75,6 +64,21 @@ pub fn sender_with_two_items(dir: &Path, ledger_file: &str) -> Sender {
         officer,
         log,
     }
+}
+
+/// An `acquired` entry of case C-1 creating `items`, recording the evidence at `path`.
+pub fn acquisition(path: &Path, items: &[&str]) -> EventDraft {
+    let evidence = Acquisition::plan(path).unwrap().hash(&mut |_| {}).unwrap();
+    items
+        .iter()
+        .fold(
+            EventDraft::new(EventKind::Acquired, NOW).case("C-1"),
+            |draft, item| draft.item(*item),
+        )
+        .fields(EventFields {
+            evidence: Some(evidence),
+            ..EventFields::default()
+        })
 }
 
 /// Creates `dir/<ledger_file>` with case `case` and one file item `<case>-1`, the file
@@ -166,6 +170,15 @@ pub struct Setup {
 /// A sender ledger with a file item C-1-1 and a directory item C-1-2, sealed into
 /// `pkg.zip` signed by the officer, after `extra` has appended what it wants.
 pub fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[&str]) -> Setup {
+    sealed_items(extra, signers, &[("C-1-1", "disk.img"), ("C-1-2", "phone")])
+}
+
+/// As [`sealed`], sealing `items` (id, file or directory in the set-up directory).
+pub fn sealed_items(
+    extra: impl FnOnce(&mut Ledger, &Identity, &Identity),
+    signers: &[&str],
+    items: &[(&str, &str)],
+) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let Sender {
         mut ledger,
@@ -185,7 +198,14 @@ pub fn sealed(extra: impl FnOnce(&mut Ledger, &Identity, &Identity), signers: &[
     let package = dir.path().join("pkg.zip");
     seal(
         &mut ledger,
-        seal_request(dir.path()),
+        SealRequest {
+            items: items.iter().map(|(id, _)| (*id).to_owned()).collect(),
+            files: items
+                .iter()
+                .map(|(id, file)| ((*id).to_owned(), dir.path().join(file)))
+                .collect(),
+            ..seal_request(dir.path())
+        },
         &officer,
         &signing,
         &log,
@@ -243,4 +263,69 @@ pub fn receiver_ledger(dir: &Path) -> (PathBuf, Identity, Identity) {
     let path = dir.join("receiver.db");
     Ledger::init(&path, "ledger.sta-berlin.example/custody", &clerk, &log).unwrap();
     (path, clerk, log)
+}
+
+/// Recomputes the tag manifest and replaces every signature by one from `signer`, as an
+/// insider (or forger) holding `signer`'s key would.
+pub fn resign(files: &mut BTreeMap<String, Vec<u8>>, signer: &Identity) {
+    let prefix = format!("{ID}/");
+    files.retain(|name, _| !name.starts_with(&format!("{prefix}{}", layout::SIGNATURES_DIR)));
+    let digests: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|(name, bytes)| {
+            let path = name.strip_prefix(&prefix)?;
+            let tag = !path.starts_with(layout::DATA_DIR) && path != layout::TAG_MANIFEST;
+            tag.then(|| {
+                let d = custody_core::hash::hash_reader(bytes.as_slice(), &mut |_| {}).unwrap();
+                (path.to_owned(), d.sha256_hex())
+            })
+        })
+        .collect();
+    let text = manifest_text(digests.iter().map(|(p, d)| (p.as_str(), d.as_str())));
+    let signature = signer.sign_raw(text.as_bytes());
+    files.insert(
+        format!("{prefix}{}", layout::TAG_MANIFEST),
+        text.into_bytes(),
+    );
+    files.insert(
+        format!("{prefix}{}", layout::signature_path(&signer.verifier_key())),
+        signature.to_bytes().to_vec(),
+    );
+}
+
+/// The genuine package's statement, edited by `edit`, re-canonicalised and re-signed by the
+/// trusted officer; the verification report of the result.
+pub fn with_statement(
+    s: &Setup,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> custody_pack::verify::PackageReport {
+    resigned(s, |files| edit_statement(files, edit))
+}
+
+/// The genuine package's entries edited by `edit` and re-signed by the trusted officer;
+/// the verification report of the result.
+pub fn resigned(
+    s: &Setup,
+    edit: impl FnOnce(&mut BTreeMap<String, Vec<u8>>),
+) -> custody_pack::verify::PackageReport {
+    let mut files = entries(&s.package);
+    edit(&mut files);
+    resign(&mut files, &s.officer);
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    custody_pack::verify::verify_package(&bad, &trusting(&s.officer)).unwrap()
+}
+
+/// Replaces the statement in `files` by its edited canonical form.
+pub fn edit_statement(
+    files: &mut BTreeMap<String, Vec<u8>>,
+    edit: impl FnOnce(&mut serde_json::Value),
+) {
+    let name = format!("{ID}/custody/package.json");
+    let mut statement: serde_json::Value = serde_json::from_slice(&files[&name]).unwrap();
+    edit(&mut statement);
+    files.insert(
+        name,
+        custody_core::canonical::to_canonical_vec(&statement).unwrap(),
+    );
 }
