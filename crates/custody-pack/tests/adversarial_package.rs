@@ -372,8 +372,12 @@ fn countersign_stops_at_the_signature_limit_verify_enforces() {
 fn seal_stops_at_the_signature_limit_verify_enforces() {
     let dir = tempfile::tempdir().unwrap();
     let mut sender = common::sender_with_two_items(dir.path(), "sender.db");
-    let witnesses: Vec<_> = (1..=MAX_SIGNATURES)
-        .map(|n| common::identity(&format!("witness-{n}"), 100 + n as u8))
+    // The officer, active in the sender ledger, signs beside foreign witnesses: seal needs
+    // at least one active signer.
+    let witnesses: Vec<_> = std::iter::once(sender.officer.clone())
+        .chain(
+            (1..MAX_SIGNATURES).map(|n| common::identity(&format!("witness-{n}"), 100 + n as u8)),
+        )
         .collect();
     let mut seal_with = |signers: &[custody_core::keys::Identity], out: &str| {
         seal(
