@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use custody_core::{canonical, merkle, sign};
+use custody_core::merkle;
 use custody_store::{LedgerFinding, LedgerReport};
 use rusqlite::{params, Connection};
 
@@ -90,24 +90,7 @@ fn forged_row_is_found() {
     let f = populated(3);
     let size = f.ledger.size().unwrap();
     let mallory = identity("mallory", 7);
-    let mut signed = f.ledger.entry(3).unwrap().signed;
-    signed.event.seq = size;
-    signed.event.actor = key_hex(&mallory);
-    signed.event.items = vec!["E1".into()];
-    signed.event.kind = custody_store::EventKind::Destroyed;
-    let canonical_event = canonical::to_canonical_vec(&signed.event).unwrap();
-    signed.signature = sign::signature_to_hex(&sign::sign_canonical(
-        &mallory,
-        sign::CONTEXT_EVENT,
-        &canonical_event,
-    ));
-    let bytes = canonical::to_canonical_vec(&signed).unwrap();
-    raw(&f.path)
-        .execute(
-            "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-            params![size, bytes, &merkle::leaf_hash(&bytes)[..]],
-        )
-        .unwrap();
+    insert_forged_entry(&f, size, &mallory);
     let report = verify(&f.path, &[]);
     has(
         &report,

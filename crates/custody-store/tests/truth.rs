@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use custody_core::{canonical, merkle, sign};
+use custody_core::merkle;
 use custody_store::{
     ActorStatus, EventDraft, EventFields, EventKind, ItemCondition, LedgerFinding, StoreError,
 };
@@ -286,24 +286,7 @@ fn fail_forged_entry_after_the_newest_checkpoint_is_refused() {
     let f = populated(2);
     let size = f.ledger.size().unwrap();
     let mallory = identity("mallory", 7);
-    let mut signed = f.ledger.entry(3).unwrap().signed;
-    signed.event.seq = size;
-    signed.event.actor = key_hex(&mallory);
-    signed.event.kind = EventKind::Destroyed;
-    signed.event.items = vec!["E1".into()];
-    let canonical_event = canonical::to_canonical_vec(&signed.event).unwrap();
-    signed.signature = sign::signature_to_hex(&sign::sign_canonical(
-        &mallory,
-        sign::CONTEXT_EVENT,
-        &canonical_event,
-    ));
-    let bytes = canonical::to_canonical_vec(&signed).unwrap();
-    raw(&f.path)
-        .execute(
-            "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-            params![size, bytes, &merkle::leaf_hash(&bytes)[..]],
-        )
-        .unwrap();
+    insert_forged_entry(&f, size, &mallory);
     let refused = open(&f.path).items(None).unwrap_err();
     assert!(
         matches!(

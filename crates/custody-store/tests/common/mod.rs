@@ -190,3 +190,28 @@ pub fn rewrite_without(path: &Path, dropped: u64) {
         .unwrap();
     std::fs::copy(&forged_path, path).unwrap();
 }
+
+/// Inserts with raw SQL, at seq `size` (the ledger's size), a copy of entry 3 turned into a
+/// `destroyed` of item E1 and signed by `forger`, a key the ledger never enrolled: a
+/// well-formed, validly signed entry that no checkpoint covers.
+pub fn insert_forged_entry(fixture: &Fixture, size: u64, forger: &Identity) {
+    use custody_core::{canonical, merkle, sign};
+    let mut signed = fixture.ledger.entry(3).unwrap().signed;
+    signed.event.seq = size;
+    signed.event.actor = key_hex(forger);
+    signed.event.items = vec!["E1".into()];
+    signed.event.kind = EventKind::Destroyed;
+    let canonical_event = canonical::to_canonical_vec(&signed.event).unwrap();
+    signed.signature = sign::signature_to_hex(&sign::sign_canonical(
+        forger,
+        sign::CONTEXT_EVENT,
+        &canonical_event,
+    ));
+    let bytes = canonical::to_canonical_vec(&signed).unwrap();
+    raw(&fixture.path)
+        .execute(
+            "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
+            rusqlite::params![size, bytes, &merkle::leaf_hash(&bytes)[..]],
+        )
+        .unwrap();
+}
