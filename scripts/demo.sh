@@ -95,4 +95,9 @@ if custody verify "$out/tampered.zip" --trust "$fr/investigator.pub.pem"; then
 fi
 echo "(exit status 1: refused, as it must be)"
 
+step "Audit for a court: the French case as a self-contained HTML report and CASE/UCO JSON-LD"
+custody audit --ledger "$fr/custody.db" --case "$case_ref" \
+  --signer-state "$out/fr-log-signer/custody.pj.interieur.fr%2Flyon.key.state" \
+  --html "$out/report.html" --case-uco "$out/custody.jsonld"
+
 step "Done: everything is in $out/"

@@ -81,7 +81,7 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
 
 /// Reads a checkpoint note an auditor brings: a regular file of at most
 /// `MAX_CHECKPOINT_NOTE_BYTES` (a named pipe or device would block or never end).
-fn read_checkpoint_file(path: &std::path::Path) -> anyhow::Result<String> {
+pub(crate) fn read_checkpoint_file(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Read;
     if !std::fs::metadata(path)?.is_file() {
         anyhow::bail!("not a regular file");
@@ -94,6 +94,21 @@ fn read_checkpoint_file(path: &std::path::Path) -> anyhow::Result<String> {
         anyhow::bail!("longer than {MAX_CHECKPOINT_NOTE_BYTES} bytes, no checkpoint note is");
     }
     Ok(note)
+}
+
+/// The log signer's state a verification checks against when none is given:
+/// `$CUSTODY_LOG_KEY.state`, else `<log key directory>/<origin>.key.state`, when it exists.
+pub(crate) fn default_signer_state(ledger: &custody_store::Ledger) -> Option<PathBuf> {
+    log_key_path(
+        ledger.origin(),
+        std::env::var_os("CUSTODY_LOG_KEY")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .as_deref(),
+    )
+    .ok()
+    .map(|key| signer_state_path(&key))
+    .filter(|state| state.exists())
 }
 
 fn verify(
@@ -109,19 +124,7 @@ fn verify(
         notes.push(note);
     }
     let opened = ledger.open()?;
-    let signer_state = match signer_state {
-        Some(path) => Some(path),
-        None => log_key_path(
-            opened.origin(),
-            std::env::var_os("CUSTODY_LOG_KEY")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .as_deref(),
-        )
-        .ok()
-        .map(|key| signer_state_path(&key))
-        .filter(|state| state.exists()),
-    };
+    let signer_state = signer_state.or_else(|| default_signer_state(&opened));
     let report = opened
         .verify_with_signer_state(&notes, signer_state.as_deref())
         .with_context(|| format!("cannot verify {}", ledger.ledger.display()))?;

@@ -7,6 +7,7 @@
 mod cmd_acknowledge;
 mod cmd_acquire;
 mod cmd_actor;
+mod cmd_audit;
 mod cmd_case;
 mod cmd_countersign;
 mod cmd_event;
@@ -75,6 +76,9 @@ enum Command {
     Countersign(cmd_countersign::CountersignArgs),
     /// Record a receiving authority's receipt and keep its cosigned checkpoint.
     Acknowledge(cmd_acknowledge::AcknowledgeArgs),
+    /// Verify a ledger or a package in full and report each item's custody for a court:
+    /// verdict, gaps, timeline; as text, JSON, self-contained HTML and CASE/UCO JSON-LD.
+    Audit(Box<cmd_audit::AuditArgs>),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -105,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Seal(args) => cmd_seal::run(*args),
         Command::Countersign(args) => cmd_countersign::run(args),
         Command::Acknowledge(args) => cmd_acknowledge::run(args),
+        Command::Audit(args) => cmd_audit::run(*args),
     }
 }
 

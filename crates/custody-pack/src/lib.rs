@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acknowledge;
+pub mod audit;
 pub mod bagit;
 pub mod countersign;
 pub mod layout;

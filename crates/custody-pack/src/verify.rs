@@ -104,6 +104,23 @@ pub struct PackageReport {
     pub signers: Vec<SignerStatus>,
     /// The package statement, when it parses (trust it only if `verified`).
     pub statement: Option<PackageStatement>,
+    /// Every included ledger entry that parsed, in seq order (trust them only if
+    /// `verified`).
+    pub entries: Vec<IncludedEntry>,
+    /// The sender ledger's checkpoint note as the package carries it, when it is text
+    /// (trust it only if `verified`).
+    pub checkpoint_note: Option<String>,
+}
+
+/// One ledger entry a package includes under `custody/events/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncludedEntry {
+    /// Its seq in the sender ledger (from its file name).
+    pub seq: u64,
+    /// The entry.
+    pub signed: custody_store::SignedEvent,
+    /// Whether its signature verifies under the actor key it names.
+    pub signature_valid: bool,
 }
 
 impl PackageReport {
@@ -183,6 +200,8 @@ pub fn verify_scanned<R: Read + Seek>(
         findings,
         signers: custody.signers,
         statement: custody.statement,
+        entries: custody.entries,
+        checkpoint_note: custody.checkpoint_note,
     })
 }
 

@@ -23,6 +23,8 @@ use crate::zipscan::{EntryIntegrityError, ReadEntryError, ZipError, ZipFinding, 
 pub(super) struct CustodyOutcome {
     pub signers: Vec<SignerStatus>,
     pub statement: Option<PackageStatement>,
+    pub entries: Vec<super::IncludedEntry>,
+    pub checkpoint_note: Option<String>,
 }
 
 /// The bag inside the archive: its directory name and each file's entry index, size and
@@ -151,6 +153,8 @@ pub(super) fn check<R: Read + Seek>(
         CustodyOutcome {
             signers: Vec::new(),
             statement: None,
+            entries: Vec::new(),
+            checkpoint_note: None,
         }
     };
     let Some(bag) = find_bag(scanner) else {
@@ -202,7 +206,12 @@ pub(super) fn check<R: Read + Seek>(
             FindingKind::NoTrustedSignature,
         ));
     }
-    CustodyOutcome { signers, statement }
+    CustodyOutcome {
+        signers,
+        statement,
+        entries: history.included(),
+        checkpoint_note: history.checkpoint_note,
+    }
 }
 
 /// The single top-level directory holding `bagit.txt`, and the files under it.

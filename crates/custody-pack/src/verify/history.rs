@@ -80,6 +80,8 @@ pub(super) enum KeyStanding {
 /// What the history checks learnt, for the signature and statement checks.
 pub(super) struct History {
     entries: BTreeMap<u64, Entry>,
+    /// The checkpoint note as read from the package, when it is text.
+    pub checkpoint_note: Option<String>,
     /// Every key enrolled by a validly signed included entry.
     enrolled: Vec<PublicKey>,
     /// Key (hex) → its standing after the last included entry.
@@ -87,6 +89,19 @@ pub(super) struct History {
 }
 
 impl History {
+    /// Every included entry that parsed, in seq order, with whether its signature verified
+    /// (the rest of what verification found about it is in the findings).
+    pub fn included(&self) -> Vec<super::IncludedEntry> {
+        self.entries
+            .iter()
+            .map(|(seq, e)| super::IncludedEntry {
+                seq: *seq,
+                signed: e.signed.clone(),
+                signature_valid: e.signature_ok,
+            })
+            .collect()
+    }
+
     /// Keys the package's entries enrol (to recognise signers not in the trust store).
     pub fn enrolled_keys(&self) -> impl Iterator<Item = PublicKey> + '_ {
         self.enrolled.iter().copied()
@@ -228,6 +243,7 @@ pub(super) fn check(
 ) -> History {
     let mut history = History {
         entries: BTreeMap::new(),
+        checkpoint_note: None,
         enrolled: Vec::new(),
         standing: HashMap::new(),
     };
@@ -249,7 +265,7 @@ pub(super) fn check(
     if let Some(statement) = statement {
         check_relevance(&history, statement, reader.findings);
     }
-    let root = check_checkpoint(reader, bag, statement);
+    let root = check_checkpoint(reader, bag, statement, &mut history.checkpoint_note);
     check_proofs(reader, bag, &leaves, root);
     history
 }
@@ -447,8 +463,13 @@ fn check_checkpoint(
     reader: &mut Reader<'_>,
     bag: &Bag,
     statement: Option<&PackageStatement>,
+    note: &mut Option<String>,
 ) -> Option<(u64, Hash)> {
     let bytes = reader.read(bag, layout::CHECKPOINT, FindingGroup::Checkpoint);
+    *note = bytes
+        .as_deref()
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .map(str::to_owned);
     let statement = statement?;
     let stated = (statement.checkpoint.size, statement.checkpoint.root);
     let bytes = bytes?;
@@ -613,6 +634,7 @@ mod tests {
     fn standing_after(entries: Vec<(u64, Entry)>) -> (History, Vec<Finding>) {
         let mut history = History {
             entries: entries.into_iter().collect(),
+            checkpoint_note: None,
             enrolled: Vec::new(),
             standing: HashMap::new(),
         };
