@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acquisition;
+pub mod custody;
 pub mod error;
 pub mod event;
 mod index;
@@ -21,6 +22,7 @@ pub mod signer;
 mod truth;
 pub mod verify;
 
+pub use custody::{CustodyState, HashCheck, Holder, HolderPeriod, ItemCustody};
 pub use error::StoreError;
 pub use event::{
     CheckResult, Event, EventDraft, EventFields, EventKind, Evidence, EvidenceFile, SignedEvent,
