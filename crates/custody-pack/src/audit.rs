@@ -8,7 +8,8 @@
 //! The result is an [`AuditReport`]: per item its identity and digests and its custody
 //! timeline (who, in which role, organisation and jurisdiction, when in UTC with the
 //! original offset, where, why, under which legal authority, from whom to whom, and who
-//! held the item afterwards), every signature's status, the checkpoints the history was
+//! held the item afterwards, as the store's custody model
+//! [`custody_store::custody::ItemCustody`] says), every signature's status, the checkpoints the history was
 //! checked against, an overall [`Verdict`] and every [`AuditFinding`].
 //!
 //! Custody **gaps** are findings of their own ([`gaps`]): a period with no known holder, a
@@ -29,8 +30,9 @@ use std::path::{Path, PathBuf};
 use custody_core::checkpoint::Checkpoint;
 use custody_core::hex;
 use custody_core::keys::VerifierKey;
+use custody_store::custody::{Holder, ItemCustody};
 use custody_store::rules::{ActorRecord, State};
-use custody_store::{Event, EventKind, Ledger, LedgerFinding, SignedEvent, StoreError};
+use custody_store::{Ledger, LedgerFinding, SignedEvent, StoreError};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
@@ -575,10 +577,9 @@ fn ledger_history(
             timeline: Vec::new(),
             access: Vec::new(),
         };
-        item.timeline = timeline(&record.item, &events, &actors, |seq| {
+        (item.timeline, item.holder) = timeline(&record.item, &events, &actors, |seq| {
             !failed_seqs.contains(&seq)
         });
-        item.holder = item.timeline.last().and_then(|t| t.holder.clone());
         items.push(item);
     }
     Ok(History {
@@ -778,8 +779,7 @@ pub fn package_report(
                 timeline: Vec::new(),
                 access: Vec::new(),
             };
-            item.timeline = timeline(&listed.id, &events, &state.actors, status);
-            item.holder = item.timeline.last().and_then(|t| t.holder.clone());
+            (item.timeline, item.holder) = timeline(&listed.id, &events, &state.actors, status);
             items.push(item);
         }
     }
@@ -910,20 +910,29 @@ fn actor_party(key: &str, actors: &BTreeMap<String, ActorRecord>) -> Party {
     )
 }
 
-/// The item's timeline from its events (in seq order), with the holder after each event.
+/// The item's timeline from its events (in seq order), with the holder after each event
+/// as the store's custody model ([`ItemCustody`]) gives it, and the holder now.
 fn timeline(
     item: &str,
     events: &[SignedEvent],
     actors: &BTreeMap<String, ActorRecord>,
     signature_ok: impl Fn(u64) -> bool,
-) -> Vec<TimelineEntry> {
-    let mut holder: Option<Party> = None;
-    events
+) -> (Vec<TimelineEntry>, Option<Party>) {
+    let custody = ItemCustody::from_history(item, events.iter().map(|e| &e.event), actors);
+    let holder_at = |seq: u64| -> Option<Party> {
+        let custody = custody.as_ref()?;
+        custody
+            .timeline
+            .iter()
+            .rev()
+            .find(|p| p.from_seq <= seq && p.until_seq.is_none_or(|until| until > seq))
+            .map(|p| holder_party(&p.holder, actors))
+    };
+    let entries = events
         .iter()
         .map(|signed| {
             let event = &signed.event;
             let actor = actor_party(&event.actor, actors);
-            holder = holder_after(item, event, &actor, holder.take(), actors);
             let (time, offset) = utc_and_offset(&event.claimed_time);
             let fields = &event.fields;
             TimelineEntry {
@@ -938,7 +947,7 @@ fn timeline(
                 legal_authority: fields.legal_authority.clone(),
                 from: fields.from.as_deref().map(|f| party(f, actors)),
                 to: fields.to.as_deref().map(|t| party(t, actors)),
-                holder: holder.clone(),
+                holder: holder_at(event.seq),
                 tool: match (&fields.tool, &fields.tool_version) {
                     (Some(t), Some(v)) => Some(format!("{t} {v}")),
                     (Some(t), None) => Some(t.clone()),
@@ -962,35 +971,25 @@ fn timeline(
                 },
             }
         })
-        .collect()
+        .collect();
+    let now = custody
+        .as_ref()
+        .and_then(|c| c.holder.as_ref())
+        .map(|h| holder_party(h, actors));
+    (entries, now)
 }
 
-/// Who holds `item` after `event`: the events that move an item name its new holder;
-/// the others leave it where it was.
-fn holder_after(
-    item: &str,
-    event: &Event,
-    actor: &Party,
-    before: Option<Party>,
-    actors: &BTreeMap<String, ActorRecord>,
-) -> Option<Party> {
-    let names_item = event.items.iter().any(|i| i == item);
-    if !names_item {
-        // A derivation from this item as parent: the parent stays where it was.
-        return before;
-    }
-    let to = event.fields.to.as_deref().map(|t| party(t, actors));
-    match event.kind {
-        EventKind::Acquired
-        | EventKind::Derived
-        | EventKind::Received
-        | EventKind::Returned
-        | EventKind::Stored
-        | EventKind::CheckedIn => Some(actor.clone()),
-        EventKind::CheckedOut => to.or_else(|| Some(actor.clone())),
-        EventKind::Transferred => to,
-        EventKind::Destroyed => None,
-        _ => before,
+/// A holder of the custody model as a party, with the actor's role when it is one.
+fn holder_party(holder: &Holder, actors: &BTreeMap<String, ActorRecord>) -> Party {
+    match holder.key.as_deref().and_then(|k| actors.get(k)) {
+        Some(actor) => Party::actor(actor),
+        None => Party {
+            name: holder.name.clone(),
+            key: holder.key.clone(),
+            organisation: holder.organisation.clone(),
+            jurisdiction: holder.jurisdiction.clone(),
+            ..Party::default()
+        },
     }
 }
 
