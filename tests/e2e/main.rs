@@ -1,6 +1,7 @@
 //! End-to-end tests: each runs the real `custody` binary in a fresh temporary directory and
 //! checks its exit code, stdout and stderr.
 
+mod audit;
 mod bagit;
 mod harness;
 mod hash;
