@@ -23,7 +23,7 @@ pub mod case_uco;
 pub mod gaps;
 pub mod html;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -463,7 +463,7 @@ pub fn audit_ledger(
     let verification = ledger.verify_with_signer_state(&notes, options.signer_state.as_deref())?;
     let mut findings: Vec<AuditFinding> =
         verification.findings.iter().map(ledger_finding).collect();
-    let failed_seqs: Vec<u64> = findings.iter().filter_map(|f| f.seq).collect();
+    let failed_seqs: BTreeSet<u64> = findings.iter().filter_map(|f| f.seq).collect();
     let log_key = ledger.log_verifier_key().clone();
     let scope = AuditScope::Ledger {
         path: ledger.path().to_path_buf(),
@@ -528,7 +528,7 @@ struct History {
 fn ledger_history(
     ledger: &Ledger,
     case: Option<&str>,
-    failed_seqs: &[u64],
+    failed_seqs: &BTreeSet<u64>,
 ) -> Result<History, AuditError> {
     let actors: BTreeMap<String, ActorRecord> = ledger
         .actors()?
@@ -746,26 +746,21 @@ pub fn package_report(
     for entry in verification.entries.iter().filter(|e| e.signature_valid) {
         state.apply(&entry.signed.event);
     }
-    let failed: Vec<u64> = verification.findings.iter().filter_map(|f| f.seq).collect();
-    let status = |seq: u64| {
-        !failed.contains(&seq)
-            && verification
-                .entries
-                .iter()
-                .any(|e| e.seq == seq && e.signature_valid)
-    };
-    let signed: Vec<SignedEvent> = verification
-        .entries
-        .iter()
-        .map(|e| e.signed.clone())
-        .collect();
+    let failed: BTreeSet<u64> = verification.findings.iter().filter_map(|f| f.seq).collect();
+    // Entries by seq: each item lists its entries by seq, and the checks below are
+    // lookups, so a package with many items and entries stays linear.
+    let by_seq: BTreeMap<u64, &verify::IncludedEntry> =
+        verification.entries.iter().map(|e| (e.seq, e)).collect();
+    let status =
+        |seq: u64| !failed.contains(&seq) && by_seq.get(&seq).is_some_and(|e| e.signature_valid);
     let mut items = Vec::new();
     if let Some(statement) = statement {
         for listed in &statement.items {
-            let events: Vec<SignedEvent> = signed
+            let seqs: BTreeSet<u64> = listed.events.iter().copied().collect();
+            let events: Vec<SignedEvent> = seqs
                 .iter()
-                .filter(|e| listed.events.contains(&e.event.seq))
-                .cloned()
+                .filter_map(|seq| by_seq.get(seq))
+                .map(|e| e.signed.clone())
                 .collect();
             let mut item = AuditItem {
                 id: listed.id.clone(),
