@@ -30,7 +30,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::StoreError;
-use crate::event::{CheckResult, Event, EventFields, EventKind};
+use crate::event::{CheckResult, Device, Event, EventFields, EventKind, Shipment};
 use crate::ledger::Ledger;
 use crate::rules::{is_key_hex, ActorRecord};
 
@@ -154,6 +154,8 @@ pub struct ItemCustody {
     pub timeline: Vec<HolderPeriod>,
     /// The last event naming it.
     pub last_seq: u64,
+    /// What the custody-form fields of its events say, the latest value of each.
+    pub form: CustodyForm,
     /// The fields of the `received` event that created it, for an item received from
     /// another authority: what that authority attached to it travels here.
     pub received: Option<EventFields>,
@@ -219,6 +221,7 @@ impl ItemCustody {
             }],
             last_seq: event.seq,
             received: (event.kind == EventKind::Received).then(|| event.fields.clone()),
+            form: CustodyForm::default().merged(&event.fields),
         }
     }
 
@@ -231,7 +234,15 @@ impl ItemCustody {
             self.place = Some(place.clone());
         }
         let fields = &event.fields;
-        let recipient = || fields.to.as_deref().map(|to| holder_of(to, actors));
+        self.form.merge(fields);
+        // A hand-over's receiving actor (who cosigned it), else whom `to` names.
+        let recipient = || {
+            fields
+                .to_actor
+                .as_deref()
+                .or(fields.to.as_deref())
+                .map(|to| holder_of(to, actors))
+        };
         let signer = || Some(holder_of(&event.actor, actors));
         let (state, holder) = match event.kind {
             EventKind::Stored => (CustodyState::InStorage, signer()),
@@ -271,10 +282,59 @@ impl ItemCustody {
                 from_time: event.claimed_time.clone(),
                 until_seq: None,
                 until_time: None,
-                both_signed: false,
+                // Verified entries only reach here: a `to_actor` means both signatures held.
+                both_signed: event.fields.to_actor.is_some(),
             });
         }
         self.holder = holder;
+    }
+}
+
+/// An item's custody-form record: each field as the latest event naming the item and
+/// carrying it recorded it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CustodyForm {
+    /// What the item is.
+    pub description: Option<String>,
+    /// Its type.
+    pub item_type: Option<String>,
+    /// The device it is or came from.
+    pub device: Option<Device>,
+    /// Its condition on receipt.
+    pub condition_on_receipt: Option<String>,
+    /// Seal or tamper-evident bag numbers.
+    pub seals: Option<Vec<String>>,
+    /// Storage conditions.
+    pub storage_conditions: Option<String>,
+    /// The last physical shipment.
+    pub shipment: Option<Shipment>,
+}
+
+impl CustodyForm {
+    fn merged(mut self, fields: &EventFields) -> Self {
+        self.merge(fields);
+        self
+    }
+
+    fn merge(&mut self, fields: &EventFields) {
+        let take = |slot: &mut Option<String>, value: &Option<String>| {
+            if value.is_some() {
+                slot.clone_from(value);
+            }
+        };
+        take(&mut self.description, &fields.description);
+        take(&mut self.item_type, &fields.item_type);
+        take(&mut self.condition_on_receipt, &fields.condition_on_receipt);
+        take(&mut self.storage_conditions, &fields.storage_conditions);
+        if fields.device.is_some() {
+            self.device.clone_from(&fields.device);
+        }
+        if fields.seals.is_some() {
+            self.seals.clone_from(&fields.seals);
+        }
+        if fields.shipment.is_some() {
+            self.shipment.clone_from(&fields.shipment);
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod acquisition;
 pub mod custody;
 pub mod error;
 pub mod event;
+pub mod handover;
 mod index;
 pub mod ledger;
 pub mod rules;
@@ -22,10 +23,11 @@ pub mod signer;
 mod truth;
 pub mod verify;
 
-pub use custody::{CustodyState, HashCheck, Holder, HolderPeriod, ItemCustody};
+pub use custody::{CustodyForm, CustodyState, HashCheck, Holder, HolderPeriod, ItemCustody};
 pub use error::StoreError;
 pub use event::{
-    CheckResult, Event, EventDraft, EventFields, EventKind, Evidence, EvidenceFile, SignedEvent,
+    CheckResult, CosignatureError, Device, Event, EventDraft, EventFields, EventKind, Evidence,
+    EvidenceFile, Shipment, SignedEvent,
 };
 pub use ledger::{Appended, Ledger, StoredEntry};
 pub use rules::{ActorRecord, ActorStatus, CaseRecord, ItemCondition, ItemRecord};

@@ -321,7 +321,9 @@ fn event_signature_ok(signed: &SignedEvent) -> bool {
     let Ok(message) = canonical::to_canonical_vec(&signed.event) else {
         return false;
     };
+    // A two-signature hand-over counts only with the receiving actor's cosignature too.
     sign::verify_canonical(&key, CONTEXT_EVENT, &message, &signature).is_ok()
+        && signed.check_cosignature(&message).is_ok()
 }
 
 fn parse_key(text: &str) -> Option<PublicKey> {
@@ -627,6 +629,7 @@ mod tests {
         let signed = SignedEvent {
             event,
             signature: String::new(),
+            cosignature: None,
         };
         (seq, Entry::new(signed, true))
     }
