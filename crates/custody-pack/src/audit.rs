@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use custody_core::checkpoint::Checkpoint;
 use custody_core::hex;
 use custody_core::keys::VerifierKey;
-use custody_store::custody::{Holder, ItemCustody};
+use custody_store::custody::{CustodyForm, Holder, ItemCustody};
 use custody_store::rules::{ActorRecord, State};
 use custody_store::{Ledger, LedgerFinding, SignedEvent, StoreError};
 use serde::Serialize;
@@ -214,7 +214,15 @@ pub struct TimelineEntry {
     /// Free text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    /// The entry's signature status.
+    /// A two-signature hand-over's receiving actor, who cosigned the entry (the releasing
+    /// actor is the signer, `actor`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_actor: Option<Party>,
+    /// What the event records of the custody form (description, type, device, condition
+    /// on receipt, seals, storage conditions, shipment); omitted when it records none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<CustodyForm>,
+    /// The entry's signature status (and, for a hand-over, its cosignature's).
     pub signature: SignatureStatus,
 }
 
@@ -282,6 +290,8 @@ pub struct AuditItem {
     /// Who holds it after the last event, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub holder: Option<Party>,
+    /// Its custody-form record: each field as the latest event carrying it gave it.
+    pub form: CustodyForm,
     /// Every event of its history, in ledger order.
     pub timeline: Vec<TimelineEntry>,
     /// Records of access, use and disclosure.
@@ -574,10 +584,11 @@ fn ledger_history(
             case: record.case.clone(),
             retention_until: None,
             holder: None,
+            form: CustodyForm::default(),
             timeline: Vec::new(),
             access: Vec::new(),
         };
-        (item.timeline, item.holder) = timeline(&record.item, &events, &actors, |seq| {
+        (item.timeline, item.holder, item.form) = timeline(&record.item, &events, &actors, |seq| {
             !failed_seqs.contains(&seq)
         });
         items.push(item);
@@ -686,6 +697,8 @@ fn ledger_finding(finding: &LedgerFinding) -> AuditFinding {
         F::OutsideCheckpointRowMissing { seq } => ("outside_checkpoint_row_missing", Some(*seq)),
         F::SignerStateUnreadable { .. } => ("signer_state_unreadable", None),
         F::IndexMismatch { .. } => ("index_mismatch", None),
+        F::MissingCosignature { seq } => ("missing_cosignature", Some(*seq)),
+        F::BadCosignature { seq } => ("bad_cosignature", Some(*seq)),
         _ => ("ledger_finding", None),
     };
     AuditFinding {
@@ -771,10 +784,12 @@ pub fn package_report(
                 case: Some(statement.case.clone()),
                 retention_until: statement.retention_until.clone(),
                 holder: None,
+                form: CustodyForm::default(),
                 timeline: Vec::new(),
                 access: Vec::new(),
             };
-            (item.timeline, item.holder) = timeline(&listed.id, &events, &state.actors, status);
+            (item.timeline, item.holder, item.form) =
+                timeline(&listed.id, &events, &state.actors, status);
             items.push(item);
         }
     }
@@ -912,7 +927,7 @@ fn timeline(
     events: &[SignedEvent],
     actors: &BTreeMap<String, ActorRecord>,
     signature_ok: impl Fn(u64) -> bool,
-) -> (Vec<TimelineEntry>, Option<Party>) {
+) -> (Vec<TimelineEntry>, Option<Party>, CustodyForm) {
     let custody = ItemCustody::from_history(item, events.iter().map(|e| &e.event), actors);
     let holder_at = |seq: u64| -> Option<Party> {
         let custody = custody.as_ref()?;
@@ -959,6 +974,8 @@ fn timeline(
                 found: fields.found.as_ref().map(DigestRecord::from),
                 package_digest: fields.package_digest.clone(),
                 notes: fields.notes.clone(),
+                to_actor: fields.to_actor.as_deref().map(|k| actor_party(k, actors)),
+                form: event_form(fields),
                 signature: if signature_ok(event.seq) {
                     SignatureStatus::Verified
                 } else {
@@ -971,7 +988,22 @@ fn timeline(
         .as_ref()
         .and_then(|c| c.holder.as_ref())
         .map(|h| holder_party(h, actors));
-    (entries, now)
+    let form = custody.map(|c| c.form).unwrap_or_default();
+    (entries, now, form)
+}
+
+/// The custody-form fields one event records, if any.
+fn event_form(fields: &custody_store::EventFields) -> Option<CustodyForm> {
+    let form = CustodyForm {
+        description: fields.description.clone(),
+        item_type: fields.item_type.clone(),
+        device: fields.device.clone(),
+        condition_on_receipt: fields.condition_on_receipt.clone(),
+        seals: fields.seals.clone(),
+        storage_conditions: fields.storage_conditions.clone(),
+        shipment: fields.shipment.clone(),
+    };
+    (form != CustodyForm::default()).then_some(form)
 }
 
 /// A holder of the custody model as a party, with the actor's role when it is one.

@@ -587,3 +587,116 @@ fn case_uco_export_carries_hashes_exhibits_authorizations_and_markings() {
     // The same report exports to the same bytes.
     assert_eq!(audit::case_uco::export(&report), doc);
 }
+
+#[test]
+fn a_two_signature_hand_over_and_its_custody_form_appear_in_every_rendering() {
+    let (_dir, mut s) = ledger();
+    let analyst = custody_core::keys::Identity::from_seed(
+        custody_core::keys::ActorInfo {
+            name: "analyst@example.fr".into(),
+            role: Some("analyst".into()),
+            organisation: Some("Laboratoire <central>".into()),
+            jurisdiction: Some("FR".into()),
+        },
+        [5; 32],
+    )
+    .unwrap();
+    let hex_of =
+        |id: &custody_core::keys::Identity| custody_core::hex::encode(&id.public_key().to_bytes());
+    s.ledger
+        .append(
+            EventDraft::new(EventKind::ActorEnrolled, NOW).fields(EventFields {
+                public_key: Some(hex_of(&analyst)),
+                actor_info: Some(analyst.info().clone()),
+                ..EventFields::default()
+            }),
+            &s.officer,
+            &s.log,
+        )
+        .unwrap();
+    let fields = EventFields {
+        from_actor: Some(hex_of(&s.officer)),
+        to_actor: Some(hex_of(&analyst)),
+        description: Some("laptop, \"grey\"".into()),
+        seals: Some(vec!["SEAL-0001".into(), "<b>SEAL-0002</b>".into()]),
+        device: Some(custody_store::Device {
+            make: Some("Lenovo".into()),
+            model: Some("T14".into()),
+            serial_number: Some("PF-123".into()),
+        }),
+        ..EventFields::default()
+    };
+    let handover = s
+        .ledger
+        .append_cosigned(
+            EventDraft::new(EventKind::CheckedOut, LATER)
+                .case("C-1")
+                .item("C-1-1")
+                .fields(fields),
+            &s.officer,
+            &analyst,
+            &s.log,
+        )
+        .unwrap()
+        .seq;
+    let report = audit(&s);
+    assert_eq!(report.verdict, Verdict::Verified, "{:?}", report.findings);
+    let item = &report.items[0];
+    let entry = item.timeline.iter().find(|t| t.seq == handover).unwrap();
+    assert_eq!(entry.actor.name, "officer@example.fr");
+    assert_eq!(entry.to_actor.as_ref().unwrap().name, "analyst@example.fr");
+    assert_eq!(item.holder.as_ref().unwrap().name, "analyst@example.fr");
+    assert_eq!(item.form.seals.as_ref().unwrap().len(), 2);
+    assert_eq!(
+        entry.form.as_ref().unwrap().description.as_deref(),
+        Some("laptop, \"grey\"")
+    );
+
+    let html = audit::html::render(&report);
+    assert!(html.contains("Received by"));
+    assert!(html.contains("signed by both"));
+    assert!(html.contains("&lt;b&gt;SEAL-0002&lt;/b&gt;"));
+    assert!(html.contains("Laboratoire &lt;central&gt;"));
+    assert!(!html.contains("<b>SEAL"));
+    let json = serde_json::to_value(&report).unwrap();
+    let entry = json["items"][0]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["seq"] == handover)
+        .unwrap()
+        .clone();
+    assert_eq!(entry["to_actor"]["name"], "analyst@example.fr");
+    assert_eq!(entry["form"]["device"]["serial_number"], "PF-123");
+    let doc = audit::case_uco::export(&report).to_string();
+    assert!(doc.contains("\"observable:DeviceFacet\""));
+    assert!(doc.contains("\"observable:serialNumber\":\"PF-123\""));
+    conforms_when_case_validate_is_available(&doc);
+}
+
+/// Runs `case_validate` (PyPI case-utils, on PATH after `source scripts/validators.sh`) on
+/// `doc` when it is installed; `.ci/run` always validates the demo's export.
+fn conforms_when_case_validate_is_available(doc: &str) {
+    if std::process::Command::new("case_validate")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
+        eprintln!("case_validate not on PATH: CASE/UCO conformance is checked by .ci/run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("custody.jsonld");
+    std::fs::write(&path, doc).unwrap();
+    // BLAKE3 is outside UCO's open hash vocabulary: reported at severity Info only.
+    let out = std::process::Command::new("case_validate")
+        .arg("--allow-info")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -229,11 +229,49 @@ pub fn export(report: &AuditReport) -> Value {
             let name = path.rsplit('/').next().unwrap_or(path);
             file_facet["observable:fileName"] = Value::String(name.to_owned());
         }
+        let mut facets = vec![file_facet, content];
+        let form = &item.form;
+        if let Some(device) = &form.device {
+            let mut facet = json!({
+                "@id": g.iri(&["device-facet", &item.id]),
+                "@type": "observable:DeviceFacet",
+            });
+            if let Some(make) = &device.make {
+                let maker = g.organisation(make, None);
+                facet["observable:manufacturer"] = id(&maker);
+            }
+            if let Some(model) = &device.model {
+                facet["observable:model"] = Value::String(model.clone());
+            }
+            if let Some(serial) = &device.serial_number {
+                facet["observable:serialNumber"] = Value::String(serial.clone());
+            }
+            if let Some(kind) = &form.item_type {
+                facet["observable:deviceType"] = Value::String(kind.clone());
+            }
+            facets.push(facet);
+        }
         let mut file = json!({
             "@type": "observable:File",
             "uco-core:name": item.id,
-            "uco-core:hasFacet": [file_facet, content],
+            "uco-core:hasFacet": facets,
         });
+        let about: Vec<String> = [
+            form.description.clone(),
+            form.item_type.as_ref().map(|t| format!("type: {t}")),
+            form.seals
+                .as_ref()
+                .map(|s| format!("seals: {}", s.join(", "))),
+            form.storage_conditions
+                .as_ref()
+                .map(|t| format!("storage conditions: {t}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !about.is_empty() {
+            file["uco-core:description"] = Value::String(about.join("; "));
+        }
         if !markings.is_empty() {
             file["uco-core:objectMarking"] = Value::Array(markings.iter().map(|m| id(m)).collect());
         }
@@ -260,6 +298,28 @@ pub fn export(report: &AuditReport) -> Value {
         if let Some(n) = &entry.notes {
             description.push(n.clone());
         }
+        if let Some(form) = &entry.form {
+            if let Some(c) = &form.condition_on_receipt {
+                description.push(format!("condition on receipt: {c}"));
+            }
+            if let Some(seals) = &form.seals {
+                description.push(format!("seals: {}", seals.join(", ")));
+            }
+            if let Some(shipment) = &form.shipment {
+                let parts: Vec<String> = [
+                    ("carrier", &shipment.carrier),
+                    ("tracking number", &shipment.tracking_number),
+                ]
+                .into_iter()
+                .filter_map(|(label, value)| Some(format!("{label} {}", value.as_ref()?)))
+                .collect();
+                description.push(format!("shipment: {}", parts.join(", ")));
+            }
+        }
+        if entry.to_actor.is_some() {
+            description
+                .push("hand-over signed by both the releasing and the receiving actor".into());
+        }
         action.insert("uco-core:description".into(), json!(description.join("; ")));
         action.insert(
             "action:startTime".into(),
@@ -282,7 +342,7 @@ pub fn export(report: &AuditReport) -> Value {
             );
             action.insert("action:location".into(), id(&place));
         }
-        let participants: Vec<Value> = [&entry.from, &entry.to]
+        let participants: Vec<Value> = [&entry.from, &entry.to, &entry.to_actor]
             .into_iter()
             .flatten()
             .map(|p| id(&g.party(p)))

@@ -14,6 +14,8 @@
 
 use std::fmt::Write as _;
 
+use custody_store::custody::CustodyForm;
+
 use super::{AuditItem, AuditReport, AuditScope, Party, SignatureStatus, TimelineEntry, Verdict};
 
 /// Whether `c` is shown as a visible `[U+XXXX]` mark rather than as itself: control
@@ -344,6 +346,14 @@ fn item_section(out: &mut String, report: &AuditReport, index: usize, item: &Aud
         opt(item.blake3.as_ref()),
         opt(item.retention_until.as_ref()),
     );
+    let form = form_facts(&item.form);
+    if !form.is_empty() {
+        out.push_str("<h3>Custody form</h3>\n<dl class=\"facts\">");
+        for (label, value) in form {
+            let _ = write!(out, "<dt>{label}</dt><dd>{value}</dd>");
+        }
+        out.push_str("</dl>\n");
+    }
     let findings: Vec<_> = report.item_findings(&item.id).collect();
     if !findings.is_empty() {
         out.push_str("<h3>Gaps and findings for this item</h3>\n<ol class=\"findings\">\n");
@@ -401,6 +411,44 @@ fn item_section(out: &mut String, report: &AuditReport, index: usize, item: &Aud
     out.push_str("</section>\n");
 }
 
+/// The custody-form fields present, labelled, each value escaped.
+fn form_facts(form: &CustodyForm) -> Vec<(&'static str, String)> {
+    let text = |t: &Option<String>| t.as_deref().map(v);
+    let joined = |parts: &[(&str, &Option<String>)]| {
+        let parts: Vec<String> = parts
+            .iter()
+            .filter_map(|(label, value)| Some(format!("{label} {}", v(value.as_deref()?))))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    };
+    let device = form.device.as_ref().and_then(|d| {
+        joined(&[
+            ("make", &d.make),
+            ("model", &d.model),
+            ("serial number", &d.serial_number),
+        ])
+    });
+    let shipment = form.shipment.as_ref().and_then(|s| {
+        joined(&[
+            ("carrier", &s.carrier),
+            ("tracking number", &s.tracking_number),
+        ])
+    });
+    let seals = form.seals.as_ref().map(|s| list(s));
+    [
+        ("Description", text(&form.description)),
+        ("Type", text(&form.item_type)),
+        ("Device", device),
+        ("Condition on receipt", text(&form.condition_on_receipt)),
+        ("Seals", seals),
+        ("Storage conditions", text(&form.storage_conditions)),
+        ("Shipment", shipment),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| Some((label, value?)))
+    .collect()
+}
+
 fn timeline_entry(out: &mut String, e: &TimelineEntry) {
     let colour = colour(&e.actor.affiliation());
     let text = |t: &Option<String>| t.as_deref().map(v);
@@ -422,7 +470,20 @@ fn timeline_entry(out: &mut String, e: &TimelineEntry) {
         ("Package SHA-256", hash(e.package_digest.as_deref())),
         ("Notes", text(&e.notes)),
     ];
-    let mut facts: Vec<(&str, String)> = vec![("By", party_text(&e.actor))];
+    let mut facts: Vec<(&str, String)> = match &e.to_actor {
+        Some(to) => vec![
+            ("Released by", party_text(&e.actor)),
+            ("Received by", party_text(to)),
+            (
+                "Hand-over",
+                "signed by both: the releasing actor's signature and the receiving actor's cosignature".to_owned(),
+            ),
+        ],
+        None => vec![("By", party_text(&e.actor))],
+    };
+    if let Some(form) = &e.form {
+        facts.extend(form_facts(form));
+    }
     facts.extend(
         optional
             .into_iter()
