@@ -239,3 +239,71 @@ fn case_uco_export_conforms_when_case_validate_is_available() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// An item id written to mislead a reader: clear the screen, forge a verdict line, reverse
+/// text, close an HTML attribute.
+const HOSTILE_ITEM: &str = "X-1\u{1b}[2J\nverified: \u{202e}gpj.exe\" onload=\"x";
+
+#[test]
+fn fail_hostile_item_id_reaches_neither_terminal_nor_html_raw() {
+    let sb = ledger_with_alice();
+    with_bob_case_and_item(&sb);
+    std::fs::write(sb.path("other.img"), b"other bytes").unwrap();
+    custody(
+        &sb,
+        &[
+            "acquire",
+            "other.img",
+            "--case",
+            "C-1",
+            "--key",
+            "alice.key",
+            "--item",
+            HOSTILE_ITEM,
+        ],
+    )
+    .expect(0);
+    custody(
+        &sb,
+        &["event", HOSTILE_ITEM, "examined", "--key", "bob.key"],
+    )
+    .expect(0);
+    let run = custody(&sb, &["audit", "--html", "report.html"]).expect(0);
+    let raw: Vec<char> = run
+        .stdout
+        .chars()
+        .filter(|&c| {
+            c != '\n'
+                && (c.is_control()
+                    || ('\u{2066}'..='\u{2069}').contains(&c)
+                    || ('\u{202a}'..='\u{202e}').contains(&c))
+        })
+        .collect();
+    assert_eq!(raw, Vec::<char>::new(), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("item X-1\\u{1b}[2J\\u{a}verified: \\u{202e}gpj.exe\" onload=\"x: examined"),
+        "{}",
+        run.stdout
+    );
+    // The forged verdict never starts a line of its own.
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("verified"))
+            .count(),
+        1
+    );
+    let html = std::fs::read_to_string(sb.path("report.html")).unwrap();
+    assert!(!html.contains('\u{1b}') && !html.contains('\u{202e}'));
+    assert!(!html.contains("\" onload"));
+    assert!(html
+        .contains("data-item=\"X-1[U+001B][2J\nverified: [U+202E]gpj.exe&quot; onload=&quot;x\""));
+    // --json keeps the raw value.
+    let report = custody(&sb, &["audit", "--json"]).expect(0).json();
+    assert!(report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["id"] == HOSTILE_ITEM));
+}
