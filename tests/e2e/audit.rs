@@ -210,6 +210,45 @@ fn fail_audits_that_cannot_run_exit_2_and_write_nothing() {
     custody(&sb, &["audit", "--package", "x.zip", "--case", "C-1"]).expect(2);
     let run = custody(&sb, &["audit", "--html", "no/such/dir/r.html"]).expect(2);
     assert!(run.stderr.contains("no/such/dir/r.html"), "{}", run.stderr);
+    // A report never replaces the ledger it audits (by any name), nor the other report.
+    let ledger = std::fs::read(sb.path("custody.db")).unwrap();
+    for dest in ["custody.db", "./custody.db"] {
+        let run = custody(&sb, &["audit", "--html", dest]).expect(2);
+        assert!(
+            run.stderr.contains("refusing to write the report over"),
+            "{}",
+            run.stderr
+        );
+        let run = custody(&sb, &["audit", "--case-uco", dest]).expect(2);
+        assert!(
+            run.stderr.contains("refusing to write the report over"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(std::fs::read(sb.path("custody.db")).unwrap(), ledger);
+    custody(
+        &sb,
+        &["audit", "--html", "r.html", "--case-uco", "./r.html"],
+    )
+    .expect(2);
+    assert!(!sb.path("r.html").exists());
+    let pkg = sandbox_with("pkg.zip");
+    let package = std::fs::read(pkg.path("pkg.zip")).unwrap();
+    custody(
+        &pkg,
+        &[
+            "audit",
+            "--package",
+            "pkg.zip",
+            "--trust",
+            "officer.pub",
+            "--html",
+            "pkg.zip",
+        ],
+    )
+    .expect(2);
+    assert_eq!(std::fs::read(pkg.path("pkg.zip")).unwrap(), package);
 }
 
 /// Validates the CASE/UCO export with `case_validate` when it is on PATH (CI sources

@@ -46,8 +46,45 @@ pub struct AuditArgs {
     json: bool,
 }
 
+/// Refuses report destinations that would replace what is audited, or each other: a
+/// report written over the ledger or the package would destroy the evidence of custody.
+fn check_destinations(args: &AuditArgs) -> anyhow::Result<()> {
+    let audited = args.package.as_ref().unwrap_or(&args.ledger.ledger);
+    // A path as the file system resolves it; for a file not yet there, its directory's.
+    let resolve = |p: &std::path::Path| -> PathBuf {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            let dir = std::fs::canonicalize(dir.unwrap_or(std::path::Path::new(".")));
+            match (dir, p.file_name()) {
+                (Ok(dir), Some(name)) => dir.join(name),
+                _ => p.to_path_buf(),
+            }
+        })
+    };
+    let same = |a: &std::path::Path, b: &std::path::Path| a == b || resolve(a) == resolve(b);
+    let outputs: Vec<&PathBuf> = args.html.iter().chain(&args.case_uco).collect();
+    for out in &outputs {
+        if same(out, audited) {
+            anyhow::bail!(
+                "refusing to write the report over {}, the file being audited",
+                audited.display()
+            );
+        }
+    }
+    if let [html, case_uco] = outputs[..] {
+        if same(html, case_uco) {
+            anyhow::bail!(
+                "--html and --case-uco name the same file {}",
+                html.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs `custody audit`.
 pub fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
+    check_destinations(&args)?;
     let report = match &args.package {
         Some(package) => {
             let options = args.trust.options()?;
