@@ -756,14 +756,14 @@ pub fn package_report(
     }
     let statement = verification.statement.as_ref();
     let mut state = State::default();
-    for entry in verification.entries.iter().filter(|e| e.signature_valid) {
+    for entry in verification.included.iter().filter(|e| e.signature_valid) {
         state.apply(&entry.signed.event);
     }
     let failed: BTreeSet<u64> = verification.findings.iter().filter_map(|f| f.seq).collect();
     // Entries by seq: each item lists its entries by seq, and the checks below are
     // lookups, so a package with many items and entries stays linear.
     let by_seq: BTreeMap<u64, &verify::IncludedEntry> =
-        verification.entries.iter().map(|e| (e.seq, e)).collect();
+        verification.included.iter().map(|e| (e.seq, e)).collect();
     let status =
         |seq: u64| !failed.contains(&seq) && by_seq.get(&seq).is_some_and(|e| e.signature_valid);
     let mut items = Vec::new();

@@ -106,7 +106,7 @@ pub struct PackageReport {
     pub statement: Option<PackageStatement>,
     /// Every included ledger entry that parsed, in seq order (trust them only if
     /// `verified`).
-    pub entries: Vec<IncludedEntry>,
+    pub included: Vec<IncludedEntry>,
     /// The sender ledger's checkpoint note as the package carries it, when it is text
     /// (trust it only if `verified`).
     pub checkpoint_note: Option<String>,
@@ -200,7 +200,7 @@ pub fn verify_scanned<R: Read + Seek>(
         findings,
         signers: custody.signers,
         statement: custody.statement,
-        entries: custody.entries,
+        included: custody.included,
         checkpoint_note: custody.checkpoint_note,
     })
 }

@@ -23,7 +23,7 @@ use crate::zipscan::{EntryIntegrityError, ReadEntryError, ZipError, ZipFinding, 
 pub(super) struct CustodyOutcome {
     pub signers: Vec<SignerStatus>,
     pub statement: Option<PackageStatement>,
-    pub entries: Vec<super::IncludedEntry>,
+    pub included: Vec<super::IncludedEntry>,
     pub checkpoint_note: Option<String>,
 }
 
@@ -153,7 +153,7 @@ pub(super) fn check<R: Read + Seek>(
         CustodyOutcome {
             signers: Vec::new(),
             statement: None,
-            entries: Vec::new(),
+            included: Vec::new(),
             checkpoint_note: None,
         }
     };
@@ -209,7 +209,7 @@ pub(super) fn check<R: Read + Seek>(
     CustodyOutcome {
         signers,
         statement,
-        entries: history.included(),
+        included: history.included(),
         checkpoint_note: history.checkpoint_note,
     }
 }
