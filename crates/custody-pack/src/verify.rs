@@ -96,6 +96,12 @@ impl SignerStatus {
 /// The outcome of verifying one package.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageReport {
+    /// Every included ledger entry that parsed, in seq order (trust them only if
+    /// `verified`).
+    pub included: Vec<IncludedEntry>,
+    /// The sender ledger's checkpoint note as the package carries it, when it is text
+    /// (trust it only if `verified`).
+    pub checkpoint_note: Option<String>,
     /// No findings and at least one valid signature by a trusted, unrevoked key.
     pub verified: bool,
     /// Every problem found, in group order.
@@ -104,23 +110,6 @@ pub struct PackageReport {
     pub signers: Vec<SignerStatus>,
     /// The package statement, when it parses (trust it only if `verified`).
     pub statement: Option<PackageStatement>,
-    /// Every included ledger entry that parsed, in seq order (trust them only if
-    /// `verified`).
-    pub included: Vec<IncludedEntry>,
-    /// The sender ledger's checkpoint note as the package carries it, when it is text
-    /// (trust it only if `verified`).
-    pub checkpoint_note: Option<String>,
-}
-
-/// One ledger entry a package includes under `custody/events/`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IncludedEntry {
-    /// Its seq in the sender ledger (from its file name).
-    pub seq: u64,
-    /// The entry.
-    pub signed: custody_store::SignedEvent,
-    /// Whether its signature verifies under the actor key it names.
-    pub signature_valid: bool,
 }
 
 impl PackageReport {
@@ -196,12 +185,12 @@ pub fn verify_scanned<R: Read + Seek>(
     findings.sort_by_key(|f| f.group);
     let verified = findings.is_empty() && custody.signers.iter().any(SignerStatus::counts);
     Ok(PackageReport {
+        included: custody.included,
+        checkpoint_note: custody.checkpoint_note,
         verified,
         findings,
         signers: custody.signers,
         statement: custody.statement,
-        included: custody.included,
-        checkpoint_note: custody.checkpoint_note,
     })
 }
 
@@ -249,3 +238,14 @@ fn bag_finding_file(finding: &BagFinding) -> Option<String> {
 
 /// Digests from a payload manifest, by bag path.
 type ManifestDigests = BTreeMap<String, String>;
+
+/// One ledger entry a package includes under `custody/events/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncludedEntry {
+    /// Its seq in the sender ledger (from its file name).
+    pub seq: u64,
+    /// The entry.
+    pub signed: custody_store::SignedEvent,
+    /// Whether its signature verifies under the actor key it names.
+    pub signature_valid: bool,
+}

@@ -21,10 +21,10 @@ use crate::zipscan::{EntryIntegrityError, ReadEntryError, ZipError, ZipFinding, 
 
 /// What the Custody checks hand back besides their findings.
 pub(super) struct CustodyOutcome {
-    pub signers: Vec<SignerStatus>,
-    pub statement: Option<PackageStatement>,
     pub included: Vec<super::IncludedEntry>,
     pub checkpoint_note: Option<String>,
+    pub signers: Vec<SignerStatus>,
+    pub statement: Option<PackageStatement>,
 }
 
 /// The bag inside the archive: its directory name and each file's entry index, size and
@@ -151,10 +151,10 @@ pub(super) fn check<R: Read + Seek>(
             FindingKind::NoTrustedSignature,
         ));
         CustodyOutcome {
-            signers: Vec::new(),
-            statement: None,
             included: Vec::new(),
             checkpoint_note: None,
+            signers: Vec::new(),
+            statement: None,
         }
     };
     let Some(bag) = find_bag(scanner) else {

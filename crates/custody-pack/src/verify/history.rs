@@ -89,19 +89,6 @@ pub(super) struct History {
 }
 
 impl History {
-    /// Every included entry that parsed, in seq order, with whether its signature verified
-    /// (the rest of what verification found about it is in the findings).
-    pub fn included(&self) -> Vec<super::IncludedEntry> {
-        self.entries
-            .iter()
-            .map(|(seq, e)| super::IncludedEntry {
-                seq: *seq,
-                signed: e.signed.clone(),
-                signature_valid: e.signature_ok,
-            })
-            .collect()
-    }
-
     /// Keys the package's entries enrol (to recognise signers not in the trust store).
     pub fn enrolled_keys(&self) -> impl Iterator<Item = PublicKey> + '_ {
         self.enrolled.iter().copied()
@@ -232,6 +219,19 @@ impl History {
         if stated_files != recorded_files {
             differs(ItemField::Files);
         }
+    }
+
+    /// Every included entry that parsed, in seq order, with whether its signature verified
+    /// (the rest of what verification found about it is in the findings).
+    pub fn included(&self) -> Vec<super::IncludedEntry> {
+        self.entries
+            .iter()
+            .map(|(seq, e)| super::IncludedEntry {
+                seq: *seq,
+                signed: e.signed.clone(),
+                signature_valid: e.signature_ok,
+            })
+            .collect()
     }
 }
 
