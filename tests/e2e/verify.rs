@@ -50,6 +50,7 @@ pub fn new_key(dir: &Path, file: &str, name: &str) -> Identity {
         role: Some("investigator".to_owned()),
         organisation: Some("Parquet de Paris".to_owned()),
         jurisdiction: Some("FR".to_owned()),
+        full_name: None,
     };
     let identity = Identity::generate(info).expect("generate key");
     identity
