@@ -27,6 +27,10 @@ pub fn custody_in(dir: &Path, args: &[&str]) -> Run {
             crate::harness::LOG_KEY_DIR_ENV,
             dir.join(crate::harness::LOG_KEY_DIR),
         )
+        .env(
+            crate::harness::TRUST_DIR_ENV,
+            dir.join(crate::harness::TRUST_DIR),
+        )
         .stdin(std::process::Stdio::null())
         .output()
         .expect("spawn custody");
