@@ -59,9 +59,14 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
             "no --as given: the package's addressee was not checked against this authority",
         );
     }
-    // The package is copied once, then its payload hashed once: about twice its size.
-    let size = crate::cmd_verify::file_size(&args.package);
-    let bar = output::shared_progress(size.saturating_mul(2), "receiving");
+    // The package is copied once (its size in bytes), then what verification hashes is
+    // hashed once from the copy (uncompressed): the bar counts both.
+    let total = std::fs::metadata(&args.package)
+        .ok()
+        .map(|m| m.len())
+        .zip(crate::cmd_verify::hashed_bytes(&args.package))
+        .and_then(|(copy, hashed)| copy.checked_add(hashed));
+    let bar = output::shared_progress(total, "receiving");
     let result = receive::receive(
         &args.package,
         &args.into,

@@ -21,6 +21,7 @@ use custody_pack::package::{PackageStatement, Recipient, RequestInfo, Sender};
 use custody_pack::verify::{
     self, Finding, FindingGroup, PackageReport, SignerStatus, TrustedKey, VerifyOptions,
 };
+use custody_pack::zipscan::{ScanLimits, ZipScanner};
 
 use crate::cmd_trust::{read_key_argument, TrustDirArg};
 use crate::{output, Outcome};
@@ -110,7 +111,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     }
     let mut options = args.trust.options()?;
     options.expect_recipient.clone_from(&args.expect_recipient);
-    let bar = output::shared_progress(file_size(&args.path), "verifying");
+    let bar = output::shared_progress(hashed_bytes(&args.path), "verifying");
     let report = verify::verify_package(&args.path, &options);
     bar.finish_and_clear();
     let report = report?;
@@ -374,7 +375,7 @@ fn verdict_text(path: &Path, report: &PackageReport) -> String {
 }
 
 fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
-    let bar = output::shared_progress(file_size(&args.path), "validating");
+    let bar = output::shared_progress(hashed_bytes(&args.path), "validating");
     let options = ValidateOptions {
         progress: Some(output::advance_shared),
         ..ValidateOptions::default()
@@ -437,11 +438,153 @@ fn findings_json(findings: &[bagit::BagFinding]) -> anyhow::Result<Vec<serde_jso
         .collect()
 }
 
-/// The size of a file, for a progress bar's length (0 for a directory or an unreadable path:
-/// the bar then just counts).
-pub fn file_size(path: &std::path::Path) -> u64 {
-    std::fs::metadata(path)
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .map_or(0, |m| m.len())
+/// The bytes verifying the ZIP archive at `path` hashes, for a progress bar's length: the
+/// uncompressed sizes of its entries, less the tag manifests and signatures (which no
+/// manifest lists). The library reports progress in uncompressed bytes, so a total taken
+/// from the file size ran past 100% on a compressed package. `None` (a bar without total)
+/// for a directory, an archive that does not scan, or when no bar is shown (the central
+/// directory is then not read a second time). Only the bar's length rests on this.
+pub fn hashed_bytes(path: &Path) -> Option<u64> {
+    if !output::progress_visible() {
+        return None;
+    }
+    package_hashed_bytes(path)
+}
+
+fn package_hashed_bytes(path: &Path) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let scanner = ZipScanner::new(file, &ScanLimits::default()).ok()?;
+    let total = scanner
+        .entries()
+        .iter()
+        .filter(|e| {
+            let inner = e.name.split_once('/').map_or("", |(_, rest)| rest);
+            !inner.starts_with("tagmanifest-") && !inner.starts_with("custody/signatures/")
+        })
+        .try_fold(0u64, |sum, e| sum.checked_add(e.uncompressed_size))?;
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use custody_core::keys::{ActorInfo, Identity};
+    use custody_pack::package::{Recipient, RequestInfo};
+    use custody_pack::seal::{seal, SealRequest, SenderInfo};
+    use custody_pack::verify::{verify_package, TrustedKey, VerifyOptions};
+    use custody_pack::zipwrite::Compression;
+    use custody_store::acquisition::Acquisition;
+    use custody_store::{EventDraft, EventFields, EventKind, Ledger};
+
+    use super::*;
+
+    static HASHED: AtomicU64 = AtomicU64::new(0);
+
+    fn count(bytes: u64) {
+        HASHED.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The bar's total counts exactly the bytes verification reports, stored or deflated
+    /// (a total taken from the package size ran past 100% on a compressed package).
+    #[test]
+    fn progress_total_counts_the_bytes_verification_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let officer = Identity::from_seed(ActorInfo::named("officer@example.fr"), [1; 32]).unwrap();
+        let log = Identity::from_seed(ActorInfo::named("ledger.example.fr"), [2; 32]).unwrap();
+        let mut ledger = Ledger::init(
+            &dir.path().join("l.db"),
+            "ledger.example.fr/custody",
+            &officer,
+            &log,
+        )
+        .unwrap();
+        // Compressible bytes, so the deflated package is much smaller than its payload.
+        let evidence = dir.path().join("log.txt");
+        let text: String = (0..40_000u64)
+            .map(|i| format!("2026-03-01 call {:010}\n", i * 7919 % 1_000_003))
+            .collect();
+        std::fs::write(&evidence, text).unwrap();
+        let acquired = Acquisition::plan(&evidence)
+            .unwrap()
+            .hash(&mut |_| {})
+            .unwrap();
+        ledger
+            .append_batch(
+                vec![
+                    EventDraft::new(EventKind::CaseOpened, "2026-03-01T09:00:00Z").case("C-1"),
+                    EventDraft::new(EventKind::Acquired, "2026-03-01T09:00:00Z")
+                        .case("C-1")
+                        .item("C-1-1")
+                        .fields(EventFields {
+                            evidence: Some(acquired),
+                            ..EventFields::default()
+                        }),
+                ],
+                &officer,
+                &log,
+            )
+            .unwrap();
+        for compression in [Compression::Stored, Compression::Deflate] {
+            let out = dir.path().join(format!("{compression:?}.zip"));
+            let request = SealRequest {
+                case: "C-1".into(),
+                id: None,
+                items: vec!["C-1-1".into()],
+                files: BTreeMap::from([("C-1-1".into(), evidence.clone())]),
+                sender: SenderInfo {
+                    authority: "Parquet de Paris".into(),
+                    organisation: None,
+                    jurisdiction: None,
+                },
+                recipient: Recipient {
+                    authority: "Staatsanwaltschaft Berlin".into(),
+                    jurisdiction: None,
+                },
+                request: RequestInfo::default(),
+                use_limitations: vec![],
+                confidential: false,
+                personal_data: vec![],
+                retention_until: None,
+                sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
+                claimed_time: "2026-03-02T12:00:00Z".into(),
+                compression,
+            };
+            seal(
+                &mut ledger,
+                request,
+                &officer,
+                std::slice::from_ref(&officer),
+                &log,
+                &out,
+                &mut |_| {},
+            )
+            .unwrap();
+            HASHED.store(0, Ordering::Relaxed);
+            let options = VerifyOptions {
+                trusted: vec![TrustedKey::Public(officer.public_key())],
+                bag: ValidateOptions {
+                    progress: Some(count),
+                    ..ValidateOptions::default()
+                },
+                ..VerifyOptions::default()
+            };
+            let report = verify_package(&out, &options).unwrap();
+            assert!(report.verified, "{:?}", report.findings);
+            let reported = HASHED.load(Ordering::Relaxed);
+            assert!(reported > 1_000_000, "{reported}");
+            if compression == Compression::Deflate {
+                assert!(std::fs::metadata(&out).unwrap().len() < reported / 2);
+            }
+            assert_eq!(
+                package_hashed_bytes(&out),
+                Some(reported),
+                "{compression:?}"
+            );
+        }
+    }
 }

@@ -216,11 +216,37 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 static SHARED_BAR: std::sync::OnceLock<ProgressBar> = std::sync::OnceLock::new();
 
 /// A byte-count progress bar that [`advance_shared`] moves: for library work that reports
-/// progress through a plain function (one such bar per process).
-pub fn shared_progress(total: u64, label: &str) -> ProgressBar {
+/// progress through a plain function (one such bar per process). `total` must count the
+/// same bytes the library reports; `None` when that is not known beforehand (the bar then
+/// counts without a total).
+pub fn shared_progress(total: Option<u64>, label: &str) -> ProgressBar {
     SHARED_BAR
-        .get_or_init(|| byte_progress(total, label))
+        .get_or_init(|| match total {
+            Some(total) => byte_progress(total, label),
+            None => byte_counter(label),
+        })
         .clone()
+}
+
+/// Whether a progress bar would be shown (stderr is a terminal and `-q` is not given):
+/// work done only to size a bar is skipped otherwise.
+pub fn progress_visible() -> bool {
+    verbosity() != Verbosity::Quiet && io::stderr().is_terminal()
+}
+
+/// A byte counter without a total, for work whose size is not known beforehand; hidden
+/// as [`byte_progress`] is.
+pub fn byte_counter(label: &str) -> ProgressBar {
+    if !progress_visible() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::no_length();
+    bar.set_style(
+        ProgressStyle::with_template("{msg:30!} {bytes} {binary_bytes_per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(label.to_owned());
+    bar
 }
 
 /// Moves the bar made by [`shared_progress`], if any, by `bytes`.
@@ -233,7 +259,7 @@ pub fn advance_shared(bytes: u64) {
 /// A byte-count progress bar on stderr when stderr is a terminal and `-q` is not given;
 /// hidden otherwise. Its total and its position must count the same bytes.
 pub fn byte_progress(total: u64, label: &str) -> ProgressBar {
-    if verbosity() == Verbosity::Quiet || !io::stderr().is_terminal() {
+    if !progress_visible() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
