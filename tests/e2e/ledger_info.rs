@@ -271,3 +271,55 @@ fn fail_full_name_with_a_line_break_or_too_long() {
     // At the limit: 128 two-byte characters.
     init(&"é".repeat(128)).expect(0);
 }
+
+#[test]
+fn signer_full_name_is_shown_by_verify() {
+    let sb = ledger();
+    std::fs::write(sb.path("disk.img"), b"seized disk image bytes").unwrap();
+    custody(
+        &sb,
+        &[
+            "acquire",
+            "disk.img",
+            "--case",
+            "C-1",
+            "--key",
+            "officer.key",
+        ],
+    )
+    .expect(0);
+    custody(
+        &sb,
+        &[
+            "seal",
+            "--key",
+            "officer.key",
+            "--case",
+            "C-1",
+            "--to",
+            "Staatsanwaltschaft Berlin",
+            "--out",
+            "pkg.zip",
+            "C-1-1",
+        ],
+    )
+    .expect(0);
+    let run = custody(&sb, &["verify", "pkg.zip", "--trust", "officer.pub"]).expect(0);
+    let signer_line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("signer "))
+        .unwrap();
+    assert!(
+        signer_line.starts_with("signer officer@parquet-paris.example+")
+            && signer_line.ends_with(&format!(" ({FULL_NAME}): valid, trusted")),
+        "{signer_line}"
+    );
+    let json = custody(
+        &sb,
+        &["verify", "pkg.zip", "--trust", "officer.pub", "--json"],
+    )
+    .expect(0)
+    .json();
+    assert_eq!(json["signers"][0]["full_name"], FULL_NAME);
+}

@@ -356,7 +356,11 @@ fn signers_text(report: &PackageReport) -> String {
             (false, true, false) => "INVALID",
             (false, false, false) => "not trusted (unchecked)",
         };
-        text.push_str(&output::line(&format!("signer {}: {state}", signer.key)));
+        let who = match &signer.full_name {
+            Some(full) => format!("{} ({full})", signer.key),
+            None => signer.key.clone(),
+        };
+        text.push_str(&output::line(&format!("signer {who}: {state}")));
     }
     text
 }
