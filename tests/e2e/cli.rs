@@ -106,6 +106,19 @@ fn verbose_adds_step_detail_on_stderr() {
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr
+            .contains("payload: 2 item(s), 32 B hashed with SHA-256 and BLAKE3"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "signatures: 1 file(s), 1 by a trusted, active, unrevoked key\nfindings: 0\n"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

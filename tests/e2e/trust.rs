@@ -255,3 +255,31 @@ fn receive_without_as_warns_and_uses_the_store() {
         run.stdout
     );
 }
+
+#[test]
+fn acknowledge_uses_the_trust_store_when_no_key_is_given() {
+    let sb = sandbox_with("pkg.zip");
+    crate::receive::receiver(&sb);
+    std::fs::create_dir(sb.path("evidence")).unwrap();
+    crate::receive::receive(&sb, &["--receipt", "receipt.json"]).expect(0);
+    let base = crate::verify::base();
+    for file in ["custody.db", "officer.key"] {
+        std::fs::copy(base.join(file), sb.path(file)).unwrap();
+    }
+    crate::harness::copy_log_keys(base, sb.dir.path());
+    let clerk = custody_core::keys::Identity::load(&sb.path("clerk.key")).unwrap();
+    std::fs::write(sb.path("clerk.pub"), clerk.public_key().to_pem()).unwrap();
+    let acknowledge =
+        |sb: &Sandbox| custody(sb, &["acknowledge", "receipt.json", "--key", "officer.key"]);
+    // Nothing trusted yet: the receipt is refused and nothing recorded.
+    let run = acknowledge(&sb).expect(1);
+    assert!(run.stderr.contains("receipt refused"), "{}", run.stderr);
+    add(&sb, "sta-berlin", "clerk.pub").expect(0);
+    let run = acknowledge(&sb).expect(0);
+    assert!(
+        run.stdout
+            .starts_with("acknowledged receipt for package PKG-1"),
+        "{}",
+        run.stdout
+    );
+}

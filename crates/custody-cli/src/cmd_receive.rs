@@ -78,8 +78,17 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
     );
     bar.finish_and_clear();
     let outcome = match result {
-        Ok(outcome) => outcome,
+        Ok(outcome) => {
+            output::detail(&format!(
+                "verified, extracted into {}, recorded {} received entr(y/ies), receipt written to {}",
+                outcome.dir.display(),
+                outcome.received_seqs.len(),
+                receipt_path.display()
+            ));
+            outcome
+        }
         Err(ReceiveError::Refused { report }) => {
+            crate::cmd_verify::detail_steps(&report);
             if args.json {
                 output::print_json(&report_json(&report))?;
             } else {

@@ -115,6 +115,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let report = verify::verify_package(&args.path, &options);
     bar.finish_and_clear();
     let report = report?;
+    detail_steps(&report);
     if args.json {
         output::print_json(&report_json(&report))?;
     } else {
@@ -223,6 +224,37 @@ pub fn conditions_json(s: &PackageStatement, verified: bool) -> ConditionsJson<'
             })
             .collect(),
     }
+}
+
+/// Under `-v`, what was checked, step by step, on stderr.
+pub fn detail_steps(report: &PackageReport) {
+    if output::verbosity() != output::Verbosity::Verbose {
+        return;
+    }
+    if let Some(s) = &report.statement {
+        let bytes: u64 = s.items.iter().map(|i| i.size).sum();
+        let events: std::collections::BTreeSet<u64> = s
+            .items
+            .iter()
+            .flat_map(|i| i.events.iter().copied())
+            .collect();
+        output::detail(&format!(
+            "payload: {} item(s), {} hashed with SHA-256 and BLAKE3 against both manifests",
+            s.items.len(),
+            output::size(bytes)
+        ));
+        output::detail(&format!(
+            "custody history: {} event(s), each signature and inclusion proof checked against the sender checkpoint at size {}",
+            events.len(),
+            s.checkpoint.size
+        ));
+    }
+    output::detail(&format!(
+        "signatures: {} file(s), {} by a trusted, active, unrevoked key",
+        report.signers.len(),
+        report.signers.iter().filter(|s| s.counts()).count()
+    ));
+    output::detail(&format!("findings: {}", report.findings.len()));
 }
 
 /// Prints a package report: the findings (kept under `-q`), what the statement says
