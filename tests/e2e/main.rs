@@ -3,15 +3,18 @@
 
 mod audit;
 mod bagit;
+mod cli;
 mod harness;
 mod hash;
 mod interop;
 mod key;
 mod killed;
 mod ledger;
+mod ledger_info;
 mod receipt;
 mod receive;
 mod seal;
 mod tamper;
 mod terminal;
+mod trust;
 mod verify;
