@@ -2,10 +2,10 @@
 //! receipt against this (the sender's) ledger, record `acknowledged`, and keep the cosigned
 //! checkpoint as an outside checkpoint for every later `custody ledger verify`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use custody_core::keys::{PublicKey, VerifierKey};
+use custody_core::keys::{GivenPublicKey, PublicKey};
 use custody_pack::acknowledge::{acknowledge, AcknowledgeError};
 
 use crate::ledger_opts::{now_rfc3339, LedgerArg, Session, SignerArgs};
@@ -41,12 +41,12 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
     let trusted = args
         .trust
         .iter()
-        .map(|t| trusted_key(t))
+        .map(|t| trusted_key(t).context("--trust"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let revoked = args
         .revoked
         .iter()
-        .map(|t| trusted_key(t).with_context(|| format!("--revoked {t}")))
+        .map(|t| trusted_key(t).context("--revoked"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let bytes = std::fs::File::open(&args.receipt)
         .and_then(custody_core::canonical::read_for_strict)
@@ -118,16 +118,5 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
 /// A trusted key as given: a verifier key string, or a file holding a PEM public key or a
 /// verifier key.
 fn trusted_key(given: &str) -> anyhow::Result<PublicKey> {
-    if let Ok(key) = given.parse::<VerifierKey>() {
-        return Ok(key.key);
-    }
-    let path = Path::new(given);
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!("--trust {given:?} is neither a verifier key nor a readable file")
-    })?;
-    if let Ok(key) = text.trim().parse::<VerifierKey>() {
-        return Ok(key.key);
-    }
-    PublicKey::from_pem(&text)
-        .with_context(|| format!("--trust {given}: not a PEM public key or a verifier key"))
+    Ok(GivenPublicKey::read(given)?.public_key())
 }

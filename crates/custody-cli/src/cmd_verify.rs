@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use custody_core::keys::{PublicKey, VerifierKey};
+use custody_core::keys::GivenPublicKey;
 use custody_pack::bagit::{self, BagReport, ValidateOptions};
 use custody_pack::verify::{
     self, Finding, FindingGroup, PackageReport, SignerStatus, TrustedKey, VerifyOptions,
@@ -60,7 +60,7 @@ impl TrustArgs {
         let trusted = self
             .trust
             .iter()
-            .map(|k| parse_trusted(k).with_context(|| format!("--trust {k}")))
+            .map(|k| parse_trusted(k).context("--trust"))
             .collect::<anyhow::Result<_>>()?;
         let revoked = self
             .revoked
@@ -68,7 +68,7 @@ impl TrustArgs {
             .map(|k| {
                 parse_trusted(k)
                     .map(|t| t.public_key())
-                    .with_context(|| format!("--revoked {k}"))
+                    .context("--revoked")
             })
             .collect::<anyhow::Result<_>>()?;
         Ok(VerifyOptions {
@@ -83,31 +83,13 @@ impl TrustArgs {
     }
 }
 
-/// A verifier key string, or a file holding a PEM public key or a verifier key.
+/// A verifier key string, or a file holding a PEM public key or a verifier key; anything
+/// else (a private key, a directory, a package) is refused with its own message.
 fn parse_trusted(text: &str) -> anyhow::Result<TrustedKey> {
-    if let Ok(key) = text.parse::<VerifierKey>() {
-        return Ok(TrustedKey::Verifier(key));
-    }
-    let path = Path::new(text);
-    let content = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "not a verifier key, and cannot read it as a key file ({})",
-            path.display()
-        )
-    })?;
-    if content.contains("-----BEGIN PUBLIC KEY-----") {
-        return Ok(TrustedKey::Public(PublicKey::from_pem(&content)?));
-    }
-    if content.contains("PRIVATE KEY") {
-        anyhow::bail!("{} is a private key; give the public key", path.display());
-    }
-    let key: VerifierKey = content.trim().parse().with_context(|| {
-        format!(
-            "{}: neither a PEM public key nor a verifier key",
-            path.display()
-        )
-    })?;
-    Ok(TrustedKey::Verifier(key))
+    Ok(match GivenPublicKey::read(text)? {
+        GivenPublicKey::Verifier(key) => TrustedKey::Verifier(key),
+        GivenPublicKey::Public(key) => TrustedKey::Public(key),
+    })
 }
 
 /// Runs `custody verify`.
