@@ -615,8 +615,9 @@ impl GivenPublicKey {
             path: path.to_owned(),
             source: Box::new(e),
         };
-        let text = String::from_utf8(bytes).map_err(|_| not_public(KeyFileKind::Other))?;
-        match KeyFileKind::of_bytes(text.as_bytes()) {
+        let found = KeyFileKind::of_bytes(&bytes);
+        let text = String::from_utf8(bytes).map_err(|_| not_public(found))?;
+        match found {
             KeyFileKind::PublicKey => PublicKey::from_pem(&text)
                 .map(GivenPublicKey::Public)
                 .map_err(in_file),
