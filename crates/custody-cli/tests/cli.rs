@@ -67,9 +67,10 @@ fn copy_key(from: &Path, to: &Path, mode: u32) {
     fs::set_permissions(to, fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// Builds the scenario described in the module documentation in a fresh directory.
-fn scenario() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-scenario");
+/// A fresh directory `name` with the keys and evidence of the scenario, and a ledger with
+/// case CASE-1 open.
+fn ledger_in(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = fs::remove_dir_all(&dir);
     for sub in ["keys", "evidence", "home", "log-keys"] {
         fs::create_dir_all(dir.join(sub)).unwrap();
@@ -115,6 +116,12 @@ fn scenario() -> PathBuf {
             T0,
         ],
     );
+    dir
+}
+
+/// Builds the scenario described in the module documentation in a fresh directory.
+fn scenario() -> PathBuf {
+    let dir = ledger_in("cli-scenario");
     custody(
         &dir,
         &[
@@ -168,4 +175,89 @@ fn cli_snapshots() {
     }
     t.case(cases.join("*.toml")).case(cases.join("*.trycmd"));
     t.run();
+}
+
+/// Sealing onto a full disk: the failure is the package's, named once on stderr, with no
+/// dependency's own output, no temporary file left and nothing recorded. The disk is really
+/// full where the test may mount a small tmpfs in a private mount namespace (root, with
+/// `unshare`); everywhere, a child limited by RLIMIT_FSIZE (`ulimit -f`, with SIGXFSZ
+/// ignored so that the write fails instead of killing it) fails the same write with EFBIG.
+#[test]
+fn fail_seal_onto_a_full_disk_blames_the_package() {
+    let dir = ledger_in("cli-full-disk");
+    // 1 MiB of evidence: more than either limit below lets the package hold.
+    let evidence: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    fs::write(dir.join("evidence/disk.img"), &evidence).unwrap();
+    custody(
+        &dir,
+        &[
+            "acquire",
+            "evidence/disk.img",
+            "--case",
+            "CASE-1",
+            "--item",
+            "CASE-1-1",
+            "--claimed-time",
+            T0,
+        ],
+    );
+    fs::create_dir(dir.join("out")).unwrap();
+    let seal = format!(
+        "{BIN} seal --case CASE-1 --to Bundeskriminalamt --out out/pkg.zip --claimed-time {T0} CASE-1-1"
+    );
+    let mounted = format!(
+        "mount -t tmpfs -o size=256k tmpfs out || exit 99; {seal}; code=$?; ls -A out > listing; exit $code"
+    );
+    let tmpfs = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &mounted])
+        .current_dir(&dir)
+        .env_clear()
+        .envs(scenario_env(&dir))
+        .output();
+    // Without a mount namespace here (not root, or a container without the capability),
+    // only the limited child below runs.
+    if let Some(out) = tmpfs.ok().filter(|o| o.status.code() != Some(99)) {
+        check_full_disk(&dir, &out, "No space left on device");
+        let listing = fs::read_to_string(dir.join("listing")).unwrap();
+        assert_eq!(listing, "", "left on the full file system: {listing}");
+    }
+    let limited = format!("trap '' XFSZ; ulimit -f 512; exec {seal}");
+    let out = Command::new("sh")
+        .args(["-c", &limited])
+        .current_dir(&dir)
+        .env_clear()
+        .envs(scenario_env(&dir))
+        .output()
+        .unwrap();
+    check_full_disk(&dir, &out, "File too large");
+    let left: Vec<_> = fs::read_dir(dir.join("out")).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+fn check_full_disk(dir: &Path, out: &std::process::Output, cause: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.stdout, b"", "{stderr}");
+    let expected =
+        "custody: error: cannot seal out/pkg.zip: cannot write the package out/pkg.zip: ";
+    assert!(stderr.starts_with(expected), "{stderr}");
+    assert!(stderr.contains(cause), "{stderr}");
+    assert!(
+        stderr.ends_with("; nothing was written there\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for never in ["ZipWriter", "Io(", "Custom", "partial", "disk.img", "read"] {
+        assert!(!stderr.contains(never), "{never:?} in {stderr}");
+    }
+    // Nothing was recorded: the ledger holds init, case-opened and acquired only.
+    let verified = Command::new(BIN)
+        .args(["ledger", "verify"])
+        .current_dir(dir)
+        .env_clear()
+        .envs(scenario_env(dir))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(text.contains("(3 entries"), "{text}");
 }

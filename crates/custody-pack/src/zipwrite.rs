@@ -210,7 +210,7 @@ impl PackageWriter {
             .suffix(".partial")
             .tempfile_in(&dir)
             .map_err(|source| ZipWriteError::CreateTemp {
-                dir,
+                dir: dir.clone(),
                 source: without_temp_name(source),
             })?;
         let (method, level) = match settings.compression {
@@ -223,8 +223,15 @@ impl PackageWriter {
             .last_modified_time(time)
             .unix_permissions(FILE_MODE);
         let abandon = Arc::new(AtomicBool::new(false));
+        // Written through a handle of its own: `NamedTempFile`'s own writes add the
+        // temporary file's name to their errors.
+        let file = temp
+            .as_file()
+            .try_clone()
+            .map_err(|source| ZipWriteError::CreateTemp { dir, source })?;
         let sink = TempSink {
-            file: Some(BufWriter::with_capacity(1 << 20, temp)),
+            temp: Some(temp),
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
             failed: false,
             abandon: Arc::clone(&abandon),
             position: 0,
@@ -377,7 +384,9 @@ fn finished(dest: &Path) -> ZipWriteError {
 /// only the positions consistent, so that nothing the library does while being dropped
 /// can fail, print or write to disk.
 struct TempSink {
-    file: Option<BufWriter<NamedTempFile>>,
+    /// Removed when dropped.
+    temp: Option<NamedTempFile>,
+    file: Option<BufWriter<File>>,
     /// A write, flush or seek on the file failed.
     failed: bool,
     abandon: Arc<AtomicBool>,
@@ -389,12 +398,14 @@ struct TempSink {
 
 impl TempSink {
     /// The file, unless it was let go (now or before).
-    fn live(&mut self) -> Option<&mut BufWriter<NamedTempFile>> {
+    fn live(&mut self) -> Option<&mut BufWriter<File>> {
         if self.failed || self.abandon.load(Ordering::Relaxed) {
             if let Some(file) = self.file.take() {
-                // Neither flushed nor synced: the temporary file is removed as it drops.
-                let (temp, _unwritten) = file.into_parts();
-                drop(temp);
+                // Not flushed: the buffered bytes go nowhere, and the temporary file is
+                // removed as it drops.
+                let (handle, _unwritten) = file.into_parts();
+                drop(handle);
+                self.temp = None;
             }
         }
         self.file.as_mut()
@@ -417,7 +428,10 @@ impl TempSink {
             .file
             .take()
             .ok_or_else(|| io::Error::other("no file"))?;
-        file.into_inner().map_err(|e| e.into_error())
+        file.into_inner().map_err(|e| e.into_error())?;
+        self.temp
+            .take()
+            .ok_or_else(|| io::Error::other("no temporary file"))
     }
 }
 
