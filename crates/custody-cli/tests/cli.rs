@@ -261,3 +261,90 @@ fn check_full_disk(dir: &Path, out: &std::process::Output, cause: &str) {
     let text = String::from_utf8_lossy(&verified.stdout);
     assert!(text.contains("(3 entries"), "{text}");
 }
+
+/// The command lines of README.md's shell blocks.
+fn readme_commands() -> Vec<String> {
+    shell_commands(&fs::read_to_string(repo().join("README.md")).unwrap())
+}
+
+/// The command lines of a Markdown text's shell blocks (```sh, bash, shell or console),
+/// without prompts (`$ `), comments and blank lines.
+fn shell_commands(readme: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        let fence = line.trim_start();
+        if let Some(info) = fence.strip_prefix("```") {
+            in_block = !in_block && matches!(info.trim(), "sh" | "bash" | "shell" | "console");
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let command = line.split(" #").next().unwrap_or("").trim();
+        let command = command.strip_prefix("$ ").unwrap_or(command);
+        if !command.is_empty() && !command.starts_with('#') {
+            commands.push(command.to_owned());
+        }
+    }
+    commands
+}
+
+/// Every command README.md shows is run, as written, from the repository root, with the
+/// `custody` under test first on PATH: whatever the README says, it stays true. The test
+/// suite's own command cannot run inside the test suite; it is the one `.ci/run` runs.
+#[test]
+fn readme_commands_run() {
+    let commands = readme_commands();
+    assert!(
+        !commands.is_empty(),
+        "README.md shows no ```sh command block"
+    );
+    let suite = "scripts/test.sh";
+    let ci = fs::read_to_string(repo().join(".ci/run")).unwrap();
+    let mut script = String::from("set -euo pipefail\n");
+    for command in &commands {
+        if command.split_whitespace().any(|word| word.ends_with(suite)) {
+            assert!(
+                ci.lines()
+                    .any(|l| !l.trim_start().starts_with('#') && l.contains(suite)),
+                "README shows `{command}`, which .ci/run does not run"
+            );
+            continue;
+        }
+        script.push_str(command);
+        script.push('\n');
+    }
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(repo())
+        .env("PATH", path)
+        .env_remove("CUSTODY_LEDGER")
+        .env_remove("CUSTODY_KEY")
+        .env_remove("CUSTODY_LOG_KEY")
+        .env_remove("CUSTODY_LOG_KEY_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "README commands failed ({}):\n{script}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn readme_commands_are_read_from_shell_blocks_only() {
+    let text = "intro `custody x`\n```sh\nscripts/demo.sh     # the demo\n# a comment\n\n$ custody verify pkg.zip\n```\n```text\nnot a command\n```\n```console\ncustody log\n```\n";
+    assert_eq!(
+        shell_commands(text),
+        ["scripts/demo.sh", "custody verify pkg.zip", "custody log"]
+    );
+}
