@@ -383,6 +383,11 @@ fn custody_flow_records_events_and_enforces_the_check_out_rules() {
 #[test]
 fn acquisition_refuses_links_and_an_item_id_for_several_paths() {
     let sb = ledger_with_alice();
+    custody(
+        &sb,
+        &["case", "open", "C-2", "--title", "t", "--key", "alice.key"],
+    )
+    .expect(0);
     std::fs::write(sb.path("a.bin"), b"a").unwrap();
     std::fs::write(sb.path("b.bin"), b"b").unwrap();
     let two = custody(
@@ -431,7 +436,8 @@ fn acquisition_refuses_links_and_an_item_id_for_several_paths() {
     .json();
     assert_eq!(ok[0]["item"], "C-2-1");
     assert_eq!(ok[1]["item"], "C-2-2");
-    assert_eq!(ok[0]["seq"], 1);
+    // Seq 1 opened the case.
+    assert_eq!(ok[0]["seq"], 2);
 }
 
 #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use custody_store::acquisition::{next_item_id, Acquisition};
+use custody_store::rules::{already_acquired, AlreadyAcquired};
 use custody_store::{EventDraft, EventFields, EventKind, Evidence};
 
 use crate::ledger_opts::{now_rfc3339, LedgerArg, Session, SignerArgs};
@@ -39,6 +40,10 @@ pub struct AcquireArgs {
     /// When it was acquired (RFC 3339 with offset) [default: now]
     #[arg(long)]
     claimed_time: Option<String>,
+    /// Record evidence whose bytes the ledger already holds as another item (or that two
+    /// PATHs share) as a new item anyway; without it, such an acquisition is refused.
+    #[arg(long)]
+    force: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -84,8 +89,23 @@ pub fn run(args: AcquireArgs) -> anyhow::Result<Outcome> {
                     ..EventFields::default()
                 })
         })
-        .collect();
-    let appended = session.append_batch(drafts)?;
+        .collect::<Vec<_>>();
+    // Decided inside the append's transaction, from the verified entries.
+    let mut duplicates = Vec::new();
+    let checked = drafts.clone();
+    let appended = session.append_batch_if(drafts, |view| {
+        duplicates = already_acquired(view, &checked);
+        match duplicates.first() {
+            Some(first) if !args.force => Err(refuse_duplicates(first, duplicates.len())),
+            _ => Ok(()),
+        }
+    })?;
+    for duplicate in &duplicates {
+        output::eprint(&output::line(&format!(
+            "custody: warning: {duplicate}; recorded as item {} because --force was given",
+            duplicate.item
+        )));
+    }
     if args.json {
         let rows: Vec<_> = appended
             .iter()
@@ -101,6 +121,19 @@ pub fn run(args: AcquireArgs) -> anyhow::Result<Outcome> {
     }
     output::print(&text)?;
     Ok(Outcome::Ok)
+}
+
+/// The refusal of an acquisition of evidence already held as another item.
+fn refuse_duplicates(first: &AlreadyAcquired, count: usize) -> anyhow::Error {
+    let more = match count {
+        1 => String::new(),
+        n => format!(" (and {} more path(s) like it)", n - 1),
+    };
+    anyhow::anyhow!(
+        "{first}{more}; nothing was recorded; what to do: record the handling of item {} with `custody event {} ...`, or acquire it again with --force if a second item is really meant",
+        first.earlier,
+        first.earlier
+    )
 }
 
 fn item_ids(args: &AcquireArgs, session: &Session) -> anyhow::Result<Vec<String>> {

@@ -1,10 +1,10 @@
 //! `custody actor enroll|rotate|revoke|list`: who may sign custody events.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use custody_core::hex;
-use custody_core::keys::{ActorInfo, PublicKey, VerifierKey};
+use custody_core::keys::{ActorInfo, GivenPublicKey, PublicKey};
 use custody_store::{ActorStatus, EventDraft, EventFields, EventKind};
 
 use crate::ledger_opts::{
@@ -247,29 +247,10 @@ fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
 /// A public key from a PEM file, a verifier-key file, or a verifier key typed inline;
 /// returns the key and, for a verifier key, its name.
 fn parse_public_key(arg: &str) -> anyhow::Result<(PublicKey, Option<String>)> {
-    let path = Path::new(arg);
-    let text = if path.is_file() {
-        std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read public key file {}", path.display()))?
-    } else {
-        arg.to_owned()
-    };
-    if text.contains("-----BEGIN PUBLIC KEY-----") {
-        let key = PublicKey::from_pem(&text)
-            .with_context(|| format!("--pubkey {arg}: not a valid Ed25519 public key PEM"))?;
-        return Ok((key, None));
-    }
-    if text.contains("PRIVATE KEY") {
-        anyhow::bail!(
-            "--pubkey {arg}: this is a private key; give the public key (`custody key show` prints it)"
-        );
-    }
-    let verifier: VerifierKey = text.trim().parse().with_context(|| {
-        format!(
-            "--pubkey {arg}: neither a PEM public key file nor a verifier key (name+keyid+base64)"
-        )
-    })?;
-    Ok((verifier.key, Some(verifier.name)))
+    Ok(match GivenPublicKey::read(arg).context("--pubkey")? {
+        GivenPublicKey::Verifier(verifier) => (verifier.key, Some(verifier.name)),
+        GivenPublicKey::Public(key) => (key, None),
+    })
 }
 
 /// How an actor is named in one-line messages: `Full Name (key-name)`, or the key name.

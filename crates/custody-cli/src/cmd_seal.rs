@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use custody_core::keys::Identity;
 use custody_pack::package::{Recipient, RequestFile, RequestInfo};
-use custody_pack::seal::{seal, SealRequest, SenderInfo};
+use custody_pack::seal::{seal, SealError, SealRequest, SenderInfo};
 use custody_pack::zipwrite::Compression;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -119,7 +119,14 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
         },
     );
     bar.finish_and_clear();
-    let outcome = outcome.with_context(|| format!("cannot seal {}", args.out.display()))?;
+    let out = args.out.display();
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e @ SealError::OutputExists { .. }) => anyhow::bail!(
+            "cannot seal {out}: {e}; what to do: choose another --out (and keep the existing package as it is)"
+        ),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot seal {out}"))),
+    };
     let sha256 = custody_core::hex::encode(&outcome.sha256);
     let signers: Vec<String> = outcome.signers.iter().map(ToString::to_string).collect();
     if args.json {

@@ -6,11 +6,10 @@
 //! [`custody_pack::trust`]; `verify`, `receive` and `acknowledge` read its signer entries
 //! when no `--trust` is given.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use custody_pack::trust::{self, EntryKind, NewEntry, TrustEntry, TrustStore};
+use custody_pack::trust::{EntryKind, NewEntry, TrustEntry, TrustStore};
 use custody_pack::verify::TrustedKey;
 
 use crate::ledger_opts::now_rfc3339;
@@ -202,37 +201,8 @@ fn list_text(entries: &[TrustEntry]) -> String {
 /// a PEM public key. A private key, a directory, a ZIP archive or a file too large to be a
 /// key each get their own message, and no error quotes the file's content.
 pub fn read_key_argument(given: &str) -> anyhow::Result<TrustedKey> {
-    if let Ok(key) = trust::parse_public_key(given) {
-        return Ok(key);
-    }
-    let path = Path::new(given);
-    let meta = std::fs::metadata(path).with_context(|| {
-        format!("{given:?} is neither a verifier key (name+keyid+base64) nor a readable key file")
-    })?;
-    if meta.is_dir() {
-        anyhow::bail!("{} is a directory, not a key file", path.display());
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .with_context(|| format!("cannot read key file {}", path.display()))?
-        .take(trust::MAX_TRUST_ENTRY_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read key file {}", path.display()))?;
-    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
-        anyhow::bail!(
-            "{} is a ZIP archive (a package?), not a public key",
-            path.display()
-        );
-    }
-    if bytes.len() as u64 > trust::MAX_TRUST_ENTRY_BYTES {
-        anyhow::bail!(
-            "{} is larger than {} bytes, no public key file is",
-            path.display(),
-            trust::MAX_TRUST_ENTRY_BYTES
-        );
-    }
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        anyhow::bail!("{} is not a text key file", path.display());
-    };
-    trust::parse_public_key(text).with_context(|| format!("key file {}", path.display()))
+    Ok(match custody_core::keys::GivenPublicKey::read(given)? {
+        custody_core::keys::GivenPublicKey::Verifier(key) => TrustedKey::Verifier(key),
+        custody_core::keys::GivenPublicKey::Public(key) => TrustedKey::Public(key),
+    })
 }

@@ -85,7 +85,7 @@ impl TrustArgs {
             .map(|k| {
                 read_key_argument(k)
                     .map(|t| t.public_key())
-                    .with_context(|| format!("--revoked {k}"))
+                    .context("--revoked")
             })
             .collect()
     }

@@ -93,9 +93,24 @@ impl Session {
 
     /// Appends events as one all-or-nothing batch, explaining a refusal.
     pub fn append_batch(&mut self, drafts: Vec<EventDraft>) -> anyhow::Result<Vec<Appended>> {
+        self.append_batch_if(drafts, |_| Ok(()))
+    }
+
+    /// [`Session::append_batch`] if `precondition` holds against the verified ledger inside
+    /// the append's transaction (see [`Ledger::append_batch_if`]); its error is returned as
+    /// it is, and nothing is recorded.
+    pub fn append_batch_if(
+        &mut self,
+        drafts: Vec<EventDraft>,
+        precondition: impl FnOnce(&custody_store::LedgerView<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Vec<Appended>> {
         let what = describe_drafts(&drafts);
-        match self.ledger.append_batch(drafts, &self.actor, &self.log_key) {
-            Ok(appended) => Ok(appended),
+        match self
+            .ledger
+            .append_batch_if(drafts, &self.actor, &self.log_key, precondition)
+        {
+            Ok(Ok(appended)) => Ok(appended),
+            Ok(Err(refused)) => Err(refused),
             Err(err) => Err(self.explain(err, &what)),
         }
     }
@@ -116,7 +131,8 @@ impl Session {
                 reason = reason.replace(key.as_str(), name);
             }
         }
-        anyhow::anyhow!("{context}: {reason}\n  what to do: {hint}")
+        // One line: the error is printed escaped, where a line break would show as `\u{a}`.
+        anyhow::anyhow!("{context}: {reason}; what to do: {hint}")
     }
 }
 
@@ -171,6 +187,21 @@ fn hint(err: &StoreError) -> Option<String> {
         | StoreError::SignedCheckpointAhead { .. }
         | StoreError::UnverifiedEntry { .. } => {
             "the ledger file no longer holds what its log key signed: run `custody ledger verify` and restore the ledger from a trusted copy (keep the signer state as it is)".to_owned()
+        }
+        StoreError::CaseNotOpened { case } => {
+            format!("open the case first: custody case open {case} --title TITLE")
+        }
+        StoreError::WrongCase { item, item_case, .. } => {
+            format!("record it under the item's own case: --case {item_case}, or leave --case out (see: custody log {item})")
+        }
+        StoreError::MissingRecipient { kind } => {
+            format!("say to whom: custody event ITEM {kind} --to AUTHORITY")
+        }
+        StoreError::MissingAuthority { kind } => format!(
+            "name the order, request or provision it rests on: custody event ITEM {kind} --authority TEXT"
+        ),
+        StoreError::LastActiveActor { .. } => {
+            "enrol another actor first (custody actor enroll), or rotate the key instead (custody actor rotate --new-key FILE)".to_owned()
         }
         StoreError::WrongLogKey { .. } => {
             "give this ledger's log key with --log-key (default <log key directory>/<origin>.key)"
@@ -227,7 +258,8 @@ fn log_key_file_name(origin: &str) -> OsString {
 
 /// Loads a private key, saying which one failed.
 pub fn load_key(path: &Path, what: &str) -> anyhow::Result<Identity> {
-    Identity::load(path).with_context(|| format!("cannot load {what} {}", path.display()))
+    // Every key error names the file already.
+    Identity::load(path).with_context(|| format!("cannot load {what}"))
 }
 
 /// Now, to the second, in UTC: the default claimed time.

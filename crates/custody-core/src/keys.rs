@@ -1,5 +1,11 @@
 //! Ed25519 identities: generation, PKCS#8 PEM private keys (created 0600, refused when
 //! readable by others), PEM public keys and C2SP signed-note verifier keys.
+//!
+//! A file given where a key is expected is first told apart by what it holds
+//! ([`KeyFileKind`]), so that a public key where a private one is needed, a private key
+//! where a verifier key is expected, a directory or a ZIP archive each get their own
+//! message. No error ever repeats the content of a key file or of a value that may be key
+//! material.
 
 use std::path::{Path, PathBuf};
 
@@ -115,6 +121,100 @@ fn validate_header_value(field: &'static str, value: &str) -> Result<(), KeyErro
     Err(KeyError::InvalidField { field, reason })
 }
 
+/// The longest file read as a key: an Ed25519 key file is a few hundred bytes, and a file
+/// given by mistake (an evidence image, a device) must not be read whole.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
+/// What a file given as a key holds, as far as telling one mistake from another needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyFileKind {
+    /// A PEM private key (`-----BEGIN … PRIVATE KEY-----`), with or without `Custody-*`
+    /// header lines.
+    PrivateKey,
+    /// A PEM public key (`-----BEGIN PUBLIC KEY-----`).
+    PublicKey,
+    /// One line that parses as a C2SP verifier key.
+    VerifierKey,
+    /// A directory.
+    Directory,
+    /// A ZIP archive (such as a package).
+    Zip,
+    /// Not a regular file (a device, a pipe, a socket).
+    Special,
+    /// Larger than [`MAX_KEY_FILE_BYTES`].
+    TooLarge,
+    /// An empty file.
+    Empty,
+    /// Anything else.
+    Other,
+}
+
+impl KeyFileKind {
+    /// Tells what `bytes` (a file's first bytes) hold.
+    pub fn of_bytes(bytes: &[u8]) -> KeyFileKind {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return KeyFileKind::Empty;
+        }
+        if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+            return KeyFileKind::Zip;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return KeyFileKind::Other;
+        };
+        if text.contains("-----BEGIN PUBLIC KEY-----") {
+            KeyFileKind::PublicKey
+        } else if text.contains(PEM_BEGIN) && text.contains("PRIVATE KEY-----") {
+            KeyFileKind::PrivateKey
+        } else if text.trim().parse::<VerifierKey>().is_ok() {
+            KeyFileKind::VerifierKey
+        } else {
+            KeyFileKind::Other
+        }
+    }
+
+    /// What the file is, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyFileKind::PrivateKey => "a private key",
+            KeyFileKind::PublicKey => "a public key (PEM)",
+            KeyFileKind::VerifierKey => "a verifier key (a public key)",
+            KeyFileKind::Directory => "a directory",
+            KeyFileKind::Zip => "a ZIP archive (a package?)",
+            KeyFileKind::Special => "not a regular file",
+            KeyFileKind::TooLarge => "far larger than any key file",
+            KeyFileKind::Empty => "empty",
+            KeyFileKind::Other => "not a key file",
+        }
+    }
+
+    fn private_expected(self) -> String {
+        let what = self.describe();
+        match self {
+            KeyFileKind::PublicKey | KeyFileKind::VerifierKey => format!(
+                "this is {what}, but a private key is needed here (the file `custody key new --out` wrote)"
+            ),
+            KeyFileKind::Other => {
+                "not a private key file (no -----BEGIN PRIVATE KEY----- block)".to_owned()
+            }
+            _ => format!("{what}, not a private key file"),
+        }
+    }
+
+    fn public_expected(self) -> String {
+        let what = self.describe();
+        match self {
+            KeyFileKind::PrivateKey => format!(
+                "this is {what}, but a public key is expected here: give the public key (`custody key export` writes it, `custody key show` prints the verifier key) and keep the private key to its holder"
+            ),
+            KeyFileKind::Other | KeyFileKind::PublicKey | KeyFileKind::VerifierKey => {
+                "neither a PEM public key nor a verifier key (name+keyid+base64)".to_owned()
+            }
+            _ => format!("{what}, not a public key file"),
+        }
+    }
+}
+
 /// A key failure, naming the file where there is one.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -198,6 +298,32 @@ pub enum KeyError {
         stated: String,
         /// Key ID computed from name, type and key (hex).
         computed: String,
+    },
+    /// A file given as a private key holds something else.
+    #[error("{path}: {}", found.private_expected())]
+    NotAPrivateKey {
+        /// The file.
+        path: PathBuf,
+        /// What it holds.
+        found: KeyFileKind,
+    },
+    /// A file given as a public or verifier key holds something else.
+    #[error("{path}: {}", found.public_expected())]
+    NotAPublicKey {
+        /// The file.
+        path: PathBuf,
+        /// What it holds.
+        found: KeyFileKind,
+    },
+    /// A value given as a verifier key or a key file is neither. The value itself is not
+    /// repeated when it may be key material (pasted PEM text or a long encoded string).
+    #[error(
+        "{}: neither a verifier key (name+keyid+base64) nor a key file that exists",
+        shown_value(given)
+    )]
+    NoSuchKey {
+        /// The value given.
+        given: String,
     },
     /// A verifier key with a signature type Custody does not implement.
     #[error("verifier key {name}: unsupported signature type 0x{byte:02x}")]
@@ -378,7 +504,13 @@ impl Identity {
             // The file is created with these bits, before any key byte reaches it.
             builder.permissions(std::fs::Permissions::from_mode(0o600));
         }
-        let mut tmp = builder.tempfile_in(dir).map_err(io)?;
+        // `tempfile` names its temporary file in this error; the user never gave that name.
+        let mut tmp = builder
+            .tempfile_in(dir)
+            .map_err(|e| match e.raw_os_error() {
+                Some(_) => io(e),
+                None => io(std::io::Error::from(e.kind())),
+            })?;
         tmp.write_all(self.to_pem().as_bytes()).map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
         tmp.persist_noclobber(path).map_err(|e| {
@@ -393,17 +525,30 @@ impl Identity {
         sync_dir(dir).map_err(io)
     }
 
-    /// Loads a private key, refusing files readable by group or others.
+    /// Loads a private key, refusing files readable by group or others, and saying what
+    /// the file is when it is not a private key (see [`KeyFileKind`]).
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(io)?;
+        let (file, bytes) = read_key_file(path).map_err(|e| match e {
+            KeyFileError::Io(source) => KeyError::Io {
+                path: path.to_owned(),
+                source,
+            },
+            KeyFileError::Kind(found) => KeyError::NotAPrivateKey {
+                path: path.to_owned(),
+                found,
+            },
+        })?;
+        let found = KeyFileKind::of_bytes(&bytes);
+        if found != KeyFileKind::PrivateKey {
+            return Err(KeyError::NotAPrivateKey {
+                path: path.to_owned(),
+                found,
+            });
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
+            let mode = file.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
                 return Err(KeyError::InsecurePermissions {
                     path: path.to_owned(),
@@ -411,12 +556,129 @@ impl Identity {
                 });
             }
         }
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut &file, &mut text).map_err(io)?;
+        let text = String::from_utf8(bytes).map_err(|_| KeyError::NotAPrivateKey {
+            path: path.to_owned(),
+            found: KeyFileKind::Other,
+        })?;
         Identity::from_pem(&text, None).map_err(|e| KeyError::InFile {
             path: path.to_owned(),
             source: Box::new(e),
         })
+    }
+}
+
+enum KeyFileError {
+    Io(std::io::Error),
+    Kind(KeyFileKind),
+}
+
+/// A key file's metadata and bytes: only a regular file, and at most
+/// [`MAX_KEY_FILE_BYTES`] of it.
+fn read_key_file(path: &Path) -> Result<(std::fs::Metadata, Vec<u8>), KeyFileError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(KeyFileError::Io)?;
+    if meta.is_dir() {
+        return Err(KeyFileError::Kind(KeyFileKind::Directory));
+    }
+    if !meta.is_file() {
+        return Err(KeyFileError::Kind(KeyFileKind::Special));
+    }
+    let file = std::fs::File::open(path).map_err(KeyFileError::Io)?;
+    // The metadata that counts is the opened file's (the path may have been replaced).
+    let meta = file.metadata().map_err(KeyFileError::Io)?;
+    if !meta.is_file() {
+        return Err(KeyFileError::Kind(KeyFileKind::Special));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(KeyFileError::Io)?;
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(KeyFileError::Kind(KeyFileKind::TooLarge));
+    }
+    Ok((meta, bytes))
+}
+
+/// A public key as a user gives one: a verifier key typed inline, or a file holding a PEM
+/// public key or a verifier key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GivenPublicKey {
+    /// A C2SP verifier key (inline or from a file).
+    Verifier(VerifierKey),
+    /// A SubjectPublicKeyInfo PEM public key from a file.
+    Public(PublicKey),
+}
+
+impl GivenPublicKey {
+    /// The Ed25519 key.
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            GivenPublicKey::Verifier(v) => v.key,
+            GivenPublicKey::Public(p) => *p,
+        }
+    }
+
+    /// Reads `given`: a verifier key, else a file. A private key, a directory, a ZIP
+    /// archive or anything else is refused with its own message ([`KeyError::NotAPublicKey`]),
+    /// which never repeats the file's content.
+    pub fn read(given: &str) -> Result<Self, KeyError> {
+        if let Ok(key) = given.trim().parse::<VerifierKey>() {
+            return Ok(GivenPublicKey::Verifier(key));
+        }
+        let path = Path::new(given);
+        let not_public = |found| KeyError::NotAPublicKey {
+            path: path.to_owned(),
+            found,
+        };
+        let (_, bytes) = match read_key_file(path) {
+            Ok(read) => read,
+            Err(KeyFileError::Kind(found)) => return Err(not_public(found)),
+            Err(KeyFileError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(KeyError::NoSuchKey {
+                    given: given.to_owned(),
+                })
+            }
+            Err(KeyFileError::Io(source)) => {
+                return Err(KeyError::Io {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        let in_file = |e| KeyError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        };
+        let found = KeyFileKind::of_bytes(&bytes);
+        let text = String::from_utf8(bytes).map_err(|_| not_public(found))?;
+        match found {
+            KeyFileKind::PublicKey => PublicKey::from_pem(&text)
+                .map(GivenPublicKey::Public)
+                .map_err(in_file),
+            KeyFileKind::VerifierKey => text
+                .trim()
+                .parse()
+                .map(GivenPublicKey::Verifier)
+                .map_err(in_file),
+            found => Err(not_public(found)),
+        }
+    }
+}
+
+/// A value given on a command line, as an error may show it: not at all when it may be
+/// key material.
+fn shown_value(given: &str) -> String {
+    // Pasted PEM text, or a long run of base64 (a private key's body, a seed).
+    let base64ish = given.len() >= 40
+        && given
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    let pasted =
+        given.contains('\n') || given.contains(PEM_BEGIN) || given.len() > 256 || base64ish;
+    if pasted {
+        "the value given (not repeated: it may be key material)".to_owned()
+    } else {
+        given.to_owned()
     }
 }
 
@@ -613,7 +875,8 @@ impl std::str::FromStr for VerifierKey {
     /// Parses and checks that the key ID matches the name and key.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         use base64::Engine;
-        let bad = |reason: &str| malformed("verifier key", format!("{s:?}: {reason}"));
+        // The text is not repeated: what was given may be key material.
+        let bad = |reason: &str| malformed("verifier key", reason);
         let (name, rest) = s
             .split_once('+')
             .ok_or_else(|| bad("expected name+keyid+key"))?;

@@ -235,3 +235,156 @@ fn fail_full_name_with_controls_or_over_the_limit() {
     };
     assert!(id.with_info(bad).is_err());
 }
+
+fn kind_error_private(path: &Path) -> KeyError {
+    Identity::load(path).expect_err("not a usable private key")
+}
+
+#[test]
+fn fail_public_keys_directories_and_zips_where_a_private_key_is_needed() {
+    use custody_core::keys::KeyFileKind;
+    let dir = tempfile::tempdir().unwrap();
+    let id = Identity::from_seed(info(), [3; 32]).unwrap();
+    let pem = dir.path().join("pub.pem");
+    std::fs::write(&pem, id.public_key().to_pem()).unwrap();
+    let vkey = dir.path().join("marie.vkey");
+    std::fs::write(&vkey, format!("{}\n", id.verifier_key())).unwrap();
+    let zip = dir.path().join("pkg.zip");
+    std::fs::write(&zip, b"PK\x03\x04\x14\x00rest of a zip").unwrap();
+    let empty = dir.path().join("empty.key");
+    std::fs::write(&empty, b"").unwrap();
+    let cases: [(&Path, KeyFileKind, &str); 5] = [
+        (
+            &pem,
+            KeyFileKind::PublicKey,
+            "this is a public key (PEM), but a private key is needed",
+        ),
+        (
+            &vkey,
+            KeyFileKind::VerifierKey,
+            "this is a verifier key (a public key), but a private key is needed",
+        ),
+        (
+            dir.path(),
+            KeyFileKind::Directory,
+            "a directory, not a private key file",
+        ),
+        (
+            &zip,
+            KeyFileKind::Zip,
+            "a ZIP archive (a package?), not a private key file",
+        ),
+        (&empty, KeyFileKind::Empty, "empty, not a private key file"),
+    ];
+    for (path, kind, message) in cases {
+        // Public files are usually readable by all: that is not what is wrong with them.
+        let err = kind_error_private(path);
+        assert!(
+            matches!(&err, KeyError::NotAPrivateKey { found, .. } if *found == kind),
+            "{path:?}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("{}: {message}", path.display())),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn fail_private_keys_directories_and_zips_where_a_public_key_is_expected() {
+    use custody_core::keys::{GivenPublicKey, KeyFileKind};
+    let dir = tempfile::tempdir().unwrap();
+    let id = Identity::from_seed(info(), [4; 32]).unwrap();
+    let private = dir.path().join("marie.key");
+    id.save(&private).unwrap();
+    let zip = dir.path().join("pkg.zip");
+    std::fs::write(&zip, b"PK\x03\x04\x14\x00rest").unwrap();
+    let secret_line = id.to_pem().lines().nth(5).unwrap().to_owned();
+    for (given, kind) in [
+        (&private, KeyFileKind::PrivateKey),
+        (&dir.path().to_path_buf(), KeyFileKind::Directory),
+        (&zip, KeyFileKind::Zip),
+    ] {
+        let err = GivenPublicKey::read(given.to_str().unwrap()).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::NotAPublicKey { found, .. } if *found == kind),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains(&secret_line));
+    }
+    let err = GivenPublicKey::read(private.to_str().unwrap()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: this is a private key, but a public key is expected here: give the public key (`custody key export` writes it, `custody key show` prints the verifier key) and keep the private key to its holder", private.display())
+    );
+    // Both public forms are read; the key is the same.
+    let pem = dir.path().join("pub.pem");
+    std::fs::write(&pem, id.public_key().to_pem()).unwrap();
+    let vkey = id.verifier_key().to_string();
+    for given in [pem.to_str().unwrap(), vkey.as_str()] {
+        assert_eq!(
+            GivenPublicKey::read(given).unwrap().public_key(),
+            id.public_key()
+        );
+    }
+}
+
+#[test]
+fn fail_pasted_private_key_text_is_never_repeated() {
+    use custody_core::keys::GivenPublicKey;
+    let pem = Identity::from_seed(info(), [5; 32]).unwrap().to_pem();
+    let secret = pem.lines().nth(5).unwrap();
+    for given in [pem.as_str(), secret] {
+        let err = GivenPublicKey::read(given).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("neither a verifier key"), "{text}");
+    }
+    // A malformed verifier key is not repeated either (it may be anything).
+    let err = secret.parse::<VerifierKey>().unwrap_err().to_string();
+    assert!(!err.contains(secret), "{err}");
+}
+
+#[test]
+fn key_files_are_read_up_to_the_limit_and_not_past_it() {
+    use custody_core::keys::{KeyFileKind, MAX_KEY_FILE_BYTES};
+    let dir = tempfile::tempdir().unwrap();
+    let id = Identity::from_seed(info(), [6; 32]).unwrap();
+    let mut text = id.to_pem().into_bytes();
+    let path = dir.path().join("padded.key");
+    // Trailing blank lines pad the file to exactly the limit: still a key.
+    text.resize(MAX_KEY_FILE_BYTES as usize, b'\n');
+    std::fs::write(&path, &text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(Identity::load(&path).unwrap().public_key(), id.public_key());
+    text.push(b'\n');
+    std::fs::write(&path, &text).unwrap();
+    let err = Identity::load(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KeyError::NotAPrivateKey {
+                found: KeyFileKind::TooLarge,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn fail_device_given_as_key() {
+    use custody_core::keys::KeyFileKind;
+    let err = Identity::load(Path::new("/dev/null")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KeyError::NotAPrivateKey {
+                found: KeyFileKind::Special,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

@@ -5,8 +5,15 @@
 //! tag manifest and the signatures are made first and every entry is written in sorted
 //! order. Each payload file is then streamed once (read, SHA-256 and BLAKE3, CRC-32, into
 //! the ZIP) and its digests compared with the acquired ones; a difference aborts the
-//! package before [`PackageWriter::finish`], so nothing is left at the destination. Only
+//! package before [`PackageWriter::finish_new`], so nothing is left at the destination. Only
 //! once the ZIP is in place are `sealed` and `transferred` recorded, naming its SHA-256.
+//!
+//! A package is never written over an existing file ([`SealError::OutputExists`]): the
+//! ledger records each package by its SHA-256, and a file replaced in place would leave
+//! that record naming bytes that no longer exist. The check is made before any work and
+//! again, atomically, when the finished package is renamed into place. A failure to write
+//! the package (a full disk) is [`SealError::Write`] naming the package, never a failure
+//! to read the evidence.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -318,6 +325,12 @@ pub enum SealError {
         /// The underlying error.
         source: custody_core::hash::HashError,
     },
+    /// The destination already exists; nothing was written or recorded.
+    #[error("{path} already exists; refusing to write a package over it (the ledger records each package by its SHA-256, so the file it names must stay as sealed)")]
+    OutputExists {
+        /// The destination given.
+        path: PathBuf,
+    },
     /// The ledger refused `sealed`/`transferred`; the package was removed.
     #[error("the ledger refused to record sealed/transferred: {source}; {path} was removed")]
     Record {
@@ -348,6 +361,11 @@ pub fn seal(
     out: &Path,
     progress: &mut dyn FnMut(SealProgress),
 ) -> Result<SealOutcome, SealError> {
+    if out.symlink_metadata().is_ok() {
+        return Err(SealError::OutputExists {
+            path: out.to_path_buf(),
+        });
+    }
     let plan = plan(ledger, &request, signers)?;
     let total = plan.payload.iter().map(|p| p.expected.size).sum();
     let settings = WriteSettings {
@@ -369,7 +387,10 @@ pub fn seal(
     for file in payload {
         done = stream_payload(&mut writer, &id, file, done, total, progress)?;
     }
-    writer.finish()?;
+    writer.finish_new().map_err(|e| match e {
+        ZipWriteError::Exists { path } => SealError::OutputExists { path },
+        other => SealError::Write(other),
+    })?;
     record(ledger, request, actor, signers, log_key, out, plan)
 }
 

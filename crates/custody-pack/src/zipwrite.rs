@@ -8,12 +8,19 @@
 //! digests come back to the caller for the manifests.
 //!
 //! The archive is written to a temporary file in the destination directory, flushed to
-//! disk, and renamed over the destination only by [`PackageWriter::finish`]; dropping the
-//! writer or any error leaves no output behind.
+//! disk, and renamed to the destination only by [`PackageWriter::finish`] (or
+//! [`PackageWriter::finish_new`], which never replaces a file); dropping the writer or any
+//! error leaves no output behind, and prints nothing: once a write fails or the writer is
+//! dropped unfinished, the temporary file is let go and whatever the ZIP library still
+//! writes (it finalises an archive when dropped) goes nowhere. A failure to write the
+//! archive is reported as such ([`ZipWriteError::Write`], naming the package), never as a
+//! failure to read the entry's source.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use custody_core::hash::{copy_and_hash, Digests};
 use tempfile::NamedTempFile;
@@ -92,7 +99,7 @@ pub struct WriteSettings {
 #[non_exhaustive]
 pub enum ZipWriteError {
     /// The temporary file could not be created next to the destination.
-    #[error("cannot create a temporary file in {dir}: {source}")]
+    #[error("cannot write a package in {dir}: {source}")]
     CreateTemp {
         /// The destination directory.
         dir: PathBuf,
@@ -137,8 +144,26 @@ pub enum ZipWriteError {
         /// The underlying error.
         source: zip::result::ZipError,
     },
+    /// Writing the archive failed (a full disk, a quota, an I/O error): the package, not
+    /// the entry's source, is at fault. Nothing was left at the destination.
+    #[error("cannot write the package {path}: {source}; nothing was written there")]
+    Write {
+        /// The destination.
+        path: PathBuf,
+        /// The entry being written when it failed.
+        entry: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The destination already exists and [`PackageWriter::finish_new`] does not replace
+    /// files. Nothing was changed.
+    #[error("{path} already exists; a package is never written over an existing file")]
+    Exists {
+        /// The destination.
+        path: PathBuf,
+    },
     /// Finishing the archive (central directory, flush, fsync, rename) failed.
-    #[error("cannot finish {path}: {source}")]
+    #[error("cannot finish the package {path}: {source}; nothing was written there")]
     Finish {
         /// The destination.
         path: PathBuf,
@@ -158,7 +183,10 @@ pub struct WrittenEntry {
 
 /// Writes a package archive; see the module documentation.
 pub struct PackageWriter {
-    zip: ZipWriter<BufWriter<NamedTempFile>>,
+    /// `None` only once [`PackageWriter::finish`] took it.
+    zip: Option<ZipWriter<TempSink>>,
+    /// Shared with the sink: set to let the temporary file go.
+    abandon: Arc<AtomicBool>,
     dest: PathBuf,
     options: SimpleFileOptions,
     names: EntryNames,
@@ -181,7 +209,10 @@ impl PackageWriter {
             .prefix(&crate::leftovers::prefix(crate::leftovers::Kind::Pack))
             .suffix(".partial")
             .tempfile_in(&dir)
-            .map_err(|source| ZipWriteError::CreateTemp { dir, source })?;
+            .map_err(|source| ZipWriteError::CreateTemp {
+                dir: dir.clone(),
+                source: without_temp_name(source),
+            })?;
         let (method, level) = match settings.compression {
             Compression::Stored => (CompressionMethod::Stored, None),
             Compression::Deflate => (CompressionMethod::Deflated, Some(DEFLATE_LEVEL)),
@@ -191,8 +222,24 @@ impl PackageWriter {
             .compression_level(level)
             .last_modified_time(time)
             .unix_permissions(FILE_MODE);
+        let abandon = Arc::new(AtomicBool::new(false));
+        // Written through a handle of its own: `NamedTempFile`'s own writes add the
+        // temporary file's name to their errors.
+        let file = temp
+            .as_file()
+            .try_clone()
+            .map_err(|source| ZipWriteError::CreateTemp { dir, source })?;
+        let sink = TempSink {
+            temp: Some(temp),
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+            failed: false,
+            abandon: Arc::clone(&abandon),
+            position: 0,
+            end: 0,
+        };
         Ok(PackageWriter {
-            zip: ZipWriter::new(BufWriter::with_capacity(1 << 20, temp)),
+            zip: Some(ZipWriter::new(sink)),
+            abandon,
             dest: dest.to_path_buf(),
             options,
             names: Default::default(),
@@ -223,17 +270,31 @@ impl PackageWriter {
             Some(finding) => return Err(ZipWriteError::NameCollision { finding }),
         }
         let large = size_hint.is_none_or(|n| n >= ZIP64_THRESHOLD);
-        let zip_err = |source| ZipWriteError::Zip {
-            name: name.to_owned(),
+        let dest = &self.dest;
+        let zip = self.zip.as_mut().ok_or_else(|| finished(dest))?;
+        let write_err = |source| ZipWriteError::Write {
+            path: dest.clone(),
+            entry: name.to_owned(),
             source,
         };
-        self.zip
-            .start_file(name, self.options.large_file(large))
-            .map_err(zip_err)?;
-        let digests = copy_and_hash(reader, &mut self.zip, progress).map_err(|source| {
-            ZipWriteError::Entry {
-                name: name.to_owned(),
-                source,
+        if let Err(source) = zip.start_file(name, self.options.large_file(large)) {
+            return Err(match source {
+                zip::result::ZipError::Io(e) => write_err(e),
+                source => ZipWriteError::Zip {
+                    name: name.to_owned(),
+                    source,
+                },
+            });
+        }
+        let digests = copy_and_hash(reader, &mut *zip, progress).map_err(|source| {
+            // The sink remembers a failed write: only then is the package at fault.
+            if zip.get_ref().is_some_and(|sink| sink.failed) {
+                write_err(source)
+            } else {
+                ZipWriteError::Entry {
+                    name: name.to_owned(),
+                    source,
+                }
             }
         })?;
         self.written.push(WrittenEntry {
@@ -256,17 +317,171 @@ impl PackageWriter {
     /// Writes the central directory, flushes and syncs the file, and renames it to the
     /// destination, replacing any file there. Returns the entries written.
     pub fn finish(self) -> Result<Vec<WrittenEntry>, ZipWriteError> {
-        let dest = self.dest;
+        self.complete(true)
+    }
+
+    /// [`PackageWriter::finish`], but refusing to replace a file at the destination
+    /// ([`ZipWriteError::Exists`]): the check and the rename are one step, so a file that
+    /// appeared while the package was written is not replaced either.
+    pub fn finish_new(self) -> Result<Vec<WrittenEntry>, ZipWriteError> {
+        self.complete(false)
+    }
+
+    fn complete(mut self, replace: bool) -> Result<Vec<WrittenEntry>, ZipWriteError> {
+        let dest = self.dest.clone();
         let fail = |source: io::Error| ZipWriteError::Finish {
             path: dest.clone(),
             source,
         };
-        let buffered = self.zip.finish().map_err(|e| fail(io::Error::other(e)))?;
-        let temp = buffered.into_inner().map_err(|e| fail(e.into_error()))?;
+        let zip = self.zip.take().ok_or_else(|| finished(&dest))?;
+        let sink = zip.finish().map_err(|e| match e {
+            zip::result::ZipError::Io(e) => fail(e),
+            other => fail(io::Error::other(other)),
+        })?;
+        let temp = sink.into_temp().map_err(fail)?;
         temp.as_file().sync_all().map_err(fail)?;
-        temp.persist(&dest).map_err(|e| fail(e.error))?;
+        if replace {
+            temp.persist(&dest).map_err(|e| fail(e.error))?;
+        } else {
+            temp.persist_noclobber(&dest).map_err(|e| {
+                if e.error.kind() == io::ErrorKind::AlreadyExists {
+                    ZipWriteError::Exists { path: dest.clone() }
+                } else {
+                    fail(e.error)
+                }
+            })?;
+        }
         sync_parent(&dest).map_err(fail)?;
-        Ok(self.written)
+        Ok(std::mem::take(&mut self.written))
+    }
+}
+
+impl Drop for PackageWriter {
+    fn drop(&mut self) {
+        // Unfinished: let the temporary file go before the ZIP library, dropped next,
+        // finalises the archive into it (and prints to stderr when that fails).
+        self.abandon.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `tempfile` adds the temporary file's name to its errors, a name the user never gave and
+/// that no longer exists: keep only what went wrong.
+fn without_temp_name(err: io::Error) -> io::Error {
+    match (err.raw_os_error(), err.get_ref()) {
+        (None, Some(_)) => io::Error::from(err.kind()),
+        _ => err,
+    }
+}
+
+fn finished(dest: &Path) -> ZipWriteError {
+    ZipWriteError::Finish {
+        path: dest.to_path_buf(),
+        source: io::Error::other("the package was already finished"),
+    }
+}
+
+/// What the ZIP library writes to: the temporary file, until a write to it fails or the
+/// package is abandoned. From then on the file is closed and removed (its buffer dropped
+/// unwritten) and every write, flush and seek succeeds without touching anything, keeping
+/// only the positions consistent, so that nothing the library does while being dropped
+/// can fail, print or write to disk.
+struct TempSink {
+    /// Removed when dropped.
+    temp: Option<NamedTempFile>,
+    file: Option<BufWriter<File>>,
+    /// A write, flush or seek on the file failed.
+    failed: bool,
+    abandon: Arc<AtomicBool>,
+    /// The stream position, as the file would have it.
+    position: u64,
+    /// The stream length, as the file would have it.
+    end: u64,
+}
+
+impl TempSink {
+    /// The file, unless it was let go (now or before).
+    fn live(&mut self) -> Option<&mut BufWriter<File>> {
+        if self.failed || self.abandon.load(Ordering::Relaxed) {
+            if let Some(file) = self.file.take() {
+                // Not flushed: the buffered bytes go nowhere, and the temporary file is
+                // removed as it drops.
+                let (handle, _unwritten) = file.into_parts();
+                drop(handle);
+                self.temp = None;
+            }
+        }
+        self.file.as_mut()
+    }
+
+    fn note<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_err() {
+            self.failed = true;
+            let _ = self.live();
+        }
+        result
+    }
+
+    /// The temporary file, flushed; an error if it was let go.
+    fn into_temp(mut self) -> io::Result<NamedTempFile> {
+        if self.live().is_none() {
+            return Err(io::Error::other("an earlier write to the package failed"));
+        }
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("no file"))?;
+        file.into_inner().map_err(|e| e.into_error())?;
+        self.temp
+            .take()
+            .ok_or_else(|| io::Error::other("no temporary file"))
+    }
+}
+
+impl Write for TempSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = match self.live() {
+            Some(file) => {
+                let result = file.write(buf);
+                self.note(result)?
+            }
+            None => buf.len(),
+        };
+        self.position = self.position.saturating_add(written as u64);
+        self.end = self.end.max(self.position);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.live() {
+            Some(file) => {
+                let result = file.flush();
+                self.note(result)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Seek for TempSink {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let position = match self.live() {
+            Some(file) => {
+                let result = file.seek(pos);
+                self.note(result)?
+            }
+            None => {
+                let (base, offset) = match pos {
+                    SeekFrom::Start(n) => (n, 0),
+                    SeekFrom::Current(d) => (self.position, d),
+                    SeekFrom::End(d) => (self.end, d),
+                };
+                base.checked_add_signed(offset)
+                    .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?
+            }
+        };
+        self.position = position;
+        self.end = self.end.max(position);
+        Ok(position)
     }
 }
 

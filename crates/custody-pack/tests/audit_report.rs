@@ -597,6 +597,7 @@ fn a_two_signature_hand_over_and_its_custody_form_appear_in_every_rendering() {
             role: Some("analyst".into()),
             organisation: Some("Laboratoire <central>".into()),
             jurisdiction: Some("FR".into()),
+            full_name: None,
         },
         [5; 32],
     )

@@ -191,6 +191,40 @@ pub enum StoreError {
         /// The event refused.
         kind: EventKind,
     },
+    /// `acquired` into a case that no `case-opened` entry opened.
+    #[error("case {case} was never opened in this ledger; evidence is acquired into an open case")]
+    CaseNotOpened {
+        /// The case reference.
+        case: String,
+    },
+    /// An event about an item names another case than the one the item belongs to.
+    #[error("item {item} belongs to case {item_case}, but the event names case {event_case}")]
+    WrongCase {
+        /// The item id (for `derived`: the parent).
+        item: String,
+        /// The case the item was created under.
+        item_case: String,
+        /// The case the event names.
+        event_case: String,
+    },
+    /// A hand-over (`transferred`, `returned`) that does not say to whom.
+    #[error("{kind} event without a recipient: the ledger must say to whom the items went")]
+    MissingRecipient {
+        /// The event kind.
+        kind: EventKind,
+    },
+    /// A legal step (preservation, production order, MLA) without its legal authority.
+    #[error("{kind} event without a legal authority: a legal step names the order, request or provision it rests on")]
+    MissingAuthority {
+        /// The event kind.
+        kind: EventKind,
+    },
+    /// A revocation that would leave no active actor to sign anything, ever again.
+    #[error("key {key} is the last active actor; revoking it would leave no key that may sign in this ledger")]
+    LastActiveActor {
+        /// The key (hex) the event would revoke.
+        key: String,
+    },
     /// The clock went back since the last entry.
     #[error("clock went backwards: last entry recorded at {last}, now {now}")]
     ClockWentBackwards {
@@ -428,6 +462,11 @@ impl StoreError {
             StoreError::InactiveCosigner { .. } => "inactive-cosigner",
             StoreError::Cosignature { .. } => "cosignature",
             StoreError::WrongCosigner { .. } => "wrong-cosigner",
+            StoreError::CaseNotOpened { .. } => "case-not-opened",
+            StoreError::WrongCase { .. } => "wrong-case",
+            StoreError::MissingRecipient { .. } => "missing-recipient",
+            StoreError::MissingAuthority { .. } => "missing-authority",
+            StoreError::LastActiveActor { .. } => "last-active-actor",
             _ => return None,
         })
     }

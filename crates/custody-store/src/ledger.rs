@@ -1059,6 +1059,7 @@ pub(crate) fn size_of(conn: &Connection) -> Result<u64, rusqlite::Error> {
 fn state_for(full: &State, actor: &str, events: &[Event]) -> State {
     let mut part = State {
         last_recorded: full.last_recorded.clone(),
+        active_actors: full.active_actors,
         ..State::default()
     };
     let mut take_actor = |key: &str| {

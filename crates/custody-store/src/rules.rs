@@ -4,6 +4,18 @@
 //! the entries. Append loads the part of it that a batch touches, [`State::check`]s each
 //! event and [`State::apply`]s it; `verify` and `reindex` replay every entry through the
 //! same two functions, so the rules and the index can never drift apart.
+//!
+//! Besides the order of things (an item exists before it is handled, a key is active when it
+//! signs), the rules refuse the mistakes that would leave a record a court cannot follow:
+//! evidence acquired into a case never opened, an event filed under another case than its
+//! item's, a hand-over that does not say to whom, a legal step that does not name its legal
+//! authority, and a revocation that would leave no key able to sign. Because `verify`
+//! replays the same rules, an entry that breaks one is a finding even when someone holding
+//! an actor key wrote it past the append path.
+//!
+//! Acquiring the same bytes twice as two items is not a broken rule (a second copy may be
+//! meant) but a likely mistake: [`already_acquired`] finds it so that the acquiring front
+//! end can refuse unless told otherwise.
 
 use std::collections::BTreeMap;
 
@@ -158,6 +170,31 @@ pub struct State {
     pub items: BTreeMap<String, ItemRecord>,
     /// The previous entry's recorded time.
     pub last_recorded: Option<String>,
+    /// How many actors are [`ActorStatus::Active`] (kept as entries are applied, so the
+    /// last-active-actor rule costs nothing per entry).
+    pub active_actors: u64,
+}
+
+/// The legal steps: each must name the legal authority it rests on.
+pub fn is_legal_step(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::PreservationRequested
+            | EventKind::PreservationExtended
+            | EventKind::ProductionOrder
+            | EventKind::MlaRequestSent
+            | EventKind::MlaRequestReceived
+            | EventKind::MlaExecuted
+    )
+}
+
+/// Hand-overs: each must name its recipient (`to`).
+pub fn needs_recipient(kind: EventKind) -> bool {
+    matches!(kind, EventKind::Transferred | EventKind::Returned)
+}
+
+fn is_blank(value: Option<&str>) -> bool {
+    value.is_none_or(|v| v.trim().is_empty())
 }
 
 pub(crate) fn parse_time(field: &'static str, value: &str) -> Result<OffsetDateTime, StoreError> {
@@ -364,6 +401,11 @@ impl State {
                 if target.status != ActorStatus::Active {
                     return Err(field_error(kind, "public_key", "key is no longer active"));
                 }
+                if self.active_actors <= 1 {
+                    return Err(StoreError::LastActiveActor {
+                        key: key.to_owned(),
+                    });
+                }
             }
             EventKind::CaseOpened => {
                 let case = event
@@ -376,7 +418,24 @@ impl State {
                     });
                 }
             }
+            EventKind::Acquired => {
+                let case = event
+                    .case
+                    .as_deref()
+                    .ok_or_else(|| field_error(kind, "case", "required"))?;
+                if self.cases.get(case).is_none_or(|c| c.opened_seq.is_none()) {
+                    return Err(StoreError::CaseNotOpened {
+                        case: case.to_owned(),
+                    });
+                }
+            }
             _ => {}
+        }
+        if needs_recipient(kind) && is_blank(event.fields.to.as_deref()) {
+            return Err(StoreError::MissingRecipient { kind });
+        }
+        if is_legal_step(kind) && is_blank(event.fields.legal_authority.as_deref()) {
+            return Err(StoreError::MissingAuthority { kind });
         }
         if let Some(case) = &event.case {
             if case.is_empty() {
@@ -406,6 +465,7 @@ impl State {
                 .as_deref()
                 .ok_or_else(|| field_error(kind, "parent", "required"))?;
             let record = self.existing_item(parent)?;
+            check_same_case(event, record)?;
             self.check_claimed_after(record, &event.claimed_time, claimed)?;
             if record.condition == ItemCondition::Destroyed {
                 return Err(StoreError::ItemDestroyed {
@@ -433,6 +493,7 @@ impl State {
                     destroyed_seq: record.last_seq,
                 });
             }
+            check_same_case(event, record)?;
             self.check_claimed_after(record, &event.claimed_time, claimed)?;
             check_transition(kind, record)?;
         }
@@ -501,22 +562,30 @@ impl State {
         match event.kind {
             EventKind::LedgerInitialised | EventKind::ActorEnrolled => {
                 if let Some(info) = &fields.actor_info {
-                    self.actors.entry(key.clone()).or_insert(ActorRecord {
-                        key,
-                        name: info.name.clone(),
-                        role: info.role.clone(),
-                        organisation: info.organisation.clone(),
-                        jurisdiction: info.jurisdiction.clone(),
-                        full_name: info.full_name.clone(),
-                        enrolled_seq: seq,
-                        status: ActorStatus::Active,
-                    });
+                    if let std::collections::btree_map::Entry::Vacant(slot) =
+                        self.actors.entry(key.clone())
+                    {
+                        slot.insert(ActorRecord {
+                            key,
+                            name: info.name.clone(),
+                            role: info.role.clone(),
+                            organisation: info.organisation.clone(),
+                            jurisdiction: info.jurisdiction.clone(),
+                            full_name: info.full_name.clone(),
+                            enrolled_seq: seq,
+                            status: ActorStatus::Active,
+                        });
+                        self.active_actors = self.active_actors.saturating_add(1);
+                    }
                 }
             }
             EventKind::KeyRotated => {
                 let Some(old) = self.actors.get_mut(&event.actor) else {
                     return;
                 };
+                if old.status == ActorStatus::Active {
+                    self.active_actors = self.active_actors.saturating_sub(1);
+                }
                 old.status = ActorStatus::Rotated {
                     seq,
                     replaced_by: key.clone(),
@@ -532,12 +601,16 @@ impl State {
                 new.key = key.clone();
                 new.enrolled_seq = seq;
                 new.status = ActorStatus::Active;
-                self.actors.entry(key).or_insert(new);
+                if let std::collections::btree_map::Entry::Vacant(slot) = self.actors.entry(key) {
+                    slot.insert(new);
+                    self.active_actors = self.active_actors.saturating_add(1);
+                }
             }
             EventKind::KeyRevoked => {
                 if let Some(target) = self.actors.get_mut(&key) {
                     if target.status == ActorStatus::Active {
                         target.status = ActorStatus::Revoked { seq };
+                        self.active_actors = self.active_actors.saturating_sub(1);
                     }
                 }
             }
@@ -647,6 +720,20 @@ const _: () = assert!(
     "check_form's messages spell the limits"
 );
 
+/// An event that names a case must name the case of every existing item it is about.
+fn check_same_case(event: &Event, record: &ItemRecord) -> Result<(), StoreError> {
+    match (&event.case, &record.case) {
+        (Some(event_case), Some(item_case)) if event_case != item_case => {
+            Err(StoreError::WrongCase {
+                item: record.item.clone(),
+                item_case: item_case.clone(),
+                event_case: event_case.clone(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Rules on an existing item's condition for a given event kind.
 fn check_transition(kind: EventKind, record: &ItemRecord) -> Result<(), StoreError> {
     let refuse = || StoreError::WrongItemState {
@@ -680,4 +767,67 @@ pub fn history_items(event: &Event) -> Vec<&str> {
         }
     }
     out
+}
+
+/// Evidence about to be acquired that the ledger (or the same acquisition) already holds as
+/// another item: the same size, SHA-256 and BLAKE3.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{source_path} holds the same bytes as item {earlier} (size {size}, SHA-256 {sha256}){}; acquiring it again would record the same evidence as a second item", seq_text(*earlier_seq))]
+pub struct AlreadyAcquired {
+    /// The item id the new acquisition would get.
+    pub item: String,
+    /// The path as given for the new acquisition.
+    pub source_path: String,
+    /// The item that already holds these bytes.
+    pub earlier: String,
+    /// The entry that created `earlier` (`None` when it is earlier in the same acquisition).
+    pub earlier_seq: Option<u64>,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+}
+
+fn seq_text(seq: Option<u64>) -> String {
+    match seq {
+        Some(seq) => format!(", created at seq {seq}"),
+        None => ", in this same acquisition".to_owned(),
+    }
+}
+
+/// Every draft among `drafts` that would create an item with evidence the ledger already
+/// holds (as seen by `view`, the verified state), or that an earlier draft of the same batch
+/// already carries. Empty when every acquisition is new.
+pub fn already_acquired(
+    view: &crate::LedgerView<'_>,
+    drafts: &[crate::EventDraft],
+) -> Vec<AlreadyAcquired> {
+    let mut found = Vec::new();
+    let mut batch: std::collections::HashMap<custody_core::hash::Digests, &str> =
+        std::collections::HashMap::new();
+    for draft in drafts {
+        let (Some(evidence), [item]) = (&draft.fields.evidence, draft.items.as_slice()) else {
+            continue;
+        };
+        if !draft.kind.creates_items() {
+            continue;
+        }
+        let digests = evidence.digests();
+        let earlier = match view.item_with_digests(&digests) {
+            Some(record) => Some((record.item.clone(), Some(record.created_seq))),
+            None => batch.get(&digests).map(|i| ((*i).to_owned(), None)),
+        };
+        if let Some((earlier, earlier_seq)) = earlier {
+            found.push(AlreadyAcquired {
+                item: item.clone(),
+                source_path: evidence.source_path.clone(),
+                earlier,
+                earlier_seq,
+                size: digests.size,
+                sha256: digests.sha256_hex(),
+            });
+        }
+        batch.entry(digests).or_insert(item);
+    }
+    found
 }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use custody_core::checkpoint::Checkpoint;
+use custody_core::hash::Digests;
 use custody_core::keys::VerifierKey;
 use custody_core::merkle::{self, Hash, TreeBuilder};
 use rusqlite::{Connection, OptionalExtension};
@@ -42,6 +43,8 @@ pub(crate) struct Truth {
     pub(crate) sealed: HashMap<String, u64>,
     /// First `acknowledged` entry per package digest.
     pub(crate) acknowledged: HashMap<String, u64>,
+    /// The first item created with each evidence (size, SHA-256, BLAKE3).
+    pub(crate) by_digests: HashMap<Digests, String>,
     /// The newest stored checkpoint that verifies under the log key and matches the entries.
     pub(crate) checkpoint: Option<(Checkpoint, String)>,
 }
@@ -67,6 +70,12 @@ impl LedgerView<'_> {
     /// The actor whose public key (lower-case hex) is `key`, if any entry enrolled it.
     pub fn actor(&self, key: &str) -> Option<&ActorRecord> {
         self.truth.state.actors.get(key)
+    }
+
+    /// The first item whose creating entry recorded evidence with exactly these digests.
+    pub fn item_with_digests(&self, digests: &Digests) -> Option<&ItemRecord> {
+        let item = self.truth.by_digests.get(digests)?;
+        self.truth.state.items.get(item)
     }
 
     /// Seq of the first `sealed` entry naming `package_digest` (SHA-256 hex).
@@ -327,6 +336,15 @@ impl Truth {
         }
         if let Some(case) = &event.case {
             self.case_history.entry(case.clone()).or_default().push(seq);
+        }
+        if let (true, Some(evidence), [item]) = (
+            event.kind.creates_items(),
+            &event.fields.evidence,
+            event.items.as_slice(),
+        ) {
+            self.by_digests
+                .entry(evidence.digests())
+                .or_insert_with(|| item.clone());
         }
         if let Some(digest) = &event.fields.package_digest {
             let by_digest = match event.kind {

@@ -29,8 +29,16 @@ fn draft_for(kind: u8, item: u8, by_bob: bool) -> EventDraft {
         }
         3 => on_item(EventKind::CheckedIn, case, &item_id, T0),
         4 => on_item(EventKind::Examined, case, &item_id, T0),
-        5 => on_item(EventKind::Transferred, case, &item_id, T0),
-        6 => on_item(EventKind::Returned, case, &item_id, T0),
+        5 | 6 => {
+            let kind = if kind == 5 {
+                EventKind::Transferred
+            } else {
+                EventKind::Returned
+            };
+            let mut d = on_item(kind, case, &item_id, T0);
+            d.fields.to = Some("Bundeskriminalamt".to_owned());
+            d
+        }
         7 => on_item(EventKind::Destroyed, case, &item_id, T0),
         8 => on_item(EventKind::Note, case, &item_id, T0),
         9 => EventDraft::new(EventKind::Derived, T0)

@@ -196,23 +196,35 @@ pub fn rewrite_without(path: &Path, dropped: u64) {
 /// `destroyed` of item E1 and signed by `forger`, a key the ledger never enrolled: a
 /// well-formed, validly signed entry that no checkpoint covers.
 pub fn insert_forged_entry(fixture: &Fixture, size: u64, forger: &Identity) {
+    let mut event = fixture.ledger.entry(3).unwrap().signed.event;
+    event.seq = size;
+    event.items = vec!["E1".into()];
+    event.kind = EventKind::Destroyed;
+    insert_signed_entry(&fixture.path, event, forger);
+}
+
+/// Inserts `event`, signed by `signer` as its actor, with raw SQL at its seq: what someone
+/// holding an actor key can write past the append path.
+pub fn insert_signed_entry(path: &Path, mut event: custody_store::Event, signer: &Identity) {
     use custody_core::{canonical, merkle, sign};
-    let mut signed = fixture.ledger.entry(3).unwrap().signed;
-    signed.event.seq = size;
-    signed.event.actor = key_hex(forger);
-    signed.event.items = vec!["E1".into()];
-    signed.event.kind = EventKind::Destroyed;
-    let canonical_event = canonical::to_canonical_vec(&signed.event).unwrap();
-    signed.signature = sign::signature_to_hex(&sign::sign_canonical(
-        forger,
+    event.actor = key_hex(signer);
+    let canonical_event = canonical::to_canonical_vec(&event).unwrap();
+    let signature = sign::signature_to_hex(&sign::sign_canonical(
+        signer,
         sign::CONTEXT_EVENT,
         &canonical_event,
     ));
+    let seq = event.seq;
+    let signed = custody_store::SignedEvent {
+        event,
+        signature,
+        cosignature: None,
+    };
     let bytes = canonical::to_canonical_vec(&signed).unwrap();
-    raw(&fixture.path)
+    raw(path)
         .execute(
             "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-            rusqlite::params![size, bytes, &merkle::leaf_hash(&bytes)[..]],
+            rusqlite::params![seq, bytes, &merkle::leaf_hash(&bytes)[..]],
         )
         .unwrap();
 }
