@@ -21,6 +21,7 @@
 pub mod acknowledge;
 pub mod bagit;
 pub mod countersign;
+pub mod inspect;
 pub mod layout;
 pub mod limits;
 pub mod package;
