@@ -5,6 +5,7 @@ mod bagit;
 mod harness;
 mod hash;
 mod interop;
+mod items;
 mod key;
 mod killed;
 mod ledger;

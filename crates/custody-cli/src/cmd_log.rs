@@ -65,6 +65,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
                     "actor_name": names.get(&e.signed.event.actor),
                     "event": e.signed.event,
                     "signature": e.signed.signature,
+                    "cosignature": e.signed.cosignature,
                 })
             })
             .collect();

@@ -12,12 +12,14 @@ mod cmd_countersign;
 mod cmd_event;
 mod cmd_hash;
 mod cmd_init;
+mod cmd_item;
 mod cmd_key;
 mod cmd_ledger;
 mod cmd_log;
 mod cmd_proof;
 mod cmd_receive;
 mod cmd_seal;
+mod cmd_show;
 mod cmd_verify;
 mod ledger_opts;
 mod output;
@@ -75,6 +77,11 @@ enum Command {
     Countersign(cmd_countersign::CountersignArgs),
     /// Record a receiving authority's receipt and keep its cosigned checkpoint.
     Acknowledge(cmd_acknowledge::AcknowledgeArgs),
+    /// List items and show one item's custody: state, holder, place, hash checks, holders.
+    #[command(subcommand)]
+    Item(cmd_item::ItemCommand),
+    /// Show what a package holds and claims, without verifying or extracting it.
+    Show(cmd_show::ShowArgs),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -105,6 +112,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Seal(args) => cmd_seal::run(*args),
         Command::Countersign(args) => cmd_countersign::run(args),
         Command::Acknowledge(args) => cmd_acknowledge::run(args),
+        Command::Item(cmd) => cmd_item::run(cmd),
+        Command::Show(args) => cmd_show::run(args),
     }
 }
 
