@@ -394,3 +394,38 @@ fn sealed_hand_over_verifies_in_the_package_with_both_signatures() {
     // Exit 0: every event signature, the hand-over's cosignature included, verified.
     run(&["verify", "p.zip", "--trust", "officer.pub"]).expect(0);
 }
+
+#[test]
+fn show_escapes_package_text_for_the_terminal_and_keeps_it_raw_in_json() {
+    let (sb, _) = crate::seal::ledger_with_items();
+    let evil = "Evil\u{202e} Authority";
+    crate::seal::custody(
+        &sb,
+        &[
+            "seal",
+            "C-1-1",
+            "--case",
+            "C-1",
+            "--to",
+            evil,
+            "--out",
+            "q.zip",
+            "--key",
+            "officer.key",
+        ],
+    )
+    .expect(0);
+    let text = crate::seal::custody(&sb, &["show", "q.zip"])
+        .expect(0)
+        .stdout;
+    assert!(!text.contains('\u{202e}'), "{text:?}");
+    assert!(
+        text.lines()
+            .any(|l| l == "recipient        Evil\\u{202e} Authority"),
+        "{text}"
+    );
+    let json = crate::seal::custody(&sb, &["show", "q.zip", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(json["recipient"]["authority"], evil);
+}
