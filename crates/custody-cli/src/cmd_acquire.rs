@@ -7,6 +7,7 @@ use custody_store::acquisition::{next_item_id, Acquisition};
 use custody_store::rules::{already_acquired, AlreadyAcquired};
 use custody_store::{EventDraft, EventFields, EventKind, Evidence};
 
+use crate::cmd_event::FormArgs;
 use crate::ledger_opts::{now_rfc3339, LedgerArg, Session, SignerArgs};
 use crate::{output, Outcome};
 
@@ -44,6 +45,8 @@ pub struct AcquireArgs {
     /// PATHs share) as a new item anyway; without it, such an acquisition is refused.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    form: Box<FormArgs>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -78,16 +81,18 @@ pub fn run(args: AcquireArgs) -> anyhow::Result<Outcome> {
         .iter()
         .zip(&evidence)
         .map(|(id, ev)| {
+            let mut fields = EventFields {
+                place: args.location.clone(),
+                legal_authority: args.authority.clone(),
+                notes: args.note.clone(),
+                evidence: Some(ev.clone()),
+                ..EventFields::default()
+            };
+            args.form.fill(&mut fields);
             EventDraft::new(EventKind::Acquired, claimed_time.clone())
                 .case(args.case.clone())
                 .item(id.clone())
-                .fields(EventFields {
-                    place: args.location.clone(),
-                    legal_authority: args.authority.clone(),
-                    notes: args.note.clone(),
-                    evidence: Some(ev.clone()),
-                    ..EventFields::default()
-                })
+                .fields(fields)
         })
         .collect::<Vec<_>>();
     // Decided inside the append's transaction, from the verified entries.

@@ -23,6 +23,7 @@ pub mod acknowledge;
 pub mod audit;
 pub mod bagit;
 pub mod countersign;
+pub mod inspect;
 pub mod layout;
 pub mod limits;
 pub mod package;

@@ -31,8 +31,12 @@ use std::collections::BTreeMap;
 
 use crate::error::StoreError;
 use crate::event::{CheckResult, Device, Event, EventFields, EventKind, Shipment};
-use crate::ledger::Ledger;
-use crate::rules::{is_key_hex, ActorRecord};
+use custody_core::merkle::{self, TreeBuilder};
+
+use crate::ledger::{parse_entry, Ledger, MAX_ENTRY_BYTES};
+use crate::rules::{history_items, is_key_hex, ActorRecord};
+use crate::truth::unverified;
+use crate::verify::{read_chunk, LedgerFinding, CHUNK};
 
 /// Where an item stands in its custody.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -377,19 +381,65 @@ impl Ledger {
     }
 
     /// The custody of every item created under `case` (or of every item), by item id,
-    /// from the verified entries.
+    /// from the verified entries. The entries are read once, in seq order, and their tree is
+    /// recomputed and compared with the verified root, so an entry changed since the replay
+    /// is an error, never an answer (one pass over the ledger, where one inclusion proof
+    /// per event of every item would cost a proof per entry).
     pub fn custody(&self, case: Option<&str>) -> Result<Vec<ItemCustody>, StoreError> {
         let actors = self.actor_map()?;
-        let mut out = Vec::new();
-        for record in self.items(case)? {
-            let history = self.item_history(&record.item)?;
-            out.extend(ItemCustody::from_history(
-                &record.item,
-                history.iter().map(|e| &e.signed.event),
-                &actors,
-            ));
+        let mut histories: BTreeMap<String, Vec<Event>> = self
+            .items(case)?
+            .into_iter()
+            .map(|record| (record.item, Vec::new()))
+            .collect();
+        if histories.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let (size, root) = {
+            let truth = self.truth()?;
+            (truth.size(), truth.root())
+        };
+        let err = self.err();
+        let mut builder = TreeBuilder::default();
+        let mut last = None;
+        while builder.size() < size {
+            let rows = read_chunk(&self.conn, last, CHUNK).map_err(&err)?;
+            if rows.is_empty() {
+                break;
+            }
+            for (seq, bytes, _) in rows {
+                if seq >= size {
+                    break;
+                }
+                if seq != builder.size() {
+                    return Err(unverified(LedgerFinding::MissingEntries {
+                        from: builder.size(),
+                        to: seq,
+                    }));
+                }
+                let bytes = bytes.ok_or_else(|| {
+                    unverified(LedgerFinding::EntryTooLarge {
+                        seq,
+                        limit: MAX_ENTRY_BYTES,
+                    })
+                })?;
+                builder.push_with(merkle::leaf_hash(&bytes), &mut |_, _, _| {});
+                let event = parse_entry(seq, &bytes)?.event;
+                for item in history_items(&event) {
+                    if let Some(history) = histories.get_mut(item) {
+                        history.push(event.clone());
+                    }
+                }
+                last = Some(seq);
+            }
+        }
+        if builder.size() != size || builder.root() != root {
+            return Err(StoreError::SignedCheckpointMismatch { size });
+        }
+        Ok(histories
+            .iter()
+            .filter_map(|(item, history)| ItemCustody::from_history(item, history, &actors))
+            .collect())
     }
 
     fn actor_map(&self) -> Result<BTreeMap<String, ActorRecord>, StoreError> {

@@ -423,7 +423,7 @@ impl Ledger {
     }
 
     /// The verified state, advanced over entries appended since it was last read.
-    fn truth(&self) -> Result<Ref<'_, Truth>, StoreError> {
+    pub(crate) fn truth(&self) -> Result<Ref<'_, Truth>, StoreError> {
         {
             let signed = self.signed_by_signer()?;
             let mut truth = self.truth.borrow_mut();

@@ -307,27 +307,28 @@ fn case_listing_holds_every_item_of_the_case_only() {
     assert!(ids(Some("C-9")).is_empty());
 }
 
-#[test]
-fn fail_state_from_an_edited_entry_is_an_error_not_an_answer() {
+/// E1 checked out to "Mallory"; returns the ledger and the check-out's seq.
+fn checked_out_to_mallory() -> (Fixture, u64) {
     let mut f = populated(1);
-    let alice = investigator();
+    let fields = EventFields {
+        to: Some("Mallory".into()),
+        ..EventFields::default()
+    };
     let out = append(
         &mut f.ledger,
-        with(
-            EventKind::CheckedOut,
-            "E1",
-            T1,
-            EventFields {
-                to: Some("Mallory".into()),
-                ..EventFields::default()
-            },
-        ),
-        &alice,
+        with(EventKind::CheckedOut, "E1", T1, fields),
+        &investigator(),
     );
+    (f, out)
+}
+
+#[test]
+fn fail_state_from_an_edited_entry_is_an_error_not_an_answer() {
+    let (f, out) = checked_out_to_mallory();
     // Someone with SQL access rewrites the holder in the entry and the index.
     let conn = raw(&f.path);
     conn.execute(
-        "UPDATE entries SET entry = replace(entry, 'Mallory', 'Trudy!') WHERE seq = ?1",
+        "UPDATE entries SET entry = CAST(replace(entry, 'Mallory', 'Trudy!') AS BLOB) WHERE seq = ?1",
         [out],
     )
     .unwrap();
@@ -337,4 +338,59 @@ fn fail_state_from_an_edited_entry_is_an_error_not_an_answer() {
     let reopened = open(&f.path);
     assert!(reopened.item_custody("E1").is_err());
     assert!(reopened.custody(None).is_err());
+}
+
+#[test]
+fn listing_in_one_pass_agrees_with_each_items_own_history() {
+    let mut f = populated(3);
+    let (alice, bob) = (investigator(), officer());
+    append(
+        &mut f.ledger,
+        on_item(EventKind::Stored, "C-1", "E2", T1),
+        &alice,
+    );
+    append(
+        &mut f.ledger,
+        EventDraft::new(EventKind::Derived, T1)
+            .case("C-1")
+            .item("E2.copy")
+            .fields(EventFields {
+                parent: Some("E2".into()),
+                ..EventFields::default()
+            }),
+        &bob,
+    );
+    append(
+        &mut f.ledger,
+        on_item(EventKind::Sealed, "C-1", "E3", T2),
+        &alice,
+    );
+    let listed = f.ledger.custody(None).unwrap();
+    let one_by_one: Vec<ItemCustody> = ["E1", "E2", "E2.copy", "E3"]
+        .iter()
+        .map(|item| custody(&f.ledger, item))
+        .collect();
+    assert_eq!(listed, one_by_one);
+}
+
+#[test]
+fn fail_entry_edited_after_the_ledger_was_opened_is_an_error_in_both_paths() {
+    let (f, out) = checked_out_to_mallory();
+    // The open ledger has replayed and verified everything up to here.
+    assert_eq!(f.ledger.custody(None).unwrap().len(), 1);
+    raw(&f.path)
+        .execute(
+            "UPDATE entries SET entry = CAST(replace(entry, 'Mallory', 'Trudy!') AS BLOB) WHERE seq = ?1",
+            [out],
+        )
+        .unwrap();
+    let listed = f.ledger.custody(None).unwrap_err();
+    assert!(
+        matches!(
+            listed,
+            custody_store::StoreError::SignedCheckpointMismatch { .. }
+        ),
+        "{listed}"
+    );
+    assert!(f.ledger.item_custody("E1").is_err());
 }
