@@ -889,10 +889,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
             self.error(BagFinding::NoPayloadManifest {
                 file: "manifest-<algorithm>.txt".into(),
             });
-        } else if payload
-            .iter()
-            .all(|m| matches!(m.algorithm, Algorithm::Md5 | Algorithm::Sha1))
-        {
+        } else if payload.iter().all(|m| m.algorithm.is_broken()) {
             let strongest = payload
                 .iter()
                 .max_by_key(|m| m.algorithm)
