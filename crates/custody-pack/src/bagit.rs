@@ -317,6 +317,18 @@ pub enum BagFinding {
         /// Line number.
         line: usize,
     },
+    /// A manifest path whose `%25` names a file only when read literally (as `bagit.py`
+    /// writes it) rather than percent-decoded (as RFC 8493 §2.1.3 writes it): checked
+    /// against the file of the literal name.
+    #[error("{manifest}: line {line}: {file} names a file only if '%25' is not decoded (as bagit.py writes it)")]
+    PercentNotDecoded {
+        /// The path as written (and as the file is named).
+        file: String,
+        /// The manifest.
+        manifest: String,
+        /// Line number.
+        line: usize,
+    },
     /// A payload manifest lists a path outside `data/`.
     #[error("{manifest}: line {line}: {file} is not in the payload directory")]
     PathNotInPayload {
@@ -1013,8 +1025,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
                 });
                 continue;
             }
-            let path = write::decode_manifest_path(raw_path).into_owned();
-            let path = path.strip_prefix("./").map(str::to_owned).unwrap_or(path);
+            let path = self.manifest_path(raw_path, file, n);
             if escapes(&path) {
                 self.error(BagFinding::PathEscapesBag {
                     file: path,
@@ -1039,6 +1050,31 @@ impl<'a, S: BagSource> Validator<'a, S> {
             }
         }
         entries
+    }
+
+    /// The bag-relative path a manifest line names: percent-decoded (RFC 8493 §2.1.3),
+    /// without a leading `./`. One exception, so that every bag `bagit.py` writes
+    /// validates: `bagit.py` encodes only CR and LF, so its `data/50%25.txt` names a file
+    /// called `50%25.txt`. When the decoded path names no file but the path as written
+    /// does, the line refers to that file, with a warning. Each line still refers to
+    /// exactly one file, so a file of the other spelling is unlisted and reported.
+    fn manifest_path(&mut self, raw: &str, manifest: &str, line: usize) -> String {
+        let strip = |p: String| p.strip_prefix("./").map(str::to_owned).unwrap_or(p);
+        let decoded = strip(write::decode_manifest_path(raw).into_owned());
+        let literal = strip(raw.to_owned());
+        if decoded != literal
+            && literal.contains("%25")
+            && self.resolve(&decoded).is_none()
+            && self.resolve(&literal).is_some()
+        {
+            self.warn(BagFinding::PercentNotDecoded {
+                file: literal.clone(),
+                manifest: manifest.into(),
+                line,
+            });
+            return literal;
+        }
+        decoded
     }
 
     /// The present file a manifest path refers to (exactly, or after NFC normalisation).
