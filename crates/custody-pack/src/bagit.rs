@@ -29,7 +29,7 @@ use custody_core::hash::{hash_reader_multi, Algorithm};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::limits::{self, PathLimit, TagRefusal};
-use crate::zipscan::{ScanLimits, ZipError, ZipFinding, ZipScanner};
+use crate::zipscan::{ScanLimits, ZipError, ZipFinding, ZipProfile, ZipScanner};
 use source::{BagSource, DirSource, ZipSource};
 
 /// BagIt versions this validator understands.
@@ -524,11 +524,18 @@ pub fn validate_dir(path: &Path, opts: &ValidateOptions) -> Result<BagReport, Ba
 
 /// Validates a bag inside a ZIP archive, read in place. Only I/O failures of the archive
 /// itself are errors; everything else is in the report.
+///
+/// The archive is scanned with [`ZipProfile::ForeignBag`]: bags zipped by `zip -r`,
+/// Python's `zipfile` or `bsdtar` carry data descriptors and timestamp and owner extra
+/// fields that Custody's own packages never do (package verification scans with
+/// [`ZipProfile::Package`]).
 pub fn validate_zip<R: Read + Seek>(reader: R, opts: &ValidateOptions) -> io::Result<BagReport> {
-    let mut zip = ZipScanner::new(reader, &opts.scan_limits).map_err(|e| match e {
-        ZipError::Io(io) => io,
-        other => io::Error::other(other),
-    })?;
+    let profile = ZipProfile::ForeignBag;
+    let mut zip =
+        ZipScanner::with_profile(reader, &opts.scan_limits, profile).map_err(|e| match e {
+            ZipError::Io(io) => io,
+            other => io::Error::other(other),
+        })?;
     validate_scanned(&mut zip, opts)
 }
 
