@@ -146,6 +146,21 @@ const EXPECTED: &[Expectation] = &[
         "digest_mismatch",
         None,
     ),
+    // docs/bagit.md, "Bags in ZIP archives": what common tools write.
+    (
+        "valid_zip_descriptors_extra_fields_bagit_md.zip",
+        true,
+        "errors",
+        "",
+        None,
+    ),
+    (
+        "fail_zip_descriptor_mismatch_bagit_md.zip",
+        false,
+        "errors",
+        "zip",
+        None,
+    ),
     // RFC 8493 §2.1.3: every algorithm bagit.py writes.
     (
         "valid_manifest_sha224_rfc8493_s2_1_3",
@@ -220,6 +235,13 @@ const EXPECTED: &[Expectation] = &[
     ),
     (
         "valid_encoding_utf16be_rfc8493_s2_1_1",
+        true,
+        "errors",
+        "",
+        None,
+    ),
+    (
+        "valid_encoding_utf32_rfc8493_s2_1_1",
         true,
         "errors",
         "",
@@ -493,6 +515,9 @@ fixture_tests! {
     fail_manifest_sha3_256_altered_rfc8493_s2_1_3 => "fail_manifest_sha3_256_altered_rfc8493_s2_1_3",
     valid_encoding_utf16_rfc8493_s2_1_1 => "valid_encoding_utf16_rfc8493_s2_1_1",
     valid_encoding_utf16be_rfc8493_s2_1_1 => "valid_encoding_utf16be_rfc8493_s2_1_1",
+    valid_encoding_utf32_rfc8493_s2_1_1 => "valid_encoding_utf32_rfc8493_s2_1_1",
+    valid_zip_descriptors_extra_fields_bagit_md => "valid_zip_descriptors_extra_fields_bagit_md.zip",
+    fail_zip_descriptor_mismatch_bagit_md => "fail_zip_descriptor_mismatch_bagit_md.zip",
     valid_encoding_windows1252_rfc8493_s2_1_1 => "valid_encoding_windows1252_rfc8493_s2_1_1",
     valid_encoding_shift_jis_rfc8493_s2_1_1 => "valid_encoding_shift_jis_rfc8493_s2_1_1",
     fail_encoding_invalid_utf16_rfc8493_s2_1_1 => "fail_encoding_invalid_utf16_rfc8493_s2_1_1",

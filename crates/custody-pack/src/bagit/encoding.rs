@@ -1,12 +1,12 @@
 //! The text encodings a bag's `Tag-File-Character-Encoding` may name (RFC 8493 §2.1.1:
 //! an IANA character-set name), and strict decoding of tag files in them.
 //!
-//! UTF-8, ISO-8859-1, US-ASCII and the three UTF-16 forms are decoded here, exactly as
-//! their standards define them (the WHATWG Encoding Standard, which `encoding_rs`
+//! UTF-8, ISO-8859-1, US-ASCII and the UTF-16 and UTF-32 forms are decoded here, exactly
+//! as their standards define them (the WHATWG Encoding Standard, which `encoding_rs`
 //! implements, reads `ISO-8859-1` and `US-ASCII` as windows-1252, which differs in
-//! 0x80–0x9F); every other encoding the Encoding Standard knows is decoded by
-//! `encoding_rs`. A byte sequence that is not valid in the encoding is refused, never
-//! replaced.
+//! 0x80–0x9F, and has no UTF-32); every other encoding the Encoding Standard knows is
+//! decoded by `encoding_rs`. A byte sequence that is not valid in the encoding is
+//! refused, never replaced.
 
 use std::fmt;
 
@@ -27,6 +27,13 @@ pub enum TagEncoding {
     Utf16Le,
     /// UTF-16, big-endian.
     Utf16Be,
+    /// UTF-32 with the byte order its byte-order mark states; big-endian without one
+    /// (as for UTF-16). The mark is not part of the text.
+    Utf32,
+    /// UTF-32, little-endian.
+    Utf32Le,
+    /// UTF-32, big-endian.
+    Utf32Be,
     /// Another encoding of the WHATWG Encoding Standard (e.g. `windows-1252`,
     /// `Shift_JIS`, `ISO-8859-15`), decoded by `encoding_rs`.
     Other(&'static encoding_rs::Encoding),
@@ -53,6 +60,9 @@ impl TagEncoding {
             "utf16" => Some(TagEncoding::Utf16),
             "utf16le" => Some(TagEncoding::Utf16Le),
             "utf16be" => Some(TagEncoding::Utf16Be),
+            "utf32" => Some(TagEncoding::Utf32),
+            "utf32le" => Some(TagEncoding::Utf32Le),
+            "utf32be" => Some(TagEncoding::Utf32Be),
             _ => None,
         };
         if own.is_some() {
@@ -83,21 +93,15 @@ impl TagEncoding {
             TagEncoding::Utf16 => "UTF-16",
             TagEncoding::Utf16Le => "UTF-16LE",
             TagEncoding::Utf16Be => "UTF-16BE",
+            TagEncoding::Utf32 => "UTF-32",
+            TagEncoding::Utf32Le => "UTF-32LE",
+            TagEncoding::Utf32Be => "UTF-32BE",
             TagEncoding::Other(encoding) => encoding.name(),
         }
     }
 
-    /// Whether the encoding is one of the UTF-16 forms, in which a byte-order mark is
-    /// ordinary.
-    pub fn is_utf16(self) -> bool {
-        matches!(
-            self,
-            TagEncoding::Utf16 | TagEncoding::Utf16Le | TagEncoding::Utf16Be
-        )
-    }
-
-    /// Decodes `bytes`, or `None` if they are not valid in this encoding. A UTF-16
-    /// byte-order mark is consumed; a UTF-8 one is the caller's business.
+    /// Decodes `bytes`, or `None` if they are not valid in this encoding. A UTF-16 or
+    /// UTF-32 byte-order mark is consumed; a UTF-8 one is the caller's business.
     pub fn decode(self, bytes: &[u8]) -> Option<String> {
         match self {
             TagEncoding::Utf8 => String::from_utf8(bytes.to_vec()).ok(),
@@ -116,6 +120,19 @@ impl TagEncoding {
             TagEncoding::Utf16Be => {
                 decode_utf16(bytes.strip_prefix(&[0xFE, 0xFF]).unwrap_or(bytes), true)
             }
+            TagEncoding::Utf32 => match bytes {
+                [0xFF, 0xFE, 0, 0, rest @ ..] => decode_utf32(rest, false),
+                [0, 0, 0xFE, 0xFF, rest @ ..] => decode_utf32(rest, true),
+                _ => decode_utf32(bytes, true),
+            },
+            TagEncoding::Utf32Le => decode_utf32(
+                bytes.strip_prefix(&[0xFF, 0xFE, 0, 0]).unwrap_or(bytes),
+                false,
+            ),
+            TagEncoding::Utf32Be => decode_utf32(
+                bytes.strip_prefix(&[0, 0, 0xFE, 0xFF]).unwrap_or(bytes),
+                true,
+            ),
             TagEncoding::Other(encoding) => encoding
                 .decode_without_bom_handling_and_without_replacement(bytes)
                 .map(|text| text.into_owned()),
@@ -139,6 +156,25 @@ fn decode_utf16(bytes: &[u8], big_endian: bool) -> Option<String> {
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .ok()
+}
+
+/// Strict UTF-32: a length that is not a multiple of 4, or a unit that is not a Unicode
+/// scalar value (a surrogate, or above U+10FFFF), is refused.
+fn decode_utf32(bytes: &[u8], big_endian: bool) -> Option<String> {
+    if bytes.len() % 4 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(4)
+        .map(|unit| {
+            let unit = [unit[0], unit[1], unit[2], unit[3]];
+            char::from_u32(if big_endian {
+                u32::from_be_bytes(unit)
+            } else {
+                u32::from_le_bytes(unit)
+            })
+        })
+        .collect()
 }
 
 impl fmt::Display for TagEncoding {
@@ -190,7 +226,7 @@ mod tests {
 
     #[test]
     fn fail_labels_without_a_decoder() {
-        for label in ["EBCDIC", "UTF-32", "x-user-defined", "iso-2022-kr", ""] {
+        for label in ["EBCDIC", "UTF-7", "x-user-defined", "iso-2022-kr", ""] {
             assert_eq!(TagEncoding::from_label(label), None, "{label}");
         }
     }
@@ -215,6 +251,29 @@ mod tests {
         );
         assert_eq!(TagEncoding::Utf16.decode(b"\0a\0b"), Some("ab".into()));
         assert_eq!(TagEncoding::Utf16Le.decode(b"a\0b\0"), Some("ab".into()));
+    }
+
+    #[test]
+    fn utf32_byte_order() {
+        assert_eq!(TagEncoding::from_label("UTF-32"), Some(TagEncoding::Utf32));
+        assert_eq!(
+            TagEncoding::Utf32.decode(b"\xFF\xFE\0\0a\0\0\0"),
+            Some("a".into())
+        );
+        assert_eq!(
+            TagEncoding::Utf32.decode(b"\0\0\xFE\xFF\0\0\0a"),
+            Some("a".into())
+        );
+        assert_eq!(TagEncoding::Utf32Le.decode(b"a\0\0\0"), Some("a".into()));
+        assert_eq!(TagEncoding::Utf32Be.decode(b"\0\0\0a"), Some("a".into()));
+    }
+
+    #[test]
+    fn fail_invalid_utf32() {
+        assert_eq!(TagEncoding::Utf32Le.decode(b"a\0\0"), None);
+        // A surrogate, and a value past U+10FFFF.
+        assert_eq!(TagEncoding::Utf32Le.decode(b"\x00\xD8\0\0"), None);
+        assert_eq!(TagEncoding::Utf32Le.decode(b"\0\0\x11\0"), None);
     }
 
     #[test]
