@@ -68,24 +68,98 @@ fn validates_but_not_as_a_package(zip: &Path, expect_descriptor: bool) {
     )
     .unwrap();
     assert!(foreign.scan().is_clean(), "{:#?}", foreign.scan().findings);
+    every_reader_extracts_what_custody_reads(zip);
     let has_descriptor = foreign.entries().iter().any(|e| e.flags & 8 != 0);
     assert_eq!(has_descriptor, expect_descriptor, "{}", zip.display());
     // The package path keeps its strict subset: the same archive is refused there.
-    if has_descriptor || foreign.entries().iter().len() > 0 {
-        let strict = ZipScanner::new(fs::File::open(zip).unwrap(), &ScanLimits::default()).unwrap();
-        let tool_features = strict.scan().findings.iter().any(|f| {
-            matches!(
-                f,
-                ZipFinding::UnexpectedExtraField { .. } | ZipFinding::UnsupportedFlags { .. }
-            )
-        });
-        assert_eq!(
-            tool_features,
-            has_descriptor || extra_fields(zip),
-            "{:#?}",
-            strict.scan().findings
-        );
+    let strict = ZipScanner::new(fs::File::open(zip).unwrap(), &ScanLimits::default()).unwrap();
+    let tool_features = strict.scan().findings.iter().any(|f| {
+        matches!(
+            f,
+            ZipFinding::UnexpectedExtraField { .. } | ZipFinding::UnsupportedFlags { .. }
+        )
+    });
+    assert_eq!(
+        tool_features,
+        has_descriptor || extra_fields(zip),
+        "{:#?}",
+        strict.scan().findings
+    );
+}
+
+/// One archive, one reading: every file Custody reads from the archive has the same bytes
+/// when `unzip`, `bsdtar` reading from a pipe (a streaming reader, which must find each
+/// entry's end from the data and its descriptor) and Python's `zipfile` extract it, and
+/// none of them extracts a file Custody does not see.
+fn every_reader_extracts_what_custody_reads(zip: &Path) {
+    let mut scanner = ZipScanner::with_profile(
+        fs::File::open(zip).unwrap(),
+        &ScanLimits::default(),
+        ZipProfile::ForeignBag,
+    )
+    .unwrap();
+    let files: Vec<(usize, String)> = scanner
+        .entries()
+        .iter()
+        .filter(|e| !e.is_dir())
+        .map(|e| (e.index, e.name.clone()))
+        .collect();
+    let mut ours = Vec::new();
+    for (index, name) in &files {
+        ours.push((name.clone(), scanner.read_entry(*index, 1 << 20).unwrap()));
     }
+    let zip_arg = zip.to_str().unwrap();
+    let readers: [(&str, String); 3] = [
+        ("unzip", format!("unzip -q '{zip_arg}' -d out")),
+        (
+            "bsdtar from a pipe",
+            format!("cat '{zip_arg}' | bsdtar -xf - -C out"),
+        ),
+        (
+            "python zipfile",
+            format!(
+                "python3 -c 'import zipfile; zipfile.ZipFile(\"{zip_arg}\").extractall(\"out\")'"
+            ),
+        ),
+    ];
+    for (reader, command) in readers {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("out")).unwrap();
+        let out = Command::new("sh")
+            .args(["-c", &command])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{reader}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for (name, bytes) in &ours {
+            let theirs = fs::read(dir.path().join("out").join(name))
+                .unwrap_or_else(|e| panic!("{reader} did not extract {name}: {e}"));
+            assert_eq!(&theirs, bytes, "{reader} extracts other bytes for {name}");
+        }
+        let extracted = walkdir_files(&dir.path().join("out"));
+        assert_eq!(extracted, ours.len(), "{reader} extracted other files");
+    }
+}
+
+/// The number of regular files under `root`.
+fn walkdir_files(root: &Path) -> usize {
+    let mut pending = vec![root.to_path_buf()];
+    let mut count = 0;
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else {
+                count += 1;
+            }
+        }
+    }
+    count
 }
 
 /// Whether any entry of the archive carries an extra field (per Python's zipfile).
