@@ -62,10 +62,10 @@ fn valid_v0_96_sha1() {
 }
 
 #[test]
-fn valid_v0_93_md5_warns_about_missing_bag_info() {
+fn valid_v0_93_md5_warns_about_missing_package_info() {
     let run = valid("valid_v0_93_md5");
     assert!(
-        run.stderr.contains("bag-info.txt: missing"),
+        run.stderr.contains("package-info.txt: missing"),
         "{}",
         run.stderr
     );

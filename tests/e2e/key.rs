@@ -159,3 +159,35 @@ fn fail_show_missing_key() {
     let run = sb.run(&["key", "show", "--key", "absent.key"]).expect(2);
     assert!(run.stderr.contains("absent.key"), "{}", run.stderr);
 }
+
+#[test]
+fn key_name_at_the_limit_and_fail_one_past_it() {
+    let sb = Sandbox::new();
+    let at_limit = "n".repeat(255);
+    sb.run(&["key", "new", "--name", &at_limit, "--out", "k.key"])
+        .expect(0);
+    let run = sb.run(&["key", "show", "--key", "k.key"]).expect(0);
+    assert!(run.stdout.contains(&at_limit), "{}", run.stdout);
+
+    let past = "n".repeat(256);
+    let run = sb
+        .run(&["key", "new", "--name", &past, "--out", "long.key"])
+        .expect(2);
+    assert!(
+        run.stderr.contains("longer than 255 bytes"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sb.path("long.key").exists());
+
+    // A key file whose name was lengthened by hand is refused at load.
+    let text = std::fs::read_to_string(sb.path("k.key")).unwrap();
+    let edited = text.replacen(&at_limit, &past, 1);
+    std::fs::write(sb.path("k.key"), edited).unwrap();
+    let run = sb.run(&["key", "show", "--key", "k.key"]).expect(2);
+    assert!(
+        run.stderr.contains("longer than 255 bytes"),
+        "{}",
+        run.stderr
+    );
+}

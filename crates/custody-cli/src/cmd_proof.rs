@@ -3,7 +3,8 @@
 //! the log's verifier key).
 //!
 //! Proof file (JSON): `{"type":"inclusion","origin","leaf_index","tree_size","leaf_hash",
-//! "hashes":[hex…]}` or `{"type":"consistency","origin","old_size","new_size","hashes":[hex…]}`.
+//! "hashes":[hex…]}` or `{"type":"consistency","origin","old_size","new_size","hashes":[hex…]}`,
+//! specified in docs/ledger.md §5.1.
 
 use std::path::{Path, PathBuf};
 

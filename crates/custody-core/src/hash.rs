@@ -369,8 +369,9 @@ fn worker_stopped() -> io::Error {
     io::Error::other("a hashing thread stopped unexpectedly")
 }
 
-/// Digest algorithms that appear in BagIt manifests. MD5 and SHA-1 exist only so that bags
-/// made by other tools can be verified; Custody never relies on them.
+/// Digest algorithms that appear in BagIt manifests: every one `bagit.py` can write, and
+/// BLAKE3. MD5 and SHA-1 exist only so that bags made by other tools can be verified;
+/// Custody never relies on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Algorithm {
@@ -384,10 +385,27 @@ pub enum Algorithm {
     Sha512,
     /// BLAKE3, 256-bit output.
     Blake3,
+    /// SHA-224 (FIPS 180-4).
+    Sha224,
+    /// SHA-384 (FIPS 180-4).
+    Sha384,
+    /// BLAKE2b with a 512-bit output (RFC 7693), Python's `blake2b`.
+    Blake2b,
+    /// BLAKE2s with a 256-bit output (RFC 7693), Python's `blake2s`.
+    Blake2s,
+    /// SHA3-224 (FIPS 202).
+    Sha3_224,
+    /// SHA3-256 (FIPS 202).
+    Sha3_256,
+    /// SHA3-384 (FIPS 202).
+    Sha3_384,
+    /// SHA3-512 (FIPS 202).
+    Sha3_512,
 }
 
 impl Algorithm {
-    /// The lower-case name used in BagIt manifest file names (`manifest-<name>.txt`).
+    /// The lower-case name used in BagIt manifest file names (`manifest-<name>.txt`), as
+    /// `bagit.py` spells it (Python's `hashlib` names: `sha3_256`, `blake2b`).
     pub fn bagit_name(self) -> &'static str {
         match self {
             Algorithm::Md5 => "md5",
@@ -395,34 +413,47 @@ impl Algorithm {
             Algorithm::Sha256 => "sha256",
             Algorithm::Sha512 => "sha512",
             Algorithm::Blake3 => "blake3",
+            Algorithm::Sha224 => "sha224",
+            Algorithm::Sha384 => "sha384",
+            Algorithm::Blake2b => "blake2b",
+            Algorithm::Blake2s => "blake2s",
+            Algorithm::Sha3_224 => "sha3_224",
+            Algorithm::Sha3_256 => "sha3_256",
+            Algorithm::Sha3_384 => "sha3_384",
+            Algorithm::Sha3_512 => "sha3_512",
         }
     }
 
-    /// Parses a BagIt algorithm name (case-insensitive; `sha-256` style accepted too).
+    /// Parses a BagIt algorithm name, case-insensitively, ignoring `-` and `_` (so
+    /// `SHA-256`, `sha3_256` and `sha3-256` are all accepted).
     pub fn from_bagit_name(name: &str) -> Option<Algorithm> {
         let folded: String = name
             .trim()
             .chars()
-            .filter(|c| *c != '-')
+            .filter(|c| *c != '-' && *c != '_')
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        match folded.as_str() {
-            "md5" => Some(Algorithm::Md5),
-            "sha1" => Some(Algorithm::Sha1),
-            "sha256" => Some(Algorithm::Sha256),
-            "sha512" => Some(Algorithm::Sha512),
-            "blake3" => Some(Algorithm::Blake3),
-            _ => None,
-        }
+        Algorithm::ALL.into_iter().find(|a| {
+            let own: String = a.bagit_name().chars().filter(|c| *c != '_').collect();
+            own == folded
+        })
     }
 
     /// Every supported algorithm, in declaration order.
-    pub const ALL: [Algorithm; 5] = [
+    pub const ALL: [Algorithm; 13] = [
         Algorithm::Md5,
         Algorithm::Sha1,
         Algorithm::Sha256,
         Algorithm::Sha512,
         Algorithm::Blake3,
+        Algorithm::Sha224,
+        Algorithm::Sha384,
+        Algorithm::Blake2b,
+        Algorithm::Blake2s,
+        Algorithm::Sha3_224,
+        Algorithm::Sha3_256,
+        Algorithm::Sha3_384,
+        Algorithm::Sha3_512,
     ];
 
     /// Length of the digest in bytes.
@@ -430,9 +461,17 @@ impl Algorithm {
         match self {
             Algorithm::Md5 => 16,
             Algorithm::Sha1 => 20,
-            Algorithm::Sha256 | Algorithm::Blake3 => 32,
-            Algorithm::Sha512 => 64,
+            Algorithm::Sha224 | Algorithm::Sha3_224 => 28,
+            Algorithm::Sha256 | Algorithm::Blake3 | Algorithm::Blake2s | Algorithm::Sha3_256 => 32,
+            Algorithm::Sha384 | Algorithm::Sha3_384 => 48,
+            Algorithm::Sha512 | Algorithm::Blake2b | Algorithm::Sha3_512 => 64,
         }
+    }
+
+    /// Whether forgers can make two inputs with the same digest (MD5, SHA-1): such a
+    /// manifest alone does not protect a payload against tampering.
+    pub fn is_broken(self) -> bool {
+        matches!(self, Algorithm::Md5 | Algorithm::Sha1)
     }
 }
 
@@ -508,9 +547,17 @@ impl Write for MultiWriter {
 enum MultiState {
     Md5(md5::Md5),
     Sha1(sha1::Sha1),
+    Sha224(sha2::Sha224),
     Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
     Sha512(sha2::Sha512),
     Blake3(Box<blake3::Hasher>),
+    Blake2b(Box<blake2::Blake2b512>),
+    Blake2s(blake2::Blake2s256),
+    Sha3_224(sha3::Sha3_224),
+    Sha3_256(sha3::Sha3_256),
+    Sha3_384(sha3::Sha3_384),
+    Sha3_512(sha3::Sha3_512),
 }
 
 impl MultiState {
@@ -518,9 +565,17 @@ impl MultiState {
         match algorithm {
             Algorithm::Md5 => MultiState::Md5(md5::Md5::new()),
             Algorithm::Sha1 => MultiState::Sha1(sha1::Sha1::new()),
+            Algorithm::Sha224 => MultiState::Sha224(sha2::Sha224::new()),
             Algorithm::Sha256 => MultiState::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha384 => MultiState::Sha384(sha2::Sha384::new()),
             Algorithm::Sha512 => MultiState::Sha512(sha2::Sha512::new()),
             Algorithm::Blake3 => MultiState::Blake3(Box::new(blake3::Hasher::new())),
+            Algorithm::Blake2b => MultiState::Blake2b(Box::new(blake2::Blake2b512::new())),
+            Algorithm::Blake2s => MultiState::Blake2s(blake2::Blake2s256::new()),
+            Algorithm::Sha3_224 => MultiState::Sha3_224(sha3::Sha3_224::new()),
+            Algorithm::Sha3_256 => MultiState::Sha3_256(sha3::Sha3_256::new()),
+            Algorithm::Sha3_384 => MultiState::Sha3_384(sha3::Sha3_384::new()),
+            Algorithm::Sha3_512 => MultiState::Sha3_512(sha3::Sha3_512::new()),
         }
     }
 
@@ -528,11 +583,19 @@ impl MultiState {
         match self {
             MultiState::Md5(h) => h.update(bytes),
             MultiState::Sha1(h) => h.update(bytes),
+            MultiState::Sha224(h) => h.update(bytes),
             MultiState::Sha256(h) => h.update(bytes),
+            MultiState::Sha384(h) => h.update(bytes),
             MultiState::Sha512(h) => h.update(bytes),
             MultiState::Blake3(h) => {
                 h.update(bytes);
             }
+            MultiState::Blake2b(h) => h.update(bytes),
+            MultiState::Blake2s(h) => h.update(bytes),
+            MultiState::Sha3_224(h) => h.update(bytes),
+            MultiState::Sha3_256(h) => h.update(bytes),
+            MultiState::Sha3_384(h) => h.update(bytes),
+            MultiState::Sha3_512(h) => h.update(bytes),
         }
     }
 
@@ -540,9 +603,17 @@ impl MultiState {
         match self {
             MultiState::Md5(h) => h.finalize().to_vec(),
             MultiState::Sha1(h) => h.finalize().to_vec(),
+            MultiState::Sha224(h) => h.finalize().to_vec(),
             MultiState::Sha256(h) => h.finalize().to_vec(),
+            MultiState::Sha384(h) => h.finalize().to_vec(),
             MultiState::Sha512(h) => h.finalize().to_vec(),
             MultiState::Blake3(h) => h.finalize().as_bytes().to_vec(),
+            MultiState::Blake2b(h) => h.finalize().to_vec(),
+            MultiState::Blake2s(h) => h.finalize().to_vec(),
+            MultiState::Sha3_224(h) => h.finalize().to_vec(),
+            MultiState::Sha3_256(h) => h.finalize().to_vec(),
+            MultiState::Sha3_384(h) => h.finalize().to_vec(),
+            MultiState::Sha3_512(h) => h.finalize().to_vec(),
         }
     }
 }
@@ -759,7 +830,15 @@ mod tests {
     #[test]
     fn fail_unknown_algorithm_names() {
         for name in [
-            "", "sha", "sha-3", "sha384", "md4", "blake2b", "sha256x", "ṡha256",
+            "",
+            "sha",
+            "sha-3",
+            "sha385",
+            "md4",
+            "blake2",
+            "sha256x",
+            "ṡha256",
+            "shake_128",
         ] {
             assert_eq!(Algorithm::from_bagit_name(name), None, "{name}");
         }

@@ -79,9 +79,18 @@ impl ActorInfo {
     }
 }
 
-/// Checks a key name per C2SP signed-note: non-empty, no Unicode whitespace, no `+`.
+/// The longest key name Custody creates or loads, in UTF-8 bytes: C2SP signed-note sets no
+/// bound, but other tooling that stores or prints names (witnesses, log monitors, file
+/// names derived from key names) does, and a key that one of them cannot load is no use
+/// as evidence of who signed.
+pub const MAX_KEY_NAME_BYTES: usize = 255;
+
+/// Checks a key name for creating or loading a key: the C2SP signed-note rules
+/// ([`key_name_syntax_ok`]) and at most [`MAX_KEY_NAME_BYTES`] bytes.
 pub fn validate_key_name(name: &str) -> Result<(), KeyError> {
-    let reason = if name.is_empty() {
+    let reason = if name.len() > MAX_KEY_NAME_BYTES {
+        "it is longer than 255 bytes (UTF-8), the most other signed-note tooling accepts"
+    } else if name.is_empty() {
         "it is empty"
     } else if name.contains('+') {
         "it contains '+'"
@@ -96,6 +105,16 @@ pub fn validate_key_name(name: &str) -> Result<(), KeyError> {
         name: name.to_owned(),
         reason,
     })
+}
+
+/// Whether `name` is a key name by C2SP signed-note syntax alone: non-empty, no Unicode
+/// white space, no `+`, no control character. Signature lines of notes are parsed with
+/// this rule, so that a signature by a key Custody would not create is ignored as unknown
+/// rather than making the note unreadable.
+pub fn key_name_syntax_ok(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('+')
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Checks an ISO 3166-1 alpha-2 code: exactly two ASCII capital letters (`FR`, not `fr`).

@@ -230,7 +230,7 @@ fn parse_signature_line(line: usize, text: &str) -> Result<NoteSignature, NoteEr
         .strip_prefix(SIGNATURE_PREFIX)
         .ok_or_else(|| err("does not start with an em dash (U+2014) and a space"))?;
     let (name, encoded) = rest.split_once(' ').unwrap_or((rest, ""));
-    if crate::keys::validate_key_name(name).is_err() {
+    if !crate::keys::key_name_syntax_ok(name) {
         return Err(err("the key name is empty or contains white space or '+'"));
     }
     if encoded.is_empty() {

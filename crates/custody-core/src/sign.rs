@@ -9,10 +9,17 @@ use crate::keys::{Identity, PublicKey, Signature, SignatureError};
 
 /// Context for ledger custody events.
 pub const CONTEXT_EVENT: &str = "custody/v1/event";
-/// Context for the package statement (`custody/package.json`).
-pub const CONTEXT_PACKAGE: &str = "custody/v1/package";
+/// Context for the receiving actor's signature on a two-signature hand-over: the same
+/// custody event, signed a second time, distinct from [`CONTEXT_EVENT`] so that neither
+/// signature can stand in for the other.
+pub const CONTEXT_EVENT_COSIGNATURE: &str = "custody/v1/event-cosignature";
 /// Context for receipts returned by a receiving authority.
 pub const CONTEXT_RECEIPT: &str = "custody/v1/receipt";
+
+/// Every context, as `docs/formats.md` §3 lists them. Package signatures use none: they
+/// are raw Ed25519 over the bytes of `tagmanifest-sha256.txt`, so that stock OpenSSL can
+/// check them (`docs/package.md` §4).
+pub const CONTEXTS: [&str; 3] = [CONTEXT_EVENT, CONTEXT_EVENT_COSIGNATURE, CONTEXT_RECEIPT];
 
 /// The exact bytes signed for `canonical` under `context`.
 pub fn signed_message(context: &str, canonical: &[u8]) -> Vec<u8> {
@@ -134,7 +141,7 @@ mod tests {
         let id = identity();
         let record = br#"{"kind":"acquired"}"#;
         let sig = sign_canonical(&id, CONTEXT_EVENT, record);
-        for other in [CONTEXT_PACKAGE, CONTEXT_RECEIPT] {
+        for other in [CONTEXT_RECEIPT, "custody/v1/package"] {
             assert_eq!(
                 verify_canonical(&id.public_key(), other, record, &sig),
                 Err(SignatureError)

@@ -388,3 +388,57 @@ fn fail_device_given_as_key() {
         "{err:?}"
     );
 }
+
+/// A name of `len` bytes ending in a two-byte character, so that the limit is in bytes.
+fn name_of_bytes(len: usize) -> String {
+    format!("{}é", "n".repeat(len - 2))
+}
+
+#[test]
+fn key_name_at_the_limit_is_created_and_loaded() {
+    use custody_core::keys::MAX_KEY_NAME_BYTES;
+    let name = name_of_bytes(MAX_KEY_NAME_BYTES);
+    assert_eq!(name.len(), 255);
+    let id = Identity::generate(ActorInfo::named(name.as_str())).unwrap();
+    let loaded = Identity::from_pem(&id.to_pem(), None).unwrap();
+    assert_eq!(loaded.info().name, name);
+    let verifier: VerifierKey = id.verifier_key().to_string().parse().unwrap();
+    assert_eq!(verifier.to_string(), id.verifier_key().to_string());
+}
+
+#[test]
+fn fail_key_name_one_past_the_limit_at_creation() {
+    let name = name_of_bytes(256);
+    let err = Identity::generate(ActorInfo::named(name.as_str())).unwrap_err();
+    assert!(
+        matches!(err, KeyError::InvalidName { .. }) && err.to_string().contains("255 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fail_key_name_one_past_the_limit_at_load() {
+    // A key file written by another tool (or edited) with a 256-byte name.
+    let at_limit = Identity::generate(ActorInfo::named(name_of_bytes(255).as_str())).unwrap();
+    let pem = at_limit
+        .to_pem()
+        .replacen("Custody-Name: n", "Custody-Name: nn", 1);
+    let err = Identity::from_pem(&pem, None).unwrap_err();
+    assert!(matches!(err, KeyError::InvalidName { .. }), "{err}");
+    let key = at_limit.verifier_key().to_string().replacen('n', "nn", 1);
+    let err = key.parse::<VerifierKey>().unwrap_err();
+    assert!(matches!(err, KeyError::InvalidName { .. }), "{err}");
+}
+
+#[test]
+fn a_note_signature_by_a_longer_name_is_ignored_not_fatal() {
+    use custody_core::note::Note;
+    let signer = Identity::generate(ActorInfo::named("log.example/a")).unwrap();
+    let mut note = Note::sign("text\n", &[&signer]).unwrap();
+    let mut bytes = note.to_bytes();
+    let long = format!("— {} AAAAAAAA\n", "x".repeat(300));
+    bytes.extend_from_slice(long.as_bytes());
+    note = Note::parse(&bytes).unwrap();
+    assert_eq!(note.signatures.len(), 2);
+    note.verify(&[signer.verifier_key()]).unwrap();
+}

@@ -202,3 +202,70 @@ fn chunk_boundaries_agree_with_one_shot_hashes() {
         assert_eq!(d.size, size as u64);
     }
 }
+
+/// The "abc" vectors of FIPS 180-4 (SHA-224, SHA-384), FIPS 202 (SHA3) and RFC 7693
+/// Appendices A and B (BLAKE2b-512, BLAKE2s-256): every algorithm `bagit.py` can write.
+#[test]
+fn bagit_py_algorithms_abc_vectors() {
+    let cases = [
+        (
+            Algorithm::Sha224,
+            "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
+        ),
+        (
+            Algorithm::Sha384,
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed\
+             8086072ba1e7cc2358baeca134c825a7",
+        ),
+        (
+            Algorithm::Sha3_224,
+            "e642824c3f8cf24ad09234ee7d3c766fc9a3a5168d0c94ad73b46fdf",
+        ),
+        (
+            Algorithm::Sha3_256,
+            "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532",
+        ),
+        (
+            Algorithm::Sha3_384,
+            "ec01498288516fc926459f58e2c6ad8df9b473cb0fc08c2596da7cf0e49be4b2\
+             98d88cea927ac7f539f1edf228376d25",
+        ),
+        (
+            Algorithm::Sha3_512,
+            "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e\
+             10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0",
+        ),
+        (
+            Algorithm::Blake2b,
+            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1\
+             7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923",
+        ),
+        (
+            Algorithm::Blake2s,
+            "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982",
+        ),
+    ];
+    for (algorithm, expected) in cases {
+        let got = multi_hex(b"abc", algorithm);
+        assert_eq!(got, expected, "{algorithm:?}");
+        assert_eq!(got.len(), algorithm.digest_len() * 2, "{algorithm:?}");
+    }
+}
+
+#[test]
+fn bagit_py_manifest_names_parse() {
+    for (name, algorithm) in [
+        ("sha3_256", Algorithm::Sha3_256),
+        ("sha3-256", Algorithm::Sha3_256),
+        ("SHA3_512", Algorithm::Sha3_512),
+        ("blake2b", Algorithm::Blake2b),
+        ("blake2s", Algorithm::Blake2s),
+        ("sha224", Algorithm::Sha224),
+        ("sha384", Algorithm::Sha384),
+    ] {
+        assert_eq!(Algorithm::from_bagit_name(name), Some(algorithm), "{name}");
+    }
+    for name in ["shake_128", "sha3", "blake2", "sha3_257"] {
+        assert_eq!(Algorithm::from_bagit_name(name), None, "{name}");
+    }
+}

@@ -13,8 +13,11 @@
 //!
 //! Every file is read once, hashed with all the algorithms its manifests use together.
 
+mod encoding;
 mod source;
 pub mod write;
+
+pub use encoding::TagEncoding;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -26,7 +29,7 @@ use custody_core::hash::{hash_reader_multi, Algorithm};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::limits::{self, PathLimit, TagRefusal};
-use crate::zipscan::{ScanLimits, ZipError, ZipFinding, ZipScanner};
+use crate::zipscan::{ScanLimits, ZipError, ZipFinding, ZipProfile, ZipScanner};
 use source::{BagSource, DirSource, ZipSource};
 
 /// BagIt versions this validator understands.
@@ -60,40 +63,6 @@ impl Default for ValidateOptions {
     }
 }
 
-/// A text encoding for tag files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub enum TagEncoding {
-    /// UTF-8.
-    Utf8,
-    /// ISO-8859-1 (Latin-1): every byte is the code point of the same value.
-    Latin1,
-}
-
-impl TagEncoding {
-    /// Parses a `Tag-File-Character-Encoding` value.
-    pub fn from_label(label: &str) -> Option<TagEncoding> {
-        let norm: String = label
-            .trim()
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .collect::<String>()
-            .to_ascii_lowercase();
-        match norm.as_str() {
-            "utf8" => Some(TagEncoding::Utf8),
-            "iso88591" | "latin1" | "l1" | "iso885911987" => Some(TagEncoding::Latin1),
-            _ => None,
-        }
-    }
-
-    fn decode(self, bytes: &[u8]) -> Option<String> {
-        match self {
-            TagEncoding::Utf8 => String::from_utf8(bytes.to_vec()).ok(),
-            TagEncoding::Latin1 => Some(bytes.iter().map(|&b| char::from(b)).collect()),
-        }
-    }
-}
-
 /// What is wrong with a line of a tag file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +80,18 @@ pub enum LineProblem {
     FetchFields,
     /// A fetch length that is neither `-` nor a number.
     FetchLength,
+    /// A fetch URL without a scheme and host (or a `file:` URL).
+    FetchUrl,
+    /// White space between a label and its colon (`bagit.txt` in every version;
+    /// `bag-info.txt` from BagIt 1.0, RFC 8493 §2.2.2).
+    WhitespaceBeforeColon,
+    /// No space or tab between the colon and a value (BagIt 1.0, RFC 8493 §2.1.1, §2.2.2).
+    NoWhitespaceAfterColon,
+    /// A `bagit.txt` line other than its two declarations, blank lines included.
+    ExtraLine,
+    /// A `bagit.txt` line that is not the declaration due at that position
+    /// (`BagIt-Version` first, `Tag-File-Character-Encoding` second, spelt exactly so).
+    UnexpectedLabel,
 }
 
 impl fmt::Display for LineProblem {
@@ -122,6 +103,36 @@ impl fmt::Display for LineProblem {
             LineProblem::BadDigest => "digest is not hex of the right length",
             LineProblem::FetchFields => "expected '<url> <length> <path>'",
             LineProblem::FetchLength => "length is neither '-' nor a number",
+            LineProblem::FetchUrl => "URL has no scheme and host",
+            LineProblem::WhitespaceBeforeColon => "white space before the colon",
+            LineProblem::NoWhitespaceAfterColon => "no space or tab after the colon",
+            LineProblem::ExtraLine => "line beyond the two declarations",
+            LineProblem::UnexpectedLabel => {
+                "expected 'BagIt-Version: M.N' then 'Tag-File-Character-Encoding: ENCODING'"
+            }
+        })
+    }
+}
+
+/// Why a `fetch.txt` path is unusual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnusualPath {
+    /// It is not under `data/`: only payload files are fetched (RFC 8493 §2.2.3).
+    NotInPayload,
+    /// It has an empty or `.` component.
+    DotOrEmptyComponent,
+    /// It contains a backslash, a separator on Windows only.
+    Backslash,
+}
+
+impl fmt::Display for UnusualPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UnusualPath::NotInPayload => "is not in the payload directory",
+            UnusualPath::DotOrEmptyComponent => "has an empty or '.' component",
+            UnusualPath::Backslash => "contains a backslash",
         })
     }
 }
@@ -248,14 +259,15 @@ pub enum BagFinding {
         encoding: String,
     },
     /// A tag file is not valid in the declared encoding.
-    #[error("{file}: not valid {encoding:?} text")]
+    #[error("{file}: not valid {encoding} text")]
     NotInDeclaredEncoding {
         /// The file.
         file: String,
         /// The declared encoding.
         encoding: TagEncoding,
     },
-    /// A tag file starts with a byte-order mark.
+    /// A tag file starts with a UTF-8 byte-order mark (an error in `bagit.txt`, RFC 8493
+    /// §2.1.1; a warning elsewhere).
     #[error("{file}: starts with a byte-order mark")]
     ByteOrderMark {
         /// The file.
@@ -305,6 +317,18 @@ pub enum BagFinding {
         /// Line number.
         line: usize,
     },
+    /// A manifest path whose `%25` names a file only when read literally (as `bagit.py`
+    /// writes it) rather than percent-decoded (as RFC 8493 §2.1.3 writes it): checked
+    /// against the file of the literal name.
+    #[error("{manifest}: line {line}: {file} names a file only if '%25' is not decoded (as bagit.py writes it)")]
+    PercentNotDecoded {
+        /// The path as written (and as the file is named).
+        file: String,
+        /// The manifest.
+        manifest: String,
+        /// Line number.
+        line: usize,
+    },
     /// A payload manifest lists a path outside `data/`.
     #[error("{manifest}: line {line}: {file} is not in the payload directory")]
     PathNotInPayload {
@@ -338,6 +362,17 @@ pub enum BagFinding {
         file: String,
         /// The manifest.
         manifest: String,
+    },
+    /// A `fetch.txt` path that stays inside the bag but is unusual (a warning: nothing is
+    /// fetched, but a fetcher could place the file where no manifest looks).
+    #[error("fetch.txt: line {line}: path {file:?} {reason}")]
+    FetchPathUnusual {
+        /// The path as decoded.
+        file: String,
+        /// Line number.
+        line: usize,
+        /// What is unusual.
+        reason: UnusualPath,
     },
     /// A file listed in `fetch.txt` is absent: the bag is incomplete.
     #[error("{file}: listed in fetch.txt but not present (bag is incomplete)")]
@@ -489,11 +524,18 @@ pub fn validate_dir(path: &Path, opts: &ValidateOptions) -> Result<BagReport, Ba
 
 /// Validates a bag inside a ZIP archive, read in place. Only I/O failures of the archive
 /// itself are errors; everything else is in the report.
+///
+/// The archive is scanned with [`ZipProfile::ForeignBag`]: bags zipped by `zip -r`,
+/// Python's `zipfile` or `bsdtar` carry data descriptors and timestamp and owner extra
+/// fields that Custody's own packages never do (package verification scans with
+/// [`ZipProfile::Package`]).
 pub fn validate_zip<R: Read + Seek>(reader: R, opts: &ValidateOptions) -> io::Result<BagReport> {
-    let mut zip = ZipScanner::new(reader, &opts.scan_limits).map_err(|e| match e {
-        ZipError::Io(io) => io,
-        other => io::Error::other(other),
-    })?;
+    let profile = ZipProfile::ForeignBag;
+    let mut zip =
+        ZipScanner::with_profile(reader, &opts.scan_limits, profile).map_err(|e| match e {
+            ZipError::Io(io) => io,
+            other => io::Error::other(other),
+        })?;
     validate_scanned(&mut zip, opts)
 }
 
@@ -512,6 +554,8 @@ pub fn validate_scanned<R: Read + Seek>(
 
 const BAGIT_TXT: &str = "bagit.txt";
 const BAG_INFO: &str = "bag-info.txt";
+const PACKAGE_INFO: &str = "package-info.txt";
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 const FETCH_TXT: &str = "fetch.txt";
 
 /// A parsed manifest: file name, algorithm and `path → (hex digest, line)`.
@@ -673,12 +717,12 @@ impl<'a, S: BagSource> Validator<'a, S> {
         let Some(bytes) = self.read_tag(file) else {
             return Ok(None);
         };
-        let body = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-            Some(rest) => {
+        let body = match bytes.strip_prefix(UTF8_BOM) {
+            Some(rest) if self.encoding == TagEncoding::Utf8 => {
                 self.warn(BagFinding::ByteOrderMark { file: file.into() });
                 rest
             }
-            None => &bytes[..],
+            _ => &bytes[..],
         };
         match self.encoding.decode(body) {
             Some(text) => Ok(Some(text)),
@@ -692,7 +736,11 @@ impl<'a, S: BagSource> Validator<'a, S> {
         }
     }
 
-    /// Checks `bagit.txt`; returns whether validation can go on.
+    /// Checks `bagit.txt` as strictly as the specifications write it (RFC 8493 §2.1.1 and
+    /// §2.1.1 of each draft): UTF-8 without a byte-order mark, exactly two lines,
+    /// `BagIt-Version: M.N` then `Tag-File-Character-Encoding: ENCODING`, no white space
+    /// before a colon and, from 1.0, one space or tab after it. Returns whether
+    /// validation can go on (a version and an encoding were understood).
     fn read_declaration(&mut self) -> io::Result<bool> {
         if !self.present.contains(BAGIT_TXT) {
             self.error(BagFinding::MissingBagitTxt {
@@ -700,26 +748,35 @@ impl<'a, S: BagSource> Validator<'a, S> {
             });
             return Ok(false);
         }
-        // bagit.txt itself is always UTF-8 (its content is ASCII in every version).
-        let Some(text) = self.read_text(BAGIT_TXT)? else {
+        let Some(bytes) = self.read_tag(BAGIT_TXT) else {
             return Ok(false);
         };
-        let (labels, problems) = parse_labels(&text);
-        for (line, problem) in problems {
+        let body = match bytes.strip_prefix(UTF8_BOM) {
+            Some(rest) => {
+                self.error(BagFinding::ByteOrderMark {
+                    file: BAGIT_TXT.into(),
+                });
+                rest
+            }
+            None => &bytes[..],
+        };
+        let Ok(text) = std::str::from_utf8(body) else {
+            self.error(BagFinding::NotInDeclaredEncoding {
+                file: BAGIT_TXT.into(),
+                encoding: TagEncoding::Utf8,
+            });
+            return Ok(false);
+        };
+        let declaration = parse_declaration(text);
+        for (line, problem) in declaration.problems {
             self.error(BagFinding::MalformedLine {
                 file: BAGIT_TXT.into(),
                 line,
                 problem,
             });
         }
-        let get = |label: &str| {
-            labels
-                .iter()
-                .find(|(l, _)| l.eq_ignore_ascii_case(label))
-                .map(|(_, v)| v.clone())
-        };
         let mut ok = true;
-        match get("BagIt-Version") {
+        match declaration.version {
             Some(v) if SUPPORTED_VERSIONS.contains(&v.as_str()) => self.report.version = Some(v),
             Some(v) => {
                 self.report.version = Some(v.clone());
@@ -737,7 +794,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
                 ok = false;
             }
         }
-        match get("Tag-File-Character-Encoding") {
+        match declaration.encoding {
             Some(e) => match TagEncoding::from_label(&e) {
                 Some(enc) => self.encoding = enc,
                 None => {
@@ -759,20 +816,39 @@ impl<'a, S: BagSource> Validator<'a, S> {
         Ok(ok)
     }
 
+    /// The bag's version as numbers (validation only goes on for supported versions).
+    fn version(&self) -> (u32, u32) {
+        self.report
+            .version
+            .as_deref()
+            .and_then(parse_version)
+            .unwrap_or((1, 0))
+    }
+
+    /// The bag metadata file: `package-info.txt` in BagIt 0.93–0.95, `bag-info.txt` from
+    /// 0.96 on (as `bagit.py` reads them).
+    fn bag_info_name(&self) -> &'static str {
+        if self.version() < (0, 96) {
+            PACKAGE_INFO
+        } else {
+            BAG_INFO
+        }
+    }
+
     fn read_bag_info(&mut self) -> io::Result<()> {
-        if !self.present.contains(BAG_INFO) {
-            self.warn(BagFinding::MissingBagInfo {
-                file: BAG_INFO.into(),
-            });
+        let name = self.bag_info_name();
+        if !self.present.contains(name) {
+            self.warn(BagFinding::MissingBagInfo { file: name.into() });
             return Ok(());
         }
-        let Some(text) = self.read_text(BAG_INFO)? else {
+        let Some(text) = self.read_text(name)? else {
             return Ok(());
         };
-        let (labels, problems) = parse_labels(&text);
+        let rules = LabelRules::for_version(self.version());
+        let (labels, problems) = parse_labels(&text, rules);
         for (line, problem) in problems {
             self.error(BagFinding::MalformedLine {
-                file: BAG_INFO.into(),
+                file: name.into(),
                 line,
                 problem,
             });
@@ -793,7 +869,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
             .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
         let Some((declared_octets, declared_files)) = parsed else {
             self.error(BagFinding::OxumMalformed {
-                file: BAG_INFO.into(),
+                file: self.bag_info_name().into(),
                 value: value.into(),
             });
             return;
@@ -807,7 +883,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
             payload.fold((0u64, 0u64), |(o, n), f| (o.saturating_add(f.size), n + 1));
         if (declared_octets, declared_files) != (found_octets, found_files) {
             self.error(BagFinding::OxumMismatch {
-                file: BAG_INFO.into(),
+                file: self.bag_info_name().into(),
                 declared_octets,
                 declared_files,
                 found_octets,
@@ -816,7 +892,9 @@ impl<'a, S: BagSource> Validator<'a, S> {
         }
     }
 
-    /// Parses `fetch.txt`: the set of payload paths it promises.
+    /// Parses `fetch.txt` (RFC 8493 §2.2.3): the set of paths it promises. A path that
+    /// leaves the bag (absolute, `..`, `~`, a drive letter) makes the bag invalid; one that
+    /// stays inside but is unusual is a warning.
     fn read_fetch(&mut self) -> io::Result<BTreeSet<String>> {
         let mut paths = BTreeSet::new();
         let Some(text) = self.read_text(FETCH_TXT)? else {
@@ -824,7 +902,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
         };
         for (n, line) in lines(&text) {
             let mut fields = line.splitn(3, [' ', '\t']).filter(|f| !f.is_empty());
-            let (Some(_url), Some(len), Some(path)) = (fields.next(), fields.next(), fields.next())
+            let (Some(url), Some(len), Some(path)) = (fields.next(), fields.next(), fields.next())
             else {
                 self.error(BagFinding::MalformedLine {
                     file: FETCH_TXT.into(),
@@ -833,6 +911,13 @@ impl<'a, S: BagSource> Validator<'a, S> {
                 });
                 continue;
             };
+            if !fetch_url_ok(url) {
+                self.error(BagFinding::MalformedLine {
+                    file: FETCH_TXT.into(),
+                    line: n,
+                    problem: LineProblem::FetchUrl,
+                });
+            }
             if len != "-" && len.parse::<u64>().is_err() {
                 self.error(BagFinding::MalformedLine {
                     file: FETCH_TXT.into(),
@@ -840,14 +925,21 @@ impl<'a, S: BagSource> Validator<'a, S> {
                     problem: LineProblem::FetchLength,
                 });
             }
-            let path = write::decode_manifest_path(path.trim_start()).into_owned();
-            if escapes(&path) {
+            let path = write::decode_manifest_path(path.trim()).into_owned();
+            if escapes(&path) || path.starts_with('~') {
                 self.error(BagFinding::PathEscapesBag {
                     file: path,
                     manifest: FETCH_TXT.into(),
                     line: n,
                 });
                 continue;
+            }
+            if let Some(reason) = unusual_fetch_path(&path) {
+                self.warn(BagFinding::FetchPathUnusual {
+                    file: path.clone(),
+                    line: n,
+                    reason,
+                });
             }
             paths.insert(path);
         }
@@ -889,10 +981,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
             self.error(BagFinding::NoPayloadManifest {
                 file: "manifest-<algorithm>.txt".into(),
             });
-        } else if payload
-            .iter()
-            .all(|m| matches!(m.algorithm, Algorithm::Md5 | Algorithm::Sha1))
-        {
+        } else if payload.iter().all(|m| m.algorithm.is_broken()) {
             let strongest = payload
                 .iter()
                 .max_by_key(|m| m.algorithm)
@@ -943,8 +1032,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
                 });
                 continue;
             }
-            let path = write::decode_manifest_path(raw_path).into_owned();
-            let path = path.strip_prefix("./").map(str::to_owned).unwrap_or(path);
+            let path = self.manifest_path(raw_path, file, n);
             if escapes(&path) {
                 self.error(BagFinding::PathEscapesBag {
                     file: path,
@@ -969,6 +1057,31 @@ impl<'a, S: BagSource> Validator<'a, S> {
             }
         }
         entries
+    }
+
+    /// The bag-relative path a manifest line names: percent-decoded (RFC 8493 §2.1.3),
+    /// without a leading `./`. One exception, so that every bag `bagit.py` writes
+    /// validates: `bagit.py` encodes only CR and LF, so its `data/50%25.txt` names a file
+    /// called `50%25.txt`. When the decoded path names no file but the path as written
+    /// does, the line refers to that file, with a warning. Each line still refers to
+    /// exactly one file, so a file of the other spelling is unlisted and reported.
+    fn manifest_path(&mut self, raw: &str, manifest: &str, line: usize) -> String {
+        let strip = |p: String| p.strip_prefix("./").map(str::to_owned).unwrap_or(p);
+        let decoded = strip(write::decode_manifest_path(raw).into_owned());
+        let literal = strip(raw.to_owned());
+        if decoded != literal
+            && literal.contains("%25")
+            && self.resolve(&decoded).is_none()
+            && self.resolve(&literal).is_some()
+        {
+            self.warn(BagFinding::PercentNotDecoded {
+                file: literal.clone(),
+                manifest: manifest.into(),
+                line,
+            });
+            return literal;
+        }
+        decoded
     }
 
     /// The present file a manifest path refers to (exactly, or after NFC normalisation).
@@ -1122,8 +1235,9 @@ fn escapes(path: &str) -> bool {
         || path.split(['/', '\\']).any(|c| c == "..")
 }
 
-/// Splits text into numbered non-empty lines, accepting LF, CRLF and CR endings.
-fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+/// Splits text into numbered lines, accepting LF, CRLF and CR endings; a final line
+/// ending does not start another line.
+fn raw_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let mut rest = text;
     let mut n = 0;
     std::iter::from_fn(move || {
@@ -1141,15 +1255,46 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         rest = &rest[end + skip..];
         Some((n, line))
     })
-    .filter(|(_, l)| !l.trim().is_empty())
+}
+
+/// Numbered non-empty lines (see [`raw_lines`]).
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    raw_lines(text).filter(|(_, l)| !l.trim().is_empty())
 }
 
 /// `Label: value` pairs in file order.
 type Labels = Vec<(String, String)>;
 
+/// How strictly a version separates a label from its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LabelRules {
+    /// RFC 8493 §2.2.2 (BagIt 1.0): "a label, a colon, a single linear whitespace
+    /// character, and a value"; the label "MUST NOT ... end with whitespace". The drafts
+    /// (0.97 §2.2.2) separate label, colon and value by optional white space.
+    strict_separator: bool,
+}
+
+impl LabelRules {
+    fn for_version(version: (u32, u32)) -> LabelRules {
+        LabelRules {
+            strict_separator: version >= (1, 0),
+        }
+    }
+}
+
+/// `M.N` as numbers.
+fn parse_version(version: &str) -> Option<(u32, u32)> {
+    let (major, minor) = version.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(major) || !digits(minor) {
+        return None;
+    }
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 /// Parses `Label: value` lines with continuation lines (starting with space or tab)
 /// unfolded into one space. Returns labels in order, and problems by line number.
-fn parse_labels(text: &str) -> (Labels, Vec<(usize, LineProblem)>) {
+fn parse_labels(text: &str, rules: LabelRules) -> (Labels, Vec<(usize, LineProblem)>) {
     let mut labels: Vec<(String, String)> = Vec::new();
     let mut problems = Vec::new();
     for (n, line) in lines(text) {
@@ -1165,12 +1310,117 @@ fn parse_labels(text: &str) -> (Labels, Vec<(usize, LineProblem)>) {
         }
         match line.split_once(':') {
             Some((label, value)) if !label.trim().is_empty() => {
+                if let Some(problem) = separator_problem(label, value, rules) {
+                    problems.push((n, problem));
+                }
                 labels.push((label.trim().to_owned(), value.trim().to_owned()));
             }
             _ => problems.push((n, LineProblem::NoLabel)),
         }
     }
     (labels, problems)
+}
+
+/// What is wrong, under `rules`, with how `label` and `value` meet at the colon.
+fn separator_problem(label: &str, value: &str, rules: LabelRules) -> Option<LineProblem> {
+    if !rules.strict_separator {
+        return None;
+    }
+    if label.ends_with([' ', '\t']) {
+        return Some(LineProblem::WhitespaceBeforeColon);
+    }
+    if !value.is_empty() && !value.starts_with([' ', '\t']) {
+        return Some(LineProblem::NoWhitespaceAfterColon);
+    }
+    None
+}
+
+/// What `bagit.txt` declares, and what is wrong with how it says so.
+struct Declaration {
+    version: Option<String>,
+    encoding: Option<String>,
+    problems: Vec<(usize, LineProblem)>,
+}
+
+/// Parses `bagit.txt`: exactly the lines `BagIt-Version: M.N` and
+/// `Tag-File-Character-Encoding: ENCODING`, in that order, labels spelt exactly so, no
+/// white space before the colon in any version, one space or tab after it from 1.0 on
+/// (every version writes the two lines literally so). Blank lines count as extra lines.
+fn parse_declaration(text: &str) -> Declaration {
+    const LABELS: [&str; 2] = ["BagIt-Version", "Tag-File-Character-Encoding"];
+    let mut found: [Option<String>; 2] = [None, None];
+    let mut problems = Vec::new();
+    let mut separators = Vec::new();
+    for (i, (n, line)) in raw_lines(text).enumerate() {
+        if i >= LABELS.len() {
+            problems.push((n, LineProblem::ExtraLine));
+            continue;
+        }
+        let Some((label, value)) = line.split_once(':') else {
+            problems.push((n, LineProblem::NoLabel));
+            continue;
+        };
+        if label.trim() == LABELS[i] {
+            found[i] = Some(value.trim().to_owned());
+        } else {
+            problems.push((n, LineProblem::UnexpectedLabel));
+        }
+        if label.ends_with([' ', '\t']) {
+            problems.push((n, LineProblem::WhitespaceBeforeColon));
+        }
+        separators.push((n, value));
+    }
+    let [version, encoding] = found;
+    let strict = version
+        .as_deref()
+        .and_then(parse_version)
+        .is_some_and(|v| v >= (1, 0));
+    if strict {
+        for (n, value) in separators {
+            if !value.starts_with([' ', '\t']) {
+                problems.push((n, LineProblem::NoWhitespaceAfterColon));
+            }
+        }
+    }
+    problems.sort_by_key(|(n, _)| *n);
+    Declaration {
+        version,
+        encoding,
+        problems,
+    }
+}
+
+/// A fetch URL as `bagit.py` accepts one: a scheme and a host, or a `file:` URL.
+fn fetch_url_ok(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return false;
+    }
+    if scheme.eq_ignore_ascii_case("file") {
+        return true;
+    }
+    rest.strip_prefix("//")
+        .and_then(|r| r.split(['/', '?', '#']).next())
+        .is_some_and(|host| !host.is_empty())
+}
+
+/// Why a fetch path that stays inside the bag is still unusual, if it is.
+fn unusual_fetch_path(path: &str) -> Option<UnusualPath> {
+    if path.contains('\\') {
+        return Some(UnusualPath::Backslash);
+    }
+    if path.split('/').any(|c| c.is_empty() || c == ".") {
+        return Some(UnusualPath::DotOrEmptyComponent);
+    }
+    if !path.starts_with("data/") {
+        return Some(UnusualPath::NotInPayload);
+    }
+    None
 }
 
 #[cfg(test)]
@@ -1185,7 +1435,10 @@ mod tests {
 
     #[test]
     fn labels_unfold_continuations() {
-        let (labels, problems) = parse_labels("A: one\n  two\n\tthree\nB:x\n");
+        let (labels, problems) = parse_labels(
+            "A: one\n  two\n\tthree\nB:x\n",
+            LabelRules::for_version((0, 97)),
+        );
         assert_eq!(
             labels,
             vec![
@@ -1198,13 +1451,13 @@ mod tests {
 
     #[test]
     fn fail_label_line_without_colon() {
-        let (_, problems) = parse_labels("A: one\nnonsense\n");
+        let (_, problems) = parse_labels("A: one\nnonsense\n", LabelRules::for_version((1, 0)));
         assert_eq!(problems, vec![(2, LineProblem::NoLabel)]);
     }
 
     #[test]
     fn fail_continuation_first() {
-        let (_, problems) = parse_labels("  stray\n");
+        let (_, problems) = parse_labels("  stray\n", LabelRules::for_version((1, 0)));
         assert_eq!(problems, vec![(1, LineProblem::StrayContinuation)]);
     }
 
@@ -1218,14 +1471,64 @@ mod tests {
     }
 
     #[test]
-    fn encodings_by_label() {
-        assert_eq!(TagEncoding::from_label("UTF-8"), Some(TagEncoding::Utf8));
+    fn label_separators_by_version() {
+        let strict = LabelRules::for_version((1, 0));
+        let draft = LabelRules::for_version((0, 97));
+        let (_, p) = parse_labels("A : x\nB:y\nC:\tz\nD:\n", strict);
         assert_eq!(
-            TagEncoding::from_label("iso-8859-1"),
-            Some(TagEncoding::Latin1)
+            p,
+            vec![
+                (1, LineProblem::WhitespaceBeforeColon),
+                (2, LineProblem::NoWhitespaceAfterColon)
+            ]
         );
-        assert_eq!(TagEncoding::Latin1.decode(b"caf\xe9"), Some("café".into()));
-        assert_eq!(TagEncoding::Utf8.decode(b"caf\xe9"), None);
-        assert_eq!(TagEncoding::from_label("EBCDIC"), None);
+        let (labels, p) = parse_labels("A : x\nB:y\n", draft);
+        assert!(p.is_empty());
+        assert_eq!(labels[0], ("A".into(), "x".into()));
+    }
+
+    #[test]
+    fn declaration_strictness() {
+        let ok = parse_declaration("BagIt-Version: 1.0\r\nTag-File-Character-Encoding: UTF-8\r\n");
+        assert!(ok.problems.is_empty());
+        assert_eq!(ok.version.as_deref(), Some("1.0"));
+        let extra = parse_declaration("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n\n");
+        assert_eq!(extra.problems, vec![(3, LineProblem::ExtraLine)]);
+        let swapped = parse_declaration("Tag-File-Character-Encoding: UTF-8\nBagIt-Version: 1.0\n");
+        assert_eq!(swapped.problems.len(), 2);
+        assert_eq!(swapped.version, None);
+        let space = parse_declaration("BagIt-Version : 0.97\nTag-File-Character-Encoding: UTF-8\n");
+        assert_eq!(
+            space.problems,
+            vec![(1, LineProblem::WhitespaceBeforeColon)]
+        );
+        let tight = parse_declaration("BagIt-Version:1.0\nTag-File-Character-Encoding:UTF-8\n");
+        assert_eq!(tight.problems.len(), 2);
+        let tight_draft =
+            parse_declaration("BagIt-Version:0.97\nTag-File-Character-Encoding:UTF-8\n");
+        assert!(tight_draft.problems.is_empty());
+    }
+
+    #[test]
+    fn fetch_urls() {
+        assert!(fetch_url_ok("https://example.org/x"));
+        assert!(fetch_url_ok("file:///tmp/x"));
+        assert!(!fetch_url_ok("example.org/x"));
+        assert!(!fetch_url_ok("https:///x"));
+        assert!(!fetch_url_ok("1http://x"));
+    }
+
+    #[test]
+    fn unusual_fetch_paths() {
+        assert_eq!(unusual_fetch_path("data/x"), None);
+        assert_eq!(
+            unusual_fetch_path("other/x"),
+            Some(UnusualPath::NotInPayload)
+        );
+        assert_eq!(
+            unusual_fetch_path("data/./x"),
+            Some(UnusualPath::DotOrEmptyComponent)
+        );
+        assert_eq!(unusual_fetch_path("data\\x"), Some(UnusualPath::Backslash));
     }
 }

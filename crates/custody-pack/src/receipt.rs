@@ -407,13 +407,17 @@ mod tests {
     }
 
     fn receipt(receiver: &Identity) -> Receipt {
+        receipt_at(receiver, time::macros::datetime!(2026-03-02 10:00:00 UTC))
+    }
+
+    fn receipt_at(receiver: &Identity, received_time: OffsetDateTime) -> Receipt {
         let sender_log = identity("sender-log", 1);
         let receiver_log = identity("receiver-log", 2);
         Receipt::create(
             ReceiptDraft {
                 package_id: "C-1".into(),
                 package_digest: "ab".repeat(32),
-                received_time: time::macros::datetime!(2026-03-02 10:00:00 UTC),
+                received_time,
                 authority: "Staatsanwaltschaft Berlin".into(),
                 organisation: None,
                 jurisdiction: Some("DE".into()),
@@ -425,6 +429,19 @@ mod tests {
             receiver,
         )
         .unwrap()
+    }
+
+    /// docs/package.md §8: `received_time` keeps the nanoseconds; the cosignature's
+    /// timestamp is the same instant truncated to its second.
+    #[test]
+    fn cosignature_time_truncates_received_time_to_the_second() {
+        let receiver = identity("receiver@example.de", 3);
+        let at = time::macros::datetime!(2026-03-02 10:00:00.999999999 UTC);
+        let r = receipt_at(&receiver, at);
+        assert_eq!(r.receipt.received_time, "2026-03-02T10:00:00.999999999Z");
+        let bytes = r.to_canonical().unwrap();
+        let verified = Receipt::parse_and_verify(&bytes, &[receiver.public_key()], &[]).unwrap();
+        assert_eq!(verified.cosignature_time, 1_772_445_600);
     }
 
     #[test]

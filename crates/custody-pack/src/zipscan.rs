@@ -35,6 +35,9 @@ use std::io::{self, Read, Seek, SeekFrom};
 use unicode_normalization::UnicodeNormalization;
 
 pub mod cross_check;
+mod foreign;
+
+pub use foreign::{ZipProfile, MAX_OWNER_ID_BYTES};
 
 const SIG_LOCAL: u32 = 0x0403_4b50;
 const SIG_CENTRAL: u32 = 0x0201_4b50;
@@ -393,6 +396,24 @@ pub enum ZipFinding {
         /// Local header value.
         local: u64,
     },
+    /// A data descriptor without its signature (0x08074b50), which the profile admitting
+    /// descriptors requires: without it, readers disagree on where the descriptor ends.
+    #[error("{name}: data descriptor has no signature (local header at offset {offset})")]
+    DescriptorUnsigned {
+        /// The entry.
+        name: String,
+        /// Offset of its local header.
+        offset: u64,
+    },
+    /// An entry that defers its CRC-32 and sizes to a data descriptor has none: its data
+    /// ends where the central directory begins.
+    #[error("{name}: data descriptor missing (local header at offset {offset})")]
+    DescriptorMissing {
+        /// The entry.
+        name: String,
+        /// Offset of its local header.
+        offset: u64,
+    },
     /// The data descriptor disagrees with the central directory, or is missing.
     #[error("{name}: data descriptor {field} is {descriptor}, central directory says {central}")]
     DescriptorMismatch {
@@ -639,6 +660,8 @@ impl ZipFinding {
             | LocalNameMismatch { name, .. }
             | LocalHeaderMismatch { name, .. }
             | DescriptorMismatch { name, .. }
+            | DescriptorUnsigned { name, .. }
+            | DescriptorMissing { name, .. }
             | EntryOverlapsCentralDirectory { name }
             | OverlappingEntries { name, .. }
             | Zip64ExtraMissing { name }
@@ -910,8 +933,18 @@ pub struct ZipScanner<R> {
 impl<R: Read + Seek> ZipScanner<R> {
     /// Scans `reader` with the given limits. Only I/O failures are errors; everything wrong
     /// with the archive itself is in [`ZipScanner::scan`]'s findings.
-    pub fn new(mut reader: R, limits: &ScanLimits) -> Result<Self, ZipError> {
-        let scan = scan(&mut reader, limits)?;
+    pub fn new(reader: R, limits: &ScanLimits) -> Result<Self, ZipError> {
+        Self::with_profile(reader, limits, ZipProfile::Package)
+    }
+
+    /// Scans `reader` accepting the subset of ZIP `profile` names (see [`ZipProfile`]:
+    /// packages are always scanned with [`ZipProfile::Package`]).
+    pub fn with_profile(
+        mut reader: R,
+        limits: &ScanLimits,
+        profile: ZipProfile,
+    ) -> Result<Self, ZipError> {
+        let scan = scan_with_profile(&mut reader, limits, profile)?;
         Ok(ZipScanner { reader, scan })
     }
 
@@ -1116,6 +1149,15 @@ impl EntryReader<'_> {
 
 /// Scans an archive; see [`ZipScanner::new`].
 pub fn scan<R: Read + Seek>(reader: &mut R, limits: &ScanLimits) -> Result<ZipScan, ZipError> {
+    scan_with_profile(reader, limits, ZipProfile::Package)
+}
+
+/// Scans an archive accepting the subset `profile` names; see [`ZipScanner::with_profile`].
+pub fn scan_with_profile<R: Read + Seek>(
+    reader: &mut R,
+    limits: &ScanLimits,
+    profile: ZipProfile,
+) -> Result<ZipScan, ZipError> {
     let archive_len = reader.seek(SeekFrom::End(0))?;
     let mut out = ZipScan {
         archive_len,
@@ -1157,7 +1199,7 @@ pub fn scan<R: Read + Seek>(reader: &mut R, limits: &ScanLimits) -> Result<ZipSc
     reader.seek(SeekFrom::Start(end.cd_offset))?;
     reader.read_exact(&mut cd)?;
     let mut details = Vec::new();
-    let used = parse_central_directory(&cd, end.cd_offset, limits, &mut out, &mut details);
+    let used = parse_central_directory(&cd, end.cd_offset, limits, profile, &mut out, &mut details);
     if used as u64 != end.cd_size {
         out.findings.push(ZipFinding::CentralDirectorySizeMismatch {
             declared: end.cd_size,
@@ -1172,12 +1214,13 @@ pub fn scan<R: Read + Seek>(reader: &mut R, limits: &ScanLimits) -> Result<ZipSc
     }
     check_names(&mut out);
     for (entry, detail) in out.entries.iter().zip(&details) {
-        out.findings.extend(central_findings(entry, detail));
+        out.findings
+            .extend(central_findings(entry, detail, profile));
     }
     check_order(&mut out);
     let mut spans = Vec::with_capacity(out.entries.len());
     for (i, detail) in details.iter().enumerate() {
-        if let Some(span) = check_local(reader, &mut out, i, detail, end.cd_offset)? {
+        if let Some(span) = check_local(reader, &mut out, i, detail, end.cd_offset, profile)? {
             spans.push(span);
         }
     }
@@ -1384,6 +1427,7 @@ fn parse_central_directory(
     cd: &[u8],
     cd_offset: u64,
     limits: &ScanLimits,
+    profile: ZipProfile,
     out: &mut ZipScan,
     details: &mut Vec<CentralDetail>,
 ) -> usize {
@@ -1393,7 +1437,8 @@ fn parse_central_directory(
         if index as u64 >= limits.max_entries {
             break;
         }
-        let Some((entry, next, detail)) = parse_central_header(cd, pos, index, &mut out.findings)
+        let Some((entry, next, detail)) =
+            parse_central_header(cd, pos, index, profile, &mut out.findings)
         else {
             out.findings.push(ZipFinding::CentralDirectoryMalformed {
                 index,
@@ -1424,6 +1469,7 @@ fn parse_central_header(
     cd: &[u8],
     pos: usize,
     index: usize,
+    profile: ZipProfile,
     findings: &mut Vec<ZipFinding>,
 ) -> Option<(ZipEntry, usize, CentralDetail)> {
     let h = cd.get(pos..pos.checked_add(CENTRAL_LEN)?)?;
@@ -1474,6 +1520,7 @@ fn parse_central_header(
         local_header_offset,
         extra,
         HeaderKind::Central,
+        profile,
     ));
     let entry = ZipEntry {
         index,
@@ -1572,8 +1619,15 @@ fn extra_records(extra: &[u8]) -> Option<Vec<(u16, &[u8])>> {
     Some(records)
 }
 
-/// Extra fields other than ZIP64, and extra areas that are not whole records.
-fn extra_findings(name: &str, offset: u64, extra: &[u8], header: HeaderKind) -> Vec<ZipFinding> {
+/// Extra fields other than ZIP64 and those `profile` admits, admitted ones that are
+/// malformed, and extra areas that are not whole records.
+fn extra_findings(
+    name: &str,
+    offset: u64,
+    extra: &[u8],
+    header: HeaderKind,
+    profile: ZipProfile,
+) -> Vec<ZipFinding> {
     let Some(records) = extra_records(extra) else {
         return vec![ZipFinding::ExtraFieldMalformed {
             name: name.to_owned(),
@@ -1584,11 +1638,15 @@ fn extra_findings(name: &str, offset: u64, extra: &[u8], header: HeaderKind) -> 
     records
         .into_iter()
         .filter(|(id, _)| *id != EXTRA_ZIP64)
-        .map(|(id, _)| ZipFinding::UnexpectedExtraField {
-            name: name.to_owned(),
-            id,
-            header,
-            offset,
+        .filter_map(|(id, data)| match profile.admitted_extra(id, data) {
+            Some(true) => None,
+            Some(false) => Some(foreign::malformed(name, offset, header)),
+            None => Some(ZipFinding::UnexpectedExtraField {
+                name: name.to_owned(),
+                id,
+                header,
+                offset,
+            }),
         })
         .collect()
 }
@@ -1842,11 +1900,19 @@ fn accepted_flags(method: u16) -> u16 {
 
 /// What is outside the accepted subset in one central directory header, apart from its
 /// name (see [`name_findings`]) and its local header (see [`check_local`]).
-fn central_findings(entry: &ZipEntry, detail: &CentralDetail) -> Vec<ZipFinding> {
+fn central_findings(
+    entry: &ZipEntry,
+    detail: &CentralDetail,
+    profile: ZipProfile,
+) -> Vec<ZipFinding> {
     let mut findings = Vec::new();
     let name = || entry.name.clone();
     let offset = entry.local_header_offset;
-    let unexpected = entry.flags & !accepted_flags(entry.method);
+    let mut accepted = accepted_flags(entry.method);
+    if profile.admits_descriptor(entry.method) {
+        accepted |= FLAG_DESCRIPTOR;
+    }
+    let unexpected = entry.flags & !accepted;
     if unexpected != 0 {
         findings.push(ZipFinding::UnsupportedFlags {
             name: name(),
@@ -1963,6 +2029,7 @@ fn check_local<R: Read + Seek>(
     i: usize,
     detail: &CentralDetail,
     cd_offset: u64,
+    profile: ZipProfile,
 ) -> Result<Option<(u64, u64, usize)>, ZipError> {
     let entry = &out.entries[i];
     let offset = entry.local_header_offset;
@@ -2009,6 +2076,7 @@ fn check_local<R: Read + Seek>(
         offset,
         local_extra,
         HeaderKind::Local,
+        profile,
     ));
     let flags = field16(6);
     let mut local_csize = u64::from(field32(18));
@@ -2030,8 +2098,15 @@ fn check_local<R: Read + Seek>(
             offset,
         }),
     }
+    // An entry that defers to a data descriptor may leave the local CRC-32 and sizes 0;
+    // the descriptor must then agree with the central directory (below).
+    let deferred = flags & FLAG_DESCRIPTOR != 0 && profile.admits_descriptor(entry.method);
     let mut compare = |field, central: u64, local: u64| {
-        if central != local {
+        let deferred_field = matches!(
+            field,
+            HeaderField::Crc32 | HeaderField::CompressedSize | HeaderField::UncompressedSize
+        );
+        if central != local && !(deferred && deferred_field && local == 0) {
             findings.push(ZipFinding::LocalHeaderMismatch {
                 name: name.clone(),
                 field,
@@ -2076,14 +2151,26 @@ fn check_local<R: Read + Seek>(
 
     let data_end = data_offset.checked_add(entry.compressed_size);
     let mut span_end = data_end.unwrap_or(u64::MAX);
+    if deferred && data_end.is_some_and(|e| e >= cd_offset) {
+        findings.push(ZipFinding::DescriptorMissing {
+            name: name.clone(),
+            offset,
+        });
+    }
     if flags & FLAG_DESCRIPTOR != 0 {
-        // Refused (UnsupportedFlags), but its bytes are still accounted to the entry so
+        // Refused (UnsupportedFlags) outside the bag profile, but its bytes are still accounted to the entry so
         // that the layout check reports the lie, not a gap.
         if let Some(end) = data_end.filter(|&e| e < cd_offset) {
             let zip64 =
                 entry.compressed_size >= 0xFFFF_FFFF || entry.uncompressed_size >= 0xFFFF_FFFF;
-            let (crc, csize, usize_, len) = read_descriptor(reader, end, cd_offset, zip64)?;
+            let (crc, csize, usize_, len, signed) = read_descriptor(reader, end, cd_offset, zip64)?;
             span_end = end + len;
+            if deferred && !signed {
+                findings.push(ZipFinding::DescriptorUnsigned {
+                    name: name.clone(),
+                    offset,
+                });
+            }
             let mut cmp = |field, central: u64, found: u64| {
                 if central != found {
                     findings.push(ZipFinding::DescriptorMismatch {
@@ -2227,13 +2314,14 @@ fn deflate_problem<R: Read>(
     Ok(None)
 }
 
-/// Reads a data descriptor at `at`: returns (crc, compressed, uncompressed, length).
+/// Reads a data descriptor at `at`: returns (crc, compressed, uncompressed, length,
+/// whether it has its signature).
 fn read_descriptor<R: Read + Seek>(
     reader: &mut R,
     at: u64,
     limit: u64,
     zip64: bool,
-) -> Result<(u64, u64, u64, u64), ZipError> {
+) -> Result<(u64, u64, u64, u64, bool), ZipError> {
     let mut buf = [0u8; 24];
     let avail = (limit - at).min(24) as usize;
     reader.seek(SeekFrom::Start(at))?;
@@ -2248,11 +2336,11 @@ fn read_descriptor<R: Read + Seek>(
     if zip64 {
         let c = le64(rest, 4).unwrap_or(0);
         let u = le64(rest, 12).unwrap_or(0);
-        Ok((crc, c, u, (sig_len + 20).min(avail) as u64))
+        Ok((crc, c, u, (sig_len + 20).min(avail) as u64, sig_len > 0))
     } else {
         let c = u64::from(le32(rest, 4).unwrap_or(0));
         let u = u64::from(le32(rest, 8).unwrap_or(0));
-        Ok((crc, c, u, (sig_len + 12).min(avail) as u64))
+        Ok((crc, c, u, (sig_len + 12).min(avail) as u64, sig_len > 0))
     }
 }
 
@@ -2464,7 +2552,7 @@ mod tests {
             disk_start: 0,
             internal_attributes: 0,
         };
-        central_findings(&entry, &detail)
+        central_findings(&entry, &detail, ZipProfile::Package)
     }
 
     #[test]

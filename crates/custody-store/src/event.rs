@@ -401,10 +401,7 @@ pub struct SignedEvent {
     pub cosignature: Option<String>,
 }
 
-/// The signing context of the receiving actor's signature on a two-signature hand-over:
-/// distinct from [`custody_core::sign::CONTEXT_EVENT`], so neither signature can stand in for
-/// the other.
-pub const CONTEXT_EVENT_COSIGNATURE: &str = "custody/v1/event-cosignature";
+pub use custody_core::sign::CONTEXT_EVENT_COSIGNATURE;
 
 /// Why an entry's cosignature does not stand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
