@@ -288,7 +288,7 @@ fn signer_full_name_is_shown_by_verify() {
         ],
     )
     .expect(0);
-    custody(
+    let sealed = custody(
         &sb,
         &[
             "seal",
@@ -304,6 +304,16 @@ fn signer_full_name_is_shown_by_verify() {
         ],
     )
     .expect(0);
+    let line = sealed
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  signers: "))
+        .unwrap();
+    assert!(
+        line.starts_with("  signers: officer@parquet-paris.example+")
+            && line.ends_with(&format!(" ({FULL_NAME})")),
+        "{line}"
+    );
     let run = custody(&sb, &["verify", "pkg.zip", "--trust", "officer.pub"]).expect(0);
     let signer_line = run
         .stdout
