@@ -333,3 +333,46 @@ fn signer_full_name_is_shown_by_verify() {
     .json();
     assert_eq!(json["signers"][0]["full_name"], FULL_NAME);
 }
+
+#[test]
+fn quiet_keeps_what_a_command_was_asked_to_produce() {
+    let sb = ledger();
+    for args in [
+        &["checkpoint"][..],
+        &["checkpoint", "--size", "2"],
+        &["log"],
+        &["actor", "list"],
+        &["case", "list"],
+        &["ledger", "info"],
+        &["hash", "officer.pub"],
+    ] {
+        let normal = custody(&sb, args).expect(0);
+        let mut quiet_args = vec!["-q"];
+        quiet_args.extend_from_slice(args);
+        let quiet = custody(&sb, &quiet_args).expect(0);
+        assert!(!normal.stdout.is_empty(), "{args:?}");
+        assert_eq!(quiet.stdout, normal.stdout, "{args:?}");
+    }
+    // What a command says about its work is silenced; the verdict of a verification is not.
+    let run = custody(
+        &sb,
+        &[
+            "-q",
+            "case",
+            "open",
+            "C-2",
+            "--key",
+            "officer.key",
+            "--title",
+            "T",
+        ],
+    )
+    .expect(0);
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
+    let run = custody(&sb, &["-q", "ledger", "verify"]).expect(0);
+    assert!(
+        run.stdout.starts_with("verified: custody.db (4 entries"),
+        "{}",
+        run.stdout
+    );
+}

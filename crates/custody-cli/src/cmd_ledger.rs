@@ -126,7 +126,7 @@ fn info(ledger: &LedgerArg, json: bool) -> anyhow::Result<Outcome> {
             custody_core::hex::encode(&checkpoint.root),
         ),
     ];
-    output::print(&output::fields("", &rows))?;
+    output::data(&output::fields("", &rows))?;
     Ok(Outcome::Ok)
 }
 

@@ -95,7 +95,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
     for entry in &entries {
         text.push_str(&render(&entry.signed.event, &shown));
     }
-    output::print(&text)?;
+    output::data(&text)?;
     Ok(Outcome::Ok)
 }
 
@@ -120,7 +120,7 @@ pub fn run_checkpoint(args: CheckpointArgs) -> anyhow::Result<Outcome> {
     if args.json {
         output::print_json(&checkpoint_json(&ledger, &checkpoint, &note)?)?;
     } else {
-        output::print(&note)?;
+        output::data(&note)?;
     }
     Ok(Outcome::Ok)
 }

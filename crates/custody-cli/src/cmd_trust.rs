@@ -150,7 +150,7 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<Outcome> {
                     store.dir().display()
                 )))?;
             } else {
-                output::print(&list_text(&entries))?;
+                output::data(&list_text(&entries))?;
             }
         }
         TrustCommand::Remove { store, name } => {

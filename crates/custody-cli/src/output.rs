@@ -11,8 +11,9 @@
 //! written by [`print_json`] with the raw values (JSON string escaping applies there).
 //!
 //! How much a command says is one process-wide [`Verbosity`], set once from `-q` / `-v`:
-//! [`print`] is the ordinary output (silent under `-q`), [`verdict`] the one line a
-//! verifying command always prints, [`warn`] a warning on stderr (silent under `-q`),
+//! [`print`] is what a command says about its work (silent under `-q`), [`data`] what it
+//! was asked to produce (a listing, a note, a proof; always written), [`verdict`] the one
+//! line a verifying command always prints, [`warn`] a warning on stderr (silent under `-q`),
 //! [`detail`] per-step detail on stderr (only under `-v`); errors ([`eprint`]) and `--json`
 //! documents are always written. Progress bars appear only on a terminal and never under
 //! `-q`.
@@ -143,6 +144,14 @@ pub fn print(text: &str) -> io::Result<()> {
 /// Writes a verifying command's verdict to stdout, escaped as [`print`] does: the one line
 /// that `-q` keeps.
 pub fn verdict(text: &str) -> io::Result<()> {
+    print_raw(&escape_lines(text))
+}
+
+/// Writes what the command was asked to produce (a listing, a checkpoint note, a proof, a
+/// digest) to stdout, escaped as [`print`] does. Kept under `-q`: quiet silences what a
+/// command says about its work, never its product (`custody -q checkpoint > note` must
+/// not save an empty note).
+pub fn data(text: &str) -> io::Result<()> {
     print_raw(&escape_lines(text))
 }
 
