@@ -84,7 +84,8 @@ fn ledger_info_names_origin_size_key_and_checkpoint() {
     );
     assert_eq!(lines[2], "size:              3 entries");
     assert_eq!(lines[4], "latest checkpoint: size 3");
-    assert_eq!(lines[5], format!("checkpoint time:   {time}"));
+    // Text shows every time in one format: UTC to the second.
+    assert_eq!(lines[5], format!("checkpoint time:   {}Z", &time[..19]));
 }
 
 #[test]
@@ -178,6 +179,14 @@ fn full_names_are_recorded_and_shown() {
         log.contains(&format!("{FULL_NAME} (officer@parquet-paris.example)")),
         "{log}"
     );
+    // One time format: each recorded time in UTC to the second, in its own column.
+    for line in log.lines().skip(1).filter(|l| !l.starts_with("       ")) {
+        let recorded = &line[7..27];
+        assert!(
+            recorded.ends_with('Z') && recorded.as_bytes()[10] == b'T' && &line[27..29] == "  ",
+            "{line}"
+        );
+    }
     let json = custody(&sb, &["log", "--json"]).expect(0).json();
     assert_eq!(json[0]["actor_full_name"], FULL_NAME);
     assert_eq!(json[0]["event"]["actor_info"]["full_name"], FULL_NAME);

@@ -119,7 +119,7 @@ fn info(ledger: &LedgerArg, json: bool) -> anyhow::Result<Outcome> {
         ("latest checkpoint", format!("size {}", checkpoint.size)),
         (
             "checkpoint time",
-            checkpoint_time.unwrap_or_else(|| "-".to_owned()),
+            checkpoint_time.map_or_else(|| "-".to_owned(), |t| output::time(&t)),
         ),
         (
             "checkpoint root",

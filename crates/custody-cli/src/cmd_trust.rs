@@ -188,7 +188,7 @@ fn list_text(entries: &[TrustEntry]) -> String {
             "{:<width$}  {:<6}  {:<20}  {}",
             e.name,
             e.kind.as_str(),
-            e.added_time,
+            output::time(&e.added_time),
             shown_key(e)
         )));
         if let Some(note) = &e.note {

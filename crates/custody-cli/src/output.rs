@@ -186,6 +186,41 @@ pub fn size(bytes: u64) -> String {
     format!("{value:.1} {} ({bytes} bytes)", UNITS[unit])
 }
 
+/// A time from a ledger or a package as people read it everywhere in text output: RFC 3339
+/// in UTC to the second (`2026-03-01T08:30:00Z`), then the original offset in parentheses
+/// when the value carried another one (`2026-03-01T08:30:00Z (+01:00)`). Fractional
+/// seconds are left out here; `--json` keeps the value as signed. Text that is not an
+/// RFC 3339 time is returned as it is.
+pub fn time(value: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(parsed) = time::OffsetDateTime::parse(value, &Rfc3339) else {
+        return value.to_owned();
+    };
+    let Some(utc) = parsed.checked_to_offset(time::UtcOffset::UTC) else {
+        return value.to_owned();
+    };
+    let mut text = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second()
+    );
+    let offset = parsed.offset();
+    if !offset.is_utc() {
+        let (h, m, _) = offset.as_hms();
+        let sign = if offset.is_negative() { '-' } else { '+' };
+        text.push_str(&format!(
+            " ({sign}{:02}:{:02})",
+            h.unsigned_abs(),
+            m.unsigned_abs()
+        ));
+    }
+    text
+}
+
 /// `label: value` lines with the values aligned in one column, each line escaped whole
 /// (values come from ledgers and packages). Labels are the command's own words.
 pub fn fields(indent: &str, rows: &[(&str, String)]) -> String {
@@ -333,6 +368,25 @@ mod tests {
         }
         // Visible text in any script is kept as it is.
         assert_eq!(escape("Préfecture — 東京 ✓"), "Préfecture — 東京 ✓");
+    }
+
+    #[test]
+    fn times_are_shown_in_one_format() {
+        assert_eq!(time("2026-03-01T08:30:00Z"), "2026-03-01T08:30:00Z");
+        assert_eq!(
+            time("2026-12-02T01:48:11.328358286Z"),
+            "2026-12-02T01:48:11Z"
+        );
+        assert_eq!(
+            time("2026-03-01T09:30:00+01:00"),
+            "2026-03-01T08:30:00Z (+01:00)"
+        );
+        assert_eq!(
+            time("2026-03-01T00:15:00-03:30"),
+            "2026-03-01T03:45:00Z (-03:30)"
+        );
+        assert_eq!(time("2026-03-01"), "2026-03-01");
+        assert_eq!(time("not a time\n"), "not a time\n");
     }
 
     #[test]
