@@ -254,6 +254,13 @@ fn receive_without_as_warns_and_uses_the_store() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout.ends_with(
+            "received package PKG-1 (2 item(s))\n  into:     evidence/PKG-1\n  recorded: received at seq 1, 2\n  receipt:  evidence/PKG-1.receipt.json\n"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
