@@ -35,6 +35,33 @@ fn completions_and_man_page_are_generated() {
     );
     assert!(man.stdout.contains(".TH custody 1"), "{}", man.stdout);
     assert!(man.stdout.contains("Exit codes:"), "{}", man.stdout);
+
+    std::fs::create_dir(sb.path("man")).unwrap();
+    let run = sb.run(&["man", "--out-dir", "man"]).expect(0);
+    assert!(
+        run.stdout.contains("man/custody-verify.1\n"),
+        "{}",
+        run.stdout
+    );
+    let verify = std::fs::read_to_string(sb.path("man/custody-verify.1")).unwrap();
+    assert!(verify.contains(".TH custody-verify 1"), "{verify}");
+    assert!(verify.contains("Exit codes:"), "{verify}");
+    assert!(sb.path("man/custody-trust-add.1").is_file());
+    assert!(sb.path("man/custody-ledger-info.1").is_file());
+    assert!(!sb.path("man/custody-help.1").exists());
+    // Only pages: no temporary file left behind.
+    assert!(std::fs::read_dir(sb.path("man")).unwrap().all(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".1")));
+    let run = sb.run(&["man", "--out-dir", "missing/dir"]).expect(2);
+    assert!(
+        run.stderr
+            .starts_with("custody: error: cannot write man pages into missing/dir"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

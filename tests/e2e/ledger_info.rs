@@ -84,7 +84,8 @@ fn ledger_info_names_origin_size_key_and_checkpoint() {
     );
     assert_eq!(lines[2], "size:              3 entries");
     assert_eq!(lines[4], "latest checkpoint: size 3");
-    assert_eq!(lines[5], format!("checkpoint time:   {time}"));
+    // Text shows every time in one format: UTC to the second.
+    assert_eq!(lines[5], format!("checkpoint time:   {}Z", &time[..19]));
 }
 
 #[test]
@@ -178,6 +179,14 @@ fn full_names_are_recorded_and_shown() {
         log.contains(&format!("{FULL_NAME} (officer@parquet-paris.example)")),
         "{log}"
     );
+    // One time format: each recorded time in UTC to the second, in its own column.
+    for line in log.lines().skip(1).filter(|l| !l.starts_with("       ")) {
+        let recorded = &line[7..27];
+        assert!(
+            recorded.ends_with('Z') && recorded.as_bytes()[10] == b'T' && &line[27..29] == "  ",
+            "{line}"
+        );
+    }
     let json = custody(&sb, &["log", "--json"]).expect(0).json();
     assert_eq!(json[0]["actor_full_name"], FULL_NAME);
     assert_eq!(json[0]["event"]["actor_info"]["full_name"], FULL_NAME);
@@ -288,7 +297,7 @@ fn signer_full_name_is_shown_by_verify() {
         ],
     )
     .expect(0);
-    custody(
+    let sealed = custody(
         &sb,
         &[
             "seal",
@@ -304,6 +313,16 @@ fn signer_full_name_is_shown_by_verify() {
         ],
     )
     .expect(0);
+    let line = sealed
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  signers: "))
+        .unwrap();
+    assert!(
+        line.starts_with("  signers: officer@parquet-paris.example+")
+            && line.ends_with(&format!(" ({FULL_NAME})")),
+        "{line}"
+    );
     let run = custody(&sb, &["verify", "pkg.zip", "--trust", "officer.pub"]).expect(0);
     let signer_line = run
         .stdout
@@ -322,4 +341,47 @@ fn signer_full_name_is_shown_by_verify() {
     .expect(0)
     .json();
     assert_eq!(json["signers"][0]["full_name"], FULL_NAME);
+}
+
+#[test]
+fn quiet_keeps_what_a_command_was_asked_to_produce() {
+    let sb = ledger();
+    for args in [
+        &["checkpoint"][..],
+        &["checkpoint", "--size", "2"],
+        &["log"],
+        &["actor", "list"],
+        &["case", "list"],
+        &["ledger", "info"],
+        &["hash", "officer.pub"],
+    ] {
+        let normal = custody(&sb, args).expect(0);
+        let mut quiet_args = vec!["-q"];
+        quiet_args.extend_from_slice(args);
+        let quiet = custody(&sb, &quiet_args).expect(0);
+        assert!(!normal.stdout.is_empty(), "{args:?}");
+        assert_eq!(quiet.stdout, normal.stdout, "{args:?}");
+    }
+    // What a command says about its work is silenced; the verdict of a verification is not.
+    let run = custody(
+        &sb,
+        &[
+            "-q",
+            "case",
+            "open",
+            "C-2",
+            "--key",
+            "officer.key",
+            "--title",
+            "T",
+        ],
+    )
+    .expect(0);
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
+    let run = custody(&sb, &["-q", "ledger", "verify"]).expect(0);
+    assert!(
+        run.stdout.starts_with("verified: custody.db (4 entries"),
+        "{}",
+        run.stdout
+    );
 }

@@ -254,6 +254,13 @@ fn receive_without_as_warns_and_uses_the_store() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout.ends_with(
+            "received package PKG-1 (2 item(s))\n  into:     evidence/PKG-1\n  recorded: received at seq 1, 2\n  receipt:  evidence/PKG-1.receipt.json\n"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -282,4 +289,39 @@ fn acknowledge_uses_the_trust_store_when_no_key_is_given() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn fail_verify_trust_argument_that_is_not_a_public_key() {
+    let sb = sandbox_with("pkg.zip");
+    let run = custody(&sb, &["verify", "pkg.zip", "--trust", "stranger.key"]).expect(2);
+    assert!(
+        run.stderr
+            .contains("--trust stranger.key: key file stranger.key: this is a private key"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("BEGIN"), "{}", run.stderr);
+    let run = custody(&sb, &["verify", "pkg.zip", "--trust", "pkg.zip"]).expect(2);
+    assert!(
+        run.stderr.contains("pkg.zip is a ZIP archive"),
+        "{}",
+        run.stderr
+    );
+    let run = custody(&sb, &["verify", "pkg.zip", "--revoked", "nothing-here"]).expect(2);
+    assert!(
+        run.stderr
+            .contains("\"nothing-here\" is neither a verifier key"),
+        "{}",
+        run.stderr
+    );
+    // A verifier key given inline is trusted as it is, under its own name only.
+    let officer = custody_core::keys::Identity::load(&crate::verify::base().join("officer.key"))
+        .unwrap()
+        .verifier_key()
+        .to_string();
+    add(&sb, "paris", &officer).expect(0);
+    let list = custody(&sb, &["trust", "list", "--json"]).expect(0).json();
+    assert_eq!(list["entries"][0]["verifier_key"], officer.as_str());
+    custody(&sb, &["verify", "pkg.zip"]).expect(0);
 }

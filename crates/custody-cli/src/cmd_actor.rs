@@ -240,7 +240,7 @@ fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
             a.full_name.as_deref().unwrap_or("-"),
         )));
     }
-    output::print(&text)?;
+    output::data(&text)?;
     Ok(())
 }
 

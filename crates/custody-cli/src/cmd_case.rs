@@ -111,7 +111,7 @@ pub fn run(cmd: CaseCommand) -> anyhow::Result<Outcome> {
                     c.title.as_deref().unwrap_or("-")
                 )));
             }
-            output::print(&text)?;
+            output::data(&text)?;
         }
     }
     Ok(Outcome::Ok)

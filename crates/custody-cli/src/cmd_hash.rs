@@ -64,7 +64,7 @@ pub fn run(args: HashArgs) -> anyhow::Result<Outcome> {
                 };
                 // Text lines go out as soon as each file is done, so a long run shows results.
                 if !args.json {
-                    output::print(&line.text_line())?;
+                    output::data(&line.text_line())?;
                 }
                 hashed.push(line);
             }

@@ -85,7 +85,7 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
                 "custody: private key written to {} (mode 0600)",
                 out.display()
             )));
-            output::print(&format!("{}\n", identity.verifier_key()))?;
+            output::data(&format!("{}\n", identity.verifier_key()))?;
         }
         KeyCommand::Show { key, json } => {
             let identity = Identity::load(&key)?;
@@ -104,7 +104,7 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
             if json {
                 output::print_json(&report)?;
             } else {
-                output::print(&render(&report))?;
+                output::data(&render(&report))?;
             }
         }
         KeyCommand::Export { key, out } => {

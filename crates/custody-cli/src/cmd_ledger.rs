@@ -119,14 +119,14 @@ fn info(ledger: &LedgerArg, json: bool) -> anyhow::Result<Outcome> {
         ("latest checkpoint", format!("size {}", checkpoint.size)),
         (
             "checkpoint time",
-            checkpoint_time.unwrap_or_else(|| "-".to_owned()),
+            checkpoint_time.map_or_else(|| "-".to_owned(), |t| output::time(&t)),
         ),
         (
             "checkpoint root",
             custody_core::hex::encode(&checkpoint.root),
         ),
     ];
-    output::print(&output::fields("", &rows))?;
+    output::data(&output::fields("", &rows))?;
     Ok(Outcome::Ok)
 }
 

@@ -82,8 +82,8 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Ok);
     }
     let mut text = format!(
-        "{:>5}  {:<30}  {:<30}  {:<22}  {:<20}  {}\n",
-        "SEQ", "RECORDED (UTC)", "CLAIMED", "KIND", "ACTOR", "ITEMS"
+        "{:>5}  {:<20}  {:<29}  {:<22}  {:<20}  {}\n",
+        "SEQ", "RECORDED (UTC)", "CLAIMED (UTC, LOCAL OFFSET)", "KIND", "ACTOR", "ITEMS"
     );
     // Actors shown as `Full Name (key-name)` where the enrolment recorded a full name.
     let shown: BTreeMap<String, String> = names
@@ -96,7 +96,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
     for entry in &entries {
         text.push_str(&render(&entry.signed.event, &shown));
     }
-    output::print(&text)?;
+    output::data(&text)?;
     Ok(Outcome::Ok)
 }
 
@@ -121,7 +121,7 @@ pub fn run_checkpoint(args: CheckpointArgs) -> anyhow::Result<Outcome> {
     if args.json {
         output::print_json(&checkpoint_json(&ledger, &checkpoint, &note)?)?;
     } else {
-        output::print(&note)?;
+        output::data(&note)?;
     }
     Ok(Outcome::Ok)
 }
@@ -192,10 +192,10 @@ fn render(event: &Event, names: &BTreeMap<String, String>) -> String {
     // Each line escaped whole: an item id, name or note cannot end its line or drive the
     // terminal.
     let mut out = output::line(&format!(
-        "{:>5}  {:<30}  {:<30}  {:<22}  {:<20}  {}",
+        "{:>5}  {:<20}  {:<29}  {:<22}  {:<20}  {}",
         event.seq,
-        event.recorded_time,
-        event.claimed_time,
+        output::time(&event.recorded_time),
+        output::time(&event.claimed_time),
         event.kind.as_str(),
         name_or_key(names, &event.actor),
         event.items.join(", "),

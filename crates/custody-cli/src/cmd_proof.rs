@@ -176,7 +176,7 @@ pub fn run_prove(cmd: ProveCommand) -> anyhow::Result<Outcome> {
         text.push_str(&format!("  {h}\n"));
     }
     text.push_str("(save it with --json for `custody verify-proof`)\n");
-    output::print(&text)?;
+    output::data(&text)?;
     Ok(Outcome::Ok)
 }
 
@@ -254,13 +254,13 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
             "findings": findings,
         }))?;
     } else if verified {
-        output::print(&output::line(&format!("verified: {summary}")))?;
+        output::verdict(&output::line(&format!("verified: {summary}")))?;
     } else {
         let mut text = output::line(&format!("FAILED: could not confirm that {summary}"));
         for f in &findings {
             text.push_str(&output::line(&format!("  - {f}")));
         }
-        output::print(&text)?;
+        output::verdict(&text)?;
     }
     Ok(if verified {
         Outcome::Ok

@@ -119,19 +119,19 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
             .map(u64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        let text = [
-            format!(
-                "received package {} ({} item(s)) into {}",
-                outcome.statement.id,
-                outcome.statement.items.len(),
-                outcome.dir.display()
-            ),
-            format!("recorded received at seq {seqs}"),
-            format!("receipt: {}", receipt_path.display()),
-        ]
-        .iter()
-        .map(|l| output::line(l))
-        .collect::<String>();
+        let mut text = output::line(&format!(
+            "received package {} ({} item(s))",
+            outcome.statement.id,
+            outcome.statement.items.len(),
+        ));
+        text.push_str(&output::fields(
+            "  ",
+            &[
+                ("into", outcome.dir.display().to_string()),
+                ("recorded", format!("received at seq {seqs}")),
+                ("receipt", receipt_path.display().to_string()),
+            ],
+        ));
         output::print(&conditions_text(&outcome.statement, true))?;
         output::print(&text)?;
     }

@@ -129,6 +129,25 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
     };
     let sha256 = custody_core::hex::encode(&outcome.sha256);
     let signers: Vec<String> = outcome.signers.iter().map(ToString::to_string).collect();
+    // Text output names each signer's holder as the ledger's enrolment records them. The
+    // package is sealed and recorded by now: failing to read the actors only leaves the
+    // full names out.
+    let actors = session.ledger.actors().unwrap_or_default();
+    let shown_signers: Vec<String> = outcome
+        .signers
+        .iter()
+        .map(|v| {
+            let hex = custody_core::hex::encode(&v.key.to_bytes());
+            let full = actors
+                .iter()
+                .find(|a| a.key == hex)
+                .and_then(|a| a.full_name.as_deref());
+            match full {
+                Some(full) => format!("{v} ({full})"),
+                None => v.to_string(),
+            }
+        })
+        .collect();
     if args.json {
         output::print_json(&serde_json::json!({
             "path": outcome.path.display().to_string(),
@@ -145,7 +164,7 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
             outcome.path.display(),
             outcome.id,
             outcome.size,
-            signers.join(", "),
+            shown_signers.join(", "),
             outcome.sealed_seq,
             outcome.transferred_seq,
             outcome.statement.recipient.authority,

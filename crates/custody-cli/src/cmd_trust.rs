@@ -149,7 +149,7 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<Outcome> {
                     store.dir().display()
                 )))?;
             } else {
-                output::print(&list_text(&entries))?;
+                output::data(&list_text(&entries))?;
             }
         }
         TrustCommand::Remove { store, name } => {
@@ -187,7 +187,7 @@ fn list_text(entries: &[TrustEntry]) -> String {
             "{:<width$}  {:<6}  {:<20}  {}",
             e.name,
             e.kind.as_str(),
-            e.added_time,
+            output::time(&e.added_time),
             shown_key(e)
         )));
         if let Some(note) = &e.note {

@@ -319,7 +319,7 @@ pub fn conditions_text(s: &PackageStatement, verified: bool) -> String {
     };
     let mut rows = vec![
         ("case", s.case.clone()),
-        ("sealed", s.sealed_time.clone()),
+        ("sealed", output::time(&s.sealed_time)),
         ("sender", sender_text),
         ("recipient", recipient),
         (

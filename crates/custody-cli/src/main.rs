@@ -114,13 +114,19 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `custody man > custody.1`.
-    Man,
     /// List items and show one item's custody: state, holder, place, hash checks, holders.
     #[command(subcommand)]
     Item(cmd_item::ItemCommand),
     /// Show what a package holds and claims, without verifying or extracting it.
     Show(cmd_show::ShowArgs),
+    /// Print the man page (roff), e.g. `custody man > custody.1`, or write one page per
+    /// command into a directory.
+    Man {
+        /// Write custody.1 and a page per subcommand (custody-verify.1, ...) into DIR
+        /// instead of printing the top-level page.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// What a command concluded, beyond "it ran".
@@ -158,14 +164,48 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             clap_complete::generate(shell, &mut Cli::command(), "custody", &mut out);
             write_stdout(&out)
         }
-        Command::Man => {
+        Command::Man { out_dir: None } => {
             let mut out = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
             write_stdout(&out)
         }
         Command::Item(cmd) => cmd_item::run(cmd),
         Command::Show(args) => cmd_show::run(args),
+        Command::Man { out_dir: Some(dir) } => write_man_pages(&dir),
     }
+}
+
+/// Writes a man page for the command and each subcommand into `dir`, each atomically
+/// (temporary file in `dir`, synced, renamed over any older page of the same name).
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<Outcome> {
+    use anyhow::Context;
+    use std::io::Write;
+    let mut root = Cli::command().disable_help_subcommand(true);
+    root.build();
+    let mut pending = vec![root];
+    let mut written = Vec::new();
+    while let Some(cmd) = pending.pop() {
+        pending.extend(cmd.get_subcommands().filter(|c| !c.is_hide_set()).cloned());
+        let man = clap_mangen::Man::new(cmd);
+        let path = dir.join(man.get_filename());
+        let mut page = Vec::new();
+        man.render(&mut page)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot write man pages into {}", dir.display()))?;
+        tmp.write_all(&page)
+            .and_then(|()| tmp.as_file().sync_all())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        tmp.persist(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    written.sort();
+    let list: String = written
+        .iter()
+        .map(|p| output::line(&p.display().to_string()))
+        .collect();
+    output::print(&list)?;
+    Ok(Outcome::Ok)
 }
 
 /// Generated text (a completion script, a man page) exactly as generated.

@@ -11,8 +11,9 @@
 //! written by [`print_json`] with the raw values (JSON string escaping applies there).
 //!
 //! How much a command says is one process-wide [`Verbosity`], set once from `-q` / `-v`:
-//! [`print`] is the ordinary output (silent under `-q`), [`verdict`] the one line a
-//! verifying command always prints, [`warn`] a warning on stderr (silent under `-q`),
+//! [`print`] is what a command says about its work (silent under `-q`), [`data`] what it
+//! was asked to produce (a listing, a note, a proof; always written), [`verdict`] the one
+//! line a verifying command always prints, [`warn`] a warning on stderr (silent under `-q`),
 //! [`detail`] per-step detail on stderr (only under `-v`); errors ([`eprint`]) and `--json`
 //! documents are always written. Progress bars appear only on a terminal and never under
 //! `-q`.
@@ -146,6 +147,14 @@ pub fn verdict(text: &str) -> io::Result<()> {
     print_raw(&escape_lines(text))
 }
 
+/// Writes what the command was asked to produce (a listing, a checkpoint note, a proof, a
+/// digest) to stdout, escaped as [`print`] does. Kept under `-q`: quiet silences what a
+/// command says about its work, never its product (`custody -q checkpoint > note` must
+/// not save an empty note).
+pub fn data(text: &str) -> io::Result<()> {
+    print_raw(&escape_lines(text))
+}
+
 /// `custody: warning: <text>` on stderr, escaped; nothing under `-q`.
 pub fn warn(text: &str) {
     if verbosity() != Verbosity::Quiet {
@@ -175,6 +184,41 @@ pub fn size(bytes: u64) -> String {
         unit += 1;
     }
     format!("{value:.1} {} ({bytes} bytes)", UNITS[unit])
+}
+
+/// A time from a ledger or a package as people read it everywhere in text output: RFC 3339
+/// in UTC to the second (`2026-03-01T08:30:00Z`), then the original offset in parentheses
+/// when the value carried another one (`2026-03-01T08:30:00Z (+01:00)`). Fractional
+/// seconds are left out here; `--json` keeps the value as signed. Text that is not an
+/// RFC 3339 time is returned as it is.
+pub fn time(value: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(parsed) = time::OffsetDateTime::parse(value, &Rfc3339) else {
+        return value.to_owned();
+    };
+    let Some(utc) = parsed.checked_to_offset(time::UtcOffset::UTC) else {
+        return value.to_owned();
+    };
+    let mut text = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second()
+    );
+    let offset = parsed.offset();
+    if !offset.is_utc() {
+        let (h, m, _) = offset.as_hms();
+        let sign = if offset.is_negative() { '-' } else { '+' };
+        text.push_str(&format!(
+            " ({sign}{:02}:{:02})",
+            h.unsigned_abs(),
+            m.unsigned_abs()
+        ));
+    }
+    text
 }
 
 /// `label: value` lines with the values aligned in one column, each line escaped whole
@@ -324,6 +368,25 @@ mod tests {
         }
         // Visible text in any script is kept as it is.
         assert_eq!(escape("Préfecture — 東京 ✓"), "Préfecture — 東京 ✓");
+    }
+
+    #[test]
+    fn times_are_shown_in_one_format() {
+        assert_eq!(time("2026-03-01T08:30:00Z"), "2026-03-01T08:30:00Z");
+        assert_eq!(
+            time("2026-12-02T01:48:11.328358286Z"),
+            "2026-12-02T01:48:11Z"
+        );
+        assert_eq!(
+            time("2026-03-01T09:30:00+01:00"),
+            "2026-03-01T08:30:00Z (+01:00)"
+        );
+        assert_eq!(
+            time("2026-03-01T00:15:00-03:30"),
+            "2026-03-01T03:45:00Z (-03:30)"
+        );
+        assert_eq!(time("2026-03-01"), "2026-03-01");
+        assert_eq!(time("not a time\n"), "not a time\n");
     }
 
     #[test]

@@ -724,6 +724,74 @@ mod tests {
         (seq, Entry::new(signed, true))
     }
 
+    /// `entry` with `actor_info` naming the subject `full_name`, validly signed or not.
+    fn named(
+        seq: u64,
+        kind: EventKind,
+        actor: u8,
+        subject: u8,
+        full_name: Option<&str>,
+        signature_ok: bool,
+    ) -> (u64, Entry) {
+        let (seq, entry) = entry(seq, kind, actor, Some(subject));
+        let mut signed = entry.signed;
+        signed.event.fields.actor_info = Some(custody_core::keys::ActorInfo {
+            full_name: full_name.map(str::to_owned),
+            ..custody_core::keys::ActorInfo::named("k")
+        });
+        (seq, Entry::new(signed, signature_ok))
+    }
+
+    #[test]
+    fn fail_full_names_come_only_from_the_valid_enrolling_entry() {
+        let (history, _) = standing_after(vec![
+            named(
+                0,
+                EventKind::LedgerInitialised,
+                1,
+                1,
+                Some("Émilie Durand"),
+                true,
+            ),
+            // A forged (badly signed) enrolment cannot name a key.
+            named(
+                1,
+                EventKind::ActorEnrolled,
+                1,
+                2,
+                Some("Forged Name"),
+                false,
+            ),
+            named(2, EventKind::ActorEnrolled, 1, 3, Some("Jonas Weber"), true),
+            // Enrolling an enrolled key again does not rename it.
+            named(
+                3,
+                EventKind::ActorEnrolled,
+                1,
+                3,
+                Some("Someone Else"),
+                true,
+            ),
+            // A rotation without actor_info keeps the holder's full name.
+            entry(4, EventKind::KeyRotated, 3, Some(4)),
+            // A revoked key's entries name nobody.
+            entry(5, EventKind::KeyRevoked, 1, Some(1)),
+            named(
+                6,
+                EventKind::ActorEnrolled,
+                1,
+                5,
+                Some("After Revocation"),
+                true,
+            ),
+        ]);
+        assert_eq!(history.full_name(&public(1)), Some("Émilie Durand"));
+        assert_eq!(history.full_name(&public(2)), None);
+        assert_eq!(history.full_name(&public(3)), Some("Jonas Weber"));
+        assert_eq!(history.full_name(&public(4)), Some("Jonas Weber"));
+        assert_eq!(history.full_name(&public(5)), None);
+    }
+
     fn standing_after(entries: Vec<(u64, Entry)>) -> (History, Vec<Finding>) {
         let mut history = History {
             entries: entries.into_iter().collect(),
