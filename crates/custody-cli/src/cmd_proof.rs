@@ -348,8 +348,14 @@ fn root_for(
         }
         return Some(checkpoint.root);
     }
+    let sizes: Vec<String> = sizes.iter().map(u64::to_string).collect();
     findings.push(format!(
-        "no valid checkpoint of tree size {size} was given (sizes given: {sizes:?})"
+        "no valid checkpoint of tree size {size} was given (sizes given: {})",
+        if sizes.is_empty() {
+            "none".to_owned()
+        } else {
+            sizes.join(", ")
+        }
     ));
     None
 }

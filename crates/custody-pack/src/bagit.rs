@@ -248,7 +248,7 @@ pub enum BagFinding {
         encoding: String,
     },
     /// A tag file is not valid in the declared encoding.
-    #[error("{file}: not valid {encoding:?} text")]
+    #[error("{file}: not valid {} text", match encoding { TagEncoding::Utf8 => "UTF-8", TagEncoding::Latin1 => "ISO-8859-1" })]
     NotInDeclaredEncoding {
         /// The file.
         file: String,

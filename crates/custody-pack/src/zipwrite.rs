@@ -107,7 +107,7 @@ pub enum ZipWriteError {
         source: io::Error,
     },
     /// The timestamp cannot be expressed in a ZIP.
-    #[error("timestamp {0:?} cannot be stored in a ZIP archive")]
+    #[error("timestamp {}-{:02}-{:02} {:02}:{:02}:{:02} cannot be stored in a ZIP archive (1980 to 2107)", .0.year, .0.month, .0.day, .0.hour, .0.minute, .0.second)]
     BadTimestamp(ZipTimestamp),
     /// The entry name is unsafe or malformed.
     #[error("{name}: not an acceptable entry name")]
