@@ -364,7 +364,7 @@ impl Drop for PackageWriter {
 
 /// `tempfile` adds the temporary file's name to its errors, a name the user never gave and
 /// that no longer exists: keep only what went wrong.
-fn without_temp_name(err: io::Error) -> io::Error {
+pub(crate) fn without_temp_name(err: io::Error) -> io::Error {
     match (err.raw_os_error(), err.get_ref()) {
         (None, Some(_)) => io::Error::from(err.kind()),
         _ => err,
