@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use custody_core::checkpoint::Checkpoint;
 use custody_core::hex;
-use custody_core::keys::VerifierKey;
+use custody_core::keys::{GivenPublicKey, VerifierKey};
 use custody_core::merkle::{leaf_hash, ConsistencyProof, Hash, InclusionProof};
 use custody_store::SignedEvent;
 use serde::{Deserialize, Serialize};
@@ -349,8 +349,14 @@ fn root_for(
         }
         return Some(checkpoint.root);
     }
+    let sizes: Vec<String> = sizes.iter().map(u64::to_string).collect();
     findings.push(format!(
-        "no valid checkpoint of tree size {size} was given (sizes given: {sizes:?})"
+        "no valid checkpoint of tree size {size} was given (sizes given: {})",
+        if sizes.is_empty() {
+            "none".to_owned()
+        } else {
+            sizes.join(", ")
+        }
     ));
     None
 }
@@ -367,14 +373,12 @@ fn decode_hashes(hashes: &[String], path: &Path) -> anyhow::Result<Vec<Hash>> {
 }
 
 fn parse_verifier_key(arg: &str) -> anyhow::Result<VerifierKey> {
-    let path = Path::new(arg);
-    let text = if path.is_file() {
-        std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read log verifier key file {}", path.display()))?
-    } else {
-        arg.to_owned()
-    };
-    text.trim().parse().with_context(|| {
-        format!("--log-key {arg}: not a verifier key (name+keyid+base64, as `custody init` prints)")
-    })
+    // One reader of public keys: bounded, says what a wrong file is, never repeats key
+    // material.
+    match GivenPublicKey::read(arg).context("--log-key")? {
+        GivenPublicKey::Verifier(key) => Ok(key),
+        GivenPublicKey::Public(_) => anyhow::bail!(
+            "--log-key {arg}: a PEM public key carries no key name; give the log's verifier key (name+keyid+base64, as `custody init` prints it)"
+        ),
+    }
 }

@@ -119,14 +119,13 @@ fn ledger_in(name: &str) -> PathBuf {
     dir
 }
 
-/// Builds the scenario described in the module documentation in a fresh directory.
-fn scenario() -> PathBuf {
-    let dir = ledger_in("cli-scenario");
+/// Acquires `path` as item CASE-1-1.
+fn acquire_item(dir: &Path, path: &str) {
     custody(
-        &dir,
+        dir,
         &[
             "acquire",
-            "evidence/call-log.csv",
+            path,
             "--case",
             "CASE-1",
             "--item",
@@ -135,6 +134,12 @@ fn scenario() -> PathBuf {
             T0,
         ],
     );
+}
+
+/// Builds the scenario described in the module documentation in a fresh directory.
+fn scenario() -> PathBuf {
+    let dir = ledger_in("cli-scenario");
+    acquire_item(&dir, "evidence/call-log.csv");
     custody(
         &dir,
         &[
@@ -188,19 +193,7 @@ fn fail_seal_onto_a_full_disk_blames_the_package() {
     // 1 MiB of evidence: more than either limit below lets the package hold.
     let evidence: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
     fs::write(dir.join("evidence/disk.img"), &evidence).unwrap();
-    custody(
-        &dir,
-        &[
-            "acquire",
-            "evidence/disk.img",
-            "--case",
-            "CASE-1",
-            "--item",
-            "CASE-1-1",
-            "--claimed-time",
-            T0,
-        ],
-    );
+    acquire_item(&dir, "evidence/disk.img");
     fs::create_dir(dir.join("out")).unwrap();
     let seal = format!(
         "{BIN} seal --case CASE-1 --to Bundeskriminalamt --out out/pkg.zip --claimed-time {T0} CASE-1-1"

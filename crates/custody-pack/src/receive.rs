@@ -442,7 +442,7 @@ fn extract<R: Read + Seek>(
     let staging = tempfile::Builder::new()
         .prefix(&leftovers::prefix(Kind::Receive))
         .tempdir_in(parent)
-        .map_err(io_err(parent))?;
+        .map_err(|e| io_err(parent)(crate::zipwrite::without_temp_name(e)))?;
     let root = staging.path();
     let mut dirs = Dirs::default();
     let entries: Vec<(usize, String, bool)> = scanner
@@ -596,8 +596,11 @@ fn safe_components(rel: &str) -> Option<Vec<&str>> {
 /// renamed, so the file is either absent or complete.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent_dir(path);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
+    // Errors name the file the user asked for, not tempfile's temporary name: created
+    // without it, written through the plain file handle.
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(crate::zipwrite::without_temp_name)?;
+    tmp.as_file_mut().write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist_noclobber(path).map_err(|e| e.error)?;
     File::open(dir)?.sync_all()

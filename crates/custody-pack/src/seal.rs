@@ -174,7 +174,7 @@ pub enum SealError {
         item: String,
     },
     /// The item belongs to another case (or none).
-    #[error("item {item}: belongs to case {found:?}, not {case}")]
+    #[error("item {item}: belongs to {}, not to case {case}", match found { Some(c) => format!("case {c}"), None => "no case".to_owned() })]
     WrongCase {
         /// The item.
         item: String,

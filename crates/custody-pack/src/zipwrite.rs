@@ -107,7 +107,7 @@ pub enum ZipWriteError {
         source: io::Error,
     },
     /// The timestamp cannot be expressed in a ZIP.
-    #[error("timestamp {0:?} cannot be stored in a ZIP archive")]
+    #[error("timestamp {}-{:02}-{:02} {:02}:{:02}:{:02} cannot be stored in a ZIP archive (1980 to 2107)", .0.year, .0.month, .0.day, .0.hour, .0.minute, .0.second)]
     BadTimestamp(ZipTimestamp),
     /// The entry name is unsafe or malformed.
     #[error("{name}: not an acceptable entry name")]
@@ -366,7 +366,7 @@ impl Drop for PackageWriter {
 
 /// `tempfile` adds the temporary file's name to its errors, a name the user never gave and
 /// that no longer exists: keep only what went wrong.
-fn without_temp_name(err: io::Error) -> io::Error {
+pub(crate) fn without_temp_name(err: io::Error) -> io::Error {
     match (err.raw_os_error(), err.get_ref()) {
         (None, Some(_)) => io::Error::from(err.kind()),
         _ => err,

@@ -7,25 +7,31 @@ use std::fs;
 
 use common::*;
 use custody_pack::seal::{seal, SealError};
+use custody_store::Ledger;
+
+/// Seals the set-up's items again into `out`, expecting a refusal.
+fn seal_again(s: &Setup, ledger: &mut Ledger, out: &std::path::Path) -> SealError {
+    let log = identity("ledger.example.fr", 2);
+    seal(
+        ledger,
+        seal_request(s.dir.path()),
+        &s.officer,
+        std::slice::from_ref(&s.officer),
+        &log,
+        out,
+        &mut |_| {},
+    )
+    .expect_err("refused")
+}
 
 #[test]
 fn fail_seal_over_an_existing_package() {
     let s = genuine();
     let before = fs::read(&s.package).unwrap();
     let ledger_path = s.dir.path().join("sender.db");
-    let mut ledger = custody_store::Ledger::open(&ledger_path).unwrap();
+    let mut ledger = Ledger::open(&ledger_path).unwrap();
     let size = ledger.size().unwrap();
-    let log = identity("ledger.example.fr", 2);
-    let err = seal(
-        &mut ledger,
-        seal_request(s.dir.path()),
-        &s.officer,
-        std::slice::from_ref(&s.officer),
-        &log,
-        &s.package,
-        &mut |_| {},
-    )
-    .expect_err("an existing package must not be replaced");
+    let err = seal_again(&s, &mut ledger, &s.package);
     assert!(
         matches!(&err, SealError::OutputExists { path } if *path == s.package),
         "{err:?}"
@@ -51,23 +57,13 @@ fn fail_seal_over_an_existing_package() {
 fn fail_seal_over_any_file_or_link() {
     let s = genuine();
     let ledger_path = s.dir.path().join("sender.db");
-    let mut ledger = custody_store::Ledger::open(&ledger_path).unwrap();
-    let log = identity("ledger.example.fr", 2);
+    let mut ledger = Ledger::open(&ledger_path).unwrap();
     let unrelated = s.dir.path().join("notes.txt");
     fs::write(&unrelated, b"not a package").unwrap();
     let dangling = s.dir.path().join("dangling.zip");
     std::os::unix::fs::symlink(s.dir.path().join("nowhere"), &dangling).unwrap();
     for out in [&unrelated, &dangling] {
-        let err = seal(
-            &mut ledger,
-            seal_request(s.dir.path()),
-            &s.officer,
-            std::slice::from_ref(&s.officer),
-            &log,
-            out,
-            &mut |_| {},
-        )
-        .expect_err("refused");
+        let err = seal_again(&s, &mut ledger, out);
         assert!(matches!(err, SealError::OutputExists { .. }), "{err:?}");
     }
     assert_eq!(fs::read(&unrelated).unwrap(), b"not a package");

@@ -85,8 +85,14 @@ pub(crate) fn write_signer_state(path: &Path, note: &str) -> Result<(), StoreErr
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(e.into()))?;
-    temp.write_all(note.as_bytes())
+    // tempfile names its temporary file in its errors (a name the user never gave): keep
+    // the cause only, and write through the plain file handle.
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| match e.raw_os_error() {
+        Some(_) => fail(e.into()),
+        None => fail(std::io::Error::from(e.kind()).into()),
+    })?;
+    temp.as_file_mut()
+        .write_all(note.as_bytes())
         .and_then(|()| temp.as_file().sync_all())
         .map_err(|e| fail(e.into()))?;
     temp.persist(path).map_err(|e| fail(e.error.into()))?;
