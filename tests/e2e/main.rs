@@ -5,6 +5,7 @@ mod bagit;
 mod harness;
 mod hash;
 mod interop;
+mod json;
 mod key;
 mod killed;
 mod ledger;

@@ -85,13 +85,13 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         }
     };
     if args.json {
-        output::print_json(&serde_json::json!({
-            "package_id": outcome.statement.id,
-            "package_digest": outcome.package_digest,
-            "dir": outcome.dir.display().to_string(),
-            "received_seqs": outcome.received_seqs,
-            "receipt": receipt_path.display().to_string(),
-        }))?;
+        output::print_json(&ReceivedJson {
+            report: report_json(&outcome.report),
+            package_digest: &outcome.package_digest,
+            dir: outcome.dir.display().to_string(),
+            received_seqs: &outcome.received_seqs,
+            receipt: receipt_path.display().to_string(),
+        })?;
     } else {
         let seqs = outcome
             .received_seqs
@@ -115,4 +115,16 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         output::print(&text)?;
     }
     Ok(Outcome::Ok)
+}
+
+/// `custody receive --json` after a successful receipt: the verification report in the
+/// common vocabulary, then what was written and recorded.
+#[derive(serde::Serialize)]
+struct ReceivedJson<'a> {
+    #[serde(flatten)]
+    report: crate::cmd_verify::ReportJson<'a>,
+    package_digest: &'a str,
+    dir: String,
+    received_seqs: &'a [u64],
+    receipt: String,
 }

@@ -18,10 +18,11 @@ use anyhow::Context;
 use custody_core::keys::{PublicKey, VerifierKey};
 use custody_pack::bagit::{self, BagReport, ValidateOptions};
 use custody_pack::verify::{
-    self, Finding, FindingGroup, PackageReport, SignerStatus, TrustedKey, VerifyOptions,
+    self, Finding, PackageReport, PayloadChange, SignerStatus, TrustedKey, VerifyOptions,
 };
 
-use crate::{output, Outcome};
+use crate::output::{self, Verdict};
+use crate::Outcome;
 
 /// Arguments of `custody verify`.
 #[derive(clap::Args)]
@@ -133,55 +134,140 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// `{verified, package_id, findings: [{group, file?, seq?, kind, detail?, message}], signers: [...]}`,
-/// borrowed from the report: a report with many findings is serialised as it is written,
-/// never first copied into a JSON tree (which took several times the report's memory).
+/// The `--json` document of a package report (docs/json.md, `custody verify`): the verdict,
+/// the package, its items, its signers and every finding, borrowed from the report (a
+/// report with many findings is serialised as it is written, never first copied into a
+/// JSON tree, which took several times the report's memory).
 #[derive(serde::Serialize)]
 pub struct ReportJson<'a> {
-    verified: bool,
+    verdict: Verdict,
     package_id: Option<&'a str>,
+    items: Vec<output::ItemJson<'a>>,
+    entries: usize,
+    checkpoint: Option<CheckpointJson<'a>>,
+    signers: Vec<SignerJson<'a>>,
     findings: Vec<FindingJson<'a>>,
-    signers: &'a [SignerStatus],
 }
 
-/// One finding's structured fields plus the human message.
+/// The sender ledger's checkpoint the package's entries are proven into.
+#[derive(serde::Serialize)]
+struct CheckpointJson<'a> {
+    origin: &'a str,
+    size: u64,
+}
+
+/// One package signature in the common signer shape, with what became of it.
+#[derive(serde::Serialize)]
+struct SignerJson<'a> {
+    name: &'a str,
+    key_id: &'a str,
+    key: &'a str,
+    trusted: bool,
+    valid: bool,
+    revoked: bool,
+    active: bool,
+}
+
+impl<'a> SignerJson<'a> {
+    fn new(signer: &'a SignerStatus) -> SignerJson<'a> {
+        SignerJson {
+            name: &signer.name,
+            key_id: signer.key.split('+').nth(1).unwrap_or_default(),
+            key: &signer.key,
+            trusted: signer.trusted,
+            valid: signer.valid,
+            revoked: signer.revoked,
+            active: signer.active,
+        }
+    }
+}
+
+/// One finding: `code`, the plain `message`, its context (`group`, `path`, `item`,
+/// `seq`), what it means for the evidence (`change`) and the technical `detail`.
 #[derive(serde::Serialize)]
 struct FindingJson<'a> {
     #[serde(flatten)]
     finding: &'a Finding,
     message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<PayloadChange>,
+    detail_message: String,
 }
 
 /// The `--json` document of a package report.
 pub fn report_json(report: &PackageReport) -> ReportJson<'_> {
+    let statement = report.statement.as_ref();
     ReportJson {
-        verified: report.verified,
-        package_id: report.statement.as_ref().map(|s| s.id.as_str()),
+        verdict: Verdict::of(report.verified),
+        package_id: statement.map(|s| s.id.as_str()),
+        items: statement.map_or_else(Vec::new, |s| {
+            s.items.iter().map(output::ItemJson::from_package).collect()
+        }),
+        entries: report.entries,
+        checkpoint: statement.map(|s| CheckpointJson {
+            origin: &s.sender.ledger_origin,
+            size: s.checkpoint.size,
+        }),
+        signers: report.signers.iter().map(SignerJson::new).collect(),
         findings: report
             .findings
             .iter()
             .map(|finding| FindingJson {
                 finding,
-                message: finding.kind.to_string(),
+                message: finding.to_string(),
+                change: finding.payload_change(),
+                detail_message: finding.detail(),
             })
             .collect(),
-        signers: &report.signers,
     }
 }
 
-/// Findings grouped, one per line, then the signers and the verdict.
+/// The verdict first, then every finding in plain words, then the signers: a refused
+/// package never opens with a line that reads as reassurance.
 pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String> {
+    report_text_with(path, report, false)
+}
+
+/// As [`report_text`]; with `detail`, each finding is followed by its technical account
+/// (the ZIP entry, the CRC-32, the manifest line).
+pub fn report_text_with(
+    path: &Path,
+    report: &PackageReport,
+    detail: bool,
+) -> anyhow::Result<String> {
     let mut text = String::new();
-    let mut group: Option<FindingGroup> = None;
-    for finding in &report.findings {
-        if group != Some(finding.group) {
-            group = Some(finding.group);
-            writeln!(text, "[{}]", finding.group)?;
+    let name = path.display();
+    match (&report.statement, report.verified) {
+        (Some(statement), true) => {
+            text.push_str(&output::line(&format!(
+                "VERIFIED: package {} ({name})",
+                statement.id
+            )));
+            text.push_str(&output::line(&format!("  {}", proven_payload(statement))));
+            text.push_str(&output::line(&format!(
+                "  {} custody events, each signed by an actor enrolled in the sender's ledger and included in its checkpoint ({}, {} entries)",
+                report.entries, statement.sender.ledger_origin, statement.checkpoint.size
+            )));
         }
+        _ => {
+            let count = report.findings.len();
+            let plural = if count == 1 { "" } else { "s" };
+            text.push_str(&output::line(&format!(
+                "NOT VERIFIED: {name} ({count} finding{plural})"
+            )));
+        }
+    }
+    let mut last = String::new();
+    for finding in &report.findings {
         let message = finding.to_string();
-        let prefix = format!("{}: ", finding.group);
-        let shown = message.strip_prefix(&prefix).unwrap_or(&message);
-        text.push_str(&output::line(&format!("  {shown}")));
+        // Both manifests report one altered file: in plain words that is said once.
+        if detail || message != last {
+            text.push_str(&output::line(&format!("  {message}")));
+        }
+        if detail && message != finding.detail() {
+            text.push_str(&output::line(&format!("    ({})", finding.detail())));
+        }
+        last = message;
     }
     for signer in &report.signers {
         let state = match (signer.valid, signer.trusted, signer.revoked) {
@@ -194,20 +280,33 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
             (false, true, false) => "INVALID",
             (false, false, false) => "not trusted (unchecked)",
         };
-        text.push_str(&output::line(&format!("signer {}: {state}", signer.key)));
-    }
-    let name = path.display();
-    if report.verified {
-        let id = report.statement.as_ref().map_or("", |s| s.id.as_str());
-        text.push_str(&output::line(&format!("{name}: VERIFIED package {id}")));
-    } else {
-        writeln!(
-            text,
-            "{name}: NOT VERIFIED ({} finding(s))",
-            report.findings.len()
-        )?;
+        text.push_str(&output::line(&format!("  signer {}: {state}", signer.key)));
     }
     Ok(text)
+}
+
+/// What the payload checks proved, in words.
+fn proven_payload(statement: &custody_pack::package::PackageStatement) -> String {
+    let items = statement.items.len();
+    let files: usize = statement
+        .items
+        .iter()
+        .map(|i| i.files.as_ref().map_or(1, Vec::len))
+        .sum();
+    let bytes: u64 = statement.items.iter().map(|i| i.size).sum();
+    let whose = match items {
+        1 => "its item".to_owned(),
+        2 => "both items".to_owned(),
+        n => format!("all {n} items"),
+    };
+    let files = if files == 1 {
+        "1 file".to_owned()
+    } else {
+        format!("{files} files")
+    };
+    format!(
+        "every byte of {whose} ({files}, {bytes} bytes) matches the sender's SHA-256 and BLAKE3 hashes"
+    )
 }
 
 fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
@@ -228,18 +327,19 @@ fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
 }
 
 fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
-    for warning in &report.warnings {
-        output::eprint(&output::line(&format!("custody: warning: {warning}")));
-    }
     if args.json {
         let value = serde_json::json!({
             "path": args.path.display().to_string(),
-            "valid": report.is_valid(),
+            "verdict": Verdict::of(report.is_valid()),
             "version": report.version,
-            "errors": findings_json(&report.errors)?,
+            "findings": findings_json(&report.errors)?,
             "warnings": findings_json(&report.warnings)?,
         });
         return output::print_json(&value);
+    }
+    // With --json the warnings are in the document: stderr stays free for a JSON error.
+    for warning in &report.warnings {
+        output::eprint(&output::line(&format!("custody: warning: {warning}")));
     }
     let mut text = String::new();
     let version = report.version.as_deref().unwrap_or("unknown");
@@ -260,13 +360,20 @@ fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each finding as its structured fields plus the human message.
+/// Each BagIt finding in the common shape: `code` (its kind), `message`, `path` (the file
+/// it names), then its own fields.
 fn findings_json(findings: &[bagit::BagFinding]) -> anyhow::Result<Vec<serde_json::Value>> {
     findings
         .iter()
         .map(|f| {
             let mut value = serde_json::to_value(f)?;
             if let Some(map) = value.as_object_mut() {
+                if let Some(code) = map.remove("kind") {
+                    map.insert("code".into(), code);
+                }
+                if let Some(path) = map.remove("file") {
+                    map.insert("path".into(), path);
+                }
                 map.insert("message".into(), f.to_string().into());
             }
             Ok(value)

@@ -23,6 +23,8 @@ use crate::zipscan::{EntryIntegrityError, ReadEntryError, ZipError, ZipFinding, 
 pub(super) struct CustodyOutcome {
     pub signers: Vec<SignerStatus>,
     pub statement: Option<PackageStatement>,
+    /// How many ledger entries the package includes.
+    pub entries: usize,
 }
 
 /// The bag inside the archive: its directory name and each file's entry index, size and
@@ -151,6 +153,7 @@ pub(super) fn check<R: Read + Seek>(
         CustodyOutcome {
             signers: Vec::new(),
             statement: None,
+            entries: 0,
         }
     };
     let Some(bag) = find_bag(scanner) else {
@@ -202,7 +205,11 @@ pub(super) fn check<R: Read + Seek>(
             FindingKind::NoTrustedSignature,
         ));
     }
-    CustodyOutcome { signers, statement }
+    CustodyOutcome {
+        signers,
+        statement,
+        entries: history.entry_count(),
+    }
 }
 
 /// The single top-level directory holding `bagit.txt`, and the files under it.
