@@ -366,13 +366,15 @@ fn every_command_speaks_the_same_json() {
             "package_id",
             "package_digest",
             "receiver",
-            "receiver_key",
+            "signer",
             "sealed_seq",
             "acknowledged_seq",
             "checkpoint_size",
             "recorded",
         ],
     );
+    assert_signer(&acknowledged["signer"], &[]);
+    assert_eq!(acknowledged["signer"]["name"], "clerk@sta-berlin.example");
 }
 
 /// Writes the officer's public key as `officer.pub`, the key a receiver trusts.

@@ -84,7 +84,14 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
             "package_id": body.package_id,
             "package_digest": body.package_digest,
             "receiver": body.receiver.authority,
-            "receiver_key": body.receiver.key,
+            // The receipt was verified under this key, so it parses; the signer shape.
+            "signer": body
+                .receiver
+                .key
+                .parse::<VerifierKey>()
+                .ok()
+                .as_ref()
+                .map(output::SignerJson::new),
             "sealed_seq": outcome.sealed_seq,
             "acknowledged_seq": outcome.acknowledged_seq,
             "checkpoint_size": outcome.checkpoint_size,

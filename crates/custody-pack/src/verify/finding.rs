@@ -554,6 +554,14 @@ impl fmt::Display for Finding {
             return Detail(self).fmt(f);
         };
         let name = self.name_in_item(path);
+        if let (FindingKind::ItemMismatch { item, field, .. }, PayloadChange::Altered) =
+            (&self.kind, change)
+        {
+            return write!(
+                f,
+                "`{name}` of item {item} was altered: its {field} is not the one the sender's statement records"
+            );
+        }
         match (change, self.item.as_deref()) {
             (PayloadChange::Altered, Some(item)) => write!(
                 f,
@@ -619,6 +627,53 @@ mod tests {
             f.to_string(),
             "signature: no valid signature by a trusted key"
         );
+    }
+
+    #[test]
+    fn fail_payload_findings_say_what_happened_to_which_item() {
+        let mut f = Finding::file(
+            FindingGroup::Statement,
+            "data/E-1/sub/a.txt",
+            FindingKind::ItemMismatch {
+                item: "E-1".into(),
+                path: "data/E-1/sub/a.txt".into(),
+                field: ItemField::Sha256,
+                stated: "aa".into(),
+                found: "bb".into(),
+            },
+        );
+        f.item = Some("E-1".into());
+        assert_eq!(f.payload_change(), Some(PayloadChange::Altered));
+        assert_eq!(
+            f.to_string(),
+            "`sub/a.txt` of item E-1 was altered: its SHA-256 is not the one the sender's statement records"
+        );
+        assert!(f
+            .detail()
+            .starts_with("statement: data/E-1/sub/a.txt: item E-1"));
+
+        // Without an item (no statement to say whose it is), the bag path is named.
+        let missing = Finding::file(
+            FindingGroup::Statement,
+            "data/E-2/b.txt",
+            FindingKind::PayloadNotInStatement {
+                path: "data/E-2/b.txt".into(),
+                in_payload: false,
+            },
+        );
+        assert_eq!(
+            missing.to_string(),
+            "`data/E-2/b.txt` is missing from the package"
+        );
+
+        // A tag file is never evidence: its finding keeps the technical form.
+        let tag = Finding::file(
+            FindingGroup::Statement,
+            "custody/package.json",
+            FindingKind::NotCanonical,
+        );
+        assert_eq!(tag.payload_change(), None);
+        assert_eq!(tag.to_string(), tag.detail());
     }
 
     #[test]
