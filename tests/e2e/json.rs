@@ -43,7 +43,7 @@ const PACKAGE_REPORT: &[&str] = &[
     "verdict",
     "package_id",
     "items",
-    "entries",
+    "events",
     "checkpoint",
     "signers",
     "findings",

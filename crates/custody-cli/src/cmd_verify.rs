@@ -143,7 +143,7 @@ pub struct ReportJson<'a> {
     verdict: Verdict,
     package_id: Option<&'a str>,
     items: Vec<output::ItemJson<'a>>,
-    entries: usize,
+    events: usize,
     checkpoint: Option<CheckpointJson<'a>>,
     signers: Vec<SignerJson<'a>>,
     findings: Vec<FindingJson<'a>>,
@@ -203,7 +203,7 @@ pub fn report_json(report: &PackageReport) -> ReportJson<'_> {
         items: statement.map_or_else(Vec::new, |s| {
             s.items.iter().map(output::ItemJson::from_package).collect()
         }),
-        entries: report.entries,
+        events: statement.map_or(0, custody_events),
         checkpoint: statement.map(|s| CheckpointJson {
             origin: &s.sender.ledger_origin,
             size: s.checkpoint.size,
@@ -246,7 +246,9 @@ pub fn report_text_with(
             text.push_str(&output::line(&format!("  {}", proven_payload(statement))));
             text.push_str(&output::line(&format!(
                 "  {} custody events, each signed by an actor enrolled in the sender's ledger and included in its checkpoint ({}, {} entries)",
-                report.entries, statement.sender.ledger_origin, statement.checkpoint.size
+                custody_events(statement),
+                statement.sender.ledger_origin,
+                statement.checkpoint.size
             )));
         }
         _ => {
@@ -283,6 +285,18 @@ pub fn report_text_with(
         text.push_str(&output::line(&format!("  signer {}: {state}", signer.key)));
     }
     Ok(text)
+}
+
+/// How many distinct ledger entries the statement lists as the items' custody histories
+/// (each acquisition and every later event): in a verified package each is included,
+/// signed by an actor entitled to sign it and proven into the checkpoint.
+fn custody_events(statement: &custody_pack::package::PackageStatement) -> usize {
+    statement
+        .items
+        .iter()
+        .flat_map(|i| i.events.iter().copied().chain([i.acquired_seq]))
+        .collect::<std::collections::BTreeSet<u64>>()
+        .len()
 }
 
 /// What the payload checks proved, in words.

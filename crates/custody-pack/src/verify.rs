@@ -105,9 +105,6 @@ pub struct PackageReport {
     pub signers: Vec<SignerStatus>,
     /// The package statement, when it parses (trust it only if `verified`).
     pub statement: Option<PackageStatement>,
-    /// How many ledger entries the package includes (each checked: canonical, signed by
-    /// an actor entitled to sign it, proven into the checkpoint).
-    pub entries: usize,
 }
 
 impl PackageReport {
@@ -190,7 +187,6 @@ pub fn verify_scanned<R: Read + Seek>(
         findings,
         signers: custody.signers,
         statement: custody.statement,
-        entries: custody.entries,
     })
 }
 

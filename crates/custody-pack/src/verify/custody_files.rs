@@ -23,8 +23,6 @@ use crate::zipscan::{EntryIntegrityError, ReadEntryError, ZipError, ZipFinding, 
 pub(super) struct CustodyOutcome {
     pub signers: Vec<SignerStatus>,
     pub statement: Option<PackageStatement>,
-    /// How many ledger entries the package includes.
-    pub entries: usize,
 }
 
 /// The bag inside the archive: its directory name and each file's entry index, size and
@@ -153,7 +151,6 @@ pub(super) fn check<R: Read + Seek>(
         CustodyOutcome {
             signers: Vec::new(),
             statement: None,
-            entries: 0,
         }
     };
     let Some(bag) = find_bag(scanner) else {
@@ -205,11 +202,7 @@ pub(super) fn check<R: Read + Seek>(
             FindingKind::NoTrustedSignature,
         ));
     }
-    CustodyOutcome {
-        signers,
-        statement,
-        entries: history.entry_count(),
-    }
+    CustodyOutcome { signers, statement }
 }
 
 /// The single top-level directory holding `bagit.txt`, and the files under it.

@@ -87,11 +87,6 @@ pub(super) struct History {
 }
 
 impl History {
-    /// How many included entries parsed (each then checked: signature, signer, proof).
-    pub fn entry_count(&self) -> usize {
-        self.entries.len()
-    }
-
     /// Keys the package's entries enrol (to recognise signers not in the trust store).
     pub fn enrolled_keys(&self) -> impl Iterator<Item = PublicKey> + '_ {
         self.enrolled.iter().copied()
