@@ -96,9 +96,9 @@ fn valid_zip_at_root_warns() {
 fn valid_json_report() {
     let run = verify("valid_v1_0_sha256", &["--json"]).expect(0);
     let json = run.json();
-    assert_eq!(json["valid"], true);
+    assert_eq!(json["verdict"], "verified");
     assert_eq!(json["version"], "1.0");
-    assert_eq!(json["errors"].as_array().map(Vec::len), Some(0));
+    assert_eq!(json["findings"].as_array().map(Vec::len), Some(0));
 }
 
 #[test]
@@ -113,11 +113,11 @@ fn fail_payload_altered() {
 fn fail_payload_altered_json_names_the_file() {
     let run = verify("fail_payload_altered", &["--json"]).expect(1);
     let json = run.json();
-    assert_eq!(json["valid"], false);
-    let errors = json["errors"].as_array().expect("errors");
+    assert_eq!(json["verdict"], "failed");
+    let errors = json["findings"].as_array().expect("findings");
     assert!(errors
         .iter()
-        .any(|e| e["kind"] == "digest_mismatch" && e["file"] == "data/report.txt"));
+        .any(|e| e["code"] == "digest_mismatch" && e["path"] == "data/report.txt"));
 }
 
 #[test]

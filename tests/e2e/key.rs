@@ -45,7 +45,7 @@ fn new_then_show_round_trip() {
     assert_eq!(json["role"], "investigator");
     assert_eq!(json["organisation"], "Police judiciaire, Lyon");
     assert_eq!(json["jurisdiction"], "FR");
-    assert_eq!(json["verifier_key"], vkey);
+    assert_eq!(json["key"], vkey);
     assert_eq!(json["key_id"], vkey.split('+').nth(1).unwrap());
     assert_eq!(json["fingerprint"].as_str().unwrap().len(), 64);
     assert!(json["public_key_pem"]

@@ -758,12 +758,15 @@ fn ledger_verify_passes_then_names_the_entry_edited_with_raw_sql() {
     let failed = custody(&sb, &["ledger", "verify", "--json"])
         .expect(1)
         .json();
-    assert_eq!(failed["verified"], false);
+    assert_eq!(failed["verdict"], "failed");
     let findings: Vec<String> = failed["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f.as_str().unwrap().to_owned())
+        .map(|f| {
+            assert!(f["code"].is_string(), "{f}");
+            f["message"].as_str().unwrap().to_owned()
+        })
         .collect();
     assert!(
         findings

@@ -8,6 +8,7 @@ mod harness;
 mod hash;
 mod interop;
 mod items;
+mod json;
 mod key;
 mod killed;
 mod ledger;

@@ -143,7 +143,7 @@ fn log_kinds(sb: &Sandbox) -> Vec<String> {
 fn seal_writes_the_package_and_records_sealed_and_transferred() {
     let (sb, _) = ledger_with_items();
     let report = seal(&sb, "C-1-1.zip", &[]);
-    assert_eq!(report["id"], "C-1-1");
+    assert_eq!(report["package_id"], "C-1-1");
     let digest = custody_core::hash::hash_file(&sb.path("C-1-1.zip"), &mut |_| {}).unwrap();
     assert_eq!(report["sha256"], digest.sha256_hex());
     assert_eq!(report["size"], digest.size);

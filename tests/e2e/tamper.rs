@@ -236,7 +236,7 @@ fn refused(
     let mut args = vec!["verify", "pkg.zip", "--trust", "officer.pub", "--json"];
     args.extend_from_slice(extra);
     let report = custody(sb, &args).expect(1).json();
-    assert_eq!(report["verified"], false);
+    assert_eq!(report["verdict"], "failed");
     assert!(
         has_finding(&report, group, kind, file),
         "no {group}/{kind} finding about {file:?} in\n{report:#}"

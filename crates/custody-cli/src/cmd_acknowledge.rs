@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use custody_core::keys::PublicKey;
+use custody_core::keys::{PublicKey, VerifierKey};
 use custody_pack::acknowledge::{acknowledge, AcknowledgeError};
 use custody_pack::verify::TrustedKey;
 
@@ -79,7 +79,14 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
             "package_id": body.package_id,
             "package_digest": body.package_digest,
             "receiver": body.receiver.authority,
-            "receiver_key": body.receiver.key,
+            // The receipt was verified under this key, so it parses; the signer shape.
+            "signer": body
+                .receiver
+                .key
+                .parse::<VerifierKey>()
+                .ok()
+                .as_ref()
+                .map(output::SignerJson::new),
             "sealed_seq": outcome.sealed_seq,
             "acknowledged_seq": outcome.acknowledged_seq,
             "checkpoint_size": outcome.checkpoint_size,

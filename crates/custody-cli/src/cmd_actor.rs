@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use custody_core::hex;
-use custody_core::keys::{ActorInfo, GivenPublicKey, PublicKey};
+use custody_core::keys::{ActorInfo, GivenPublicKey, PublicKey, VerifierKey};
 use custody_store::{ActorStatus, EventDraft, EventFields, EventKind};
 
 use crate::ledger_opts::{
@@ -207,8 +207,19 @@ fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
                     ActorStatus::Rotated { seq, replaced_by } => (Some(*seq), Some(replaced_by)),
                     ActorStatus::Revoked { seq } => (Some(*seq), None),
                 };
+                // The signer vocabulary: `key` is the verifier key, `actor` the hex key
+                // that events name.
+                let verifier = hex::decode_array::<32>(&a.key)
+                    .and_then(|b| PublicKey::from_bytes(&b).ok())
+                    .map(|key| VerifierKey {
+                        name: a.name.clone(),
+                        key_type: custody_core::keys::KeyType::Ed25519,
+                        key,
+                    });
                 serde_json::json!({
-                    "key": a.key,
+                    "actor": a.key,
+                    "key": verifier.as_ref().map(ToString::to_string),
+                    "key_id": verifier.as_ref().map(|v| hex::encode(&v.key_id())),
                     "name": a.name,
                     "role": a.role,
                     "organisation": a.organisation,

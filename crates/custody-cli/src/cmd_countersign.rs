@@ -31,7 +31,7 @@ pub fn run(args: CountersignArgs) -> anyhow::Result<Outcome> {
     if args.json {
         output::print_json(&serde_json::json!({
             "path": outcome.path.display().to_string(),
-            "key": outcome.key.to_string(),
+            "signer": output::SignerJson::new(&outcome.key),
             "signature": outcome.signature_path,
             "sha256": sha256,
         }))?;

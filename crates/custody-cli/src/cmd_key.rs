@@ -56,7 +56,8 @@ struct KeyReport<'a> {
     role: Option<&'a str>,
     organisation: Option<&'a str>,
     jurisdiction: Option<&'a str>,
-    verifier_key: String,
+    /// The verifier key, `name+keyid+base64` (the signer vocabulary's `key`).
+    key: String,
     key_id: String,
     fingerprint: String,
     public_key_pem: String,
@@ -96,7 +97,7 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
                 role: info.role.as_deref(),
                 organisation: info.organisation.as_deref(),
                 jurisdiction: info.jurisdiction.as_deref(),
-                verifier_key: vkey.to_string(),
+                key: vkey.to_string(),
                 key_id: custody_core::hex::encode(&vkey.key_id()),
                 fingerprint: identity.public_key().fingerprint(),
                 public_key_pem: identity.public_key().to_pem(),
@@ -128,7 +129,7 @@ fn render(r: &KeyReport<'_>) -> String {
         r.role.unwrap_or(none),
         r.organisation.unwrap_or(none),
         r.jurisdiction.unwrap_or(none),
-        r.verifier_key,
+        r.key,
         r.key_id,
         r.fingerprint,
         r.public_key_pem

@@ -185,15 +185,21 @@ fn verify(
     let verified = report.findings.is_empty();
     let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     if json {
+        let findings: Vec<LedgerFindingJson<'_>> = report
+            .findings
+            .iter()
+            .zip(&messages)
+            .map(|(finding, message)| LedgerFindingJson { finding, message })
+            .collect();
         output::print_json(&serde_json::json!({
             "ledger": ledger.ledger,
+            "verdict": output::Verdict::of(verified),
             "origin": opened.origin(),
             "size": report.size,
             "outside_checkpoints_given": files.len(),
             "outside_checkpoints_stored": stored,
             "signer_state": signer_state,
-            "verified": verified,
-            "findings": messages,
+            "findings": findings,
         }))?;
     } else if verified {
         output::verdict(&format!(
@@ -225,4 +231,13 @@ fn verify(
     } else {
         Outcome::Failed
     })
+}
+
+/// A ledger finding in the common shape: `code` and its context fields (`seq`, `size`, …)
+/// from the library, and the `message` a person reads.
+#[derive(serde::Serialize)]
+struct LedgerFindingJson<'a> {
+    #[serde(flatten)]
+    finding: &'a custody_store::verify::LedgerFinding,
+    message: &'a str,
 }

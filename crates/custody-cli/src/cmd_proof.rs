@@ -204,9 +204,12 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
         } => {
             let leaf = given_leaf(&args, &origin, leaf_index, &mut findings)?;
             if hex::decode_array::<32>(&stated) != Some(leaf) {
-                findings.push(format!(
-                    "the proof file's leaf_hash {stated} is not the leaf hash given ({})",
-                    hex::encode(&leaf)
+                findings.push(ProofFinding::new(
+                    "leaf_hash_mismatch",
+                    format!(
+                        "the proof file's leaf_hash {stated} is not the leaf hash given ({})",
+                        hex::encode(&leaf)
+                    ),
                 ));
             }
             let proof = InclusionProof {
@@ -216,8 +219,9 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
             };
             if let Some(root) = root_for(&checkpoints, &key, &origin, tree_size, &mut findings) {
                 if let Err(e) = proof.verify(&leaf, &root) {
-                    findings.push(format!(
-                        "entry {leaf_index} is not in the tree of size {tree_size}: {e}"
+                    findings.push(ProofFinding::new(
+                        "not_included",
+                        format!("entry {leaf_index} is not in the tree of size {tree_size}: {e}"),
                     ));
                 }
             }
@@ -238,9 +242,10 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
             let new = root_for(&checkpoints, &key, &origin, new_size, &mut findings);
             if let (Some(old), Some(new)) = (old, new) {
                 if let Err(e) = proof.verify(&old, &new) {
-                    findings.push(format!(
+                    findings.push(ProofFinding::new(
+"not_consistent", format!(
                         "the tree of size {old_size} is not a prefix of the tree of size {new_size}: {e}"
-                    ));
+                    ),));
                 }
             }
             format!("{origin} at size {old_size} is a prefix of size {new_size}")
@@ -249,7 +254,7 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
     let verified = findings.is_empty();
     if args.json {
         output::print_json(&serde_json::json!({
-            "verified": verified,
+            "verdict": output::Verdict::of(verified),
             "claim": summary,
             "findings": findings,
         }))?;
@@ -258,7 +263,7 @@ pub fn run_verify(args: VerifyProofArgs) -> anyhow::Result<Outcome> {
     } else {
         let mut text = output::line(&format!("FAILED: could not confirm that {summary}"));
         for f in &findings {
-            text.push_str(&output::line(&format!("  - {f}")));
+            text.push_str(&output::line(&format!("  - {}", f.message)));
         }
         output::verdict(&text)?;
     }
@@ -275,7 +280,7 @@ fn given_leaf(
     args: &VerifyProofArgs,
     origin: &str,
     leaf_index: u64,
-    findings: &mut Vec<String>,
+    findings: &mut Vec<ProofFinding>,
 ) -> anyhow::Result<Hash> {
     if let Some(path) = &args.entry {
         let bytes = std::fs::File::open(path)
@@ -284,23 +289,32 @@ fn given_leaf(
         match custody_core::canonical::parse_strict::<SignedEvent>(&bytes) {
             Ok(signed) => {
                 if signed.event.seq != leaf_index {
-                    findings.push(format!(
-                        "entry file {} is seq {}, but the proof is for seq {leaf_index}",
-                        path.display(),
-                        signed.event.seq
+                    findings.push(ProofFinding::new(
+                        "entry_seq_mismatch",
+                        format!(
+                            "entry file {} is seq {}, but the proof is for seq {leaf_index}",
+                            path.display(),
+                            signed.event.seq
+                        ),
                     ));
                 }
                 if signed.event.origin != origin {
-                    findings.push(format!(
-                        "entry file {} belongs to log {:?}, not {origin:?}",
-                        path.display(),
-                        signed.event.origin
+                    findings.push(ProofFinding::new(
+                        "entry_origin_mismatch",
+                        format!(
+                            "entry file {} belongs to log {:?}, not {origin:?}",
+                            path.display(),
+                            signed.event.origin
+                        ),
                     ));
                 }
             }
-            Err(e) => findings.push(format!(
-                "entry file {} is not the canonical JSON of a Custody ledger entry: {e}",
-                path.display()
+            Err(e) => findings.push(ProofFinding::new(
+                "entry_malformed",
+                format!(
+                    "entry file {} is not the canonical JSON of a Custody ledger entry: {e}",
+                    path.display()
+                ),
             )),
         }
         return Ok(leaf_hash(&bytes));
@@ -321,16 +335,16 @@ fn root_for(
     key: &VerifierKey,
     origin: &str,
     size: u64,
-    findings: &mut Vec<String>,
+    findings: &mut Vec<ProofFinding>,
 ) -> Option<Hash> {
     let mut sizes = Vec::new();
     for (path, bytes) in checkpoints {
         let checkpoint = match Checkpoint::open(bytes, std::slice::from_ref(key)) {
             Ok((checkpoint, _, _)) => checkpoint,
             Err(e) => {
-                findings.push(format!(
-                    "checkpoint {}: {e} (log key {key})",
-                    path.display()
+                findings.push(ProofFinding::new(
+                    "checkpoint_invalid",
+                    format!("checkpoint {}: {e} (log key {key})", path.display()),
                 ));
                 continue;
             }
@@ -340,23 +354,29 @@ fn root_for(
             continue;
         }
         if checkpoint.origin != origin {
-            findings.push(format!(
-                "checkpoint {} is for log {:?}, but the proof is for {origin:?}",
-                path.display(),
-                checkpoint.origin
+            findings.push(ProofFinding::new(
+                "checkpoint_origin_mismatch",
+                format!(
+                    "checkpoint {} is for log {:?}, but the proof is for {origin:?}",
+                    path.display(),
+                    checkpoint.origin
+                ),
             ));
             return None;
         }
         return Some(checkpoint.root);
     }
     let sizes: Vec<String> = sizes.iter().map(u64::to_string).collect();
-    findings.push(format!(
-        "no valid checkpoint of tree size {size} was given (sizes given: {})",
-        if sizes.is_empty() {
-            "none".to_owned()
-        } else {
-            sizes.join(", ")
-        }
+    findings.push(ProofFinding::new(
+        "checkpoint_missing",
+        format!(
+            "no valid checkpoint of tree size {size} was given (sizes given: {})",
+            if sizes.is_empty() {
+                "none".to_owned()
+            } else {
+                sizes.join(", ")
+            }
+        ),
     ));
     None
 }
@@ -380,5 +400,18 @@ fn parse_verifier_key(arg: &str) -> anyhow::Result<VerifierKey> {
         GivenPublicKey::Public(_) => anyhow::bail!(
             "--log-key {arg}: a PEM public key carries no key name; give the log's verifier key (name+keyid+base64, as `custody init` prints it)"
         ),
+    }
+}
+
+/// Why a proof could not be confirmed: a `code` (docs/json.md) and the `message`.
+#[derive(serde::Serialize)]
+pub struct ProofFinding {
+    code: &'static str,
+    message: String,
+}
+
+impl ProofFinding {
+    fn new(code: &'static str, message: String) -> ProofFinding {
+        ProofFinding { code, message }
     }
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use custody_pack::receive::{self, ReceiveError, ReceiveOptions};
 
-use crate::cmd_verify::{conditions_json, conditions_text, print_report, report_json, TrustArgs};
+use crate::cmd_verify::{conditions_text, print_report, report_json, TrustArgs};
 use crate::ledger_opts::{LedgerArg, Session, SignerArgs};
 use crate::{output, Outcome};
 
@@ -104,14 +104,13 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         }
     };
     if args.json {
-        output::print_json(&serde_json::json!({
-            "package_id": outcome.statement.id,
-            "package": conditions_json(&outcome.statement, true),
-            "package_digest": outcome.package_digest,
-            "dir": outcome.dir.display().to_string(),
-            "received_seqs": outcome.received_seqs,
-            "receipt": receipt_path.display().to_string(),
-        }))?;
+        output::print_json(&ReceivedJson {
+            report: report_json(&outcome.report),
+            package_digest: &outcome.package_digest,
+            dir: outcome.dir.display().to_string(),
+            received_seqs: &outcome.received_seqs,
+            receipt: receipt_path.display().to_string(),
+        })?;
     } else {
         let seqs = outcome
             .received_seqs
@@ -136,4 +135,16 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         output::print(&text)?;
     }
     Ok(Outcome::Ok)
+}
+
+/// `custody receive --json` after a successful receipt: the verification report in the
+/// common vocabulary, then what was written and recorded.
+#[derive(serde::Serialize)]
+struct ReceivedJson<'a> {
+    #[serde(flatten)]
+    report: crate::cmd_verify::ReportJson<'a>,
+    package_digest: &'a str,
+    dir: String,
+    received_seqs: &'a [u64],
+    receipt: String,
 }

@@ -128,7 +128,6 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
         Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot seal {out}"))),
     };
     let sha256 = custody_core::hex::encode(&outcome.sha256);
-    let signers: Vec<String> = outcome.signers.iter().map(ToString::to_string).collect();
     // Text output names each signer's holder as the ledger's enrolment records them. The
     // package is sealed and recorded by now: failing to read the actors only leaves the
     // full names out.
@@ -149,11 +148,23 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
         })
         .collect();
     if args.json {
+        let items: Vec<_> = outcome
+            .statement
+            .items
+            .iter()
+            .map(output::ItemJson::from_package)
+            .collect();
+        let signers: Vec<_> = outcome
+            .signers
+            .iter()
+            .map(output::SignerJson::new)
+            .collect();
         output::print_json(&serde_json::json!({
             "path": outcome.path.display().to_string(),
-            "id": outcome.id,
+            "package_id": outcome.id,
             "sha256": sha256,
             "size": outcome.size,
+            "items": items,
             "signers": signers,
             "sealed_seq": outcome.sealed_seq,
             "transferred_seq": outcome.transferred_seq,

@@ -19,12 +19,13 @@ use custody_core::keys::PublicKey;
 use custody_pack::bagit::{self, BagReport, ValidateOptions};
 use custody_pack::package::{PackageStatement, Recipient, RequestInfo, Sender};
 use custody_pack::verify::{
-    self, Finding, FindingGroup, PackageReport, SignerStatus, TrustedKey, VerifyOptions,
+    self, Finding, PackageReport, PayloadChange, SignerStatus, TrustedKey, VerifyOptions,
 };
 use custody_pack::zipscan::{ScanLimits, ZipScanner};
 
 use crate::cmd_trust::{read_key_argument, TrustDirArg};
-use crate::{output, Outcome};
+use crate::output::{self, Verdict};
+use crate::Outcome;
 
 /// Arguments of `custody verify`.
 #[derive(clap::Args)]
@@ -128,26 +129,70 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// `{verified, package_id, findings: [{group, file?, seq?, kind, detail?, message}], signers: [...],
-/// package}`, borrowed from the report: a report with many findings is serialised as it is
-/// written, never first copied into a JSON tree (which took several times the report's memory).
+/// The `--json` document of a package report (docs/json.md, `custody verify`): the verdict,
+/// the package, its items, its signers and every finding, borrowed from the report (a
+/// report with many findings is serialised as it is written, never first copied into a
+/// JSON tree, which took several times the report's memory).
 #[derive(serde::Serialize)]
 pub struct ReportJson<'a> {
-    verified: bool,
+    verdict: Verdict,
     package_id: Option<&'a str>,
+    items: Vec<output::ItemJson<'a>>,
+    events: usize,
+    checkpoint: Option<CheckpointJson<'a>>,
+    signers: Vec<SignerJson<'a>>,
     findings: Vec<FindingJson<'a>>,
-    signers: &'a [SignerStatus],
     /// What the package statement says, raw; `verified` inside says whether it may be
     /// relied on. Absent when the statement does not parse.
     package: Option<ConditionsJson<'a>>,
 }
 
-/// One finding's structured fields plus the human message.
+/// The sender ledger's checkpoint the package's entries are proven into.
+#[derive(serde::Serialize)]
+struct CheckpointJson<'a> {
+    origin: &'a str,
+    size: u64,
+}
+
+/// One package signature in the common signer shape, with what became of it.
+#[derive(serde::Serialize)]
+struct SignerJson<'a> {
+    name: &'a str,
+    key_id: &'a str,
+    key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_name: Option<&'a str>,
+    trusted: bool,
+    valid: bool,
+    revoked: bool,
+    active: bool,
+}
+
+impl<'a> SignerJson<'a> {
+    fn new(signer: &'a SignerStatus) -> SignerJson<'a> {
+        SignerJson {
+            name: &signer.name,
+            key_id: signer.key.split('+').nth(1).unwrap_or_default(),
+            key: &signer.key,
+            full_name: signer.full_name.as_deref(),
+            trusted: signer.trusted,
+            valid: signer.valid,
+            revoked: signer.revoked,
+            active: signer.active,
+        }
+    }
+}
+
+/// One finding: `code`, the plain `message`, its context (`group`, `path`, `item`,
+/// `seq`), what it means for the evidence (`change`) and the technical `detail`.
 #[derive(serde::Serialize)]
 struct FindingJson<'a> {
     #[serde(flatten)]
     finding: &'a Finding,
     message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<PayloadChange>,
+    detail_message: String,
 }
 
 /// The package statement as a receiving authority reads it before using the evidence.
@@ -165,33 +210,34 @@ pub struct ConditionsJson<'a> {
     confidential: bool,
     personal_data: &'a [String],
     retention_until: Option<&'a str>,
-    items: Vec<ItemJson<'a>>,
-}
-
-/// An item in the common vocabulary: `{id, path, size, sha256, blake3}`.
-#[derive(serde::Serialize)]
-pub struct ItemJson<'a> {
-    id: &'a str,
-    path: &'a str,
-    size: u64,
-    sha256: String,
-    blake3: String,
+    items: Vec<output::ItemJson<'a>>,
 }
 
 /// The `--json` document of a package report.
 pub fn report_json(report: &PackageReport) -> ReportJson<'_> {
+    let statement = report.statement.as_ref();
     ReportJson {
-        verified: report.verified,
-        package_id: report.statement.as_ref().map(|s| s.id.as_str()),
+        verdict: Verdict::of(report.verified),
+        package_id: statement.map(|s| s.id.as_str()),
+        items: statement.map_or_else(Vec::new, |s| {
+            s.items.iter().map(output::ItemJson::from_package).collect()
+        }),
+        events: statement.map_or(0, custody_events),
+        checkpoint: statement.map(|s| CheckpointJson {
+            origin: &s.sender.ledger_origin,
+            size: s.checkpoint.size,
+        }),
+        signers: report.signers.iter().map(SignerJson::new).collect(),
         findings: report
             .findings
             .iter()
             .map(|finding| FindingJson {
                 finding,
-                message: finding.kind.to_string(),
+                message: finding.to_string(),
+                change: finding.payload_change(),
+                detail_message: finding.detail(),
             })
             .collect(),
-        signers: &report.signers,
         package: report
             .statement
             .as_ref()
@@ -212,17 +258,7 @@ pub fn conditions_json(s: &PackageStatement, verified: bool) -> ConditionsJson<'
         confidential: s.confidential,
         personal_data: &s.personal_data,
         retention_until: s.retention_until.as_deref(),
-        items: s
-            .items
-            .iter()
-            .map(|i| ItemJson {
-                id: &i.id,
-                path: &i.path,
-                size: i.size,
-                sha256: custody_core::hex::encode(&i.sha256),
-                blake3: custody_core::hex::encode(&i.blake3),
-            })
-            .collect(),
+        items: s.items.iter().map(output::ItemJson::from_package).collect(),
     }
 }
 
@@ -257,32 +293,62 @@ pub fn detail_steps(report: &PackageReport) {
     output::detail(&format!("findings: {}", report.findings.len()));
 }
 
-/// Prints a package report: the findings (kept under `-q`), what the statement says
-/// (marked NOT VERIFIED unless the package verified), the signers, then the verdict line
-/// (kept under `-q`).
+/// Prints a package report: the verdict and the findings first (kept under `-q`; with `-v`
+/// each finding's technical account too), then what the statement says (marked NOT
+/// VERIFIED unless the package verified), then the signers.
 pub fn print_report(path: &Path, report: &PackageReport) -> anyhow::Result<()> {
-    output::verdict(&findings_text(report)?)?;
+    let detail = output::verbosity() == output::Verbosity::Verbose;
+    output::verdict(&report_text_with(path, report, detail)?)?;
     if let Some(statement) = &report.statement {
         output::print(&conditions_text(statement, report.verified))?;
     }
     output::print(&signers_text(report))?;
-    output::verdict(&verdict_text(path, report))?;
     Ok(())
 }
 
-/// Findings grouped, one per line.
-fn findings_text(report: &PackageReport) -> anyhow::Result<String> {
+/// The verdict first, then every finding in plain words: a refused package never opens with
+/// a line that reads as reassurance. With `detail`, each finding is followed by its technical
+/// account (the ZIP entry, the CRC-32, the manifest line).
+pub fn report_text_with(
+    path: &Path,
+    report: &PackageReport,
+    detail: bool,
+) -> anyhow::Result<String> {
     let mut text = String::new();
-    let mut group: Option<FindingGroup> = None;
-    for finding in &report.findings {
-        if group != Some(finding.group) {
-            group = Some(finding.group);
-            writeln!(text, "[{}]", finding.group)?;
+    let name = path.display();
+    match (&report.statement, report.verified) {
+        (Some(statement), true) => {
+            text.push_str(&output::line(&format!(
+                "VERIFIED: package {} ({name})",
+                statement.id
+            )));
+            text.push_str(&output::line(&format!("  {}", proven_payload(statement))));
+            text.push_str(&output::line(&format!(
+                "  {} custody events, each signed by an actor enrolled in the sender's ledger and included in its checkpoint ({}, {} entries)",
+                custody_events(statement),
+                statement.sender.ledger_origin,
+                statement.checkpoint.size
+            )));
         }
+        _ => {
+            let count = report.findings.len();
+            let plural = if count == 1 { "" } else { "s" };
+            text.push_str(&output::line(&format!(
+                "NOT VERIFIED: {name} ({count} finding{plural})"
+            )));
+        }
+    }
+    let mut last = String::new();
+    for finding in &report.findings {
         let message = finding.to_string();
-        let prefix = format!("{}: ", finding.group);
-        let shown = message.strip_prefix(&prefix).unwrap_or(&message);
-        text.push_str(&output::line(&format!("  {shown}")));
+        // Both manifests report one altered file: in plain words that is said once.
+        if detail || message != last {
+            text.push_str(&output::line(&format!("  {message}")));
+        }
+        if detail && message != finding.detail() {
+            text.push_str(&output::line(&format!("    ({})", finding.detail())));
+        }
+        last = message;
     }
     Ok(text)
 }
@@ -392,22 +458,45 @@ fn signers_text(report: &PackageReport) -> String {
             Some(full) => format!("{} ({full})", signer.key),
             None => signer.key.clone(),
         };
-        text.push_str(&output::line(&format!("signer {who}: {state}")));
+        text.push_str(&output::line(&format!("  signer {who}: {state}")));
     }
     text
 }
 
-fn verdict_text(path: &Path, report: &PackageReport) -> String {
-    let name = path.display();
-    if report.verified {
-        let id = report.statement.as_ref().map_or("", |s| s.id.as_str());
-        output::line(&format!("{name}: VERIFIED package {id}"))
+/// How many distinct ledger entries the statement lists as the items' custody histories
+/// (each acquisition and every later event): in a verified package each is included,
+/// signed by an actor entitled to sign it and proven into the checkpoint.
+fn custody_events(statement: &custody_pack::package::PackageStatement) -> usize {
+    statement
+        .items
+        .iter()
+        .flat_map(|i| i.events.iter().copied().chain([i.acquired_seq]))
+        .collect::<std::collections::BTreeSet<u64>>()
+        .len()
+}
+
+/// What the payload checks proved, in words.
+fn proven_payload(statement: &custody_pack::package::PackageStatement) -> String {
+    let items = statement.items.len();
+    let files: usize = statement
+        .items
+        .iter()
+        .map(|i| i.files.as_ref().map_or(1, Vec::len))
+        .sum();
+    let bytes: u64 = statement.items.iter().map(|i| i.size).sum();
+    let whose = match items {
+        1 => "its item".to_owned(),
+        2 => "both items".to_owned(),
+        n => format!("all {n} items"),
+    };
+    let files = if files == 1 {
+        "1 file".to_owned()
     } else {
-        output::line(&format!(
-            "{name}: NOT VERIFIED ({} finding(s))",
-            report.findings.len()
-        ))
-    }
+        format!("{files} files")
+    };
+    format!(
+        "every byte of {whose} ({files}, {bytes} bytes) matches the sender's SHA-256 and BLAKE3 hashes"
+    )
 }
 
 fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
@@ -428,18 +517,19 @@ fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
 }
 
 fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
-    for warning in &report.warnings {
-        output::warn(&warning.to_string());
-    }
     if args.json {
         let value = serde_json::json!({
             "path": args.path.display().to_string(),
-            "valid": report.is_valid(),
+            "verdict": Verdict::of(report.is_valid()),
             "version": report.version,
-            "errors": findings_json(&report.errors)?,
+            "findings": findings_json(&report.errors)?,
             "warnings": findings_json(&report.warnings)?,
         });
         return output::print_json(&value);
+    }
+    // With --json the warnings are in the document: stderr stays free for a JSON error.
+    for warning in &report.warnings {
+        output::warn(&warning.to_string());
     }
     let mut text = String::new();
     let version = report.version.as_deref().unwrap_or("unknown");
@@ -460,13 +550,20 @@ fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each finding as its structured fields plus the human message.
+/// Each BagIt finding in the common shape: `code` (its kind), `message`, `path` (the file
+/// it names), then its own fields.
 fn findings_json(findings: &[bagit::BagFinding]) -> anyhow::Result<Vec<serde_json::Value>> {
     findings
         .iter()
         .map(|f| {
             let mut value = serde_json::to_value(f)?;
             if let Some(map) = value.as_object_mut() {
+                if let Some(code) = map.remove("kind") {
+                    map.insert("code".into(), code);
+                }
+                if let Some(path) = map.remove("file") {
+                    map.insert("path".into(), path);
+                }
                 map.insert("message".into(), f.to_string().into());
             }
             Ok(value)

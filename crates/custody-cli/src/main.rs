@@ -218,7 +218,16 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<Outcome> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let json = wants_json(std::env::args_os().skip(1));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // With --json, a usage error is a JSON error too; help and version print as usual.
+        Err(err) if json && err.use_stderr() => {
+            output::eprint_json_error("usage", &usage_message(&err));
+            return ExitCode::from(2);
+        }
+        Err(err) => err.exit(),
+    };
     output::set_verbosity(if cli.quiet {
         output::Verbosity::Quiet
     } else if cli.verbose {
@@ -230,6 +239,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if json => {
+            output::eprint_json_error(output::error_code(&err), &output::error_chain(&err));
+            ExitCode::from(2)
+        }
         Err(err) => {
             output::eprint(&output::line(&format!(
                 "custody: error: {}",
@@ -238,4 +251,17 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether `--json` is among the arguments (before a `--` that ends the options): errors
+/// are then reported as JSON, even those that stop argument parsing itself.
+fn wants_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    args.take_while(|a| a != "--").any(|a| a == "--json")
+}
+
+/// A usage error's first line without clap's `error: ` prefix or terminal styling.
+fn usage_message(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
 }

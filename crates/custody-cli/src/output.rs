@@ -257,6 +257,115 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `"verified"` or `"failed"`: the verdict of every verifying command's JSON
+/// (docs/json.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Everything checked out (exit 0).
+    Verified,
+    /// The verification ran and found problems (exit 1).
+    Failed,
+}
+
+impl Verdict {
+    /// The verdict of a check that passed when `ok`.
+    pub fn of(ok: bool) -> Verdict {
+        if ok {
+            Verdict::Verified
+        } else {
+            Verdict::Failed
+        }
+    }
+}
+
+/// An evidence item in the JSON vocabulary: `{id, path, size, sha256, blake3}`, and
+/// `files` (how many) for a directory item.
+#[derive(serde::Serialize)]
+pub struct ItemJson<'a> {
+    /// The item id.
+    pub id: &'a str,
+    /// Where its bytes are (a bag path in a package, a file path in a ledger event).
+    pub path: &'a str,
+    /// Size in bytes (a directory item: the sum of its files).
+    pub size: u64,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// BLAKE3, lower-case hex.
+    pub blake3: String,
+    /// How many files a directory item holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<usize>,
+}
+
+impl<'a> ItemJson<'a> {
+    /// A package statement's item.
+    pub fn from_package(item: &'a custody_pack::package::PackageItem) -> ItemJson<'a> {
+        ItemJson {
+            id: &item.id,
+            path: &item.path,
+            size: item.size,
+            sha256: custody_core::hex::encode(&item.sha256),
+            blake3: custody_core::hex::encode(&item.blake3),
+            files: item.files.as_ref().map(Vec::len),
+        }
+    }
+}
+
+/// A signer in the JSON vocabulary: `{name, key_id, key}` (and `trusted` where a trust
+/// decision was made), from a C2SP verifier key.
+#[derive(serde::Serialize)]
+pub struct SignerJson {
+    /// The key's name.
+    pub name: String,
+    /// The 4-byte key ID, 8 hex digits.
+    pub key_id: String,
+    /// The verifier key, `name+keyid+base64`.
+    pub key: String,
+}
+
+impl SignerJson {
+    /// The signer shape of `key`.
+    pub fn new(key: &custody_core::keys::VerifierKey) -> SignerJson {
+        SignerJson {
+            name: key.name.clone(),
+            key_id: custody_core::hex::encode(&key.key_id()),
+            key: key.to_string(),
+        }
+    }
+}
+
+/// A short, stable name for what kind of error ended a command, for `--json` error
+/// objects: `usage`, `not_found`, `permission_denied`, `io`, or `failed` (the input was
+/// malformed or the request was refused).
+pub fn error_code(err: &anyhow::Error) -> &'static str {
+    let missing_ledger = err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<custody_store::StoreError>(),
+            Some(custody_store::StoreError::NoLedger { .. })
+        )
+    });
+    if missing_ledger {
+        return "not_found";
+    }
+    let io = err.chain().find_map(|c| c.downcast_ref::<io::Error>());
+    match io.map(io::Error::kind) {
+        Some(io::ErrorKind::NotFound) => "not_found",
+        Some(io::ErrorKind::PermissionDenied) => "permission_denied",
+        Some(io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput) | None => "failed",
+        Some(_) => "io",
+    }
+}
+
+/// Writes `{"error": {"code", "message"}}` on one line to stderr: how a command run with
+/// `--json` reports that it could not run.
+pub fn eprint_json_error(code: &str, message: &str) {
+    let value = serde_json::json!({ "error": { "code": code, "message": message } });
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{value}");
+    let _ = err.flush();
+}
+
 static SHARED_BAR: std::sync::OnceLock<ProgressBar> = std::sync::OnceLock::new();
 
 /// A byte-count progress bar that [`advance_shared`] moves: for library work that reports

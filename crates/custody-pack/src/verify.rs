@@ -28,10 +28,11 @@ use std::path::{Path, PathBuf};
 use custody_core::keys::{PublicKey, VerifierKey};
 
 use crate::bagit::{self, BagFinding, BagReport, ValidateOptions};
+use crate::layout;
 use crate::package::PackageStatement;
 use crate::zipscan::{ZipError, ZipScanner};
 
-pub use finding::{Finding, FindingGroup, FindingKind, ItemField, SignerProblem};
+pub use finding::{Finding, FindingGroup, FindingKind, ItemField, PayloadChange, SignerProblem};
 
 /// A key the verifier trusts to sign packages: a bare Ed25519 key (as from a PEM file),
 /// or a C2SP verifier key whose name must then match the signature's.
@@ -187,6 +188,9 @@ pub fn verify_scanned<R: Read + Seek>(
     let mut findings = bag_findings(&bag);
     let custody = custody_files::check(scanner, options, &mut findings);
     findings.sort_by_key(|f| f.group);
+    if let Some(statement) = &custody.statement {
+        attribute_items(&mut findings, statement);
+    }
     let verified = findings.is_empty() && custody.signers.iter().any(SignerStatus::counts);
     Ok(PackageReport {
         included: custody.included,
@@ -196,6 +200,30 @@ pub fn verify_scanned<R: Read + Seek>(
         signers: custody.signers,
         statement: custody.statement,
     })
+}
+
+/// Names, on each finding about a payload file, the item the statement says the file
+/// belongs to, so that a reader learns which piece of evidence is affected (the first
+/// item claiming it: a file claimed twice is a finding of its own).
+fn attribute_items(findings: &mut [Finding], statement: &PackageStatement) {
+    if !findings
+        .iter()
+        .any(|f| f.file.as_deref().is_some_and(layout::is_payload))
+    {
+        return;
+    }
+    let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+    for item in &statement.items {
+        for (path, _) in item.payload_files() {
+            owner.entry(path).or_insert(item.id.as_str());
+        }
+    }
+    for finding in findings.iter_mut().filter(|f| f.item.is_none()) {
+        let Some(path) = finding.file.as_deref().filter(|p| layout::is_payload(p)) else {
+            continue;
+        };
+        finding.item = owner.get(path).map(|id| (*id).to_owned());
+    }
 }
 
 /// BagIt's errors, and its warnings that a Custody package must not give either: a
@@ -216,6 +244,7 @@ fn bag_findings(report: &BagReport) -> Vec<Finding> {
             BagFinding::Zip { finding } => Finding {
                 group: FindingGroup::Zip,
                 file: finding.entry_name().map(str::to_owned),
+                item: None,
                 seq: None,
                 kind: FindingKind::Zip(finding.clone()),
             },
@@ -227,6 +256,7 @@ fn bag_findings(report: &BagReport) -> Vec<Finding> {
             other => Finding {
                 group: FindingGroup::Bagit,
                 file: bag_finding_file(other),
+                item: None,
                 seq: None,
                 kind: FindingKind::Bag(other.clone()),
             },

@@ -17,7 +17,8 @@ use custody_pack::layout;
 use custody_pack::receipt::Receipt;
 use custody_pack::receive::{receive, ReceiveError, ReceiveOptions};
 use custody_pack::verify::{
-    verify_package, FindingGroup, FindingKind, PackageReport, TrustedKey, VerifyOptions,
+    verify_package, FindingGroup, FindingKind, PackageReport, PayloadChange, TrustedKey,
+    VerifyOptions,
 };
 use custody_store::{EventDraft, EventFields, EventKind, Ledger};
 
@@ -124,8 +125,88 @@ fn fail_payload_byte_flipped_in_both_manifests() {
         })
         .collect();
     assert_eq!(manifests, ["manifest-blake3.txt", "manifest-sha256.txt"]);
+    // Each says, in words, which file of which item was altered; the manifest line stays
+    // in the detail.
+    for finding in report.group(FindingGroup::Bagit) {
+        assert_eq!(finding.item.as_deref(), Some("C-1-1"));
+        assert_eq!(finding.payload_change(), Some(PayloadChange::Altered));
+        assert_eq!(
+            finding.to_string(),
+            "`disk.img` of item C-1-1 was altered: its content is not what the sender sealed"
+        );
+        assert!(finding.detail().contains("expects"), "{}", finding.detail());
+    }
     // The signature still verifies: the tag manifest was not touched.
     assert!(report.signers[0].valid);
+}
+
+#[test]
+fn fail_payload_byte_flipped_under_its_crc_names_the_item() {
+    let s = genuine();
+    let prefix = format!("{ID}/data/C-1-2/");
+    let (entry, content) = entries(&s.package)
+        .into_iter()
+        .find(|(name, _)| name.starts_with(&prefix) && name.ends_with("/b.txt"))
+        .unwrap();
+    let name = entry.strip_prefix(&prefix).unwrap().to_owned();
+    // One byte flipped in place inside the stored file: the archive still declares the
+    // CRC-32 of the sealed bytes, as after a bit error or a careless edit in transit.
+    let mut bytes = fs::read(&s.package).unwrap();
+    let mut found = bytes
+        .windows(content.len())
+        .enumerate()
+        .filter(|(_, w)| *w == content.as_slice())
+        .map(|(at, _)| at);
+    let at = found.next().unwrap();
+    assert_eq!(
+        found.next(),
+        None,
+        "the file's bytes occur once in the archive"
+    );
+    bytes[at] ^= 0x20;
+    let bad = s.dir.path().join("bad.zip");
+    fs::write(&bad, &bytes).unwrap();
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    assert!(!report.verified);
+    assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+    let finding = &report.findings[0];
+    assert!(
+        matches!(finding.kind, FindingKind::Integrity(_)),
+        "{finding:?}"
+    );
+    assert_eq!(
+        finding.file.as_deref(),
+        Some(format!("data/C-1-2/{name}").as_str())
+    );
+    assert_eq!(finding.item.as_deref(), Some("C-1-2"));
+    assert_eq!(
+        finding.to_string(),
+        format!("`{name}` of item C-1-2 was altered: its content is not what the sender sealed")
+    );
+    assert!(finding.detail().contains("CRC-32"), "{}", finding.detail());
+}
+
+#[test]
+fn fail_payload_file_added_or_removed_says_so_in_words() {
+    let s = genuine();
+    let mut files = entries(&s.package);
+    files.remove(&format!("{ID}/data/C-1-1/disk.img"));
+    files.insert(format!("{ID}/data/C-1-1/extra.bin"), b"planted".to_vec());
+    let bad = s.dir.path().join("bad.zip");
+    write_zip(&bad, &files);
+    let report = verify_package(&bad, &trusting(&s.officer)).unwrap();
+    let shown: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    assert!(
+        shown.contains(&"`disk.img` of item C-1-1 is missing from the package".to_owned()),
+        "{shown:#?}"
+    );
+    assert!(
+        shown.contains(
+            &"`data/C-1-1/extra.bin` was added to the package: it belongs to no item the sender sealed"
+                .to_owned()
+        ),
+        "{shown:#?}"
+    );
 }
 
 #[test]

@@ -37,8 +37,10 @@ impl LedgerReport {
     }
 }
 
-/// One verification problem, naming the entry, tree node, checkpoint or index row.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// One verification problem, naming the entry, tree node, checkpoint or index row. In
+/// JSON: `{"code": "<variant in snake_case>", ...its fields}` (docs/json.md).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum LedgerFinding {
     /// Sequence numbers `from..to` have no entry.

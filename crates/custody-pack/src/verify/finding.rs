@@ -1,4 +1,9 @@
 //! What package verification can find wrong, grouped as `docs/package.md` describes.
+//!
+//! A [`Finding`] displays in plain words when it is about the evidence itself (a payload
+//! file altered, missing or added, naming the item it belongs to); [`Finding::detail`]
+//! keeps the technical account (the ZIP entry, the CRC-32, the manifest line) for `-v`
+//! and JSON.
 
 use std::fmt;
 
@@ -98,9 +103,23 @@ impl fmt::Display for SignerProblem {
     }
 }
 
+/// What a finding means for the evidence itself, when it is about a payload file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PayloadChange {
+    /// The file's bytes are not the ones the sender sealed (a CRC-32, size or digest that
+    /// does not match).
+    Altered,
+    /// A file of an item is not in the package.
+    Missing,
+    /// A payload file that belongs to no item the sender sealed.
+    Added,
+}
+
 /// What is wrong. The [`Finding`] around it names the file and the event seq.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FindingKind {
     /// A structural problem of the ZIP archive.
@@ -419,14 +438,18 @@ pub enum FindingKind {
 }
 
 /// One problem with a package, naming the file (bag path, or archive entry name for ZIP
-/// findings) and the ledger seq it concerns.
+/// structure findings), the item a payload file belongs to, and the ledger seq it
+/// concerns.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     /// The part of the package.
     pub group: FindingGroup,
-    /// The file at fault.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The file at fault (`path` in JSON).
+    #[serde(rename = "path", skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The item the package statement says the payload file belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
     /// The ledger entry at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
@@ -441,6 +464,7 @@ impl Finding {
         Finding {
             group,
             file: Some(file.into()),
+            item: None,
             seq: None,
             kind,
         }
@@ -456,6 +480,7 @@ impl Finding {
         Finding {
             group,
             file: Some(file.into()),
+            item: None,
             seq: Some(seq),
             kind,
         }
@@ -466,28 +491,118 @@ impl Finding {
         Finding {
             group,
             file: None,
+            item: None,
             seq: None,
             kind,
         }
     }
 }
 
+impl Finding {
+    /// What the finding means for the evidence, when it is about a payload file: its
+    /// bytes altered (a CRC-32, size or digest that does not match what was sealed), the
+    /// file missing, or a file added that no item accounts for.
+    pub fn payload_change(&self) -> Option<PayloadChange> {
+        let path = self.file.as_deref()?;
+        if !crate::layout::is_payload(path) {
+            return None;
+        }
+        match &self.kind {
+            FindingKind::Integrity(_)
+            | FindingKind::ItemMismatch { .. }
+            | FindingKind::Bag(
+                BagFinding::DigestMismatch { .. } | BagFinding::ZipEntryIntegrity { .. },
+            ) => Some(PayloadChange::Altered),
+            FindingKind::Bag(BagFinding::MissingFile { .. })
+            | FindingKind::PayloadNotInStatement {
+                in_payload: false, ..
+            } => Some(PayloadChange::Missing),
+            FindingKind::Bag(BagFinding::FileNotInManifest { .. })
+            | FindingKind::PayloadNotInStatement {
+                in_payload: true, ..
+            } => Some(PayloadChange::Added),
+            _ => None,
+        }
+    }
+
+    /// The technical account: the group, the file (for ZIP findings the archive entry),
+    /// the entry and what the check found (`zip: …/call-log.csv: CRC-32 is …`).
+    pub fn detail(&self) -> String {
+        Detail(self).to_string()
+    }
+
+    /// The payload file's path inside its item (`call-log.csv` for
+    /// `data/CASE-1/call-log.csv`), or the bag path when no item is known.
+    fn name_in_item<'a>(&self, path: &'a str) -> &'a str {
+        self.item
+            .as_deref()
+            .and_then(|item| {
+                path.strip_prefix(crate::layout::DATA_DIR)?
+                    .strip_prefix(item)?
+                    .strip_prefix('/')
+            })
+            .filter(|name| !name.is_empty())
+            .unwrap_or(path)
+    }
+}
+
+/// A finding in plain words when it is about the evidence itself, naming the file and its
+/// item; otherwise as [`Finding::detail`].
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.group)?;
+        let (Some(change), Some(path)) = (self.payload_change(), self.file.as_deref()) else {
+            return Detail(self).fmt(f);
+        };
+        let name = self.name_in_item(path);
+        if let (FindingKind::ItemMismatch { item, field, .. }, PayloadChange::Altered) =
+            (&self.kind, change)
+        {
+            return write!(
+                f,
+                "`{name}` of item {item} was altered: its {field} is not the one the sender's statement records"
+            );
+        }
+        match (change, self.item.as_deref()) {
+            (PayloadChange::Altered, Some(item)) => write!(
+                f,
+                "`{name}` of item {item} was altered: its content is not what the sender sealed"
+            ),
+            (PayloadChange::Altered, None) => write!(
+                f,
+                "`{name}` was altered: its content is not what the sender sealed"
+            ),
+            (PayloadChange::Missing, Some(item)) => {
+                write!(f, "`{name}` of item {item} is missing from the package")
+            }
+            (PayloadChange::Missing, None) => write!(f, "`{name}` is missing from the package"),
+            (PayloadChange::Added, _) => write!(
+                f,
+                "`{path}` was added to the package: it belongs to no item the sender sealed"
+            ),
+        }
+    }
+}
+
+/// The technical form of a finding: group, file, entry, what the check found.
+struct Detail<'a>(&'a Finding);
+
+impl fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let finding = self.0;
+        write!(f, "{}: ", finding.group)?;
         // ZIP and BagIt messages name their file already.
         let named = matches!(
-            self.kind,
+            finding.kind,
             FindingKind::Zip(_) | FindingKind::Bag(_) | FindingKind::Integrity(_)
         );
-        let file = if named { None } else { self.file.as_ref() };
-        match (file, self.seq) {
+        let file = if named { None } else { finding.file.as_ref() };
+        match (file, finding.seq) {
             (Some(file), Some(seq)) => write!(f, "{file} (entry {seq}): ")?,
             (Some(file), None) => write!(f, "{file}: ")?,
             (None, Some(seq)) => write!(f, "entry {seq}: ")?,
             (None, None) => {}
         }
-        write!(f, "{}", self.kind)
+        write!(f, "{}", finding.kind)
     }
 }
 
@@ -515,7 +630,54 @@ mod tests {
     }
 
     #[test]
-    fn json_shape_is_group_file_seq_kind_detail() {
+    fn fail_payload_findings_say_what_happened_to_which_item() {
+        let mut f = Finding::file(
+            FindingGroup::Statement,
+            "data/E-1/sub/a.txt",
+            FindingKind::ItemMismatch {
+                item: "E-1".into(),
+                path: "data/E-1/sub/a.txt".into(),
+                field: ItemField::Sha256,
+                stated: "aa".into(),
+                found: "bb".into(),
+            },
+        );
+        f.item = Some("E-1".into());
+        assert_eq!(f.payload_change(), Some(PayloadChange::Altered));
+        assert_eq!(
+            f.to_string(),
+            "`sub/a.txt` of item E-1 was altered: its SHA-256 is not the one the sender's statement records"
+        );
+        assert!(f
+            .detail()
+            .starts_with("statement: data/E-1/sub/a.txt: item E-1"));
+
+        // Without an item (no statement to say whose it is), the bag path is named.
+        let missing = Finding::file(
+            FindingGroup::Statement,
+            "data/E-2/b.txt",
+            FindingKind::PayloadNotInStatement {
+                path: "data/E-2/b.txt".into(),
+                in_payload: false,
+            },
+        );
+        assert_eq!(
+            missing.to_string(),
+            "`data/E-2/b.txt` is missing from the package"
+        );
+
+        // A tag file is never evidence: its finding keeps the technical form.
+        let tag = Finding::file(
+            FindingGroup::Statement,
+            "custody/package.json",
+            FindingKind::NotCanonical,
+        );
+        assert_eq!(tag.payload_change(), None);
+        assert_eq!(tag.to_string(), tag.detail());
+    }
+
+    #[test]
+    fn json_shape_is_group_path_seq_code_detail() {
         let f = Finding::event(
             FindingGroup::Events,
             "custody/events/2.json",
@@ -526,9 +688,9 @@ mod tests {
             serde_json::to_value(&f).unwrap(),
             serde_json::json!({
                 "group": "events",
-                "file": "custody/events/2.json",
+                "path": "custody/events/2.json",
                 "seq": 2,
-                "kind": "event_seq_mismatch",
+                "code": "event_seq_mismatch",
                 "detail": {"found": 3},
             })
         );
