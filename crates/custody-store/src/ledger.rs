@@ -965,6 +965,9 @@ fn state_for(full: &State, actor: &str, drafts: &[EventDraft]) -> State {
             if let Some(record) = full.items.get(item) {
                 part.items.insert(item.clone(), record.clone());
             }
+            if let Some(received) = full.received.get(item) {
+                part.received.insert(item.clone(), received.clone());
+            }
         }
     }
     part

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acquisition;
+pub mod conditions;
 pub mod error;
 pub mod event;
 mod index;

@@ -31,7 +31,7 @@ fn draft_for(kind: u8, item: u8, by_bob: bool) -> EventDraft {
         4 => on_item(EventKind::Examined, case, &item_id, T0),
         5 => on_item(EventKind::Transferred, case, &item_id, T0),
         6 => on_item(EventKind::Returned, case, &item_id, T0),
-        7 => on_item(EventKind::Destroyed, case, &item_id, T0),
+        7 => destroy(case, &item_id, T0),
         8 => on_item(EventKind::Note, case, &item_id, T0),
         9 => EventDraft::new(EventKind::Derived, T0)
             .case(case)
