@@ -13,4 +13,5 @@ mod receive;
 mod seal;
 mod tamper;
 mod terminal;
+mod transit;
 mod verify;

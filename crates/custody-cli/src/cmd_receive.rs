@@ -35,6 +35,10 @@ pub struct ReceiveArgs {
     pub ledger: LedgerArg,
     #[command(flatten)]
     pub signer: SignerArgs,
+    /// The package is age-encrypted: decrypt it with this age identity file
+    /// (AGE-SECRET-KEY-1…, mode 0600) as it is read.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
     /// Print the verification report and outcome as JSON.
     #[arg(long)]
     pub json: bool,
@@ -57,15 +61,30 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
     // The package is copied once, then its payload hashed once: about twice its size.
     let size = crate::cmd_verify::file_size(&args.package);
     let bar = output::shared_progress(size.saturating_mul(2), "receiving");
-    let result = receive::receive(
-        &args.package,
-        &args.into,
-        &options,
-        &mut session.ledger,
-        &session.actor,
-        &session.log_key,
-        &receipt_path,
-    );
+    let result = match &args.identity {
+        None => receive::receive(
+            &args.package,
+            &args.into,
+            &options,
+            &mut session.ledger,
+            &session.actor,
+            &session.log_key,
+            &receipt_path,
+        ),
+        Some(identity) => {
+            let identities = custody_pack::encrypt::EncryptionIdentity::load_file(identity)?;
+            receive::receive_encrypted(
+                &args.package,
+                &identities,
+                &args.into,
+                &options,
+                &mut session.ledger,
+                &session.actor,
+                &session.log_key,
+                &receipt_path,
+            )
+        }
+    };
     bar.finish_and_clear();
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -88,6 +107,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         output::print_json(&serde_json::json!({
             "package_id": outcome.statement.id,
             "package_digest": outcome.package_digest,
+            "encrypted_digest": outcome.encrypted_digest,
             "dir": outcome.dir.display().to_string(),
             "received_seqs": outcome.received_seqs,
             "receipt": receipt_path.display().to_string(),
@@ -109,8 +129,14 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
             format!("recorded received at seq {seqs}"),
             format!("receipt: {}", receipt_path.display()),
         ]
-        .iter()
-        .map(|l| output::line(l))
+        .into_iter()
+        .chain(outcome.encrypted_digest.as_ref().map(|e| {
+            format!(
+                "package sha256 {} (decrypted), encrypted file sha256 {e}",
+                outcome.package_digest
+            )
+        }))
+        .map(|l| output::line(&l))
         .collect::<String>();
         output::print(&text)?;
     }

@@ -88,6 +88,11 @@ pub struct SealArgs {
     /// Claimed time of the sealed and transferred events (RFC 3339) [default: now]
     #[arg(long)]
     claimed_time: Option<String>,
+    /// Encrypt the package to this age recipient (age1…), or to every recipient in this
+    /// file (one per line, as `age -R` reads it). Repeatable. The file written at --out is
+    /// then an age file; the stock `age -d -i IDENTITY` decrypts it.
+    #[arg(long, value_name = "RECIPIENT")]
+    encrypt_to: Vec<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -105,19 +110,40 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
             .collect::<anyhow::Result<_>>()?
     };
     let request = build_request(&args, &session.actor)?;
+    let mut recipients = Vec::new();
+    for arg in &args.encrypt_to {
+        recipients.extend(
+            custody_pack::encrypt::recipients_from_arg(arg)
+                .with_context(|| format!("--encrypt-to {arg}"))?,
+        );
+    }
     let bar = output::byte_progress(0, "sealing");
-    let outcome = seal(
-        &mut session.ledger,
-        request,
-        &session.actor,
-        &signers,
-        &session.log_key,
-        &args.out,
-        &mut |p| {
-            bar.set_length(p.total);
-            bar.set_position(p.done);
-        },
-    );
+    let mut progress = |p: custody_pack::seal::SealProgress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    };
+    let outcome = if recipients.is_empty() {
+        seal(
+            &mut session.ledger,
+            request,
+            &session.actor,
+            &signers,
+            &session.log_key,
+            &args.out,
+            &mut progress,
+        )
+    } else {
+        custody_pack::seal::seal_encrypted(
+            &mut session.ledger,
+            request,
+            &recipients,
+            &session.actor,
+            &signers,
+            &session.log_key,
+            &args.out,
+            &mut progress,
+        )
+    };
     bar.finish_and_clear();
     let outcome = outcome.with_context(|| format!("cannot seal {}", args.out.display()))?;
     let sha256 = custody_core::hex::encode(&outcome.sha256);
@@ -131,6 +157,11 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
             "signers": signers,
             "sealed_seq": outcome.sealed_seq,
             "transferred_seq": outcome.transferred_seq,
+            "encrypted": outcome.encrypted.map(|e| serde_json::json!({
+                "sha256": e.sha256_hex(),
+                "size": e.size,
+                "recipients": recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })),
         }))?;
     } else {
         output::print(&format!(
@@ -143,6 +174,14 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
             outcome.transferred_seq,
             outcome.statement.recipient.authority,
         ))?;
+        if let Some(e) = &outcome.encrypted {
+            output::print(&output::line(&format!(
+                "  encrypted (age) to {} recipient(s): {} bytes, sha256 {}; the sha256 above is the package inside",
+                recipients.len(),
+                e.size,
+                e.sha256_hex()
+            )))?;
+        }
     }
     Ok(Outcome::Ok)
 }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use custody_core::keys::{PublicKey, VerifierKey};
 use custody_pack::bagit::{self, BagReport, ValidateOptions};
+use custody_pack::encrypt::EncryptionIdentity;
 use custody_pack::verify::{
     self, Finding, FindingGroup, PackageReport, SignerStatus, TrustedKey, VerifyOptions,
 };
@@ -36,6 +37,10 @@ pub struct VerifyArgs {
     /// The authority the package must be addressed to.
     #[arg(long, value_name = "AUTHORITY")]
     pub expect_recipient: Option<String>,
+    /// The package is age-encrypted: decrypt it with this age identity file
+    /// (AGE-SECRET-KEY-1…, mode 0600), in one pass, into an unnamed private copy.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -117,14 +122,37 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     }
     let mut options = args.trust.options()?;
     options.expect_recipient.clone_from(&args.expect_recipient);
-    let bar = output::shared_progress(file_size(&args.path), "verifying");
-    let report = verify::verify_package(&args.path, &options);
-    bar.finish_and_clear();
-    let report = report?;
+    let mut encrypted_digest = None;
+    let report = match &args.identity {
+        None => {
+            let bar = output::shared_progress(file_size(&args.path), "verifying");
+            let report = verify::verify_package(&args.path, &options);
+            bar.finish_and_clear();
+            report?
+        }
+        Some(identity) => {
+            let identities = EncryptionIdentity::load_file(identity)?;
+            let (report, transfer) =
+                custody_pack::encrypt::verify_encrypted(&args.path, &identities, &options)?;
+            encrypted_digest = Some(transfer.sha256_hex());
+            report
+        }
+    };
     if args.json {
-        output::print_json(&report_json(&report))?;
+        let mut value = serde_json::to_value(report_json(&report))?;
+        if let (Some(digest), Some(map)) = (&encrypted_digest, value.as_object_mut()) {
+            map.insert("encrypted_digest".into(), digest.clone().into());
+        }
+        output::print_json(&value)?;
     } else {
-        output::print(&report_text(&args.path, &report)?)?;
+        let mut text = String::new();
+        if let Some(digest) = &encrypted_digest {
+            text.push_str(&output::line(&format!(
+                "decrypted (age); encrypted file sha256 {digest}"
+            )));
+        }
+        text.push_str(&report_text(&args.path, &report)?);
+        output::print(&text)?;
     }
     Ok(if report.verified {
         Outcome::Ok
@@ -142,6 +170,8 @@ pub struct ReportJson<'a> {
     package_id: Option<&'a str>,
     findings: Vec<FindingJson<'a>>,
     signers: &'a [SignerStatus],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    onward_transfers: &'a [custody_pack::package::OnwardTransfer],
 }
 
 /// One finding's structured fields plus the human message.
@@ -166,6 +196,10 @@ pub fn report_json(report: &PackageReport) -> ReportJson<'_> {
             })
             .collect(),
         signers: &report.signers,
+        onward_transfers: report
+            .statement
+            .as_ref()
+            .map_or(&[], |s| s.onward_transfers.as_slice()),
     }
 }
 
@@ -195,6 +229,18 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
             (false, false, false) => "not trusted (unchecked)",
         };
         text.push_str(&output::line(&format!("signer {}: {state}", signer.key)));
+    }
+    if let Some(statement) = &report.statement {
+        for consent in &statement.onward_transfers {
+            text.push_str(&output::line(&format!(
+                "onward transfer of {} to {} authorised by {} (reference {}, sender ledger entry {})",
+                consent.item,
+                statement.recipient.authority,
+                consent.authorised_by,
+                consent.reference,
+                consent.seq
+            )));
+        }
     }
     let name = path.display();
     if report.verified {

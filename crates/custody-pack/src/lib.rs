@@ -8,6 +8,7 @@
 //! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer;
 //! * [`layout`] and [`package`]: where things live in a package, and its statement;
 //! * [`seal`], [`countersign`]: writing a package and adding signatures to it;
+//! * [`encrypt`]: packages in transit as age files, encrypted to the receiving authority;
 //! * [`verify`]: checking a package in place and reporting every finding;
 //! * [`receive`]: verifying, extracting and recording a package, and answering with a
 //!   receipt;
@@ -21,6 +22,7 @@
 pub mod acknowledge;
 pub mod bagit;
 pub mod countersign;
+pub mod encrypt;
 pub mod layout;
 pub mod limits;
 pub mod package;

@@ -268,6 +268,24 @@ impl PackageWriter {
     }
 }
 
+impl PackageWriter {
+    /// Writes the central directory and flushes, but places nothing at the destination:
+    /// the temporary file's name is removed and its open handle, rewound, is returned with
+    /// the entries written (for a package that leaves the machine only encrypted).
+    pub fn finish_unnamed(self) -> Result<(File, Vec<WrittenEntry>), ZipWriteError> {
+        let dest = self.dest;
+        let fail = |source: io::Error| ZipWriteError::Finish {
+            path: dest.clone(),
+            source,
+        };
+        let buffered = self.zip.finish().map_err(|e| fail(io::Error::other(e)))?;
+        let temp = buffered.into_inner().map_err(|e| fail(e.into_error()))?;
+        let mut file = temp.into_file();
+        io::Seek::rewind(&mut file).map_err(fail)?;
+        Ok((file, self.written))
+    }
+}
+
 fn check_name(name: &str) -> Result<(), ZipWriteError> {
     let probe = ZipEntry::written_file(0, name);
     if name.is_empty() || name.ends_with('/') || !name_findings(&probe).is_empty() {
