@@ -10,6 +10,11 @@ pub const LOG_KEY_DIR: &str = "log-keys";
 /// The environment variable that names the log key directory.
 pub const LOG_KEY_DIR_ENV: &str = "CUSTODY_LOG_KEY_DIR";
 
+/// Where the sandbox keeps its trust store (never the host's).
+pub const TRUST_DIR: &str = "trust";
+/// The environment variable that names the trust store.
+pub const TRUST_DIR_ENV: &str = "CUSTODY_TRUST_DIR";
+
 /// Copies the log key directory of `from` (keys and signer states) into `to`.
 pub fn copy_log_keys(from: &Path, to: &Path) {
     let (from, to) = (from.join(LOG_KEY_DIR), to.join(LOG_KEY_DIR));
@@ -86,6 +91,7 @@ impl Sandbox {
             .env_remove("CUSTODY_KEY")
             .env_remove("CUSTODY_LOG_KEY")
             .env(LOG_KEY_DIR_ENV, self.dir.path().join(LOG_KEY_DIR))
+            .env(TRUST_DIR_ENV, self.dir.path().join(TRUST_DIR))
             .stdin(Stdio::null());
         cmd
     }

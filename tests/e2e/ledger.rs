@@ -49,6 +49,7 @@ pub(crate) fn new_key(sb: &Sandbox, name: &str, file: &str) -> String {
         role: Some("investigator".to_owned()),
         organisation: Some("PJ Lyon".to_owned()),
         jurisdiction: Some("FR".to_owned()),
+        full_name: None,
     };
     let identity = Identity::generate(info).expect("generate key");
     identity.save(&sb.path(file)).expect("save key");

@@ -2,16 +2,19 @@
 //! checks its exit code, stdout and stderr.
 
 mod bagit;
+mod cli;
 mod harness;
 mod hash;
 mod interop;
 mod key;
 mod killed;
 mod ledger;
+mod ledger_info;
 mod receipt;
 mod receive;
 mod seal;
 mod tamper;
 mod terminal;
 mod transit;
+mod trust;
 mod verify;

@@ -33,6 +33,7 @@ pub fn new_key(sb: &Sandbox, name: &str, file: &str) -> Identity {
         role: Some("prosecutor".to_owned()),
         organisation: Some("Parquet de Paris".to_owned()),
         jurisdiction: Some("FR".to_owned()),
+        full_name: None,
     };
     let identity = Identity::generate(info).expect("generate key");
     identity.save(&sb.path(file)).expect("save key");

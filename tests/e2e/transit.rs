@@ -539,9 +539,12 @@ fn onward_transfer_with_consent_is_stated_and_shown_by_verify() {
     )
     .expect(0)
     .json();
-    assert_eq!(json["onward_transfers"][0]["authorised_by"], SENDER);
     assert_eq!(
-        json["onward_transfers"][0]["reference"],
+        json["package"]["onward_transfers"][0]["authorised_by"],
+        SENDER
+    );
+    assert_eq!(
+        json["package"]["onward_transfers"][0]["reference"],
         "FR-CONSENT-2026-7"
     );
 }
@@ -613,4 +616,60 @@ fn fail_destroyed_without_method_or_authority_is_refused() {
     let destroyed = of_kind(&entries(&sb, "recv.db"), "destroyed")[0].clone();
     assert_eq!(destroyed["method"], "secure erase (NIST 800-88 purge)");
     assert_eq!(destroyed["legal_authority"], "order 2031/12");
+}
+
+#[test]
+fn trust_store_holds_recipients_that_seal_encrypts_to_by_name() {
+    let sb = sender();
+    let recipient = identity(&sb, "berlin.age");
+    let run = custody(
+        &sb,
+        &[
+            "trust",
+            "add",
+            "--trust-dir",
+            "trust",
+            "sta-berlin",
+            &recipient,
+        ],
+    )
+    .expect(0);
+    assert!(
+        run.stdout.contains("recipient entry sta-berlin"),
+        "{}",
+        run.stdout
+    );
+    let list = custody(&sb, &["trust", "list", "--trust-dir", "trust", "--json"]).expect(0);
+    assert_eq!(list.json()["entries"][0]["kind"], "recipient");
+    assert_eq!(list.json()["entries"][0]["public_key"], recipient);
+    seal(
+        &sb,
+        "pkg.age",
+        &["--encrypt-to", "sta-berlin", "--trust-dir", "trust"],
+    )
+    .expect(0);
+    custody(
+        &sb,
+        &[
+            "verify",
+            "pkg.age",
+            "--identity",
+            "berlin.age",
+            "--trust",
+            "officer.pub",
+        ],
+    )
+    .expect(0);
+    let run = seal(
+        &sb,
+        "other.age",
+        &["--encrypt-to", "sta-paris", "--trust-dir", "trust"],
+    )
+    .expect(2);
+    assert!(
+        run.stderr.contains("no recipient entry of that name"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sb.path("other.age").exists());
 }

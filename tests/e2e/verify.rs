@@ -27,6 +27,10 @@ pub fn custody_in(dir: &Path, args: &[&str]) -> Run {
             crate::harness::LOG_KEY_DIR_ENV,
             dir.join(crate::harness::LOG_KEY_DIR),
         )
+        .env(
+            crate::harness::TRUST_DIR_ENV,
+            dir.join(crate::harness::TRUST_DIR),
+        )
         .stdin(std::process::Stdio::null())
         .output()
         .expect("spawn custody");
@@ -50,6 +54,7 @@ pub fn new_key(dir: &Path, file: &str, name: &str) -> Identity {
         role: Some("investigator".to_owned()),
         organisation: Some("Parquet de Paris".to_owned()),
         jurisdiction: Some("FR".to_owned()),
+        full_name: None,
     };
     let identity = Identity::generate(info).expect("generate key");
     identity

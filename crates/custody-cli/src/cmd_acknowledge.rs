@@ -1,12 +1,15 @@
-//! `custody acknowledge RECEIPT --trust RECEIVER-KEY [--revoked KEY]...`: check a receiving authority's
+//! `custody acknowledge RECEIPT [--trust RECEIVER-KEY]... [--revoked KEY]...`: check a receiving authority's
 //! receipt against this (the sender's) ledger, record `acknowledged`, and keep the cosigned
 //! checkpoint as an outside checkpoint for every later `custody ledger verify`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use custody_core::keys::{PublicKey, VerifierKey};
+use custody_core::keys::PublicKey;
 use custody_pack::acknowledge::{acknowledge, AcknowledgeError};
+use custody_pack::verify::TrustedKey;
+
+use crate::cmd_verify::TrustArgs;
 
 use crate::ledger_opts::{now_rfc3339, LedgerArg, Session, SignerArgs};
 use crate::{output, Outcome};
@@ -20,13 +23,8 @@ pub struct AcknowledgeArgs {
     signer: SignerArgs,
     /// The receipt file.
     receipt: PathBuf,
-    /// A trusted receiver key: a PEM public key file, or a verifier key `name+id+key`
-    /// (repeatable).
-    #[arg(long, required = true)]
-    trust: Vec<String>,
-    /// A receiver key to refuse whatever `--trust` says (same forms; repeatable).
-    #[arg(long, value_name = "KEY")]
-    revoked: Vec<String>,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Claimed time of the acknowledged event (RFC 3339) [default: now]
     #[arg(long)]
     claimed_time: Option<String>,
@@ -38,16 +36,13 @@ pub struct AcknowledgeArgs {
 /// Runs `custody acknowledge`. A receipt that does not check out is a verification
 /// failure (exit 1); nothing is recorded.
 pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
-    let trusted = args
+    let trusted: Vec<PublicKey> = args
         .trust
+        .trusted()?
         .iter()
-        .map(|t| trusted_key(t))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let revoked = args
-        .revoked
-        .iter()
-        .map(|t| trusted_key(t).with_context(|| format!("--revoked {t}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(TrustedKey::public_key)
+        .collect();
+    let revoked = args.trust.revoked()?;
     let bytes = std::fs::File::open(&args.receipt)
         .and_then(custody_core::canonical::read_for_strict)
         .with_context(|| format!("cannot read receipt {}", args.receipt.display()))?;
@@ -113,21 +108,4 @@ pub fn run(args: AcknowledgeArgs) -> anyhow::Result<Outcome> {
         output::print(&text)?;
     }
     Ok(Outcome::Ok)
-}
-
-/// A trusted key as given: a verifier key string, or a file holding a PEM public key or a
-/// verifier key.
-fn trusted_key(given: &str) -> anyhow::Result<PublicKey> {
-    if let Ok(key) = given.parse::<VerifierKey>() {
-        return Ok(key.key);
-    }
-    let path = Path::new(given);
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!("--trust {given:?} is neither a verifier key nor a readable file")
-    })?;
-    if let Ok(key) = text.trim().parse::<VerifierKey>() {
-        return Ok(key.key);
-    }
-    PublicKey::from_pem(&text)
-        .with_context(|| format!("--trust {given}: not a PEM public key or a verifier key"))
 }

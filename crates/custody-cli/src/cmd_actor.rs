@@ -37,6 +37,10 @@ pub enum ActorCommand {
         /// ISO 3166-1 alpha-2 country code, e.g. FR.
         #[arg(long)]
         jurisdiction: Option<String>,
+        /// The holder's full name as written (spaces, diacritics, any script), e.g.
+        /// "Émilie Durand-Noël"; recorded beside the key name.
+        #[arg(long)]
+        full_name: Option<String>,
         /// When it happened (RFC 3339 with offset) [default: now]
         #[arg(long)]
         claimed_time: Option<String>,
@@ -90,6 +94,7 @@ pub fn run(cmd: ActorCommand) -> anyhow::Result<Outcome> {
             role,
             org,
             jurisdiction,
+            full_name,
             claimed_time,
         } => {
             let (key, key_name) = parse_public_key(&pubkey)?;
@@ -101,6 +106,7 @@ pub fn run(cmd: ActorCommand) -> anyhow::Result<Outcome> {
                 role,
                 organisation: org,
                 jurisdiction,
+                full_name,
             };
             info.validate().context("invalid actor details")?;
             let key_hex = hex::encode(&key.to_bytes());
@@ -115,10 +121,11 @@ pub fn run(cmd: ActorCommand) -> anyhow::Result<Outcome> {
             });
             let mut session = Session::open(&ledger, &signer)?;
             let appended = session.append(draft)?;
-            output::print(&format!(
-                "enrolled {} ({key_hex}) at seq {}\n",
-                info.name, appended.seq
-            ))?;
+            output::print(&output::line(&format!(
+                "enrolled {} ({key_hex}) at seq {}",
+                shown_actor(&info.name, info.full_name.as_deref()),
+                appended.seq
+            )))?;
         }
         ActorCommand::Rotate {
             ledger,
@@ -128,16 +135,28 @@ pub fn run(cmd: ActorCommand) -> anyhow::Result<Outcome> {
         } => {
             let new = load_key(&new_key, "new key (--new-key)")?;
             let new_hex = hex::encode(&new.public_key().to_bytes());
+            let mut session = Session::open(&ledger, &signer)?;
+            let mut info = new.info().clone();
+            if info.full_name.is_none() {
+                // The same person keeps their full name when the new key file does not say.
+                let old_hex = hex::encode(&session.actor.public_key().to_bytes());
+                info.full_name = session
+                    .ledger
+                    .actors()
+                    .context("cannot read the actors")?
+                    .into_iter()
+                    .find(|a| a.key == old_hex)
+                    .and_then(|a| a.full_name);
+            }
             let draft = EventDraft::new(
                 EventKind::KeyRotated,
                 claimed_time.unwrap_or_else(now_rfc3339),
             )
             .fields(EventFields {
                 public_key: Some(new_hex.clone()),
-                actor_info: Some(new.info().clone()),
+                actor_info: Some(info),
                 ..EventFields::default()
             });
-            let mut session = Session::open(&ledger, &signer)?;
             let old_hex = hex::encode(&session.actor.public_key().to_bytes());
             let appended = session.append(draft)?;
             output::print(&format!(
@@ -194,6 +213,7 @@ fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
                     "role": a.role,
                     "organisation": a.organisation,
                     "jurisdiction": a.jurisdiction,
+                    "full_name": a.full_name,
                     "enrolled_seq": a.enrolled_seq,
                     "status": a.status.as_str(),
                     "status_seq": status_seq,
@@ -204,12 +224,12 @@ fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
         return output::print_json(&rows);
     }
     let mut text = format!(
-        "{:<16}  {:<8}  {:>5}  {:<30}  {:<20}  {:<30}  {}\n",
-        "KEY", "STATUS", "SEQ", "NAME", "ROLE", "ORGANISATION", "JURISDICTION"
+        "{:<16}  {:<8}  {:>5}  {:<30}  {:<20}  {:<30}  {:<12}  {}\n",
+        "KEY", "STATUS", "SEQ", "NAME", "ROLE", "ORGANISATION", "JURISDICTION", "FULL NAME"
     );
     for a in &actors {
         text.push_str(&output::line(&format!(
-            "{:<16}  {:<8}  {:>5}  {:<30}  {:<20}  {:<30}  {}",
+            "{:<16}  {:<8}  {:>5}  {:<30}  {:<20}  {:<30}  {:<12}  {}",
             short_key(&a.key),
             a.status.as_str(),
             a.enrolled_seq,
@@ -217,6 +237,7 @@ fn list(ledger: &LedgerArg, json: bool) -> anyhow::Result<()> {
             a.role.as_deref().unwrap_or("-"),
             a.organisation.as_deref().unwrap_or("-"),
             a.jurisdiction.as_deref().unwrap_or("-"),
+            a.full_name.as_deref().unwrap_or("-"),
         )));
     }
     output::print(&text)?;
@@ -249,4 +270,12 @@ fn parse_public_key(arg: &str) -> anyhow::Result<(PublicKey, Option<String>)> {
         )
     })?;
     Ok((verifier.key, Some(verifier.name)))
+}
+
+/// How an actor is named in one-line messages: `Full Name (key-name)`, or the key name.
+pub fn shown_actor(name: &str, full_name: Option<&str>) -> String {
+    match full_name {
+        Some(full) => format!("{full} ({name})"),
+        None => name.to_owned(),
+    }
 }

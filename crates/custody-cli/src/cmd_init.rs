@@ -28,6 +28,11 @@ pub struct InitArgs {
     /// $XDG_CONFIG_HOME/custody/log-keys, else ~/.config/custody/log-keys]
     #[arg(long, env = "CUSTODY_LOG_KEY")]
     log_key: Option<PathBuf>,
+    /// The first actor's full name as written (spaces, diacritics, any script), e.g.
+    /// "Émilie Durand-Noël"; recorded beside the key name [default: the key file's
+    /// Custody-Full-Name, if any]
+    #[arg(long)]
+    full_name: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -42,7 +47,14 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
             path.display()
         );
     }
-    let actor = load_key(&args.key, "first actor key (--key)")?;
+    let mut actor = load_key(&args.key, "first actor key (--key)")?;
+    if let Some(full_name) = &args.full_name {
+        let info = custody_core::keys::ActorInfo {
+            full_name: Some(full_name.clone()),
+            ..actor.info().clone()
+        };
+        actor = actor.with_info(info).context("invalid --full-name")?;
+    }
     let log_path = log_key_path(&args.origin, args.log_key.as_deref())?;
     let (log_key, created_log_key) = if log_path.exists() {
         (load_key(&log_path, "log key (--log-key)")?, false)
@@ -52,6 +64,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
             role: Some("log".to_owned()),
             organisation: None,
             jurisdiction: None,
+            full_name: None,
         };
         let key = Identity::generate(info).with_context(|| {
             format!(
@@ -92,6 +105,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
             "signer_state_file": state,
             "log_verifier_key": log_verifier,
             "first_actor": actor.info().name,
+            "first_actor_full_name": actor.info().full_name,
             "checkpoint": checkpoint,
         }))?;
         return Ok(Outcome::Ok);
@@ -107,7 +121,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
         ledger.origin(),
         log_path.display(),
         state.display(),
-        actor.info().name,
+        crate::cmd_actor::shown_actor(&actor.info().name, actor.info().full_name.as_deref()),
     ))?;
     Ok(Outcome::Ok)
 }

@@ -97,6 +97,7 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
                 role,
                 organisation: org,
                 jurisdiction,
+                full_name: None,
             };
             let identity = Identity::generate(info)?;
             identity.save(&out)?;

@@ -14,6 +14,7 @@ use custody_store::signer::signer_state_path;
 pub enum LedgerCommand {
     /// Recompute every leaf, signature, rule, root and checkpoint, and check the ledger
     /// against checkpoints held outside it. Exit 0 verified, 1 findings, 2 could not run.
+    #[command(after_help = crate::EXIT_CODES)]
     Verify {
         #[command(flatten)]
         ledger: LedgerArg,
@@ -27,6 +28,14 @@ pub enum LedgerCommand {
         /// <log key directory>/<origin>.key.state, when it exists]
         #[arg(long)]
         signer_state: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the ledger's origin, size, log verifier key and latest checkpoint.
+    Info {
+        #[command(flatten)]
+        ledger: LedgerArg,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -54,6 +63,7 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
             signer_state,
             json,
         } => verify(&ledger, &checkpoints, signer_state, json),
+        LedgerCommand::Info { ledger, json } => info(&ledger, json),
         LedgerCommand::Reindex { ledger } => {
             let mut opened = ledger.open()?;
             opened.reindex().with_context(|| {
@@ -77,6 +87,47 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
             Ok(Outcome::Ok)
         }
     }
+}
+
+/// `custody ledger info`: what identifies the ledger and how far it is signed, from the
+/// verified entries (an altered ledger is an error, not an answer).
+fn info(ledger: &LedgerArg, json: bool) -> anyhow::Result<Outcome> {
+    let opened = ledger.open()?;
+    let (checkpoint, note) = opened.latest_checkpoint().with_context(|| {
+        format!(
+            "cannot read the latest checkpoint of {}",
+            ledger.ledger.display()
+        )
+    })?;
+    let size = opened.size().context("cannot read the ledger size")?;
+    let checkpoint_time = crate::cmd_log::checkpoint_time(&opened, checkpoint.size)?;
+    if json {
+        output::print_json(&serde_json::json!({
+            "ledger": ledger.ledger.display().to_string(),
+            "origin": opened.origin(),
+            "size": size,
+            "log_verifier_key": opened.log_verifier_key().to_string(),
+            "latest_checkpoint": crate::cmd_log::checkpoint_json(&opened, &checkpoint, &note)?,
+        }))?;
+        return Ok(Outcome::Ok);
+    }
+    let rows = [
+        ("ledger", ledger.ledger.display().to_string()),
+        ("origin", opened.origin().to_owned()),
+        ("size", format!("{size} entries")),
+        ("log verifier key", opened.log_verifier_key().to_string()),
+        ("latest checkpoint", format!("size {}", checkpoint.size)),
+        (
+            "checkpoint time",
+            checkpoint_time.unwrap_or_else(|| "-".to_owned()),
+        ),
+        (
+            "checkpoint root",
+            custody_core::hex::encode(&checkpoint.root),
+        ),
+    ];
+    output::print(&output::fields("", &rows))?;
+    Ok(Outcome::Ok)
 }
 
 /// Reads a checkpoint note an auditor brings: a regular file of at most
@@ -142,7 +193,7 @@ fn verify(
             "findings": messages,
         }))?;
     } else if verified {
-        output::print(&format!(
+        output::verdict(&format!(
             "verified: {} ({} entries, origin {}; checked against {} stored and {} given outside checkpoint(s){})\n",
             ledger.ledger.display(),
             report.size,
@@ -164,7 +215,7 @@ fn verify(
         for m in &messages {
             text.push_str(&output::line(&format!("  - {m}")));
         }
-        output::print(&text)?;
+        output::verdict(&text)?;
     }
     Ok(if verified {
         Outcome::Ok

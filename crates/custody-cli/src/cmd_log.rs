@@ -29,6 +29,13 @@ pub struct LogArgs {
 pub struct CheckpointArgs {
     #[command(flatten)]
     ledger: LedgerArg,
+    /// An older signed checkpoint: the one signed when the ledger held N entries (an error
+    /// if none was signed at that size) [default: the latest]
+    #[arg(long, value_name = "N")]
+    size: Option<u64>,
+    /// Print JSON (origin, size, root, time, note) instead of the note alone.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `custody log`.
@@ -56,6 +63,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
         (None, None) => all_entries(&ledger)?,
     };
     let names = actor_names(&ledger)?;
+    let full_names = actor_full_names(&ledger)?;
     if args.json {
         let rows: Vec<_> = entries
             .iter()
@@ -63,6 +71,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
                 serde_json::json!({
                     "seq": e.seq,
                     "actor_name": names.get(&e.signed.event.actor),
+                    "actor_full_name": full_names.get(&e.signed.event.actor),
                     "event": e.signed.event,
                     "signature": e.signed.signature,
                 })
@@ -75,8 +84,16 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
         "{:>5}  {:<30}  {:<30}  {:<22}  {:<20}  {}\n",
         "SEQ", "RECORDED (UTC)", "CLAIMED", "KIND", "ACTOR", "ITEMS"
     );
+    // Actors shown as `Full Name (key-name)` where the enrolment recorded a full name.
+    let shown: BTreeMap<String, String> = names
+        .iter()
+        .map(|(key, name)| {
+            let full = full_names.get(key).map(String::as_str);
+            (key.clone(), crate::cmd_actor::shown_actor(name, full))
+        })
+        .collect();
     for entry in &entries {
-        text.push_str(&render(&entry.signed.event, &names));
+        text.push_str(&render(&entry.signed.event, &shown));
     }
     output::print(&text)?;
     Ok(Outcome::Ok)
@@ -86,14 +103,64 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
 /// given to `custody ledger verify --checkpoint`.
 pub fn run_checkpoint(args: CheckpointArgs) -> anyhow::Result<Outcome> {
     let ledger = args.ledger.open()?;
-    let (_, note) = ledger.latest_checkpoint().with_context(|| {
-        format!(
-            "cannot read the latest checkpoint of {}",
-            ledger.path().display()
-        )
-    })?;
-    output::print(&note)?;
+    let (checkpoint, note) = match args.size {
+        Some(size) => ledger.signed_checkpoint_at(size).with_context(|| {
+            format!(
+                "cannot give the checkpoint at size {size} of {}",
+                ledger.path().display()
+            )
+        })?,
+        None => ledger.latest_checkpoint().with_context(|| {
+            format!(
+                "cannot read the latest checkpoint of {}",
+                ledger.path().display()
+            )
+        })?,
+    };
+    if args.json {
+        output::print_json(&checkpoint_json(&ledger, &checkpoint, &note)?)?;
+    } else {
+        output::print(&note)?;
+    }
     Ok(Outcome::Ok)
+}
+
+/// `{origin, size, root, time, note}`: `root` in lower-case hex; `time` is when the ledger
+/// recorded the last entry the checkpoint covers (checkpoints carry no time of their own,
+/// and each is signed as that entry is appended).
+pub fn checkpoint_json(
+    ledger: &Ledger,
+    checkpoint: &custody_core::checkpoint::Checkpoint,
+    note: &str,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "origin": checkpoint.origin,
+        "size": checkpoint.size,
+        "root": custody_core::hex::encode(&checkpoint.root),
+        "time": checkpoint_time(ledger, checkpoint.size)?,
+        "note": note,
+    }))
+}
+
+/// When the ledger recorded the last entry a checkpoint of `size` covers (RFC 3339 UTC).
+pub fn checkpoint_time(ledger: &Ledger, size: u64) -> anyhow::Result<Option<String>> {
+    let Some(last) = size.checked_sub(1) else {
+        return Ok(None);
+    };
+    let entry = ledger
+        .entry(last)
+        .with_context(|| format!("cannot read entry {last}"))?;
+    Ok(Some(entry.signed.event.recorded_time))
+}
+
+/// Full names by key hex, for the actors whose enrolment recorded one.
+fn actor_full_names(ledger: &Ledger) -> anyhow::Result<BTreeMap<String, String>> {
+    Ok(ledger
+        .actors()
+        .context("cannot read the actors")?
+        .into_iter()
+        .filter_map(|a| Some((a.key, a.full_name?)))
+        .collect())
 }
 
 fn all_entries(ledger: &Ledger) -> anyhow::Result<Vec<StoredEntry>> {
@@ -208,7 +275,7 @@ fn details(event: &Event, names: &BTreeMap<String, String>) -> Vec<(&'static str
             let key = f.public_key.as_deref().map_or("", short_key);
             format!(
                 "{} ({}, {}, {}) key {key}",
-                i.name,
+                crate::cmd_actor::shown_actor(&i.name, i.full_name.as_deref()),
                 i.role.as_deref().unwrap_or("-"),
                 i.organisation.as_deref().unwrap_or("-"),
                 i.jurisdiction.as_deref().unwrap_or("-")

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use custody_pack::receive::{self, ReceiveError, ReceiveOptions};
 
-use crate::cmd_verify::{report_json, report_text, TrustArgs};
+use crate::cmd_verify::{conditions_json, conditions_text, print_report, report_json, TrustArgs};
 use crate::ledger_opts::{LedgerArg, Session, SignerArgs};
 use crate::{output, Outcome};
 
@@ -58,9 +58,19 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         PathBuf::from(name)
     });
     let mut session = Session::open(&args.ledger, &args.signer)?;
-    // The package is copied once, then its payload hashed once: about twice its size.
-    let size = crate::cmd_verify::file_size(&args.package);
-    let bar = output::shared_progress(size.saturating_mul(2), "receiving");
+    if args.authority.is_none() {
+        output::warn(
+            "no --as given: the package's addressee was not checked against this authority",
+        );
+    }
+    // The package is copied once (its size in bytes), then what verification hashes is
+    // hashed once from the copy (uncompressed): the bar counts both.
+    let total = std::fs::metadata(&args.package)
+        .ok()
+        .map(|m| m.len())
+        .zip(crate::cmd_verify::hashed_bytes(&args.package))
+        .and_then(|(copy, hashed)| copy.checked_add(hashed));
+    let bar = output::shared_progress(total, "receiving");
     let result = match &args.identity {
         None => receive::receive(
             &args.package,
@@ -87,12 +97,21 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
     };
     bar.finish_and_clear();
     let outcome = match result {
-        Ok(outcome) => outcome,
+        Ok(outcome) => {
+            output::detail(&format!(
+                "verified, extracted into {}, recorded {} received entr(y/ies), receipt written to {}",
+                outcome.dir.display(),
+                outcome.received_seqs.len(),
+                receipt_path.display()
+            ));
+            outcome
+        }
         Err(ReceiveError::Refused { report }) => {
+            crate::cmd_verify::detail_steps(&report);
             if args.json {
                 output::print_json(&report_json(&report))?;
             } else {
-                output::print(&report_text(&args.package, &report)?)?;
+                print_report(&args.package, &report)?;
             }
             output::eprint(
                 "custody: package refused; nothing was extracted, recorded or written\n",
@@ -106,6 +125,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
     if args.json {
         output::print_json(&serde_json::json!({
             "package_id": outcome.statement.id,
+            "package": conditions_json(&outcome.statement, true),
             "package_digest": outcome.package_digest,
             "encrypted_digest": outcome.encrypted_digest,
             "dir": outcome.dir.display().to_string(),
@@ -138,6 +158,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         }))
         .map(|l| output::line(&l))
         .collect::<String>();
+        output::print(&conditions_text(&outcome.statement, true))?;
         output::print(&text)?;
     }
     Ok(Outcome::Ok)

@@ -88,11 +88,14 @@ pub struct SealArgs {
     /// Claimed time of the sealed and transferred events (RFC 3339) [default: now]
     #[arg(long)]
     claimed_time: Option<String>,
-    /// Encrypt the package to this age recipient (age1…), or to every recipient in this
-    /// file (one per line, as `age -R` reads it). Repeatable. The file written at --out is
-    /// then an age file; the stock `age -d -i IDENTITY` decrypts it.
+    /// Encrypt the package to this age recipient (age1…), to every recipient in this
+    /// file (one per line, as `age -R` reads it), or to the recipient entry of this name
+    /// in the trust store. Repeatable. The file written at --out is then an age file; the
+    /// stock `age -d -i IDENTITY` decrypts it.
     #[arg(long, value_name = "RECIPIENT")]
     encrypt_to: Vec<String>,
+    #[command(flatten)]
+    trust_dir: crate::cmd_trust::TrustDirArg,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -112,10 +115,7 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
     let request = build_request(&args, &session.actor)?;
     let mut recipients = Vec::new();
     for arg in &args.encrypt_to {
-        recipients.extend(
-            custody_pack::encrypt::recipients_from_arg(arg)
-                .with_context(|| format!("--encrypt-to {arg}"))?,
-        );
+        recipients.extend(encrypt_to(arg, &args.trust_dir)?);
     }
     let bar = output::byte_progress(0, "sealing");
     let mut progress = |p: custody_pack::seal::SealProgress| {
@@ -252,4 +252,24 @@ fn build_request(args: &SealArgs, actor: &Identity) -> anyhow::Result<SealReques
             Compression::Stored
         },
     })
+}
+
+/// One `--encrypt-to`: `age1…`; else a recipients file, if one exists at that path; else
+/// the trust store's recipient entry of that name.
+fn encrypt_to(
+    arg: &str,
+    trust_dir: &crate::cmd_trust::TrustDirArg,
+) -> anyhow::Result<Vec<custody_pack::encrypt::EncryptionRecipient>> {
+    let context = || format!("--encrypt-to {arg}");
+    if arg.starts_with("age1") || std::path::Path::new(arg).exists() {
+        return custody_pack::encrypt::recipients_from_arg(arg).with_context(context);
+    }
+    let store = trust_dir.store()?;
+    match store.recipient(arg).with_context(context)? {
+        Some(recipient) => Ok(vec![recipient]),
+        None => anyhow::bail!(
+            "--encrypt-to {arg}: not an age recipient (age1…), no such file, and no recipient entry of that name in the trust store {}",
+            store.dir().display()
+        ),
+    }
 }

@@ -15,13 +15,16 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use custody_core::keys::{PublicKey, VerifierKey};
+use custody_core::keys::PublicKey;
 use custody_pack::bagit::{self, BagReport, ValidateOptions};
 use custody_pack::encrypt::EncryptionIdentity;
+use custody_pack::package::{PackageStatement, Recipient, RequestInfo, Sender};
 use custody_pack::verify::{
     self, Finding, FindingGroup, PackageReport, SignerStatus, TrustedKey, VerifyOptions,
 };
+use custody_pack::zipscan::{ScanLimits, ZipScanner};
 
+use crate::cmd_trust::{read_key_argument, TrustDirArg};
 use crate::{output, Outcome};
 
 /// Arguments of `custody verify`.
@@ -46,39 +49,57 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// The verifier's trust store, shared with `custody receive`.
+/// The keys a verification trusts, shared with `custody receive`: those given with
+/// `--trust`, else the signer entries of the trust store.
 #[derive(clap::Args, Debug)]
 pub struct TrustArgs {
-    /// A key trusted to sign packages: a PEM public key file, a file holding a verifier
-    /// key, or a verifier key (name+keyid+base64). Repeatable.
+    /// A key trusted to sign (packages; for `acknowledge`, receipts): a PEM public key
+    /// file, a file holding a verifier key, or a verifier key (name+keyid+base64).
+    /// Repeatable. Without it, the signer keys of the trust store are trusted (see
+    /// `custody trust`).
     #[arg(long, value_name = "KEY")]
     pub trust: Vec<String>,
     /// A key to treat as revoked whatever the package says (same forms as --trust).
     /// Repeatable.
     #[arg(long, value_name = "KEY")]
     pub revoked: Vec<String>,
+    #[command(flatten)]
+    pub store: TrustDirArg,
 }
 
 impl TrustArgs {
-    /// Verification options with these keys.
-    pub fn options(&self) -> anyhow::Result<VerifyOptions> {
-        let trusted = self
-            .trust
+    /// The trusted keys: `--trust`, else the trust store's signer keys.
+    pub fn trusted(&self) -> anyhow::Result<Vec<TrustedKey>> {
+        if self.trust.is_empty() {
+            return self.store.signer_keys();
+        }
+        output::detail(&format!(
+            "trusting the {} key(s) given with --trust (the trust store is not read)",
+            self.trust.len()
+        ));
+        self.trust
             .iter()
-            .map(|k| parse_trusted(k).with_context(|| format!("--trust {k}")))
-            .collect::<anyhow::Result<_>>()?;
-        let revoked = self
-            .revoked
+            .map(|k| read_key_argument(k).with_context(|| format!("--trust {k}")))
+            .collect()
+    }
+
+    /// The `--revoked` keys.
+    pub fn revoked(&self) -> anyhow::Result<Vec<PublicKey>> {
+        self.revoked
             .iter()
             .map(|k| {
-                parse_trusted(k)
+                read_key_argument(k)
                     .map(|t| t.public_key())
                     .with_context(|| format!("--revoked {k}"))
             })
-            .collect::<anyhow::Result<_>>()?;
+            .collect()
+    }
+
+    /// Verification options with these keys.
+    pub fn options(&self) -> anyhow::Result<VerifyOptions> {
         Ok(VerifyOptions {
-            trusted,
-            revoked,
+            trusted: self.trusted()?,
+            revoked: self.revoked()?,
             bag: ValidateOptions {
                 progress: Some(output::advance_shared),
                 ..ValidateOptions::default()
@@ -86,33 +107,6 @@ impl TrustArgs {
             ..VerifyOptions::default()
         })
     }
-}
-
-/// A verifier key string, or a file holding a PEM public key or a verifier key.
-fn parse_trusted(text: &str) -> anyhow::Result<TrustedKey> {
-    if let Ok(key) = text.parse::<VerifierKey>() {
-        return Ok(TrustedKey::Verifier(key));
-    }
-    let path = Path::new(text);
-    let content = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "not a verifier key, and cannot read it as a key file ({})",
-            path.display()
-        )
-    })?;
-    if content.contains("-----BEGIN PUBLIC KEY-----") {
-        return Ok(TrustedKey::Public(PublicKey::from_pem(&content)?));
-    }
-    if content.contains("PRIVATE KEY") {
-        anyhow::bail!("{} is a private key; give the public key", path.display());
-    }
-    let key: VerifierKey = content.trim().parse().with_context(|| {
-        format!(
-            "{}: neither a PEM public key nor a verifier key",
-            path.display()
-        )
-    })?;
-    Ok(TrustedKey::Verifier(key))
 }
 
 /// Runs `custody verify`.
@@ -125,7 +119,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let mut encrypted_digest = None;
     let report = match &args.identity {
         None => {
-            let bar = output::shared_progress(file_size(&args.path), "verifying");
+            let bar = output::shared_progress(hashed_bytes(&args.path), "verifying");
             let report = verify::verify_package(&args.path, &options);
             bar.finish_and_clear();
             report?
@@ -138,6 +132,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             report
         }
     };
+    detail_steps(&report);
     if args.json {
         let mut value = serde_json::to_value(report_json(&report))?;
         if let (Some(digest), Some(map)) = (&encrypted_digest, value.as_object_mut()) {
@@ -145,14 +140,12 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
         }
         output::print_json(&value)?;
     } else {
-        let mut text = String::new();
         if let Some(digest) = &encrypted_digest {
-            text.push_str(&output::line(&format!(
+            output::print(&output::line(&format!(
                 "decrypted (age); encrypted file sha256 {digest}"
-            )));
+            )))?;
         }
-        text.push_str(&report_text(&args.path, &report)?);
-        output::print(&text)?;
+        print_report(&args.path, &report)?;
     }
     Ok(if report.verified {
         Outcome::Ok
@@ -161,17 +154,18 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// `{verified, package_id, findings: [{group, file?, seq?, kind, detail?, message}], signers: [...]}`,
-/// borrowed from the report: a report with many findings is serialised as it is written,
-/// never first copied into a JSON tree (which took several times the report's memory).
+/// `{verified, package_id, findings: [{group, file?, seq?, kind, detail?, message}], signers: [...],
+/// package}`, borrowed from the report: a report with many findings is serialised as it is
+/// written, never first copied into a JSON tree (which took several times the report's memory).
 #[derive(serde::Serialize)]
 pub struct ReportJson<'a> {
     verified: bool,
     package_id: Option<&'a str>,
     findings: Vec<FindingJson<'a>>,
     signers: &'a [SignerStatus],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    onward_transfers: &'a [custody_pack::package::OnwardTransfer],
+    /// What the package statement says, raw; `verified` inside says whether it may be
+    /// relied on. Absent when the statement does not parse.
+    package: Option<ConditionsJson<'a>>,
 }
 
 /// One finding's structured fields plus the human message.
@@ -180,6 +174,37 @@ struct FindingJson<'a> {
     #[serde(flatten)]
     finding: &'a Finding,
     message: String,
+}
+
+/// The package statement as a receiving authority reads it before using the evidence.
+#[derive(serde::Serialize)]
+pub struct ConditionsJson<'a> {
+    /// Whether the whole package verified (only then does the statement hold).
+    verified: bool,
+    id: &'a str,
+    case: &'a str,
+    sealed_time: &'a str,
+    sender: &'a Sender,
+    recipient: &'a Recipient,
+    request: &'a RequestInfo,
+    use_limitations: &'a [String],
+    confidential: bool,
+    personal_data: &'a [String],
+    retention_until: Option<&'a str>,
+    items: Vec<ItemJson<'a>>,
+    /// Consents to onward transfer the statement states (omitted when none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    onward_transfers: &'a [custody_pack::package::OnwardTransfer],
+}
+
+/// An item in the common vocabulary: `{id, path, size, sha256, blake3}`.
+#[derive(serde::Serialize)]
+pub struct ItemJson<'a> {
+    id: &'a str,
+    path: &'a str,
+    size: u64,
+    sha256: String,
+    blake3: String,
 }
 
 /// The `--json` document of a package report.
@@ -196,15 +221,87 @@ pub fn report_json(report: &PackageReport) -> ReportJson<'_> {
             })
             .collect(),
         signers: &report.signers,
-        onward_transfers: report
+        package: report
             .statement
             .as_ref()
-            .map_or(&[], |s| s.onward_transfers.as_slice()),
+            .map(|s| conditions_json(s, report.verified)),
     }
 }
 
-/// Findings grouped, one per line, then the signers and the verdict.
-pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String> {
+pub fn conditions_json(s: &PackageStatement, verified: bool) -> ConditionsJson<'_> {
+    ConditionsJson {
+        verified,
+        id: &s.id,
+        case: &s.case,
+        sealed_time: &s.sealed_time,
+        sender: &s.sender,
+        recipient: &s.recipient,
+        request: &s.request,
+        use_limitations: &s.use_limitations,
+        confidential: s.confidential,
+        personal_data: &s.personal_data,
+        retention_until: s.retention_until.as_deref(),
+        items: s
+            .items
+            .iter()
+            .map(|i| ItemJson {
+                id: &i.id,
+                path: &i.path,
+                size: i.size,
+                sha256: custody_core::hex::encode(&i.sha256),
+                blake3: custody_core::hex::encode(&i.blake3),
+            })
+            .collect(),
+        onward_transfers: &s.onward_transfers,
+    }
+}
+
+/// Under `-v`, what was checked, step by step, on stderr.
+pub fn detail_steps(report: &PackageReport) {
+    if output::verbosity() != output::Verbosity::Verbose {
+        return;
+    }
+    if let Some(s) = &report.statement {
+        let bytes: u64 = s.items.iter().map(|i| i.size).sum();
+        let events: std::collections::BTreeSet<u64> = s
+            .items
+            .iter()
+            .flat_map(|i| i.events.iter().copied())
+            .collect();
+        output::detail(&format!(
+            "payload: {} item(s), {} hashed with SHA-256 and BLAKE3 against both manifests",
+            s.items.len(),
+            output::size(bytes)
+        ));
+        output::detail(&format!(
+            "custody history: {} event(s), each signature and inclusion proof checked against the sender checkpoint at size {}",
+            events.len(),
+            s.checkpoint.size
+        ));
+    }
+    output::detail(&format!(
+        "signatures: {} file(s), {} by a trusted, active, unrevoked key",
+        report.signers.len(),
+        report.signers.iter().filter(|s| s.counts()).count()
+    ));
+    output::detail(&format!("findings: {}", report.findings.len()));
+}
+
+/// Prints a package report: the findings (kept under `-q`), what the statement says
+/// (marked NOT VERIFIED unless the package verified), the signers, then the verdict line
+/// (kept under `-q`).
+pub fn print_report(path: &Path, report: &PackageReport) -> anyhow::Result<()> {
+    output::verdict(&findings_text(report)?)?;
+    if let Some(statement) = &report.statement {
+        output::print(&conditions_text(statement, report.verified))?;
+    }
+    output::print(&signers_text(report))?;
+    output::verdict(&verdict_text(path, report))?;
+    Ok(())
+}
+
+/// Findings grouped, one per line.
+fn findings_text(report: &PackageReport) -> anyhow::Result<String> {
     let mut text = String::new();
     let mut group: Option<FindingGroup> = None;
     for finding in &report.findings {
@@ -217,6 +314,109 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
         let shown = message.strip_prefix(&prefix).unwrap_or(&message);
         text.push_str(&output::line(&format!("  {shown}")));
     }
+    Ok(text)
+}
+
+/// What a receiving authority must know before using the evidence, aligned; every value
+/// from the package escaped.
+pub fn conditions_text(s: &PackageStatement, verified: bool) -> String {
+    let mut text = if verified {
+        format!("package {} (verified statement):\n", output::escape(&s.id))
+    } else {
+        "package statement, NOT VERIFIED (do not rely on it):\n".to_owned()
+    };
+    let or_none = |v: Option<&String>, none: &str| v.cloned().unwrap_or_else(|| none.to_owned());
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none stated".to_owned()
+        } else {
+            v.join("; ")
+        }
+    };
+    let sender = &s.sender;
+    let mut sender_text = sender.authority.clone();
+    for extra in [&sender.organisation, &sender.jurisdiction]
+        .into_iter()
+        .flatten()
+        .filter(|extra| **extra != sender.authority)
+    {
+        sender_text.push_str(&format!(", {extra}"));
+    }
+    sender_text.push_str(&format!(" (ledger {})", sender.ledger_origin));
+    let recipient = match &s.recipient.jurisdiction {
+        Some(j) => format!("{}, {j}", s.recipient.authority),
+        None => s.recipient.authority.clone(),
+    };
+    let mut rows = vec![
+        ("case", s.case.clone()),
+        ("sealed", s.sealed_time.clone()),
+        ("sender", sender_text),
+        ("recipient", recipient),
+        (
+            "request reference",
+            or_none(s.request.reference.as_ref(), "not stated"),
+        ),
+        (
+            "legal basis",
+            or_none(s.request.legal_basis.as_ref(), "not stated"),
+        ),
+    ];
+    if let Some(a) = &s.request.requesting_authority {
+        rows.push(("requesting authority", a.clone()));
+    }
+    if let Some(a) = &s.request.requested_authority {
+        rows.push(("requested authority", a.clone()));
+    }
+    rows.extend([
+        ("use limitations", list(&s.use_limitations)),
+        (
+            "confidential",
+            if s.confidential { "yes" } else { "no" }.to_owned(),
+        ),
+        ("personal data", list(&s.personal_data)),
+        (
+            "retention until",
+            or_none(s.retention_until.as_ref(), "not stated"),
+        ),
+        ("items", s.items.len().to_string()),
+    ]);
+    text.push_str(&output::fields("  ", &rows));
+    let id_width = s
+        .items
+        .iter()
+        .map(|i| i.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let path_width = s
+        .items
+        .iter()
+        .map(|i| i.path.chars().count())
+        .max()
+        .unwrap_or(0);
+    for item in &s.items {
+        text.push_str(&output::line(&format!(
+            "    {:<id_width$}  {:<path_width$}  {:>12}",
+            item.id,
+            item.path,
+            output::size(item.size)
+        )));
+    }
+    for consent in &s.onward_transfers {
+        text.push_str(&output::line(&format!(
+            "  onward transfer of {} to {} authorised by {} (reference {}, sender ledger entry {})",
+            consent.item,
+            s.recipient.authority,
+            consent.authorised_by,
+            consent.reference,
+            consent.seq
+        )));
+    }
+    text
+}
+
+/// One line per signature file.
+fn signers_text(report: &PackageReport) -> String {
+    let mut text = String::new();
     for signer in &report.signers {
         let state = match (signer.valid, signer.trusted, signer.revoked) {
             (_, _, true) => "REVOKED",
@@ -228,36 +428,30 @@ pub fn report_text(path: &Path, report: &PackageReport) -> anyhow::Result<String
             (false, true, false) => "INVALID",
             (false, false, false) => "not trusted (unchecked)",
         };
-        text.push_str(&output::line(&format!("signer {}: {state}", signer.key)));
+        let who = match &signer.full_name {
+            Some(full) => format!("{} ({full})", signer.key),
+            None => signer.key.clone(),
+        };
+        text.push_str(&output::line(&format!("signer {who}: {state}")));
     }
-    if let Some(statement) = &report.statement {
-        for consent in &statement.onward_transfers {
-            text.push_str(&output::line(&format!(
-                "onward transfer of {} to {} authorised by {} (reference {}, sender ledger entry {})",
-                consent.item,
-                statement.recipient.authority,
-                consent.authorised_by,
-                consent.reference,
-                consent.seq
-            )));
-        }
-    }
+    text
+}
+
+fn verdict_text(path: &Path, report: &PackageReport) -> String {
     let name = path.display();
     if report.verified {
         let id = report.statement.as_ref().map_or("", |s| s.id.as_str());
-        text.push_str(&output::line(&format!("{name}: VERIFIED package {id}")));
+        output::line(&format!("{name}: VERIFIED package {id}"))
     } else {
-        writeln!(
-            text,
+        output::line(&format!(
             "{name}: NOT VERIFIED ({} finding(s))",
             report.findings.len()
-        )?;
+        ))
     }
-    Ok(text)
 }
 
 fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
-    let bar = output::shared_progress(file_size(&args.path), "validating");
+    let bar = output::shared_progress(hashed_bytes(&args.path), "validating");
     let options = ValidateOptions {
         progress: Some(output::advance_shared),
         ..ValidateOptions::default()
@@ -275,7 +469,7 @@ fn run_bagit(args: &VerifyArgs) -> anyhow::Result<Outcome> {
 
 fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
     for warning in &report.warnings {
-        output::eprint(&output::line(&format!("custody: warning: {warning}")));
+        output::warn(&warning.to_string());
     }
     if args.json {
         let value = serde_json::json!({
@@ -302,7 +496,7 @@ fn render_bagit(args: &VerifyArgs, report: &BagReport) -> anyhow::Result<()> {
             report.errors.len()
         )?;
     }
-    output::print(&text)?;
+    output::verdict(&text)?;
     Ok(())
 }
 
@@ -320,11 +514,153 @@ fn findings_json(findings: &[bagit::BagFinding]) -> anyhow::Result<Vec<serde_jso
         .collect()
 }
 
-/// The size of a file, for a progress bar's length (0 for a directory or an unreadable path:
-/// the bar then just counts).
-pub fn file_size(path: &std::path::Path) -> u64 {
-    std::fs::metadata(path)
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .map_or(0, |m| m.len())
+/// The bytes verifying the ZIP archive at `path` hashes, for a progress bar's length: the
+/// uncompressed sizes of its entries, less the tag manifests and signatures (which no
+/// manifest lists). The library reports progress in uncompressed bytes, so a total taken
+/// from the file size ran past 100% on a compressed package. `None` (a bar without total)
+/// for a directory, an archive that does not scan, or when no bar is shown (the central
+/// directory is then not read a second time). Only the bar's length rests on this.
+pub fn hashed_bytes(path: &Path) -> Option<u64> {
+    if !output::progress_visible() {
+        return None;
+    }
+    package_hashed_bytes(path)
+}
+
+fn package_hashed_bytes(path: &Path) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let scanner = ZipScanner::new(file, &ScanLimits::default()).ok()?;
+    let total = scanner
+        .entries()
+        .iter()
+        .filter(|e| {
+            let inner = e.name.split_once('/').map_or("", |(_, rest)| rest);
+            !inner.starts_with("tagmanifest-") && !inner.starts_with("custody/signatures/")
+        })
+        .try_fold(0u64, |sum, e| sum.checked_add(e.uncompressed_size))?;
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use custody_core::keys::{ActorInfo, Identity};
+    use custody_pack::package::{Recipient, RequestInfo};
+    use custody_pack::seal::{seal, SealRequest, SenderInfo};
+    use custody_pack::verify::{verify_package, TrustedKey, VerifyOptions};
+    use custody_pack::zipwrite::Compression;
+    use custody_store::acquisition::Acquisition;
+    use custody_store::{EventDraft, EventFields, EventKind, Ledger};
+
+    use super::*;
+
+    static HASHED: AtomicU64 = AtomicU64::new(0);
+
+    fn count(bytes: u64) {
+        HASHED.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The bar's total counts exactly the bytes verification reports, stored or deflated
+    /// (a total taken from the package size ran past 100% on a compressed package).
+    #[test]
+    fn progress_total_counts_the_bytes_verification_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let officer = Identity::from_seed(ActorInfo::named("officer@example.fr"), [1; 32]).unwrap();
+        let log = Identity::from_seed(ActorInfo::named("ledger.example.fr"), [2; 32]).unwrap();
+        let mut ledger = Ledger::init(
+            &dir.path().join("l.db"),
+            "ledger.example.fr/custody",
+            &officer,
+            &log,
+        )
+        .unwrap();
+        // Compressible bytes, so the deflated package is much smaller than its payload.
+        let evidence = dir.path().join("log.txt");
+        let text: String = (0..40_000u64)
+            .map(|i| format!("2026-03-01 call {:010}\n", i * 7919 % 1_000_003))
+            .collect();
+        std::fs::write(&evidence, text).unwrap();
+        let acquired = Acquisition::plan(&evidence)
+            .unwrap()
+            .hash(&mut |_| {})
+            .unwrap();
+        ledger
+            .append_batch(
+                vec![
+                    EventDraft::new(EventKind::CaseOpened, "2026-03-01T09:00:00Z").case("C-1"),
+                    EventDraft::new(EventKind::Acquired, "2026-03-01T09:00:00Z")
+                        .case("C-1")
+                        .item("C-1-1")
+                        .fields(EventFields {
+                            evidence: Some(acquired),
+                            ..EventFields::default()
+                        }),
+                ],
+                &officer,
+                &log,
+            )
+            .unwrap();
+        for compression in [Compression::Stored, Compression::Deflate] {
+            let out = dir.path().join(format!("{compression:?}.zip"));
+            let request = SealRequest {
+                case: "C-1".into(),
+                id: None,
+                items: vec!["C-1-1".into()],
+                files: BTreeMap::from([("C-1-1".into(), evidence.clone())]),
+                sender: SenderInfo {
+                    authority: "Parquet de Paris".into(),
+                    organisation: None,
+                    jurisdiction: None,
+                },
+                recipient: Recipient {
+                    authority: "Staatsanwaltschaft Berlin".into(),
+                    jurisdiction: None,
+                },
+                request: RequestInfo::default(),
+                use_limitations: vec![],
+                confidential: false,
+                personal_data: vec![],
+                retention_until: None,
+                sealed_time: time::macros::datetime!(2026-03-02 12:00:00 UTC),
+                claimed_time: "2026-03-02T12:00:00Z".into(),
+                compression,
+            };
+            seal(
+                &mut ledger,
+                request,
+                &officer,
+                std::slice::from_ref(&officer),
+                &log,
+                &out,
+                &mut |_| {},
+            )
+            .unwrap();
+            HASHED.store(0, Ordering::Relaxed);
+            let options = VerifyOptions {
+                trusted: vec![TrustedKey::Public(officer.public_key())],
+                bag: ValidateOptions {
+                    progress: Some(count),
+                    ..ValidateOptions::default()
+                },
+                ..VerifyOptions::default()
+            };
+            let report = verify_package(&out, &options).unwrap();
+            assert!(report.verified, "{:?}", report.findings);
+            let reported = HASHED.load(Ordering::Relaxed);
+            assert!(reported > 1_000_000, "{reported}");
+            if compression == Compression::Deflate {
+                assert!(std::fs::metadata(&out).unwrap().len() < reported / 2);
+            }
+            assert_eq!(
+                package_hashed_bytes(&out),
+                Some(reported),
+                "{compression:?}"
+            );
+        }
+    }
 }

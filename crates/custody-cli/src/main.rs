@@ -18,18 +18,39 @@ mod cmd_log;
 mod cmd_proof;
 mod cmd_receive;
 mod cmd_seal;
+mod cmd_trust;
 mod cmd_verify;
 mod ledger_opts;
 mod output;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// The exit codes, shown in the top-level help and in every command that verifies.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  verified / done
+  1  verification ran and failed (tampering, mismatch, untrusted or revoked signer)
+  2  could not run: usage error, malformed or unreadable input, I/O error";
 
 /// Chain-of-custody ledger and evidence packages for electronic evidence.
 #[derive(Parser)]
-#[command(name = "custody", version, about, propagate_version = true)]
-struct Cli {
+#[command(
+    name = "custody",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// Print only errors and a verification's verdict line (nothing else on success); no
+    /// progress bar.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print per-step detail on stderr.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,20 +82,34 @@ enum Command {
     #[command(subcommand)]
     Prove(cmd_proof::ProveCommand),
     /// Check a proof offline against a signed checkpoint and the log's verifier key.
+    #[command(after_help = EXIT_CODES)]
     VerifyProof(cmd_proof::VerifyProofArgs),
     /// Verify, reindex and export from a ledger.
     #[command(subcommand)]
     Ledger(cmd_ledger::LedgerCommand),
     /// Verify a package, or with --bagit a plain BagIt bag (directory or ZIP).
+    #[command(after_help = EXIT_CODES)]
     Verify(cmd_verify::VerifyArgs),
     /// Verify a package, extract it, record it as received and write a signed receipt.
+    #[command(after_help = EXIT_CODES)]
     Receive(Box<cmd_receive::ReceiveArgs>),
     /// Seal ledger items into a signed evidence package for another authority.
     Seal(Box<cmd_seal::SealArgs>),
     /// Add a signature to a sealed package, leaving everything else unchanged.
     Countersign(cmd_countersign::CountersignArgs),
     /// Record a receiving authority's receipt and keep its cosigned checkpoint.
+    #[command(after_help = EXIT_CODES)]
     Acknowledge(cmd_acknowledge::AcknowledgeArgs),
+    /// Keep the keys of foreign authorities this authority trusts (the trust store).
+    #[command(subcommand)]
+    Trust(cmd_trust::TrustCommand),
+    /// Print a shell completion script (e.g. `custody completions bash > /etc/bash_completion.d/custody`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `custody man > custody.1`.
+    Man,
 }
 
 /// What a command concluded, beyond "it ran".
@@ -105,11 +140,38 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Seal(args) => cmd_seal::run(*args),
         Command::Countersign(args) => cmd_countersign::run(args),
         Command::Acknowledge(args) => cmd_acknowledge::run(args),
+        Command::Trust(cmd) => cmd_trust::run(cmd),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "custody", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            write_stdout(&out)
+        }
     }
+}
+
+/// Generated text (a completion script, a man page) exactly as generated.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<Outcome> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(Outcome::Ok)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::set_verbosity(if cli.quiet {
+        output::Verbosity::Quiet
+    } else if cli.verbose {
+        output::Verbosity::Verbose
+    } else {
+        output::Verbosity::Normal
+    });
     match run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),

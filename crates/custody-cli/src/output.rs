@@ -9,9 +9,17 @@
 //! are escaped whole by [`line`] (so a newline inside a value cannot end the line), and
 //! [`print`] / [`eprint`] escape whatever reaches them line by line. `--json` output is
 //! written by [`print_json`] with the raw values (JSON string escaping applies there).
+//!
+//! How much a command says is one process-wide [`Verbosity`], set once from `-q` / `-v`:
+//! [`print`] is the ordinary output (silent under `-q`), [`verdict`] the one line a
+//! verifying command always prints, [`warn`] a warning on stderr (silent under `-q`),
+//! [`detail`] per-step detail on stderr (only under `-v`); errors ([`eprint`]) and `--json`
+//! documents are always written. Progress bars appear only on a terminal and never under
+//! `-q`.
 
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -96,10 +104,90 @@ fn escape_lines(text: &str) -> Cow<'_, str> {
     Cow::Owned(escaped.join("\n"))
 }
 
+/// How much a command prints, from the global `-q` / `-v` flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `-q`: errors and a verifying command's verdict line only; nothing else on success.
+    Quiet,
+    /// The default.
+    Normal,
+    /// `-v`: also per-step detail on stderr.
+    Verbose,
+}
+
+static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+
+/// Sets the process-wide verbosity (once, from the command line).
+pub fn set_verbosity(verbosity: Verbosity) {
+    VERBOSITY.store(verbosity as u8, Ordering::Relaxed);
+}
+
+/// The process-wide verbosity.
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        2 => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    }
+}
+
 /// Writes `text` to stdout, each line escaped for the terminal, returning the I/O error (so a
-/// broken pipe ends the command quietly).
+/// broken pipe ends the command quietly). Nothing under `-q`.
 pub fn print(text: &str) -> io::Result<()> {
+    if verbosity() == Verbosity::Quiet {
+        return Ok(());
+    }
     print_raw(&escape_lines(text))
+}
+
+/// Writes a verifying command's verdict to stdout, escaped as [`print`] does: the one line
+/// that `-q` keeps.
+pub fn verdict(text: &str) -> io::Result<()> {
+    print_raw(&escape_lines(text))
+}
+
+/// `custody: warning: <text>` on stderr, escaped; nothing under `-q`.
+pub fn warn(text: &str) {
+    if verbosity() != Verbosity::Quiet {
+        eprint(&line(&format!("custody: warning: {text}")));
+    }
+}
+
+/// Per-step detail on stderr, escaped; only under `-v`.
+pub fn detail(text: &str) {
+    if verbosity() == Verbosity::Verbose {
+        eprint(&line(text));
+    }
+}
+
+/// A byte count for people: `512 B`, or `1.5 MiB (1572864 bytes)` (the exact count kept).
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    // Display only: the exact count follows in parentheses.
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {} ({bytes} bytes)", UNITS[unit])
+}
+
+/// `label: value` lines with the values aligned in one column, each line escaped whole
+/// (values come from ledgers and packages). Labels are the command's own words.
+pub fn fields(indent: &str, rows: &[(&str, String)]) -> String {
+    let width = rows
+        .iter()
+        .map(|(label, _)| label.chars().count() + 1)
+        .max()
+        .unwrap_or(0);
+    rows.iter()
+        .map(|(label, value)| line(&format!("{indent}{:<width$} {value}", format!("{label}:"))))
+        .collect()
 }
 
 /// Writes a message to stderr, escaped for the terminal as [`print`] does.
@@ -128,11 +216,37 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 static SHARED_BAR: std::sync::OnceLock<ProgressBar> = std::sync::OnceLock::new();
 
 /// A byte-count progress bar that [`advance_shared`] moves: for library work that reports
-/// progress through a plain function (one such bar per process).
-pub fn shared_progress(total: u64, label: &str) -> ProgressBar {
+/// progress through a plain function (one such bar per process). `total` must count the
+/// same bytes the library reports; `None` when that is not known beforehand (the bar then
+/// counts without a total).
+pub fn shared_progress(total: Option<u64>, label: &str) -> ProgressBar {
     SHARED_BAR
-        .get_or_init(|| byte_progress(total, label))
+        .get_or_init(|| match total {
+            Some(total) => byte_progress(total, label),
+            None => byte_counter(label),
+        })
         .clone()
+}
+
+/// Whether a progress bar would be shown (stderr is a terminal and `-q` is not given):
+/// work done only to size a bar is skipped otherwise.
+pub fn progress_visible() -> bool {
+    verbosity() != Verbosity::Quiet && io::stderr().is_terminal()
+}
+
+/// A byte counter without a total, for work whose size is not known beforehand; hidden
+/// as [`byte_progress`] is.
+pub fn byte_counter(label: &str) -> ProgressBar {
+    if !progress_visible() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::no_length();
+    bar.set_style(
+        ProgressStyle::with_template("{msg:30!} {bytes} {binary_bytes_per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(label.to_owned());
+    bar
 }
 
 /// Moves the bar made by [`shared_progress`], if any, by `bytes`.
@@ -142,9 +256,10 @@ pub fn advance_shared(bytes: u64) {
     }
 }
 
-/// A byte-count progress bar on stderr when stderr is a terminal; hidden otherwise.
+/// A byte-count progress bar on stderr when stderr is a terminal and `-q` is not given;
+/// hidden otherwise. Its total and its position must count the same bytes.
 pub fn byte_progress(total: u64, label: &str) -> ProgressBar {
-    if !io::stderr().is_terminal() {
+    if !progress_visible() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
@@ -209,6 +324,30 @@ mod tests {
         }
         // Visible text in any script is kept as it is.
         assert_eq!(escape("Préfecture — 東京 ✓"), "Préfecture — 東京 ✓");
+    }
+
+    #[test]
+    fn sizes_keep_the_exact_count() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(1024), "1.0 KiB (1024 bytes)");
+        assert_eq!(size(314_572_800), "300.0 MiB (314572800 bytes)");
+        assert_eq!(size(u64::MAX), "16.0 EiB (18446744073709551615 bytes)");
+    }
+
+    #[test]
+    fn fields_are_aligned_and_escaped() {
+        let text = fields(
+            "  ",
+            &[
+                ("sender", "Parquet de Paris".to_owned()),
+                ("use limitations", "a\nb".to_owned()),
+            ],
+        );
+        assert_eq!(
+            text,
+            "  sender:          Parquet de Paris\n  use limitations: a\\u{a}b\n"
+        );
     }
 
     #[test]

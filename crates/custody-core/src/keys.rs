@@ -19,7 +19,15 @@ pub struct ActorInfo {
     /// ISO 3166-1 alpha-2 country code, upper case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jurisdiction: Option<String>,
+    /// The holder's full name as people write it (spaces, diacritics, any script), e.g.
+    /// "Émilie Durand-Noël": one line, no control characters, at most
+    /// [`MAX_FULL_NAME_BYTES`] bytes. Absent in entries written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
 }
+
+/// The longest full name accepted, in bytes of UTF-8.
+pub const MAX_FULL_NAME_BYTES: usize = 256;
 
 impl ActorInfo {
     /// An actor with only a name.
@@ -29,7 +37,13 @@ impl ActorInfo {
             role: None,
             organisation: None,
             jurisdiction: None,
+            full_name: None,
         }
+    }
+
+    /// The full name when there is one, else the key name: how to show the holder.
+    pub fn display_name(&self) -> &str {
+        self.full_name.as_deref().unwrap_or(&self.name)
     }
 
     /// Checks the name (see [`validate_key_name`]) and the jurisdiction (two ASCII capitals).
@@ -45,6 +59,15 @@ impl ActorInfo {
         }
         if let Some(code) = &self.jurisdiction {
             validate_jurisdiction(code)?;
+        }
+        if let Some(full) = &self.full_name {
+            validate_header_value("full name", full)?;
+            if full.len() > MAX_FULL_NAME_BYTES {
+                return Err(KeyError::InvalidField {
+                    field: "full name",
+                    reason: "it is longer than 256 bytes",
+                });
+            }
         }
         Ok(())
     }
@@ -205,6 +228,7 @@ const HEADER_NAME: &str = "Custody-Name";
 const HEADER_ROLE: &str = "Custody-Role";
 const HEADER_ORG: &str = "Custody-Organisation";
 const HEADER_JURISDICTION: &str = "Custody-Jurisdiction";
+const HEADER_FULL_NAME: &str = "Custody-Full-Name";
 const PEM_BEGIN: &str = "-----BEGIN ";
 
 fn malformed(what: &'static str, reason: impl std::fmt::Display) -> KeyError {
@@ -234,6 +258,13 @@ impl Identity {
     /// The holder.
     pub fn info(&self) -> &ActorInfo {
         &self.info
+    }
+
+    /// The same key held by `info` (checked as [`Identity::generate`] checks it), e.g. with
+    /// a full name given when the holder is enrolled.
+    pub fn with_info(self, info: ActorInfo) -> Result<Identity, KeyError> {
+        info.validate()?;
+        Ok(Identity { info, ..self })
     }
 
     /// The Ed25519 signing key.
@@ -290,6 +321,9 @@ impl Identity {
         }
         if let Some(code) = &self.info.jurisdiction {
             header(HEADER_JURISDICTION, code);
+        }
+        if let Some(full) = &self.info.full_name {
+            header(HEADER_FULL_NAME, full);
         }
         // PKCS#8 v1 (RFC 8410 §7): the seed only, which is what OpenSSL itself writes.
         let bytes = ed25519_dalek::pkcs8::KeypairBytes {
@@ -437,7 +471,8 @@ fn parse_headers(text: &str) -> Result<ActorInfo, KeyError> {
             HEADER_ROLE => &mut info.role,
             HEADER_ORG => &mut info.organisation,
             HEADER_JURISDICTION => &mut info.jurisdiction,
-            _ => return Err(err("unknown header (expected Custody-Name, Custody-Role, Custody-Organisation or Custody-Jurisdiction)")),
+            HEADER_FULL_NAME => &mut info.full_name,
+            _ => return Err(err("unknown header (expected Custody-Name, Custody-Role, Custody-Organisation, Custody-Jurisdiction or Custody-Full-Name)")),
         };
         if slot.is_some() {
             return Err(err("header appears twice"));

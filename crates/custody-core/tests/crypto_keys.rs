@@ -11,6 +11,7 @@ fn info() -> ActorInfo {
         role: Some("investigator".into()),
         organisation: Some("Police judiciaire, Lyon".into()),
         jurisdiction: Some("FR".into()),
+        full_name: None,
     }
 }
 
@@ -180,4 +181,57 @@ fn fixture_keys_match_their_published_verifier_keys() {
         checked += 1;
     }
     assert!(checked >= 3, "expected the fixture keys, found {checked}");
+}
+
+#[test]
+fn full_name_travels_in_the_key_file() {
+    let mut info = info();
+    info.full_name = Some("Émilie Durand-Noël 杜兰".into());
+    let id = Identity::generate(info.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.key");
+    id.save(&path).unwrap();
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("Custody-Full-Name: Émilie Durand-Noël 杜兰\n"));
+    assert_eq!(Identity::load(&path).unwrap().info(), &info);
+    assert_eq!(info.display_name(), "Émilie Durand-Noël 杜兰");
+    assert_eq!(ActorInfo::named("k").display_name(), "k");
+}
+
+#[test]
+fn fail_full_name_with_controls_or_over_the_limit() {
+    let at_limit = ActorInfo {
+        full_name: Some("é".repeat(custody_core::keys::MAX_FULL_NAME_BYTES / 2)),
+        ..info()
+    };
+    at_limit.validate().unwrap();
+    for bad in [
+        "é".repeat(custody_core::keys::MAX_FULL_NAME_BYTES / 2) + "x",
+        "Ann\nVERIFIED".to_owned(),
+        "Ann\u{1b}[2J".to_owned(),
+        " Ann".to_owned(),
+        String::new(),
+    ] {
+        let info = ActorInfo {
+            full_name: Some(bad.clone()),
+            ..info()
+        };
+        assert!(
+            matches!(
+                info.validate(),
+                Err(KeyError::InvalidField {
+                    field: "full name",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+    let id = Identity::generate(info()).unwrap();
+    let bad = ActorInfo {
+        full_name: Some("a\nb".into()),
+        ..info()
+    };
+    assert!(id.with_info(bad).is_err());
 }

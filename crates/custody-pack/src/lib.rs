@@ -13,7 +13,8 @@
 //! * [`receive`]: verifying, extracting and recording a package, and answering with a
 //!   receipt;
 //! * [`receipt`], [`acknowledge`]: the receiving authority's receipt and its import into
-//!   the sender's ledger.
+//!   the sender's ledger;
+//! * [`trust`]: the trust store of foreign authorities' keys.
 //!
 //! `docs/package.md` specifies the package format.
 #![deny(missing_docs)]
@@ -29,6 +30,7 @@ pub mod package;
 pub mod receipt;
 pub mod receive;
 pub mod seal;
+pub mod trust;
 pub mod verify;
 pub mod zipscan;
 pub mod zipwrite;

@@ -475,16 +475,16 @@ fn stream_payload(
     // A file that grew since acquisition is read one byte past its acquired size, enough to
     // tell it differs, and never enough to overrun the entry's declared size class.
     let source = std::io::Read::take(source, file.expected.size.saturating_add(1));
-    let mut here = 0u64;
+    // `add_entry` reports the entry's running total, not an increment: adding it up again
+    // counted a 300 MiB item as tens of GiB.
     let found = writer
         .add_entry(
             &layout::entry_name(id, &file.bag_path),
             source,
             Some(file.expected.size),
-            &mut |n| {
-                here += n;
+            &mut |entry_done| {
                 progress(SealProgress {
-                    done: done + here,
+                    done: done.saturating_add(entry_done),
                     total,
                 });
             },

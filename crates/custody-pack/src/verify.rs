@@ -83,6 +83,10 @@ pub struct SignerStatus {
     /// Whether the key was active in the sender ledger at the package's checkpoint:
     /// enrolled by an included entry, and neither rotated out nor revoked by one.
     pub active: bool,
+    /// The holder's full name, as the included entry that enrolled the key records it
+    /// (only from a validly signed entry by an enrolled key; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
 }
 
 impl SignerStatus {

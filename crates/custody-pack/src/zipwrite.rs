@@ -203,6 +203,8 @@ impl PackageWriter {
     /// Streams `reader` into a new entry `name`, hashing as it goes. `size_hint` is the
     /// expected length; `None` or a large one makes the entry ZIP64. A hint smaller than
     /// 4 GiB for a source that turns out larger fails the entry (and the package).
+    /// `progress` is called with the running total of this entry's bytes read so far (as
+    /// [`copy_and_hash`] reports it), never with an increment.
     pub fn add_entry<R: Read>(
         &mut self,
         name: &str,

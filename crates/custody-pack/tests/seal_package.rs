@@ -478,3 +478,37 @@ fn fail_seal_path_beyond_the_depth_limit_writes_nothing() {
     assert_eq!(fs::read_dir(s.dir.path().join("out")).unwrap().count(), 0);
     assert_eq!(ledger.size().unwrap(), size, "nothing recorded");
 }
+
+/// Progress counts the same bytes as its total: an item of several hashing chunks once
+/// showed tens of GiB done out of a few MiB, because each running total was added up again.
+#[test]
+fn seal_progress_counts_each_payload_byte_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = custody_core::hash::CHUNK_SIZE * 3 + 12_345;
+    let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let common::Sender {
+        mut ledger,
+        officer,
+        log,
+    } = common::sender_with_one_item(dir.path(), "ledger.db", "C-9", "big.bin", &bytes);
+    let mut req = common::seal_request(dir.path());
+    req.case = "C-9".into();
+    req.items = vec!["C-9-1".into()];
+    req.files = BTreeMap::from([("C-9-1".into(), dir.path().join("big.bin"))]);
+    let mut seen = Vec::new();
+    seal(
+        &mut ledger,
+        req,
+        &officer,
+        std::slice::from_ref(&officer),
+        &log,
+        &dir.path().join("out.zip"),
+        &mut |p| seen.push((p.done, p.total)),
+    )
+    .unwrap();
+    assert!(seen.len() > 1, "{seen:?}");
+    assert!(seen.iter().all(|&(_, total)| total == size as u64));
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+    assert!(seen.iter().all(|&(done, total)| done <= total), "{seen:?}");
+    assert_eq!(seen.last().map(|p| p.0), Some(size as u64));
+}

@@ -18,6 +18,7 @@ fn identity(name: &str, seed: u8) -> Identity {
         role: None,
         organisation: None,
         jurisdiction: None,
+        full_name: None,
     };
     Identity::from_seed(info, [seed; 32]).expect("seed")
 }

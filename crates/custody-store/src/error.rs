@@ -271,6 +271,21 @@ pub enum StoreError {
     /// No checkpoint has been stored (an empty or damaged ledger).
     #[error("the ledger has no checkpoint")]
     NoCheckpoint,
+    /// No signed checkpoint is stored for this tree size.
+    #[error("no checkpoint at size {size} is stored (the ledger holds {ledger_size} entries; a checkpoint is signed after each append or batch)")]
+    NoCheckpointAt {
+        /// The size asked for.
+        size: u64,
+        /// Entries present.
+        ledger_size: u64,
+    },
+    /// The checkpoint stored for this size is not the log's signed checkpoint of the
+    /// verified entries.
+    #[error("the checkpoint stored at size {size} does not verify against the log key and the entries: the ledger was altered (run `custody ledger verify`)")]
+    BadStoredCheckpoint {
+        /// The size.
+        size: u64,
+    },
     /// An entry the ledger's decisions would rest on does not verify; nothing was decided.
     #[error("{finding}; refusing to decide from this ledger (run `custody ledger verify`)")]
     UnverifiedEntry {

@@ -40,6 +40,8 @@ fn actor_from_row(row: &Row<'_>) -> RowResult<ActorRecord> {
         role: row.get(2)?,
         organisation: row.get(3)?,
         jurisdiction: row.get(4)?,
+        // Not in the index (schema 1); see `crate::truth` for the actors' full names.
+        full_name: None,
         enrolled_seq: row.get(5)?,
         status,
     }))

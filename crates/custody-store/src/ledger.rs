@@ -733,6 +733,34 @@ impl Ledger {
             .map_err(self.err())
     }
 
+    /// The signed checkpoint stored for exactly `size` entries, verified: signed by the log
+    /// key, of this origin and size, and with the root of the verified entries' first
+    /// `size` leaves. For handing out an older checkpoint (`custody checkpoint --size`).
+    pub fn signed_checkpoint_at(&self, size: u64) -> Result<(Checkpoint, String), StoreError> {
+        let ledger_size = self.truth()?.size();
+        let note = if size <= ledger_size {
+            self.checkpoint_at(size)?
+        } else {
+            None
+        };
+        let Some(note) = note else {
+            return Err(StoreError::NoCheckpointAt { size, ledger_size });
+        };
+        let bad = StoreError::BadStoredCheckpoint { size };
+        let Ok((checkpoint, _, _)) =
+            Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key))
+        else {
+            return Err(bad);
+        };
+        if checkpoint.size != size || checkpoint.origin != self.origin {
+            return Err(bad);
+        }
+        if self.root_at(size)? != checkpoint.root {
+            return Err(bad);
+        }
+        Ok((checkpoint, note))
+    }
+
     /// Merkle tree hash of the first `size` entries: read from the stored nodes and shown
     /// to be a prefix of the verified tree by a consistency proof, so a node changed with
     /// SQL is an error, never an answer.

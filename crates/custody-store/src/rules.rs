@@ -29,6 +29,9 @@ pub struct ActorRecord {
     pub organisation: Option<String>,
     /// ISO 3166-1 alpha-2 jurisdiction.
     pub jurisdiction: Option<String>,
+    /// The holder's full name, as the enrolling (or rotating) entry records it. Not kept in
+    /// the `actors` index table.
+    pub full_name: Option<String>,
     /// The event that enrolled the key.
     pub enrolled_seq: u64,
     /// Whether the key may still sign.
@@ -546,6 +549,7 @@ impl State {
                         role: info.role.clone(),
                         organisation: info.organisation.clone(),
                         jurisdiction: info.jurisdiction.clone(),
+                        full_name: info.full_name.clone(),
                         enrolled_seq: seq,
                         status: ActorStatus::Active,
                     });
@@ -565,6 +569,7 @@ impl State {
                     new.role = info.role.clone();
                     new.organisation = info.organisation.clone();
                     new.jurisdiction = info.jurisdiction.clone();
+                    new.full_name = info.full_name.clone();
                 }
                 new.key = key.clone();
                 new.enrolled_seq = seq;

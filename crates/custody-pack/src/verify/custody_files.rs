@@ -363,6 +363,7 @@ fn check_signatures(
             valid: false,
             revoked: false,
             active: false,
+            full_name: key.and_then(|k| history.full_name(&k)).map(str::to_owned),
         };
         let Some(bytes) = reader.read(bag, &path, FindingGroup::Signature) else {
             statuses.push(status);

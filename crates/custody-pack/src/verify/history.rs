@@ -84,12 +84,22 @@ pub(super) struct History {
     enrolled: Vec<PublicKey>,
     /// Key (hex) → its standing after the last included entry.
     standing: HashMap<String, KeyStanding>,
+    /// Key (hex) → the holder's full name, as the validly signed included entry that
+    /// enrolled the key records it (a rotation without `actor_info` keeps the old key's).
+    full_names: HashMap<String, String>,
 }
 
 impl History {
     /// Keys the package's entries enrol (to recognise signers not in the trust store).
     pub fn enrolled_keys(&self) -> impl Iterator<Item = PublicKey> + '_ {
         self.enrolled.iter().copied()
+    }
+
+    /// The holder's full name, if the included entry that enrolled `key` records one.
+    pub fn full_name(&self, key: &PublicKey) -> Option<&str> {
+        self.full_names
+            .get(&hex::encode(&key.to_bytes()))
+            .map(String::as_str)
     }
 
     /// The seq of the included `key-revoked` entry revoking `key`, if any.
@@ -287,6 +297,7 @@ pub(super) fn check(
         entries: BTreeMap::new(),
         enrolled: Vec::new(),
         standing: HashMap::new(),
+        full_names: HashMap::new(),
     };
     let mut leaves: BTreeMap<u64, Hash> = BTreeMap::new();
     let event_paths: Vec<(u64, String)> = bag
@@ -384,6 +395,7 @@ fn check_signers(
             states.entry(key.clone()).or_insert(KeyStanding::Active);
         }
     };
+    let mut full_names: HashMap<String, String> = HashMap::new();
     let mut log_key_entry = None;
     for (&seq, entry) in &history.entries {
         let event = &entry.signed.event;
@@ -412,13 +424,46 @@ fn check_signers(
         if !entry.signature_ok || problem.is_some() {
             continue;
         }
+        let info_full_name = event
+            .fields
+            .actor_info
+            .as_ref()
+            .map(|info| info.full_name.clone());
+        let name_key = |names: &mut HashMap<String, String>, key: &Option<String>, full| {
+            if let (Some(key), Some(full)) = (key, full) {
+                names.entry(key.clone()).or_insert(full);
+            }
+        };
         match event.kind {
             EventKind::LedgerInitialised if initialises => {
                 enrol(&mut states, &Some(event.actor.clone()));
+                name_key(
+                    &mut full_names,
+                    &Some(event.actor.clone()),
+                    info_full_name.flatten(),
+                );
             }
-            EventKind::ActorEnrolled => enrol(&mut states, &event.fields.public_key),
+            EventKind::ActorEnrolled => {
+                if !states.contains_key(event.fields.public_key.as_deref().unwrap_or("")) {
+                    name_key(
+                        &mut full_names,
+                        &event.fields.public_key,
+                        info_full_name.flatten(),
+                    );
+                }
+                enrol(&mut states, &event.fields.public_key);
+            }
             EventKind::KeyRotated => {
                 states.insert(event.actor.clone(), KeyStanding::Rotated { seq });
+                let new_key_is_new =
+                    !states.contains_key(event.fields.public_key.as_deref().unwrap_or(""));
+                let full = match info_full_name {
+                    Some(full) => full,
+                    None => full_names.get(&event.actor).cloned(),
+                };
+                if new_key_is_new {
+                    name_key(&mut full_names, &event.fields.public_key, full);
+                }
                 enrol(&mut states, &event.fields.public_key);
             }
             EventKind::KeyRevoked => {
@@ -432,6 +477,7 @@ fn check_signers(
     }
     history.enrolled = states.keys().filter_map(|k| parse_key(k)).collect();
     history.standing = states;
+    history.full_names = full_names;
     let Some(statement) = statement else {
         return;
     };
@@ -672,6 +718,7 @@ mod tests {
             entries: entries.into_iter().collect(),
             enrolled: Vec::new(),
             standing: HashMap::new(),
+            full_names: HashMap::new(),
         };
         let mut findings = Vec::new();
         check_signers(&mut history, None, &mut findings);

@@ -17,6 +17,7 @@ pub fn identity(name: &str, seed: u8) -> Identity {
             role: Some("investigator".to_owned()),
             organisation: Some("Police judiciaire".to_owned()),
             jurisdiction: Some("FR".to_owned()),
+            full_name: None,
         },
         [seed; 32],
     )
