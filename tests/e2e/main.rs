@@ -6,6 +6,7 @@ mod cli;
 mod harness;
 mod hash;
 mod interop;
+mod items;
 mod key;
 mod killed;
 mod ledger;

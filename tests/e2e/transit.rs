@@ -52,6 +52,11 @@ fn sender() -> Sandbox {
 
 /// `custody seal` of C-1-1 from the sender ledger to the receiver, with conditions.
 fn seal(sb: &Sandbox, out: &str, extra: &[&str]) -> Run {
+    seal_retained_until(sb, out, "2030-12-31", extra)
+}
+
+/// As [`seal`], with the retention date given.
+fn seal_retained_until(sb: &Sandbox, out: &str, retention: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "seal",
         "C-1-1",
@@ -73,7 +78,7 @@ fn seal(sb: &Sandbox, out: &str, extra: &[&str]) -> Run {
         "--personal-data",
         "communications",
         "--retention-until",
-        "2030-12-31",
+        retention,
     ];
     args.extend_from_slice(extra);
     custody(sb, &args)
@@ -672,4 +677,83 @@ fn trust_store_holds_recipients_that_seal_encrypts_to_by_name() {
         run.stderr
     );
     assert!(!sb.path("other.age").exists());
+}
+
+#[test]
+fn item_list_and_show_flag_a_received_item_past_its_retention_date() {
+    let sb = sender();
+    seal_retained_until(&sb, "pkg.zip", "2020-01-31", &[]).expect(0);
+    receiver(&sb);
+    std::fs::create_dir(sb.path("evidence")).unwrap();
+    custody(
+        &sb,
+        &[
+            "receive",
+            "pkg.zip",
+            "--into",
+            "evidence/PKG-1",
+            "--trust",
+            "officer.pub",
+            "--ledger",
+            "recv.db",
+            "--key",
+            "clerk.key",
+        ],
+    )
+    .expect(0);
+    let list = custody(&sb, &["item", "list", "--ledger", "recv.db"]).expect(0);
+    assert!(list.stdout.contains("PAST RETENTION"), "{}", list.stdout);
+    let show = custody(&sb, &["item", "show", "C-1-1", "--ledger", "recv.db"]).expect(0);
+    for expected in [
+        "use limitations",
+        "only for case C-1",
+        "personal data",
+        "communications",
+        "2020-01-31 (PAST RETENTION)",
+    ] {
+        assert!(
+            show.stdout.contains(expected),
+            "{expected}: {}",
+            show.stdout
+        );
+    }
+    let json = custody(
+        &sb,
+        &["item", "show", "C-1-1", "--ledger", "recv.db", "--json"],
+    )
+    .expect(0)
+    .json();
+    assert_eq!(json["past_retention"], true);
+    assert_eq!(
+        json["received"]["conditions"]["retention_until"],
+        "2020-01-31"
+    );
+    // Once destroyed (with method and authority), it is no longer flagged.
+    let time = received_time(&sb);
+    custody(
+        &sb,
+        &[
+            "event",
+            "C-1-1",
+            "destroyed",
+            "--ledger",
+            "recv.db",
+            "--key",
+            "clerk.key",
+            "--claimed-time",
+            &time,
+            "--method",
+            "secure erase",
+            "--authority",
+            "order 9",
+        ],
+    )
+    .expect(0);
+    let json = custody(
+        &sb,
+        &["item", "show", "C-1-1", "--ledger", "recv.db", "--json"],
+    )
+    .expect(0)
+    .json();
+    assert_eq!(json["past_retention"], false);
 }

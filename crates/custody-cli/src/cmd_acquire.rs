@@ -6,6 +6,7 @@ use anyhow::Context;
 use custody_store::acquisition::{next_item_id, Acquisition};
 use custody_store::{EventDraft, EventFields, EventKind, Evidence};
 
+use crate::cmd_event::FormArgs;
 use crate::ledger_opts::{now_rfc3339, LedgerArg, Session, SignerArgs};
 use crate::{output, Outcome};
 
@@ -39,6 +40,8 @@ pub struct AcquireArgs {
     /// When it was acquired (RFC 3339 with offset) [default: now]
     #[arg(long)]
     claimed_time: Option<String>,
+    #[command(flatten)]
+    form: Box<FormArgs>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -73,16 +76,18 @@ pub fn run(args: AcquireArgs) -> anyhow::Result<Outcome> {
         .iter()
         .zip(&evidence)
         .map(|(id, ev)| {
+            let mut fields = EventFields {
+                place: args.location.clone(),
+                legal_authority: args.authority.clone(),
+                notes: args.note.clone(),
+                evidence: Some(ev.clone()),
+                ..EventFields::default()
+            };
+            args.form.fill(&mut fields);
             EventDraft::new(EventKind::Acquired, claimed_time.clone())
                 .case(args.case.clone())
                 .item(id.clone())
-                .fields(EventFields {
-                    place: args.location.clone(),
-                    legal_authority: args.authority.clone(),
-                    notes: args.note.clone(),
-                    evidence: Some(ev.clone()),
-                    ..EventFields::default()
-                })
+                .fields(fields)
         })
         .collect();
     let appended = session.append_batch(drafts)?;

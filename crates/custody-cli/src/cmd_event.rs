@@ -1,32 +1,60 @@
 //! `custody event ITEM KIND`: record a custody event about an item.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use custody_core::hash::Digests;
 use custody_core::hex;
 use custody_store::acquisition::Acquisition;
-use custody_store::{CheckResult, EventDraft, EventFields, EventKind, Ledger};
+use custody_store::handover;
+use custody_store::signer::signer_state_path;
+use custody_store::{CheckResult, Device, EventDraft, EventFields, EventKind, Ledger, Shipment};
 
-use crate::ledger_opts::{now_rfc3339, resolve_actor, LedgerArg, Session, SignerArgs};
+use crate::ledger_opts::{
+    load_key, log_key_path, now_rfc3339, resolve_actor, LedgerArg, Session, SignerArgs,
+};
 use crate::{output, Outcome};
 
 /// Arguments of `custody event`.
 #[derive(clap::Args)]
+#[command(subcommand_negates_reqs = true)]
 pub struct EventArgs {
+    /// Second step of a hand-over between two workstations.
+    #[command(subcommand)]
+    action: Option<HandOverStep>,
     #[command(flatten)]
     ledger: LedgerArg,
-    #[command(flatten)]
-    signer: SignerArgs,
+    /// The signer's private key (PKCS#8 PEM); for a hand-over, the releasing actor's.
+    #[arg(long, env = "CUSTODY_KEY", required = true)]
+    key: Option<PathBuf>,
+    /// The ledger's log key [default: <log key directory>/<origin>.key]
+    #[arg(long, env = "CUSTODY_LOG_KEY")]
+    log_key: Option<PathBuf>,
     /// The item (for `derived` and `received`: the new item).
-    item: String,
+    #[arg(required = true)]
+    item: Option<String>,
     /// What happened: stored, checked-out, checked-in, examined, derived, hash-verified,
     /// sealed, transferred, received, acknowledged, returned, destroyed, note,
     /// preservation-requested, preservation-extended, production-order, mla-request-sent,
     /// mla-request-received, mla-executed, onward-transfer-authorised (--from the
     /// consenting sender, --to the third authority, --authority the consent's reference),
     /// disclosed (--to the third party).
-    kind: String,
+    #[arg(required = true)]
+    kind: Option<String>,
+    /// Two-signature hand-over (checked-out, checked-in, transferred): the receiving actor,
+    /// by name or key, who cosigns the event; the signer (--key) is the releasing actor.
+    #[arg(long)]
+    to_actor: Option<String>,
+    /// The receiving actor's private key, when both actors are at this workstation.
+    #[arg(long, requires = "to_actor")]
+    cosigner_key: Option<PathBuf>,
+    /// Write the hand-over, signed by the releasing actor, to this new file instead of
+    /// appending it; the receiving actor cosigns it with `custody event cosign FILE`, then
+    /// `custody event submit FILE` appends it.
+    #[arg(long, requires = "to_actor", conflicts_with = "cosigner_key")]
+    draft: Option<PathBuf>,
+    #[command(flatten)]
+    form: FormArgs,
     /// Case [default: the item's case; for `derived`, the parent's]
     #[arg(long)]
     case: Option<String>,
@@ -89,18 +117,132 @@ pub struct EventArgs {
     json: bool,
 }
 
+/// The custody-form fields of an event (RFC 3227 §4.1, ISO/IEC 27037 practice).
+#[derive(clap::Args, Debug, Default)]
+pub struct FormArgs {
+    /// What the item is, in words.
+    #[arg(long)]
+    description: Option<String>,
+    /// The item's type (laptop, mobile phone, disk image, …).
+    #[arg(long)]
+    item_type: Option<String>,
+    /// The device's make.
+    #[arg(long)]
+    make: Option<String>,
+    /// The device's model.
+    #[arg(long)]
+    model: Option<String>,
+    /// The device's serial number.
+    #[arg(long)]
+    serial_number: Option<String>,
+    /// The item's condition on receipt.
+    #[arg(long)]
+    condition_on_receipt: Option<String>,
+    /// A seal or tamper-evident bag number (repeat for several).
+    #[arg(long = "seal")]
+    seals: Vec<String>,
+    /// Storage conditions.
+    #[arg(long)]
+    storage_conditions: Option<String>,
+    /// The carrier of a physical shipment.
+    #[arg(long)]
+    carrier: Option<String>,
+    /// The shipment's tracking number.
+    #[arg(long)]
+    tracking_number: Option<String>,
+}
+
+impl FormArgs {
+    /// Sets the fields given on the command line; the ledger checks their limits.
+    pub fn fill(&self, fields: &mut EventFields) {
+        fields.description.clone_from(&self.description);
+        fields.item_type.clone_from(&self.item_type);
+        fields
+            .condition_on_receipt
+            .clone_from(&self.condition_on_receipt);
+        fields
+            .storage_conditions
+            .clone_from(&self.storage_conditions);
+        if !self.seals.is_empty() {
+            fields.seals = Some(self.seals.clone());
+        }
+        if self.make.is_some() || self.model.is_some() || self.serial_number.is_some() {
+            fields.device = Some(Device {
+                make: self.make.clone(),
+                model: self.model.clone(),
+                serial_number: self.serial_number.clone(),
+            });
+        }
+        if self.carrier.is_some() || self.tracking_number.is_some() {
+            fields.shipment = Some(Shipment {
+                carrier: self.carrier.clone(),
+                tracking_number: self.tracking_number.clone(),
+            });
+        }
+    }
+}
+
+/// The second step of a two-signature hand-over prepared with `--draft`.
+#[derive(clap::Subcommand)]
+enum HandOverStep {
+    /// Cosign a hand-over draft as its receiving actor (checks the releaser's signature and
+    /// that the key is the one the draft names; needs no ledger).
+    Cosign(CosignArgs),
+    /// Append a cosigned hand-over draft to the ledger (needs the log key).
+    Submit(SubmitArgs),
+}
+
+#[derive(clap::Args)]
+struct CosignArgs {
+    /// The draft file; it is replaced by the cosigned draft.
+    file: PathBuf,
+    /// The receiving actor's private key.
+    #[arg(long, env = "CUSTODY_KEY")]
+    key: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct SubmitArgs {
+    #[command(flatten)]
+    ledger: LedgerArg,
+    /// The cosigned draft file.
+    file: PathBuf,
+    /// The ledger's log key [default: <log key directory>/<origin>.key]
+    #[arg(long, env = "CUSTODY_LOG_KEY")]
+    log_key: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs `custody event`.
 pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
-    let kind = parse_kind(&args.kind)?;
-    let mut session = Session::open(&args.ledger, &args.signer)?;
+    match &args.action {
+        Some(HandOverStep::Cosign(step)) => return cosign(step),
+        Some(HandOverStep::Submit(step)) => return submit(step),
+        None => {}
+    }
+    let (Some(item), Some(kind_name), Some(key)) = (&args.item, &args.kind, &args.key) else {
+        anyhow::bail!("custody event needs ITEM, KIND and --key (see `custody event --help`)");
+    };
+    let kind = parse_kind(kind_name)?;
+    let signer = SignerArgs {
+        key: key.clone(),
+        log_key: args.log_key.clone(),
+    };
+    let mut session = Session::open(&args.ledger, &signer)?;
     let ledger = &session.ledger;
+    let item = item.clone();
     let case = match &args.case {
         Some(case) => Some(case.clone()),
         None => {
             let owner = if kind == EventKind::Derived {
                 args.parent.as_deref()
             } else {
-                Some(args.item.as_str())
+                Some(item.as_str())
             };
             match owner {
                 Some(item) => item_case(ledger, item)?,
@@ -149,7 +291,7 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
         ..EventFields::default()
     };
     match kind {
-        EventKind::HashVerified => hash_verified_fields(&args, ledger, &mut fields)?,
+        EventKind::HashVerified => hash_verified_fields(&args, &item, ledger, &mut fields)?,
         EventKind::Derived | EventKind::Received => {
             if let Some(path) = &args.file {
                 fields.evidence = Some(hash_path(path)?);
@@ -160,25 +302,50 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
         }
         _ => {}
     }
+    args.form.fill(&mut fields);
+    if let Some(to) = &args.to_actor {
+        let to_key = resolve_actor(ledger, to)?.with_context(|| {
+            format!("--to-actor {to:?} is not an enrolled actor (see `custody actor list`)")
+        })?;
+        fields.from_actor = Some(hex::encode(&session.actor.public_key().to_bytes()));
+        fields.to_actor = Some(to_key);
+    }
     let mut draft = EventDraft::new(kind, args.claimed_time.clone().unwrap_or_else(now_rfc3339))
-        .item(args.item.clone())
+        .item(item.clone())
         .fields(fields);
     draft.case = case;
-    let appended = session.append(draft.clone())?;
+    if let Some(path) = &args.draft {
+        return write_hand_over(&session, draft, path, args.json);
+    }
+    let appended = match &args.cosigner_key {
+        Some(path) => {
+            let cosigner = load_key(path, "receiving actor's key (--cosigner-key)")?;
+            session
+                .ledger
+                .append_cosigned(draft.clone(), &session.actor, &cosigner, &session.log_key)
+                .with_context(|| {
+                    format!(
+                        "ledger {} refused the {kind} hand-over of {item}; nothing was recorded",
+                        session.ledger.path().display()
+                    )
+                })?
+        }
+        None => session.append(draft.clone())?,
+    };
     let failed = draft.fields.result == Some(CheckResult::Fail);
     if args.json {
         output::print_json(&serde_json::json!({
             "seq": appended.seq,
             "kind": kind,
-            "item": args.item,
+            "item": item,
             "result": draft.fields.result,
             "expected": draft.fields.expected,
             "found": draft.fields.found,
         }))?;
     } else {
         let mut text = output::line(&format!(
-            "recorded {kind} for {} at seq {}",
-            args.item, appended.seq
+            "recorded {kind} for {item} at seq {}",
+            appended.seq
         ));
         if kind == EventKind::HashVerified {
             text.push_str(&render_check(&draft.fields));
@@ -187,10 +354,114 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
     }
     if failed {
         output::eprint(&output::line(&format!(
-            "custody: {} failed its {kind} check (recorded at seq {})",
-            args.item, appended.seq
+            "custody: {item} failed its {kind} check (recorded at seq {})",
+            appended.seq
         )));
         return Ok(Outcome::Failed);
+    }
+    Ok(Outcome::Ok)
+}
+
+/// First step on two workstations: the hand-over, signed by the releasing actor, written
+/// to a new draft file for the receiving actor to cosign.
+fn write_hand_over(
+    session: &Session,
+    draft: EventDraft,
+    path: &Path,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    let kind = draft.kind;
+    let prepared = session
+        .ledger
+        .prepare(draft, &session.actor)
+        .with_context(|| {
+            format!(
+                "ledger {} refused the {kind} hand-over; no draft was written",
+                session.ledger.path().display()
+            )
+        })?;
+    handover::write_draft(path, &prepared, false)?;
+    if json {
+        output::print_json(&serde_json::json!({
+            "draft": path.display().to_string(),
+            "seq": prepared.event.seq,
+            "kind": kind,
+            "items": prepared.event.items,
+            "to_actor": prepared.event.fields.to_actor,
+        }))?;
+    } else {
+        output::print(&output::line(&format!(
+            "wrote {kind} hand-over for seq {} to {}: the receiving actor cosigns it with `custody event cosign {}`, then `custody event submit {}` appends it (if nothing else was appended meanwhile)",
+            prepared.event.seq,
+            path.display(),
+            path.display(),
+            path.display()
+        )))?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Second step: the receiving actor checks and cosigns the draft, in place.
+fn cosign(args: &CosignArgs) -> anyhow::Result<Outcome> {
+    let mut draft = handover::read_draft(&args.file)?;
+    let cosigner = load_key(&args.key, "receiving actor's key (--key)")?;
+    draft
+        .cosign(&cosigner)
+        .with_context(|| format!("refusing to cosign {}", args.file.display()))?;
+    handover::write_draft(&args.file, &draft, true)?;
+    let event = &draft.event;
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "draft": args.file.display().to_string(),
+            "seq": event.seq,
+            "kind": event.kind,
+            "items": event.items,
+            "from_actor": event.fields.from_actor,
+            "to_actor": event.fields.to_actor,
+            "origin": event.origin,
+        }))?;
+    } else {
+        output::print(&output::line(&format!(
+            "cosigned {} of {} for seq {} of ledger {} (from {}, claimed {}); append it with `custody event submit {}`",
+            event.kind,
+            event.items.join(", "),
+            event.seq,
+            event.origin,
+            event.actor,
+            event.claimed_time,
+            args.file.display()
+        )))?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Third step: the cosigned draft is appended, with the log key.
+fn submit(args: &SubmitArgs) -> anyhow::Result<Outcome> {
+    let draft = handover::read_draft(&args.file)?;
+    let mut ledger = args.ledger.open()?;
+    let log_path = log_key_path(ledger.origin(), args.log_key.as_deref())?;
+    let log_key = load_key(&log_path, "log key (--log-key)")?;
+    ledger.set_signer_state(&signer_state_path(&log_path));
+    let kind = draft.event.kind;
+    let items = draft.event.items.join(", ");
+    let appended = ledger.append_signed(draft, &log_key).with_context(|| {
+        format!(
+            "ledger {} refused the {kind} hand-over in {}; nothing was recorded",
+            args.ledger.ledger.display(),
+            args.file.display()
+        )
+    })?;
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "seq": appended.seq,
+            "kind": kind,
+            "items": items,
+        }))?;
+    } else {
+        output::print(&output::line(&format!(
+            "recorded {kind} hand-over of {items} at seq {}, signed by both actors",
+            appended.seq
+        )))?;
     }
     Ok(Outcome::Ok)
 }
@@ -243,11 +514,12 @@ fn acquired_digests(ledger: &Ledger, item: &str) -> anyhow::Result<Option<Digest
 
 fn hash_verified_fields(
     args: &EventArgs,
+    item: &str,
     ledger: &Ledger,
     fields: &mut EventFields,
 ) -> anyhow::Result<()> {
     if fields.expected.is_none() {
-        fields.expected = acquired_digests(ledger, &args.item)?;
+        fields.expected = acquired_digests(ledger, item)?;
     }
     if let Some(path) = &args.file {
         if fields.found.is_some() {

@@ -74,6 +74,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<Outcome> {
                     "actor_full_name": full_names.get(&e.signed.event.actor),
                     "event": e.signed.event,
                     "signature": e.signed.signature,
+                    "cosignature": e.signed.cosignature,
                 })
             })
             .collect();

@@ -12,12 +12,14 @@ mod cmd_countersign;
 mod cmd_event;
 mod cmd_hash;
 mod cmd_init;
+mod cmd_item;
 mod cmd_key;
 mod cmd_ledger;
 mod cmd_log;
 mod cmd_proof;
 mod cmd_receive;
 mod cmd_seal;
+mod cmd_show;
 mod cmd_trust;
 mod cmd_verify;
 mod ledger_opts;
@@ -110,6 +112,11 @@ enum Command {
     },
     /// Print the man page (roff), e.g. `custody man > custody.1`.
     Man,
+    /// List items and show one item's custody: state, holder, place, hash checks, holders.
+    #[command(subcommand)]
+    Item(cmd_item::ItemCommand),
+    /// Show what a package holds and claims, without verifying or extracting it.
+    Show(cmd_show::ShowArgs),
 }
 
 /// What a command concluded, beyond "it ran".
@@ -151,6 +158,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
             write_stdout(&out)
         }
+        Command::Item(cmd) => cmd_item::run(cmd),
+        Command::Show(args) => cmd_show::run(args),
     }
 }
 

@@ -8,7 +8,6 @@
 //! sorted place; the result replaces the package atomically. Every other entry's bytes,
 //! local header included, are unchanged.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use custody_core::hash::{hash_file, HashError};
@@ -20,7 +19,7 @@ use crate::layout;
 use crate::limits;
 use crate::package::{PackageStatement, StatementError};
 use crate::seal::zip_timestamp;
-use crate::zipscan::{ReadEntryError, ScanLimits, ZipError, ZipScanner};
+use crate::zipscan::{ReadEntryError, ZipError};
 use crate::zipwrite::{Compression, PackageWriter, WriteSettings, ZipWriteError};
 
 /// ZIP method numbers (APPNOTE 4.4.5).
@@ -130,6 +129,22 @@ pub enum CountersignError {
     },
 }
 
+impl From<crate::inspect::InspectError> for CountersignError {
+    fn from(e: crate::inspect::InspectError) -> Self {
+        use crate::inspect::InspectError as I;
+        match e {
+            I::Open { path, source } => CountersignError::Open { path, source },
+            I::Zip { path, source } => CountersignError::Zip { path, source },
+            I::Malformed { path, count, first } => {
+                CountersignError::Malformed { path, count, first }
+            }
+            I::NotAPackage { path, reason } => CountersignError::NotAPackage { path, reason },
+            I::Read { path, source } => CountersignError::Read { path, source },
+            I::Statement { source, .. } => CountersignError::Statement(source),
+        }
+    }
+}
+
 /// Adds `signer`'s signature over the tag manifest to `package`; see the module
 /// documentation.
 pub fn countersign(
@@ -137,42 +152,13 @@ pub fn countersign(
     signer: &Identity,
 ) -> Result<CountersignOutcome, CountersignError> {
     let path = package.to_path_buf();
-    let file = File::open(package).map_err(|source| CountersignError::Open {
-        path: path.clone(),
-        source,
-    })?;
-    let mut scanner =
-        ZipScanner::new(file, &ScanLimits::default()).map_err(|source| CountersignError::Zip {
-            path: path.clone(),
-            source,
-        })?;
-    let findings = &scanner.scan().findings;
-    if let Some(first) = findings.first() {
-        return Err(CountersignError::Malformed {
-            path,
-            count: findings.len(),
-            first: first.to_string(),
-        });
-    }
+    let mut bag = crate::inspect::open_bag(package)?;
     let not_package = |reason: String| CountersignError::NotAPackage {
         path: path.clone(),
         reason,
     };
-    let entries = scanner.entries().to_vec();
-    let id = entries
-        .first()
-        .and_then(|e| e.name.split_once('/'))
-        .map(|(id, _)| id.to_owned())
-        .ok_or_else(|| not_package("the archive is empty".into()))?;
-    if let Some(stray) = entries
-        .iter()
-        .find(|e| layout::bag_path(&id, &e.name).is_none())
-    {
-        return Err(not_package(format!(
-            "{} is outside the bag {id}/",
-            stray.name
-        )));
-    }
+    let entries = bag.entries.clone();
+    let id = bag.id.clone();
     let mut names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
     names.sort_unstable();
     if entries
@@ -193,27 +179,7 @@ pub fn countersign(
             ))
         }
     };
-    let read = |scanner: &mut ZipScanner<File>, bag_path: &str| {
-        let name = layout::entry_name(&id, bag_path);
-        let entry = entries
-            .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(|| not_package(format!("no {bag_path}")))?;
-        // The same limits as verification, judged before anything is inflated.
-        let max = layout::max_read_size(bag_path);
-        if let Err(refusal) =
-            limits::check_tag_size(entry.compressed_size, entry.uncompressed_size, max)
-        {
-            return Err(not_package(format!("{bag_path}: {refusal}")));
-        }
-        scanner
-            .read_entry(entry.index, max)
-            .map_err(|source| CountersignError::Read {
-                path: path.clone(),
-                source,
-            })
-    };
-    let statement = PackageStatement::parse(&read(&mut scanner, layout::PACKAGE_JSON)?)?;
+    let statement = PackageStatement::parse(&bag.read_tag(&path, layout::PACKAGE_JSON)?)?;
     if statement.id != id {
         return Err(not_package(format!(
             "the statement's id {} is not the bag directory {id}",
@@ -226,7 +192,7 @@ pub fn countersign(
             statement.sealed_time
         ))
     })?;
-    let tag_manifest = read(&mut scanner, layout::TAG_MANIFEST)?;
+    let tag_manifest = bag.read_tag(&path, layout::TAG_MANIFEST)?;
 
     let key = signer.verifier_key();
     let signature_path = layout::signature_path(&key);
@@ -267,7 +233,8 @@ pub fn countersign(
             writer.add_bytes(&signature_name, &signature)?;
             added = true;
         }
-        let reader = scanner
+        let reader = bag
+            .scanner
             .open_entry(index)
             .map_err(|source| CountersignError::Read {
                 path: path.clone(),

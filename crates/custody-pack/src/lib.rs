@@ -24,6 +24,7 @@ pub mod acknowledge;
 pub mod bagit;
 pub mod countersign;
 pub mod encrypt;
+pub mod inspect;
 pub mod layout;
 pub mod limits;
 pub mod package;

@@ -338,6 +338,56 @@ pub enum StoreError {
         /// What is wrong.
         reason: SignerStateProblem,
     },
+    /// A two-signature hand-over's receiving actor is not an enrolled key.
+    #[error("receiving actor {key} is not an enrolled actor")]
+    UnknownCosigner {
+        /// The `to_actor` key (hex).
+        key: String,
+    },
+    /// A two-signature hand-over's receiving actor was revoked or replaced.
+    #[error("receiving actor {key} was revoked or replaced at seq {seq}")]
+    InactiveCosigner {
+        /// The `to_actor` key (hex).
+        key: String,
+        /// The revocation or rotation.
+        seq: u64,
+    },
+    /// A two-signature hand-over's cosignature does not stand.
+    #[error("hand-over for seq {seq}: {problem}")]
+    Cosignature {
+        /// The event's seq.
+        seq: u64,
+        /// What is wrong.
+        problem: crate::event::CosignatureError,
+    },
+    /// The key offered to cosign a hand-over is not its receiving actor's (or the event
+    /// names no receiving actor).
+    #[error("hand-over for seq {seq}: the cosigner {given} is not the receiving actor ({})", expected.as_deref().unwrap_or("none named"))]
+    WrongCosigner {
+        /// The event's seq.
+        seq: u64,
+        /// The `to_actor` the event names.
+        expected: Option<String>,
+        /// The cosigner's key (hex).
+        given: String,
+    },
+    /// A hand-over draft whose releaser's signature does not verify.
+    #[error("hand-over for seq {seq}: the releasing actor's signature does not verify")]
+    HandOverNotSigned {
+        /// The event's seq.
+        seq: u64,
+    },
+    /// A signed hand-over draft that no longer fits the ledger: it was prepared for another
+    /// position, log or format (someone appended since; prepare it again).
+    #[error("hand-over draft for seq {seq} ({reason}); the ledger holds {size} entries: prepare it again")]
+    StaleHandOver {
+        /// The seq it was prepared for.
+        seq: u64,
+        /// Entries in the ledger now.
+        size: u64,
+        /// What does not fit.
+        reason: &'static str,
+    },
 }
 
 /// What is wrong with a log signer's state file.
@@ -401,6 +451,10 @@ impl StoreError {
             StoreError::BackDated { .. } => "back-dated",
             StoreError::OnwardTransferNotAuthorised { .. } => "onward-transfer-not-authorised",
             StoreError::ConsentNotBySender { .. } => "consent-not-by-sender",
+            StoreError::UnknownCosigner { .. } => "unknown-cosigner",
+            StoreError::InactiveCosigner { .. } => "inactive-cosigner",
+            StoreError::Cosignature { .. } => "cosignature",
+            StoreError::WrongCosigner { .. } => "wrong-cosigner",
             _ => return None,
         })
     }

@@ -5,8 +5,12 @@
 //! fields that bind the event to its place in the log (`v`, `origin`, `seq`, `actor`,
 //! `recorded_time`) before the actor signs.
 
+use custody_core::canonical;
 use custody_core::hash::{hex32, Digests};
-use custody_core::keys::ActorInfo;
+use custody_core::keys::{ActorInfo, Identity};
+use custody_core::sign::{self, CONTEXT_EVENT};
+
+use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
 
 /// The event format version this crate writes and reads.
@@ -287,6 +291,94 @@ pub struct EventFields {
     /// How items were destroyed (`destroyed`, required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// What the item is, in words (custody form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The item's type (`hard disk`, `mobile phone`, `disk image`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_type: Option<String>,
+    /// The device the item is or came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
+    /// The item's condition when it was received (damage, power state, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition_on_receipt: Option<String>,
+    /// Seal or tamper-evident bag numbers, in the order given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seals: Option<Vec<String>>,
+    /// Storage conditions (temperature, Faraday bag, locker, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_conditions: Option<String>,
+    /// The physical shipment that carried the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment: Option<Shipment>,
+    /// Two-signature hand-over: the releasing actor's key (hex); must be the signer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_actor: Option<String>,
+    /// Two-signature hand-over: the receiving actor's key (hex), who cosigns the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_actor: Option<String>,
+}
+
+/// The longest text a custody-form field ([`EventFields::description`], a seal number, a
+/// device's serial number, …) may hold, in bytes.
+pub const MAX_FORM_TEXT_BYTES: usize = 4096;
+/// The most seal numbers one event may list.
+pub const MAX_SEALS: usize = 64;
+
+/// A device's identification, as a custody form records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// Manufacturer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub make: Option<String>,
+    /// Model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Serial number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+}
+
+/// A physical shipment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shipment {
+    /// The carrier (courier, postal service, diplomatic bag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// The carrier's tracking number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+}
+
+impl EventFields {
+    /// Every custody-form text the fields carry, named as in the entry (`device.make`, `seals`,
+    /// …), for the length rule.
+    pub fn form_texts(&self) -> Vec<(&'static str, &str)> {
+        let mut out: Vec<(&'static str, Option<&String>)> = vec![
+            ("description", self.description.as_ref()),
+            ("item_type", self.item_type.as_ref()),
+            ("condition_on_receipt", self.condition_on_receipt.as_ref()),
+            ("storage_conditions", self.storage_conditions.as_ref()),
+        ];
+        if let Some(d) = &self.device {
+            out.push(("device.make", d.make.as_ref()));
+            out.push(("device.model", d.model.as_ref()));
+            out.push(("device.serial_number", d.serial_number.as_ref()));
+        }
+        if let Some(s) = &self.shipment {
+            out.push(("shipment.carrier", s.carrier.as_ref()));
+            out.push(("shipment.tracking_number", s.tracking_number.as_ref()));
+        }
+        for seal in self.seals.iter().flatten() {
+            out.push(("seals", Some(seal)));
+        }
+        out.into_iter()
+            .filter_map(|(name, text)| text.map(|t| (name, t.as_str())))
+            .collect()
+    }
 }
 
 /// A custody event as signed.
@@ -323,6 +415,101 @@ pub struct SignedEvent {
     pub event: Event,
     /// Ed25519 signature by `event.actor` over `CONTEXT_EVENT ‖ 0x00 ‖ canonical(event)`.
     pub signature: String,
+    /// Two-signature hand-over only (the event names `to_actor`): Ed25519 signature by
+    /// `to_actor` over [`CONTEXT_EVENT_COSIGNATURE`] `‖ 0x00 ‖ canonical(event)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosignature: Option<String>,
+}
+
+/// The signing context of the receiving actor's signature on a two-signature hand-over:
+/// distinct from [`custody_core::sign::CONTEXT_EVENT`], so neither signature can stand in for
+/// the other.
+pub const CONTEXT_EVENT_COSIGNATURE: &str = "custody/v1/event-cosignature";
+
+/// Why an entry's cosignature does not stand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CosignatureError {
+    /// The event names `to_actor` but the entry carries no cosignature.
+    #[error("the receiving actor's cosignature is missing")]
+    Missing,
+    /// The entry carries a cosignature but the event names no `to_actor`.
+    #[error("a cosignature on an event that names no receiving actor")]
+    Unexpected,
+    /// The cosignature or the `to_actor` key is not in its canonical form.
+    #[error("the cosignature or the receiving actor's key is malformed")]
+    Malformed,
+    /// The cosignature does not verify under `to_actor` over this event.
+    #[error("the cosignature does not verify under the receiving actor's key")]
+    Invalid,
+}
+
+/// A 64-byte signature written as 128 lower-case hex digits, and nothing else.
+fn canonical_signature(text: &str) -> Option<custody_core::keys::Signature> {
+    sign::signature_from_hex(text).filter(|s| sign::signature_to_hex(s) == text)
+}
+
+fn key_of(text: &str) -> Option<custody_core::keys::PublicKey> {
+    custody_core::hex::decode_array::<32>(text)
+        .filter(|_| crate::rules::is_key_hex(text))
+        .and_then(|b| custody_core::keys::PublicKey::from_bytes(&b).ok())
+}
+
+impl SignedEvent {
+    /// Checks the cosignature rule on its own (no ledger state): an event naming `to_actor`
+    /// carries a cosignature by that key over `canonical_event` (the canonical JSON of
+    /// `self.event`) under [`CONTEXT_EVENT_COSIGNATURE`]; any other event carries none.
+    pub fn check_cosignature(&self, canonical_event: &[u8]) -> Result<(), CosignatureError> {
+        let (to_actor, cosignature) = match (&self.event.fields.to_actor, &self.cosignature) {
+            (None, None) => return Ok(()),
+            (None, Some(_)) => return Err(CosignatureError::Unexpected),
+            (Some(_), None) => return Err(CosignatureError::Missing),
+            (Some(to), Some(c)) => (to, c),
+        };
+        let (Some(key), Some(signature)) = (key_of(to_actor), canonical_signature(cosignature))
+        else {
+            return Err(CosignatureError::Malformed);
+        };
+        sign::verify_canonical(&key, CONTEXT_EVENT_COSIGNATURE, canonical_event, &signature)
+            .map_err(|_| CosignatureError::Invalid)
+    }
+
+    /// Whether the actor's signature verifies over `canonical_event`.
+    pub fn signature_verifies(&self, canonical_event: &[u8]) -> bool {
+        match (
+            key_of(&self.event.actor),
+            canonical_signature(&self.signature),
+        ) {
+            (Some(key), Some(signature)) => {
+                sign::verify_canonical(&key, CONTEXT_EVENT, canonical_event, &signature).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    /// The receiving actor cosigns a hand-over its releaser has signed (the second step of
+    /// a hand-over prepared on another workstation). Refused unless the releaser's signature
+    /// verifies and `cosigner` is the event's `to_actor`: nobody cosigns what they were not
+    /// named in, or what the releaser did not sign.
+    pub fn cosign(&mut self, cosigner: &Identity) -> Result<(), StoreError> {
+        let canonical_event = canonical::to_canonical_vec(&self.event)?;
+        if !self.signature_verifies(&canonical_event) {
+            return Err(StoreError::HandOverNotSigned {
+                seq: self.event.seq,
+            });
+        }
+        let key = custody_core::hex::encode(&cosigner.public_key().to_bytes());
+        if self.event.fields.to_actor.as_deref() != Some(key.as_str()) {
+            return Err(StoreError::WrongCosigner {
+                seq: self.event.seq,
+                expected: self.event.fields.to_actor.clone(),
+                given: key,
+            });
+        }
+        let signature = sign::sign_canonical(cosigner, CONTEXT_EVENT_COSIGNATURE, &canonical_event);
+        self.cosignature = Some(sign::signature_to_hex(&signature));
+        Ok(())
+    }
 }
 
 /// What an actor asks the ledger to record; the ledger fills in the rest.

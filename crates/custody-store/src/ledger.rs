@@ -15,7 +15,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
-use crate::event::{Event, EventDraft, EventFields, EventKind, SignedEvent, EVENT_VERSION};
+use crate::event::{
+    CosignatureError, Event, EventDraft, EventFields, EventKind, SignedEvent,
+    CONTEXT_EVENT_COSIGNATURE, EVENT_VERSION,
+};
 use crate::index;
 use crate::rules::{history_items, ActorRecord, CaseRecord, ItemRecord, State};
 use crate::signer::{read_signer_state, write_signer_state};
@@ -161,9 +164,24 @@ pub(crate) fn parse_entry(seq: u64, bytes: &[u8]) -> Result<SignedEvent, StoreEr
 
 /// The entry bytes: RFC 8785 puts `event` before `signature`, and neither the canonical event
 /// nor the hex signature needs re-encoding, so the canonical entry is this concatenation.
-pub(crate) fn entry_bytes(canonical_event: &[u8], signature_hex: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(canonical_event.len() + signature_hex.len() + 24);
-    out.extend_from_slice(b"{\"event\":");
+/// With a hand-over's cosignature, that member sorts first (`cosignature` < `event` <
+/// `signature`).
+pub(crate) fn entry_bytes_with(
+    canonical_event: &[u8],
+    signature_hex: &str,
+    cosignature_hex: Option<&str>,
+) -> Vec<u8> {
+    let cosignature_len = cosignature_hex.map_or(0, |c| c.len() + 18);
+    let mut out =
+        Vec::with_capacity(canonical_event.len() + signature_hex.len() + cosignature_len + 24);
+    match cosignature_hex {
+        Some(cosignature) => {
+            out.extend_from_slice(b"{\"cosignature\":\"");
+            out.extend_from_slice(cosignature.as_bytes());
+            out.extend_from_slice(b"\",\"event\":");
+        }
+        None => out.extend_from_slice(b"{\"event\":"),
+    }
     out.extend_from_slice(canonical_event);
     out.extend_from_slice(b",\"signature\":\"");
     out.extend_from_slice(signature_hex.as_bytes());
@@ -405,7 +423,7 @@ impl Ledger {
     }
 
     /// The verified state, advanced over entries appended since it was last read.
-    fn truth(&self) -> Result<Ref<'_, Truth>, StoreError> {
+    pub(crate) fn truth(&self) -> Result<Ref<'_, Truth>, StoreError> {
         {
             let signed = self.signed_by_signer()?;
             let mut truth = self.truth.borrow_mut();
@@ -490,6 +508,80 @@ impl Ledger {
         log_key: &Identity,
         precondition: impl FnOnce(&LedgerView<'_>) -> Result<(), E>,
     ) -> Result<Result<Vec<Appended>, E>, StoreError> {
+        let batch = Batch::Drafts {
+            drafts,
+            signer,
+            cosigner: None,
+        };
+        self.append_inner(batch, log_key, precondition)
+    }
+
+    /// Appends a two-signature hand-over (the draft names `from_actor`, the signer, and
+    /// `to_actor`, the cosigner) signed by both actors present at this workstation.
+    pub fn append_cosigned(
+        &mut self,
+        draft: EventDraft,
+        signer: &Identity,
+        cosigner: &Identity,
+        log_key: &Identity,
+    ) -> Result<Appended, StoreError> {
+        let batch = Batch::Drafts {
+            drafts: vec![draft],
+            signer,
+            cosigner: Some(cosigner),
+        };
+        match self.append_inner(batch, log_key, |_| Ok::<(), Infallible>(()))? {
+            Ok(mut appended) => Ok(appended.remove(0)),
+            Err(never) => match never {},
+        }
+    }
+
+    /// The first step of a hand-over between two workstations: the event `draft` would be
+    /// at the next seq, checked against the rules and signed by `signer` (the releasing
+    /// actor), but not appended. The receiving actor adds their signature with
+    /// [`SignedEvent::cosign`]; [`Ledger::append_signed`] then appends it, if nothing was
+    /// appended in between.
+    pub fn prepare(&self, draft: EventDraft, signer: &Identity) -> Result<SignedEvent, StoreError> {
+        let truth = self.truth()?;
+        let actor = hex::encode(&signer.public_key().to_bytes());
+        let recorded_time = format_utc((self.clock)());
+        let event = event_at(&self.origin, truth.size(), &actor, &recorded_time, draft);
+        let mut state = state_for(&truth.state, &actor, std::slice::from_ref(&event));
+        drop(truth);
+        state.check(&event)?;
+        state.apply(&event);
+        let canonical_event = canonical::to_canonical_vec(&event)?;
+        let signature = sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
+        Ok(SignedEvent {
+            event,
+            signature: sign::signature_to_hex(&signature),
+            cosignature: None,
+        })
+    }
+
+    /// Appends an entry signed elsewhere ([`Ledger::prepare`], then [`SignedEvent::cosign`]):
+    /// it must be for this log at the next seq, recorded no earlier than the entry before it
+    /// and not in the future, carry valid signatures (and the cosignature its `to_actor`
+    /// requires) and keep every rule. A checkpoint follows as after any append.
+    pub fn append_signed(
+        &mut self,
+        entry: SignedEvent,
+        log_key: &Identity,
+    ) -> Result<Appended, StoreError> {
+        match self.append_inner(Batch::Signed(Box::new(entry)), log_key, |_| {
+            Ok::<(), Infallible>(())
+        })? {
+            Ok(mut appended) => Ok(appended.remove(0)),
+            Err(never) => match never {},
+        }
+    }
+
+    fn append_inner<E>(
+        &mut self,
+        batch: Batch<'_>,
+        log_key: &Identity,
+        precondition: impl FnOnce(&LedgerView<'_>) -> Result<(), E>,
+    ) -> Result<Result<Vec<Appended>, E>, StoreError> {
         let given = log_key.verifier_key();
         if given != self.log_key {
             return Err(StoreError::WrongLogKey {
@@ -499,7 +591,6 @@ impl Ledger {
         }
         let path = self.path.clone();
         let err = StoreError::sqlite(&path);
-        let actor = hex::encode(&signer.public_key().to_bytes());
         let clock = self.clock;
         let origin = self.origin.clone();
         let tx = self
@@ -515,52 +606,48 @@ impl Ledger {
         if let Err(refused) = precondition(&LedgerView { truth: &truth }) {
             return Ok(Err(refused));
         }
-        if drafts.is_empty() {
-            return Ok(Ok(Vec::new()));
-        }
         let size = truth.size();
-        let mut state = state_for(&truth.state, &actor, &drafts);
-        let mut builder = truth.builder.clone();
+        // Read inside the write transaction: no other append can come after this time.
         let recorded_time = format_utc(clock());
-        let mut events = Vec::with_capacity(drafts.len());
-        for (offset, draft) in drafts.into_iter().enumerate() {
-            let event = Event {
-                v: EVENT_VERSION,
-                origin: origin.clone(),
-                seq: size + offset as u64,
-                kind: draft.kind,
-                actor: actor.clone(),
-                claimed_time: draft.claimed_time,
-                recorded_time: recorded_time.clone(),
-                case: draft.case,
-                items: draft.items,
-                fields: draft.fields,
-            };
-            state.check(&event)?;
-            state.apply(&event);
-            events.push(event);
+        let (events, signing) = match batch {
+            Batch::Drafts { drafts, .. } if drafts.is_empty() => return Ok(Ok(Vec::new())),
+            Batch::Drafts {
+                drafts,
+                signer,
+                cosigner,
+            } => {
+                let actor = hex::encode(&signer.public_key().to_bytes());
+                let events = drafts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(offset, draft)| {
+                        event_at(&origin, size + offset as u64, &actor, &recorded_time, draft)
+                    })
+                    .collect::<Vec<_>>();
+                (events, Signing::Sign { signer, cosigner })
+            }
+            Batch::Signed(entry) => {
+                // Position, log, clock and signatures first: a stale draft says so.
+                let made = presigned_entry(&entry, size, &origin, clock())?;
+                (vec![entry.event], Signing::Presigned(made))
+            }
+        };
+        let mut state = state_for(&truth.state, &events[0].actor, &events);
+        let mut builder = truth.builder.clone();
+        for event in &events {
+            state.check(event)?;
+            state.apply(event);
         }
         // Encoding and signing dominate a batch and do not depend on each other: spread them
         // over the cores, then write in seq order.
-        let signed = crate::verify::par_chunks(&events, |part| {
-            part.iter()
-                .map(|event| -> Result<(Vec<u8>, Hash), StoreError> {
-                    let canonical_event = canonical::to_canonical_vec(event)?;
-                    let signature =
-                        sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
-                    let entry = entry_bytes(&canonical_event, &sign::signature_to_hex(&signature));
-                    if entry.len() as u64 > MAX_ENTRY_BYTES {
-                        return Err(StoreError::EntryTooLarge {
-                            seq: event.seq,
-                            size: entry.len() as u64,
-                            limit: MAX_ENTRY_BYTES,
-                        });
-                    }
-                    let leaf = merkle::leaf_hash(&entry);
-                    Ok((entry, leaf))
-                })
-                .collect()
-        });
+        let signed = match signing {
+            Signing::Sign { signer, cosigner } => crate::verify::par_chunks(&events, |part| {
+                part.iter()
+                    .map(|event| sign_entry(event, signer, cosigner))
+                    .collect()
+            }),
+            Signing::Presigned(made) => vec![Ok(made)],
+        };
         let mut appended = Vec::with_capacity(events.len());
         for (event, signed) in events.iter().zip(signed) {
             let (entry, leaf) = signed?;
@@ -969,7 +1056,7 @@ pub(crate) fn size_of(conn: &Connection) -> Result<u64, rusqlite::Error> {
 /// The part of the verified state a batch touches: the signer, the keys, cases and items
 /// its drafts name, and the last recorded time. The rules need nothing else, and copying
 /// only this keeps an append independent of the ledger's size.
-fn state_for(full: &State, actor: &str, drafts: &[EventDraft]) -> State {
+fn state_for(full: &State, actor: &str, events: &[Event]) -> State {
     let mut part = State {
         last_recorded: full.last_recorded.clone(),
         ..State::default()
@@ -980,16 +1067,20 @@ fn state_for(full: &State, actor: &str, drafts: &[EventDraft]) -> State {
         }
     };
     take_actor(actor);
-    for d in drafts {
-        if let Some(key) = d.fields.public_key.as_deref() {
+    for e in events {
+        if let Some(key) = e.fields.public_key.as_deref() {
+            take_actor(key);
+        }
+        // A hand-over's receiving actor: the rules check that key too.
+        if let Some(key) = e.fields.to_actor.as_deref() {
             take_actor(key);
         }
     }
-    for d in drafts {
-        if let Some(record) = d.case.as_deref().and_then(|c| full.cases.get(c)) {
+    for e in events {
+        if let Some(record) = e.case.as_deref().and_then(|c| full.cases.get(c)) {
             part.cases.insert(record.case.clone(), record.clone());
         }
-        for item in d.items.iter().chain(d.fields.parent.as_ref()) {
+        for item in e.items.iter().chain(e.fields.parent.as_ref()) {
             if let Some(record) = full.items.get(item) {
                 part.items.insert(item.clone(), record.clone());
             }
@@ -999,6 +1090,145 @@ fn state_for(full: &State, actor: &str, drafts: &[EventDraft]) -> State {
         }
     }
     part
+}
+
+/// What an append writes: drafts to sign here, or one entry signed elsewhere.
+enum Batch<'a> {
+    Drafts {
+        drafts: Vec<EventDraft>,
+        signer: &'a Identity,
+        cosigner: Option<&'a Identity>,
+    },
+    Signed(Box<SignedEvent>),
+}
+
+enum Signing<'a> {
+    Sign {
+        signer: &'a Identity,
+        cosigner: Option<&'a Identity>,
+    },
+    /// Entry bytes and leaf hash, checked by [`presigned_entry`].
+    Presigned((Vec<u8>, Hash)),
+}
+
+/// The event a draft becomes at `seq`.
+fn event_at(origin: &str, seq: u64, actor: &str, recorded_time: &str, draft: EventDraft) -> Event {
+    Event {
+        v: EVENT_VERSION,
+        origin: origin.to_owned(),
+        seq,
+        kind: draft.kind,
+        actor: actor.to_owned(),
+        claimed_time: draft.claimed_time,
+        recorded_time: recorded_time.to_owned(),
+        case: draft.case,
+        items: draft.items,
+        fields: draft.fields,
+    }
+}
+
+/// Signs `event` (and, for a hand-over, cosigns it with `cosigner`, who must be its
+/// `to_actor`) and makes its entry bytes and leaf hash.
+fn sign_entry(
+    event: &Event,
+    signer: &Identity,
+    cosigner: Option<&Identity>,
+) -> Result<(Vec<u8>, Hash), StoreError> {
+    let seq = event.seq;
+    let canonical_event = canonical::to_canonical_vec(event)?;
+    let signature = sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
+    let to_actor = event.fields.to_actor.as_ref();
+    let cosignature = match (to_actor, cosigner) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(StoreError::Cosignature {
+                seq,
+                problem: CosignatureError::Missing,
+            })
+        }
+        (expected, Some(cosigner)) => {
+            let given = hex::encode(&cosigner.public_key().to_bytes());
+            if expected != Some(&given) {
+                return Err(StoreError::WrongCosigner {
+                    seq,
+                    expected: expected.cloned(),
+                    given,
+                });
+            }
+            let cosignature =
+                sign::sign_canonical(cosigner, CONTEXT_EVENT_COSIGNATURE, &canonical_event);
+            Some(sign::signature_to_hex(&cosignature))
+        }
+    };
+    finish_entry(
+        seq,
+        &canonical_event,
+        &sign::signature_to_hex(&signature),
+        cosignature.as_deref(),
+    )
+}
+
+/// Checks an entry signed elsewhere before it is appended at `size` (see
+/// [`Ledger::append_signed`]) and makes its entry bytes and leaf hash.
+fn presigned_entry(
+    entry: &SignedEvent,
+    size: u64,
+    origin: &str,
+    now: OffsetDateTime,
+) -> Result<(Vec<u8>, Hash), StoreError> {
+    let event = &entry.event;
+    let seq = event.seq;
+    let stale = |reason| StoreError::StaleHandOver { seq, size, reason };
+    if event.fields.to_actor.is_none() {
+        return Err(stale("not a two-signature hand-over"));
+    }
+    if seq != size {
+        return Err(stale("prepared for another position"));
+    }
+    if event.origin != origin {
+        return Err(stale("prepared for another ledger"));
+    }
+    if event.v != EVENT_VERSION {
+        return Err(stale("another event format version"));
+    }
+    let recorded = crate::rules::parse_time("recorded_time", &event.recorded_time)?;
+    let future = now
+        .checked_add(crate::rules::CLAIMED_TIME_SKEW)
+        .is_some_and(|limit| recorded > limit);
+    if future {
+        return Err(stale("recorded time ahead of the ledger's clock"));
+    }
+    let canonical_event = canonical::to_canonical_vec(event)?;
+    if !entry.signature_verifies(&canonical_event) {
+        return Err(StoreError::HandOverNotSigned { seq });
+    }
+    entry
+        .check_cosignature(&canonical_event)
+        .map_err(|problem| StoreError::Cosignature { seq, problem })?;
+    finish_entry(
+        seq,
+        &canonical_event,
+        &entry.signature,
+        entry.cosignature.as_deref(),
+    )
+}
+
+fn finish_entry(
+    seq: u64,
+    canonical_event: &[u8],
+    signature_hex: &str,
+    cosignature_hex: Option<&str>,
+) -> Result<(Vec<u8>, Hash), StoreError> {
+    let entry = entry_bytes_with(canonical_event, signature_hex, cosignature_hex);
+    if entry.len() as u64 > MAX_ENTRY_BYTES {
+        return Err(StoreError::EntryTooLarge {
+            seq,
+            size: entry.len() as u64,
+            limit: MAX_ENTRY_BYTES,
+        });
+    }
+    let leaf = merkle::leaf_hash(&entry);
+    Ok((entry, leaf))
 }
 
 /// Before the log key signs `builder`'s tree: it must extend the last checkpoint the key

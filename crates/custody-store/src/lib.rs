@@ -13,8 +13,10 @@
 
 pub mod acquisition;
 pub mod conditions;
+pub mod custody;
 pub mod error;
 pub mod event;
+pub mod handover;
 mod index;
 pub mod ledger;
 pub mod rules;
@@ -22,9 +24,11 @@ pub mod signer;
 mod truth;
 pub mod verify;
 
+pub use custody::{CustodyForm, CustodyState, HashCheck, Holder, HolderPeriod, ItemCustody};
 pub use error::StoreError;
 pub use event::{
-    CheckResult, Event, EventDraft, EventFields, EventKind, Evidence, EvidenceFile, SignedEvent,
+    CheckResult, CosignatureError, Device, Event, EventDraft, EventFields, EventKind, Evidence,
+    EvidenceFile, Shipment, SignedEvent,
 };
 pub use ledger::{Appended, Ledger, StoredEntry};
 pub use rules::{ActorRecord, ActorStatus, CaseRecord, ItemCondition, ItemRecord};

@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
-use crate::event::{Event, EventKind};
+use crate::event::{Device, Event, EventKind, Shipment, MAX_FORM_TEXT_BYTES, MAX_SEALS};
 
 /// How far a claimed time may run ahead of the recorded time (clock skew).
 pub const CLAIMED_TIME_SKEW: time::Duration = time::Duration::minutes(5);
@@ -206,7 +206,79 @@ impl State {
         let claimed = self.check_times(event)?;
         self.check_subject(event)?;
         self.check_items(event, claimed)?;
-        self.check_conditions(event)
+        self.check_conditions(event)?;
+        check_form(event)?;
+        self.check_hand_over(event)
+    }
+
+    /// The two-signature hand-over rule (the cosignature itself is checked with the
+    /// signature, [`crate::event::SignedEvent::check_cosignature`]): an event naming
+    /// `from_actor` or `to_actor` is a check-out, check-in or transfer of named items from
+    /// its signer to another actor whose key is enrolled and active.
+    fn check_hand_over(&self, event: &Event) -> Result<(), StoreError> {
+        let kind = event.kind;
+        let fields = &event.fields;
+        if fields.from_actor.is_none() && fields.to_actor.is_none() {
+            return Ok(());
+        }
+        if !matches!(
+            kind,
+            EventKind::CheckedOut | EventKind::CheckedIn | EventKind::Transferred
+        ) {
+            return Err(field_error(
+                kind,
+                "to_actor",
+                "only checked-out, checked-in and transferred are two-signature hand-overs",
+            ));
+        }
+        if fields.from_actor.as_deref() != Some(event.actor.as_str()) {
+            return Err(field_error(
+                kind,
+                "from_actor",
+                "must be the signer's key (the releasing actor)",
+            ));
+        }
+        let to = fields
+            .to_actor
+            .as_deref()
+            .ok_or_else(|| field_error(kind, "to_actor", "required with from_actor"))?;
+        if !is_key_hex(to) {
+            return Err(field_error(
+                kind,
+                "to_actor",
+                "must be 64 lower-case hex digits",
+            ));
+        }
+        if to == event.actor {
+            return Err(field_error(
+                kind,
+                "to_actor",
+                "must not be the releasing actor: a hand-over is between two people",
+            ));
+        }
+        if fields.to.as_deref().is_some_and(|t| t != to) {
+            return Err(field_error(
+                kind,
+                "to",
+                "must be the receiving actor's key when to_actor is given",
+            ));
+        }
+        if event.items.is_empty() {
+            return Err(field_error(kind, "items", "a hand-over names its items"));
+        }
+        let receiver = self
+            .actors
+            .get(to)
+            .ok_or_else(|| StoreError::UnknownCosigner { key: to.to_owned() })?;
+        match receiver.status {
+            ActorStatus::Active => Ok(()),
+            ActorStatus::Revoked { seq } | ActorStatus::Rotated { seq, .. } => {
+                Err(StoreError::InactiveCosigner {
+                    key: to.to_owned(),
+                    seq,
+                })
+            }
+        }
     }
 
     /// The rules on conditions that travel with received evidence: required fields of
@@ -648,6 +720,46 @@ impl State {
         }
     }
 }
+
+/// The custody-form fields are bounded and say something: no empty text, none longer than
+/// [`MAX_FORM_TEXT_BYTES`], at most [`MAX_SEALS`] seals, no empty device or shipment.
+fn check_form(event: &Event) -> Result<(), StoreError> {
+    let kind = event.kind;
+    let fields = &event.fields;
+    for (name, text) in fields.form_texts() {
+        if text.is_empty() {
+            return Err(field_error(kind, name, "must not be empty"));
+        }
+        if text.len() > MAX_FORM_TEXT_BYTES {
+            return Err(field_error(kind, name, "longer than 4096 bytes"));
+        }
+    }
+    match fields.seals.as_ref().map(Vec::len) {
+        Some(0) => return Err(field_error(kind, "seals", "must list at least one seal")),
+        Some(n) if n > MAX_SEALS => return Err(field_error(kind, "seals", "more than 64 seals")),
+        _ => {}
+    }
+    if fields.device.as_ref() == Some(&Device::default()) {
+        return Err(field_error(
+            kind,
+            "device",
+            "must name a make, model or serial number",
+        ));
+    }
+    if fields.shipment.as_ref() == Some(&Shipment::default()) {
+        return Err(field_error(
+            kind,
+            "shipment",
+            "must name a carrier or tracking number",
+        ));
+    }
+    Ok(())
+}
+
+const _: () = assert!(
+    MAX_FORM_TEXT_BYTES == 4096 && MAX_SEALS == 64,
+    "check_form's messages spell the limits"
+);
 
 /// Rules on an existing item's condition for a given event kind.
 fn check_transition(kind: EventKind, record: &ItemRecord) -> Result<(), StoreError> {

@@ -13,7 +13,7 @@ use custody_core::{canonical, hex, sign};
 use rusqlite::Connection;
 
 use crate::error::StoreError;
-use crate::event::{Event, EventKind, SignedEvent, EVENT_VERSION};
+use crate::event::{CosignatureError, Event, EventKind, SignedEvent, EVENT_VERSION};
 use crate::index;
 use crate::ledger::{
     parse_entry, Ledger, BOUNDED_ENTRY, BOUNDED_LEAF_HASH, BOUNDED_NOTE, MAX_CHECKPOINT_NOTE_BYTES,
@@ -88,6 +88,20 @@ pub enum LedgerFinding {
     /// The signature does not verify under the event's actor key.
     #[error("entry {seq}: signature does not verify")]
     BadSignature {
+        /// The entry.
+        seq: u64,
+    },
+    /// A two-signature hand-over (the event names `to_actor`) without the receiving
+    /// actor's cosignature.
+    #[error("entry {seq}: hand-over lacks the receiving actor's cosignature")]
+    MissingCosignature {
+        /// The entry.
+        seq: u64,
+    },
+    /// A cosignature that does not verify under the event's `to_actor` over this event, is
+    /// malformed, or sits on an event that names no receiving actor.
+    #[error("entry {seq}: cosignature does not verify under the receiving actor's key")]
+    BadCosignature {
         /// The entry.
         seq: u64,
     },
@@ -309,17 +323,28 @@ fn check_entry(
         };
         return (check, None);
     };
-    let SignedEvent { event, signature } = signed;
-    let canonical_event = match canonical::to_canonical_vec(&event) {
+    let canonical_event = match canonical::to_canonical_vec(&signed.event) {
         Ok(c) => c,
         Err(_) => {
             findings.push(LedgerFinding::NotCanonical { seq });
             Vec::new()
         }
     };
+    match signed.check_cosignature(&canonical_event) {
+        Ok(()) => {}
+        Err(CosignatureError::Missing) => findings.push(LedgerFinding::MissingCosignature { seq }),
+        Err(_) => findings.push(LedgerFinding::BadCosignature { seq }),
+    }
+    let SignedEvent {
+        event,
+        signature,
+        cosignature,
+    } = signed;
     let parsed_signature =
         sign::signature_from_hex(&signature).filter(|s| sign::signature_to_hex(s) == signature);
-    if crate::ledger::entry_bytes(&canonical_event, &signature) != bytes {
+    if crate::ledger::entry_bytes_with(&canonical_event, &signature, cosignature.as_deref())
+        != bytes
+    {
         findings.push(LedgerFinding::NotCanonical { seq });
     }
     let key = keys

@@ -373,7 +373,9 @@ fn event_signature_ok(signed: &SignedEvent) -> bool {
     let Ok(message) = canonical::to_canonical_vec(&signed.event) else {
         return false;
     };
+    // A two-signature hand-over counts only with the receiving actor's cosignature too.
     sign::verify_canonical(&key, CONTEXT_EVENT, &message, &signature).is_ok()
+        && signed.check_cosignature(&message).is_ok()
 }
 
 fn parse_key(text: &str) -> Option<PublicKey> {
@@ -689,6 +691,50 @@ mod tests {
         hex::encode(&id.public_key().to_bytes())
     }
 
+    #[test]
+    fn fail_hand_over_event_counts_as_signed_only_with_its_cosignature() {
+        let identity = |n: u8| {
+            custody_core::keys::Identity::from_seed(
+                custody_core::keys::ActorInfo::named("k"),
+                [n; 32],
+            )
+            .unwrap()
+        };
+        let (releaser, receiver) = (identity(1), identity(2));
+        let event = Event {
+            v: 1,
+            origin: "o".into(),
+            seq: 4,
+            kind: EventKind::CheckedOut,
+            actor: key(1),
+            claimed_time: "2026-03-01T09:00:00Z".into(),
+            recorded_time: "2026-03-01T09:00:00Z".into(),
+            case: Some("C-1".into()),
+            items: vec!["E1".into()],
+            fields: EventFields {
+                from_actor: Some(key(1)),
+                to_actor: Some(key(2)),
+                ..EventFields::default()
+            },
+        };
+        let message = canonical::to_canonical_vec(&event).unwrap();
+        let mut signed = SignedEvent {
+            event,
+            signature: sign::signature_to_hex(&sign::sign_canonical(
+                &releaser,
+                CONTEXT_EVENT,
+                &message,
+            )),
+            cosignature: None,
+        };
+        assert!(!event_signature_ok(&signed), "one signature is not enough");
+        signed.cosign(&receiver).unwrap();
+        assert!(event_signature_ok(&signed));
+        // The releaser's own signature offered as the cosignature does not verify.
+        signed.cosignature = Some(signed.signature.clone());
+        assert!(!event_signature_ok(&signed));
+    }
+
     /// An included entry taken as validly signed: only the key bookkeeping is under test.
     fn entry(seq: u64, kind: EventKind, actor: u8, subject: Option<u8>) -> (u64, Entry) {
         let event = Event {
@@ -709,6 +755,7 @@ mod tests {
         let signed = SignedEvent {
             event,
             signature: String::new(),
+            cosignature: None,
         };
         (seq, Entry::new(signed, true))
     }
