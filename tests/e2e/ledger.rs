@@ -815,8 +815,10 @@ fn an_outside_checkpoint_catches_entries_cut_from_the_end() {
             "destroyed",
             "--key",
             "bob.key",
-            "--note",
+            "--method",
             "wiped",
+            "--authority",
+            "order 7",
         ],
     )
     .expect(0);

@@ -383,6 +383,7 @@ fn receipt_for(sb: &Sandbox, zip: &str, receiver: &Identity) -> Vec<u8> {
         ReceiptDraft {
             package_id: "C-1-1".into(),
             package_digest: digest.sha256_hex(),
+            encrypted_digest: None,
             received_time: time::OffsetDateTime::now_utc(),
             authority: "Staatsanwaltschaft Berlin".into(),
             organisation: None,

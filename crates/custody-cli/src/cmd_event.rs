@@ -36,7 +36,9 @@ pub struct EventArgs {
     /// What happened: stored, checked-out, checked-in, examined, derived, hash-verified,
     /// sealed, transferred, received, acknowledged, returned, destroyed, note,
     /// preservation-requested, preservation-extended, production-order, mla-request-sent,
-    /// mla-request-received, mla-executed.
+    /// mla-request-received, mla-executed, onward-transfer-authorised (--from the
+    /// consenting sender, --to the third authority, --authority the consent's reference),
+    /// disclosed (--to the third party).
     #[arg(required = true)]
     kind: Option<String>,
     /// Two-signature hand-over (checked-out, checked-in, transferred): the receiving actor,
@@ -101,6 +103,9 @@ pub struct EventArgs {
     /// A signed checkpoint note file (`received`, `acknowledged`).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// How items were destroyed (`destroyed`: required, with --authority).
+    #[arg(long)]
+    method: Option<String>,
     /// Free-text note.
     #[arg(long)]
     note: Option<String>,
@@ -282,6 +287,7 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
             })
             .transpose()?,
         notes: args.note.clone(),
+        method: args.method.clone(),
         ..EventFields::default()
     };
     match kind {

@@ -88,7 +88,11 @@ fn list(args: ListArgs) -> anyhow::Result<Outcome> {
             [
                 c.item.clone(),
                 c.case.clone().unwrap_or_else(|| "-".into()),
-                c.state.to_string(),
+                if past_retention(c) {
+                    format!("{} PAST RETENTION", c.state)
+                } else {
+                    c.state.to_string()
+                },
                 c.holder.as_ref().map_or_else(|| "-".into(), holder_text),
                 c.place.clone().unwrap_or_else(|| "-".into()),
                 c.last_hash_check
@@ -269,7 +273,19 @@ fn item_json(c: &ItemCustody) -> Value {
     object.insert("last_seq".into(), json!(c.last_seq));
     // What the sending authority attached to a received item (its `received` event).
     object.insert("received".into(), json!(c.received));
+    object.insert("past_retention".into(), json!(past_retention(c)));
     Value::Object(object)
+}
+
+/// Whether a received item is kept past the retention date its sender set (today, UTC),
+/// and not destroyed.
+fn past_retention(c: &ItemCustody) -> bool {
+    c.state != custody_store::CustodyState::Destroyed
+        && c.received
+            .as_ref()
+            .and_then(|r| r.conditions.as_ref())
+            .and_then(|k| k.past_retention(OffsetDateTime::now_utc().date()))
+            == Some(true)
 }
 
 fn detail(c: &ItemCustody) -> String {
@@ -334,6 +350,31 @@ fn detail(c: &ItemCustody) -> String {
     if let Some(received) = &c.received {
         optional("received from", received.from.clone());
         optional("received notes", received.notes.clone());
+        if let Some(conditions) = &received.conditions {
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    "none stated".to_owned()
+                } else {
+                    v.join("; ")
+                }
+            };
+            optional("use limitations", Some(list(&conditions.use_limitations)));
+            optional(
+                "confidential",
+                Some(if conditions.confidential { "yes" } else { "no" }.to_owned()),
+            );
+            optional("personal data", Some(list(&conditions.personal_data)));
+            optional(
+                "retention until",
+                conditions.retention_until.as_ref().map(|date| {
+                    if past_retention(c) {
+                        format!("{date} (PAST RETENTION)")
+                    } else {
+                        date.clone()
+                    }
+                }),
+            );
+        }
     }
     let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     let mut out = String::new();

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use custody_core::keys::{ActorInfo, Identity};
+use custody_pack::encrypt::EncryptionIdentity;
 
 use crate::{output, Outcome};
 
@@ -14,8 +15,13 @@ pub enum KeyCommand {
     /// verifier key.
     New {
         /// Key name (no spaces, no '+'), e.g. marie.dupont@pj.interieur.fr
-        #[arg(long)]
-        name: String,
+        #[arg(long, required_unless_present = "encryption")]
+        name: Option<String>,
+        /// Make an age X25519 encryption identity instead (AGE-SECRET-KEY-1…, mode 0600),
+        /// to keep beside the signing key; prints its recipient (age1…), which senders give
+        /// to `custody seal --encrypt-to`.
+        #[arg(long, conflicts_with_all = ["name", "role", "org", "jurisdiction"])]
+        encryption: bool,
         /// Role, e.g. investigator.
         #[arg(long)]
         role: Option<String>,
@@ -67,14 +73,28 @@ struct KeyReport<'a> {
 pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
     match cmd {
         KeyCommand::New {
+            encryption: true,
+            out,
+            ..
+        } => {
+            let identity = EncryptionIdentity::generate();
+            identity.save(&out)?;
+            output::eprint(&output::line(&format!(
+                "custody: encryption identity written to {} (mode 0600)",
+                out.display()
+            )));
+            output::print(&format!("{}\n", identity.recipient()))?;
+        }
+        KeyCommand::New {
             name,
             role,
             org,
             jurisdiction,
             out,
+            ..
         } => {
             let info = ActorInfo {
-                name,
+                name: name.unwrap_or_default(),
                 role,
                 organisation: org,
                 jurisdiction,
@@ -87,6 +107,24 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
                 out.display()
             )));
             output::data(&format!("{}\n", identity.verifier_key()))?;
+        }
+        KeyCommand::Show { key, json } if is_encryption_identity(&key) => {
+            let recipients: Vec<String> = EncryptionIdentity::load_file(&key)?
+                .iter()
+                .map(|i| i.recipient().to_string())
+                .collect();
+            if json {
+                output::print_json(&serde_json::json!({
+                    "kind": "age-x25519",
+                    "recipients": recipients,
+                }))?;
+            } else {
+                let text: String = recipients
+                    .iter()
+                    .map(|r| format!("recipient:     {r}\n"))
+                    .collect();
+                output::print(&text)?;
+            }
         }
         KeyCommand::Show { key, json } => {
             let identity = Identity::load(&key)?;
@@ -118,6 +156,15 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// Whether the key file holds an age identity rather than a signing key (read only as far
+/// as its first bytes; the full load checks permissions and size).
+fn is_encryption_identity(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    read.is_ok() && EncryptionIdentity::is_identity_text(&String::from_utf8_lossy(&head))
 }
 
 fn render(r: &KeyReport<'_>) -> String {

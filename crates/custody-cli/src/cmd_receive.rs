@@ -35,6 +35,10 @@ pub struct ReceiveArgs {
     pub ledger: LedgerArg,
     #[command(flatten)]
     pub signer: SignerArgs,
+    /// The package is age-encrypted: decrypt it with this age identity file
+    /// (AGE-SECRET-KEY-1…, mode 0600) as it is read.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
     /// Print the verification report and outcome as JSON.
     #[arg(long)]
     pub json: bool,
@@ -67,15 +71,30 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         .zip(crate::cmd_verify::hashed_bytes(&args.package))
         .and_then(|(copy, hashed)| copy.checked_add(hashed));
     let bar = output::shared_progress(total, "receiving");
-    let result = receive::receive(
-        &args.package,
-        &args.into,
-        &options,
-        &mut session.ledger,
-        &session.actor,
-        &session.log_key,
-        &receipt_path,
-    );
+    let result = match &args.identity {
+        None => receive::receive(
+            &args.package,
+            &args.into,
+            &options,
+            &mut session.ledger,
+            &session.actor,
+            &session.log_key,
+            &receipt_path,
+        ),
+        Some(identity) => {
+            let identities = custody_pack::encrypt::EncryptionIdentity::load_file(identity)?;
+            receive::receive_encrypted(
+                &args.package,
+                &identities,
+                &args.into,
+                &options,
+                &mut session.ledger,
+                &session.actor,
+                &session.log_key,
+                &receipt_path,
+            )
+        }
+    };
     bar.finish_and_clear();
     let outcome = match result {
         Ok(outcome) => {
@@ -107,6 +126,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
         output::print_json(&ReceivedJson {
             report: report_json(&outcome.report),
             package_digest: &outcome.package_digest,
+            encrypted_digest: outcome.encrypted_digest.as_deref(),
             dir: outcome.dir.display().to_string(),
             received_seqs: &outcome.received_seqs,
             receipt: receipt_path.display().to_string(),
@@ -123,14 +143,19 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<Outcome> {
             outcome.statement.id,
             outcome.statement.items.len(),
         ));
-        text.push_str(&output::fields(
-            "  ",
-            &[
-                ("into", outcome.dir.display().to_string()),
-                ("recorded", format!("received at seq {seqs}")),
-                ("receipt", receipt_path.display().to_string()),
-            ],
-        ));
+        let mut rows = vec![
+            ("into", outcome.dir.display().to_string()),
+            ("recorded", format!("received at seq {seqs}")),
+            ("receipt", receipt_path.display().to_string()),
+        ];
+        if let Some(encrypted) = &outcome.encrypted_digest {
+            rows.push((
+                "package sha256",
+                format!("{} (decrypted)", outcome.package_digest),
+            ));
+            rows.push(("encrypted sha256", encrypted.clone()));
+        }
+        text.push_str(&output::fields("  ", &rows));
         output::print(&conditions_text(&outcome.statement, true))?;
         output::print(&text)?;
     }
@@ -144,6 +169,8 @@ struct ReceivedJson<'a> {
     #[serde(flatten)]
     report: crate::cmd_verify::ReportJson<'a>,
     package_digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encrypted_digest: Option<&'a str>,
     dir: String,
     received_seqs: &'a [u64],
     receipt: String,

@@ -88,6 +88,14 @@ pub struct SealArgs {
     /// Claimed time of the sealed and transferred events (RFC 3339) [default: now]
     #[arg(long)]
     claimed_time: Option<String>,
+    /// Encrypt the package to this age recipient (age1…), to every recipient in this
+    /// file (one per line, as `age -R` reads it), or to the recipient entry of this name
+    /// in the trust store. Repeatable. The file written at --out is then an age file; the
+    /// stock `age -d -i IDENTITY` decrypts it.
+    #[arg(long, value_name = "RECIPIENT")]
+    encrypt_to: Vec<String>,
+    #[command(flatten)]
+    trust_dir: crate::cmd_trust::TrustDirArg,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -105,19 +113,37 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
             .collect::<anyhow::Result<_>>()?
     };
     let request = build_request(&args, &session.actor)?;
+    let mut recipients = Vec::new();
+    for arg in &args.encrypt_to {
+        recipients.extend(encrypt_to(arg, &args.trust_dir)?);
+    }
     let bar = output::byte_progress(0, "sealing");
-    let outcome = seal(
-        &mut session.ledger,
-        request,
-        &session.actor,
-        &signers,
-        &session.log_key,
-        &args.out,
-        &mut |p| {
-            bar.set_length(p.total);
-            bar.set_position(p.done);
-        },
-    );
+    let mut progress = |p: custody_pack::seal::SealProgress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    };
+    let outcome = if recipients.is_empty() {
+        seal(
+            &mut session.ledger,
+            request,
+            &session.actor,
+            &signers,
+            &session.log_key,
+            &args.out,
+            &mut progress,
+        )
+    } else {
+        custody_pack::seal::seal_encrypted(
+            &mut session.ledger,
+            request,
+            &recipients,
+            &session.actor,
+            &signers,
+            &session.log_key,
+            &args.out,
+            &mut progress,
+        )
+    };
     bar.finish_and_clear();
     let out = args.out.display();
     let outcome = match outcome {
@@ -168,6 +194,11 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
             "signers": signers,
             "sealed_seq": outcome.sealed_seq,
             "transferred_seq": outcome.transferred_seq,
+            "encrypted": outcome.encrypted.map(|e| serde_json::json!({
+                "sha256": e.sha256_hex(),
+                "size": e.size,
+                "recipients": recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })),
         }))?;
     } else {
         output::print(&format!(
@@ -180,6 +211,14 @@ pub fn run(args: SealArgs) -> anyhow::Result<Outcome> {
             outcome.transferred_seq,
             outcome.statement.recipient.authority,
         ))?;
+        if let Some(e) = &outcome.encrypted {
+            output::print(&output::line(&format!(
+                "  encrypted (age) to {} recipient(s): {} bytes, sha256 {}; the sha256 above is the package inside",
+                recipients.len(),
+                e.size,
+                e.sha256_hex()
+            )))?;
+        }
     }
     Ok(Outcome::Ok)
 }
@@ -250,4 +289,24 @@ fn build_request(args: &SealArgs, actor: &Identity) -> anyhow::Result<SealReques
             Compression::Stored
         },
     })
+}
+
+/// One `--encrypt-to`: `age1…`; else a recipients file, if one exists at that path; else
+/// the trust store's recipient entry of that name.
+fn encrypt_to(
+    arg: &str,
+    trust_dir: &crate::cmd_trust::TrustDirArg,
+) -> anyhow::Result<Vec<custody_pack::encrypt::EncryptionRecipient>> {
+    let context = || format!("--encrypt-to {arg}");
+    if arg.starts_with("age1") || std::path::Path::new(arg).exists() {
+        return custody_pack::encrypt::recipients_from_arg(arg).with_context(context);
+    }
+    let store = trust_dir.store()?;
+    match store.recipient(arg).with_context(context)? {
+        Some(recipient) => Ok(vec![recipient]),
+        None => anyhow::bail!(
+            "--encrypt-to {arg}: not an age recipient (age1…), no such file, and no recipient entry of that name in the trust store {}",
+            store.dir().display()
+        ),
+    }
 }

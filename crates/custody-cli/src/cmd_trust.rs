@@ -76,7 +76,8 @@ pub enum TrustCommand {
         /// The entry's name (letters, digits, '.', '_', '-'), e.g. bka-berlin.
         name: String,
         /// The key: a verifier key (name+keyid+base64), or a file holding one or a PEM
-        /// public key.
+        /// public key; or an age recipient (age1…), trusted as a recipient that
+        /// `custody seal --encrypt-to NAME` encrypts to.
         key: String,
         /// Whose key it is, how it was obtained and checked (one line).
         #[arg(long)]
@@ -113,16 +114,23 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<Outcome> {
             json,
         } => {
             let store = store.store()?;
-            let key = read_key_argument(&key)?;
-            let entry = store
-                .add(NewEntry {
-                    name,
-                    kind: EntryKind::Signer,
-                    key,
-                    added_time: now_rfc3339(),
-                    note,
-                })
-                .context("cannot add the key")?;
+            let entry = if key.starts_with("age1") {
+                let recipient: custody_pack::encrypt::EncryptionRecipient = key.parse()?;
+                store
+                    .add_recipient(name, &recipient, now_rfc3339(), note)
+                    .context("cannot add the recipient")?
+            } else {
+                let key = read_key_argument(&key)?;
+                store
+                    .add(NewEntry {
+                        name,
+                        kind: EntryKind::Signer,
+                        key,
+                        added_time: now_rfc3339(),
+                        note,
+                    })
+                    .context("cannot add the key")?
+            };
             if json {
                 output::print_json(&entry)?;
             } else {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use custody_core::keys::PublicKey;
 use custody_pack::bagit::{self, BagReport, ValidateOptions};
+use custody_pack::encrypt::EncryptionIdentity;
 use custody_pack::package::{PackageStatement, Recipient, RequestInfo, Sender};
 use custody_pack::verify::{
     self, Finding, PackageReport, PayloadChange, SignerStatus, TrustedKey, VerifyOptions,
@@ -40,6 +41,10 @@ pub struct VerifyArgs {
     /// The authority the package must be addressed to.
     #[arg(long, value_name = "AUTHORITY")]
     pub expect_recipient: Option<String>,
+    /// The package is age-encrypted: decrypt it with this age identity file
+    /// (AGE-SECRET-KEY-1…, mode 0600), in one pass, into an unnamed private copy.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -112,14 +117,35 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     }
     let mut options = args.trust.options()?;
     options.expect_recipient.clone_from(&args.expect_recipient);
-    let bar = output::shared_progress(hashed_bytes(&args.path), "verifying");
-    let report = verify::verify_package(&args.path, &options);
-    bar.finish_and_clear();
-    let report = report?;
+    let mut encrypted_digest = None;
+    let report = match &args.identity {
+        None => {
+            let bar = output::shared_progress(hashed_bytes(&args.path), "verifying");
+            let report = verify::verify_package(&args.path, &options);
+            bar.finish_and_clear();
+            report?
+        }
+        Some(identity) => {
+            let identities = EncryptionIdentity::load_file(identity)?;
+            let (report, transfer) =
+                custody_pack::encrypt::verify_encrypted(&args.path, &identities, &options)?;
+            encrypted_digest = Some(transfer.sha256_hex());
+            report
+        }
+    };
     detail_steps(&report);
     if args.json {
-        output::print_json(&report_json(&report))?;
+        let mut value = serde_json::to_value(report_json(&report))?;
+        if let (Some(digest), Some(map)) = (&encrypted_digest, value.as_object_mut()) {
+            map.insert("encrypted_digest".into(), digest.clone().into());
+        }
+        output::print_json(&value)?;
     } else {
+        if let Some(digest) = &encrypted_digest {
+            output::print(&output::line(&format!(
+                "decrypted (age); encrypted file sha256 {digest}"
+            )))?;
+        }
         print_report(&args.path, &report)?;
     }
     Ok(if report.verified {
@@ -211,6 +237,9 @@ pub struct ConditionsJson<'a> {
     personal_data: &'a [String],
     retention_until: Option<&'a str>,
     items: Vec<output::ItemJson<'a>>,
+    /// Consents to onward transfer the statement states (omitted when none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    onward_transfers: &'a [custody_pack::package::OnwardTransfer],
 }
 
 /// The `--json` document of a package report.
@@ -259,6 +288,7 @@ pub fn conditions_json(s: &PackageStatement, verified: bool) -> ConditionsJson<'
         personal_data: &s.personal_data,
         retention_until: s.retention_until.as_deref(),
         items: s.items.iter().map(output::ItemJson::from_package).collect(),
+        onward_transfers: &s.onward_transfers,
     }
 }
 
@@ -435,6 +465,16 @@ pub fn conditions_text(s: &PackageStatement, verified: bool) -> String {
             item.id,
             item.path,
             output::size(item.size)
+        )));
+    }
+    for consent in &s.onward_transfers {
+        text.push_str(&output::line(&format!(
+            "  onward transfer of {} to {} authorised by {} (reference {}, sender ledger entry {})",
+            consent.item,
+            s.recipient.authority,
+            consent.authorised_by,
+            consent.reference,
+            consent.seq
         )));
     }
     text

@@ -501,47 +501,7 @@ impl Identity {
 
     /// Writes the private key atomically with mode 0600, refusing to overwrite.
     pub fn save(&self, path: &Path) -> Result<(), KeyError> {
-        use std::io::Write;
-        let io = |source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        if path.exists() {
-            return Err(KeyError::Exists {
-                path: path.to_owned(),
-            });
-        }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".custody-key-").suffix(".tmp");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // The file is created with these bits, before any key byte reaches it.
-            builder.permissions(std::fs::Permissions::from_mode(0o600));
-        }
-        // `tempfile` names its temporary file in this error; the user never gave that name.
-        let mut tmp = builder
-            .tempfile_in(dir)
-            .map_err(|e| match e.raw_os_error() {
-                Some(_) => io(e),
-                None => io(std::io::Error::from(e.kind())),
-            })?;
-        tmp.write_all(self.to_pem().as_bytes()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyError::Exists {
-                    path: path.to_owned(),
-                }
-            } else {
-                io(e.error)
-            }
-        })?;
-        sync_dir(dir).map_err(io)
+        write_private_file(path, self.to_pem().as_bytes())
     }
 
     /// Loads a private key, refusing files readable by group or others, and saying what
@@ -699,6 +659,75 @@ fn shown_value(given: &str) -> String {
     } else {
         given.to_owned()
     }
+}
+
+/// Writes `bytes` as a new private file at `path`: created with mode 0600 before any byte
+/// reaches it, fsynced, renamed into place (refusing to replace a file) and the directory
+/// synced. Every secret key file (signing keys, encryption identities) is written so.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    use std::io::Write;
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if path.exists() {
+        return Err(KeyError::Exists {
+            path: path.to_owned(),
+        });
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".custody-key-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The file is created with these bits, before any key byte reaches it.
+        builder.permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    // `tempfile` names its temporary file in this error; the user never gave that name.
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| match e.raw_os_error() {
+            Some(_) => io(e),
+            None => io(std::io::Error::from(e.kind())),
+        })?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyError::Exists {
+                path: path.to_owned(),
+            }
+        } else {
+            io(e.error)
+        }
+    })?;
+    sync_dir(dir).map_err(io)
+}
+
+/// Opens a private file for reading, refusing one readable by group or others (as every
+/// secret key file is refused).
+pub fn open_private_file(path: &Path) -> Result<std::fs::File, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyError::InsecurePermissions {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    Ok(file)
 }
 
 #[cfg(unix)]

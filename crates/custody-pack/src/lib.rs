@@ -8,6 +8,7 @@
 //! * [`zipwrite`]: a deterministic, atomic, streaming ZIP64 writer;
 //! * [`layout`] and [`package`]: where things live in a package, and its statement;
 //! * [`seal`], [`countersign`]: writing a package and adding signatures to it;
+//! * [`encrypt`]: packages in transit as age files, encrypted to the receiving authority;
 //! * [`verify`]: checking a package in place and reporting every finding;
 //! * [`receive`]: verifying, extracting and recording a package, and answering with a
 //!   receipt;
@@ -23,6 +24,7 @@ pub mod acknowledge;
 pub mod audit;
 pub mod bagit;
 pub mod countersign;
+pub mod encrypt;
 pub mod inspect;
 pub mod layout;
 pub mod limits;

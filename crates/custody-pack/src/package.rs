@@ -47,6 +47,27 @@ pub struct PackageStatement {
     pub checkpoint: CheckpointRef,
     /// The evidence items, sorted by id.
     pub items: Vec<PackageItem>,
+    /// For items this sender received from another authority and now sends to a third:
+    /// the consent of the authority it received them from, one per item, sorted by item.
+    /// Absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub onward_transfers: Vec<OnwardTransfer>,
+}
+
+/// The consent, recorded in the sender ledger by an `onward-transfer-authorised` entry
+/// (included in the package with the item's history), to send a received item on to the
+/// package's recipient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnwardTransfer {
+    /// The item.
+    pub item: String,
+    /// The `onward-transfer-authorised` entry.
+    pub seq: u64,
+    /// The consenting authority (the one the item was received from).
+    pub authorised_by: String,
+    /// The consent's reference.
+    pub reference: String,
 }
 
 /// The sending authority.
@@ -377,6 +398,7 @@ mod tests {
 
     fn statement() -> PackageStatement {
         PackageStatement {
+            onward_transfers: Vec::new(),
             custody_package: PACKAGE_VERSION,
             id: "CASE-7-1".into(),
             case: "CASE-7".into(),

@@ -42,6 +42,9 @@ pub struct ReceiptBody {
     pub package_id: String,
     /// SHA-256 (hex) of the package ZIP as received.
     pub package_digest: String,
+    /// SHA-256 (hex) of the encrypted file the package arrived as, if it was encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_digest: Option<String>,
     /// When it was received, RFC 3339 UTC.
     pub received_time: String,
     /// Who received it.
@@ -92,6 +95,8 @@ pub struct ReceiptDraft {
     pub package_id: String,
     /// SHA-256 (hex) of the package ZIP.
     pub package_digest: String,
+    /// SHA-256 (hex) of the encrypted file the package arrived as, if it was encrypted.
+    pub encrypted_digest: Option<String>,
     /// When the package was received (also the cosignature's timestamp).
     pub received_time: OffsetDateTime,
     /// The receiving authority's name.
@@ -229,6 +234,7 @@ impl Receipt {
             v: RECEIPT_VERSION,
             package_id: draft.package_id,
             package_digest: draft.package_digest,
+            encrypted_digest: draft.encrypted_digest,
             received_time: custody_store::ledger::format_utc(draft.received_time),
             receiver: Receiver {
                 key: receiver.verifier_key().to_string(),
@@ -417,6 +423,7 @@ mod tests {
             ReceiptDraft {
                 package_id: "C-1".into(),
                 package_digest: "ab".repeat(32),
+                encrypted_digest: None,
                 received_time,
                 authority: "Staatsanwaltschaft Berlin".into(),
                 organisation: None,

@@ -69,6 +69,8 @@ pub struct ReceiveOutcome {
     pub receipt: Receipt,
     /// Where the bag was extracted.
     pub dir: PathBuf,
+    /// SHA-256 (hex) of the encrypted file, when the package arrived encrypted.
+    pub encrypted_digest: Option<String>,
 }
 
 /// Why a package was not received.
@@ -78,6 +80,10 @@ pub enum ReceiveError {
     /// Verification could not run.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// The encrypted package could not be opened (no matching identity, not an age file,
+    /// a damaged header); nothing was written.
+    #[error(transparent)]
+    Decrypt(#[from] crate::encrypt::EncryptError),
     /// Verification found problems (or no trusted signature); nothing was written.
     #[error("package refused: verification found {} problem(s)", .report.findings.len())]
     Refused {
@@ -241,6 +247,63 @@ pub fn receive_from<R: Read>(
     receipt_out: &Path,
 ) -> Result<ReceiveOutcome, ReceiveError> {
     let package = incoming.name.as_path();
+    let parent = prepare(into, receipt_out)?;
+    let progress = options.verify.bag.progress;
+    let (copy, digest) = private_copy(incoming.reader, package, parent, progress)?;
+    receive_copy(
+        copy,
+        digest,
+        None,
+        package,
+        into,
+        options,
+        ledger,
+        receiver,
+        log_key,
+        receipt_out,
+    )
+}
+
+/// Receives the age-encrypted package at `package` (see [`crate::encrypt`]) with the first
+/// of `identities` that opens it: the encrypted file is read once, decrypted as it streams
+/// into the private copy [`receive_from`] uses, and its SHA-256 recorded beside the
+/// plaintext package's (`encrypted_digest`). Without a matching identity nothing is
+/// written; a chunk that does not authenticate fails the receive before anything is
+/// extracted or recorded.
+#[allow(clippy::too_many_arguments)]
+pub fn receive_encrypted(
+    package: &Path,
+    identities: &[crate::encrypt::EncryptionIdentity],
+    into: &Path,
+    options: &ReceiveOptions,
+    ledger: &mut Ledger,
+    receiver: &Identity,
+    log_key: &Identity,
+    receipt_out: &Path,
+) -> Result<ReceiveOutcome, ReceiveError> {
+    let file = File::open(package).map_err(io_err(package))?;
+    let parent = prepare(into, receipt_out)?;
+    let mut decrypting = crate::encrypt::open_encrypted(file, package, identities)?;
+    let progress = options.verify.bag.progress;
+    let (copy, digest) = private_copy(&mut decrypting, package, parent, progress)?;
+    let transfer = decrypting.finish().map_err(io_err(package))?;
+    receive_copy(
+        copy,
+        digest,
+        Some(transfer.sha256_hex()),
+        package,
+        into,
+        options,
+        ledger,
+        receiver,
+        log_key,
+        receipt_out,
+    )
+}
+
+/// Refuses an existing destination or receipt and a missing parent directory; sweeps what
+/// a killed receive left. Returns the parent directory.
+fn prepare<'a>(into: &'a Path, receipt_out: &Path) -> Result<&'a Path, ReceiveError> {
     if into.symlink_metadata().is_ok() {
         return Err(ReceiveError::DestinationExists {
             path: into.to_path_buf(),
@@ -258,8 +321,23 @@ pub fn receive_from<R: Read>(
         });
     }
     leftovers::sweep(parent, Kind::Receive);
-    let progress = options.verify.bag.progress;
-    let (copy, digest) = private_copy(incoming.reader, package, parent, progress)?;
+    Ok(parent)
+}
+
+/// Everything after the one reading: verify the private copy, extract, record, answer.
+#[allow(clippy::too_many_arguments)]
+fn receive_copy(
+    copy: File,
+    digest: hash::Digests,
+    encrypted_digest: Option<String>,
+    package: &Path,
+    into: &Path,
+    options: &ReceiveOptions,
+    ledger: &mut Ledger,
+    receiver: &Identity,
+    log_key: &Identity,
+    receipt_out: &Path,
+) -> Result<ReceiveOutcome, ReceiveError> {
     let package_digest = digest.sha256_hex();
     let mut scanner = ZipScanner::new(BufReader::new(copy), &options.verify.bag.scan_limits)
         .map_err(|e| zip_err(package, e))?;
@@ -291,12 +369,16 @@ pub fn receive_from<R: Read>(
     let received_time = options
         .received_time
         .unwrap_or_else(OffsetDateTime::now_utc);
-    let drafts = received_drafts(
+    let mut drafts = received_drafts(
         &statement,
         &package_digest,
         &sender_checkpoint,
         received_time,
     );
+    for draft in &mut drafts {
+        draft.fields.encrypted_digest.clone_from(&encrypted_digest);
+        draft.fields.conditions = Some(conditions_of(&statement));
+    }
     let appended = match ledger.append_batch_if(drafts, receiver, log_key, |view| {
         refuse_existing_items(view, &statement)
     }) {
@@ -321,6 +403,7 @@ pub fn receive_from<R: Read>(
     let draft = ReceiptDraft {
         package_id: statement.id.clone(),
         package_digest: package_digest.clone(),
+        encrypted_digest: encrypted_digest.clone(),
         received_time,
         authority: options
             .authority
@@ -358,7 +441,18 @@ pub fn receive_from<R: Read>(
         received_seqs,
         receipt,
         dir: into.to_path_buf(),
+        encrypted_digest,
     })
+}
+
+/// The conditions the package statement attaches to its items, as `received` records them.
+fn conditions_of(statement: &PackageStatement) -> custody_store::conditions::TransferConditions {
+    custody_store::conditions::TransferConditions {
+        use_limitations: statement.use_limitations.clone(),
+        confidential: statement.confidential,
+        personal_data: statement.personal_data.clone(),
+        retention_until: statement.retention_until.clone(),
+    }
 }
 
 /// Copies `reader` to its end into an unnamed temporary file in `dir`, hashing it on the

@@ -112,6 +112,9 @@ pub struct SealOutcome {
     pub sealed_seq: u64,
     /// Seq of the `transferred` entry.
     pub transferred_seq: u64,
+    /// The encrypted file written at `path` (size and SHA-256), when sealed with
+    /// [`seal_encrypted`]; `sha256` and `size` are then the plaintext package's.
+    pub encrypted: Option<crate::encrypt::TransferDigest>,
 }
 
 /// Why a package was not sealed. Unless the variant says otherwise, nothing was written.
@@ -331,6 +334,9 @@ pub enum SealError {
         /// The destination given.
         path: PathBuf,
     },
+    /// Encrypting the package failed; nothing was left at the destination.
+    #[error(transparent)]
+    Encrypt(#[from] crate::encrypt::EncryptError),
     /// The ledger refused `sealed`/`transferred`; the package was removed.
     #[error("the ledger refused to record sealed/transferred: {source}; {path} was removed")]
     Record {
@@ -361,6 +367,22 @@ pub fn seal(
     out: &Path,
     progress: &mut dyn FnMut(SealProgress),
 ) -> Result<SealOutcome, SealError> {
+    seal_to(
+        ledger, request, actor, signers, log_key, out, None, progress,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn seal_to(
+    ledger: &mut Ledger,
+    request: SealRequest,
+    actor: &Identity,
+    signers: &[Identity],
+    log_key: &Identity,
+    out: &Path,
+    encrypt_to: Option<&[crate::encrypt::EncryptionRecipient]>,
+    progress: &mut dyn FnMut(SealProgress),
+) -> Result<SealOutcome, SealError> {
     if out.symlink_metadata().is_ok() {
         return Err(SealError::OutputExists {
             path: out.to_path_buf(),
@@ -387,11 +409,71 @@ pub fn seal(
     for file in payload {
         done = stream_payload(&mut writer, &id, file, done, total, progress)?;
     }
-    writer.finish_new().map_err(|e| match e {
-        ZipWriteError::Exists { path } => SealError::OutputExists { path },
-        other => SealError::Write(other),
-    })?;
-    record(ledger, request, actor, signers, log_key, out, plan)
+    let digests = match encrypt_to {
+        None => {
+            writer.finish_new().map_err(|e| match e {
+                ZipWriteError::Exists { path } => SealError::OutputExists { path },
+                other => SealError::Write(other),
+            })?;
+            hash_written(out)?
+        }
+        Some(recipients) => crate::encrypt::seal_into(writer, recipients, out)?,
+    };
+    record(ledger, request, actor, signers, log_key, out, plan, digests)
+}
+
+/// Seals as [`seal`] does, but what is written at `out` is the package encrypted to
+/// `recipients` as an age v1 file ([`crate::encrypt`]); the plaintext package never gets a
+/// name. `sealed` and `transferred` record both digests.
+#[allow(clippy::too_many_arguments)]
+pub fn seal_encrypted(
+    ledger: &mut Ledger,
+    request: SealRequest,
+    recipients: &[crate::encrypt::EncryptionRecipient],
+    actor: &Identity,
+    signers: &[Identity],
+    log_key: &Identity,
+    out: &Path,
+    progress: &mut dyn FnMut(SealProgress),
+) -> Result<SealOutcome, SealError> {
+    crate::encrypt::check_recipients(recipients)?;
+    seal_to(
+        ledger,
+        request,
+        actor,
+        signers,
+        log_key,
+        out,
+        Some(recipients),
+        progress,
+    )
+}
+
+/// The digests of the package file just written at `out` (removed if it cannot be read).
+fn hash_written(out: &Path) -> Result<PackageDigests, SealError> {
+    match hash_file(out, &mut |_| {}) {
+        Ok(plaintext) => Ok(PackageDigests {
+            plaintext,
+            encrypted: None,
+        }),
+        Err(source) => {
+            let _ = std::fs::remove_file(out);
+            Err(SealError::HashPackage {
+                path: out.to_path_buf(),
+                source,
+            })
+        }
+    }
+}
+
+/// The digests of a sealed package: of the plaintext package, and of the encrypted file
+/// when it was encrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackageDigests {
+    /// The plaintext package (what is verified).
+    pub plaintext: custody_core::hash::Digests,
+    /// The encrypted file (what is transferred), if encrypted.
+    pub encrypted: Option<crate::encrypt::TransferDigest>,
 }
 
 fn stream_payload(
@@ -447,6 +529,7 @@ fn stream_payload(
 
 /// Records `sealed` and `transferred`; on refusal removes the package so that the ledger
 /// and the file system agree.
+#[allow(clippy::too_many_arguments)]
 fn record(
     ledger: &mut Ledger,
     request: SealRequest,
@@ -455,22 +538,15 @@ fn record(
     log_key: &Identity,
     out: &Path,
     plan: Plan,
+    package: PackageDigests,
 ) -> Result<SealOutcome, SealError> {
-    let digests = match hash_file(out, &mut |_| {}) {
-        Ok(d) => d,
-        Err(source) => {
-            let _ = std::fs::remove_file(out);
-            return Err(SealError::HashPackage {
-                path: out.to_path_buf(),
-                source,
-            });
-        }
-    };
+    let digests = package.plaintext;
     let statement = plan.statement;
     let note = format!("package {}", statement.id);
     let fields = EventFields {
         to: Some(statement.recipient.authority.clone()),
         package_digest: Some(digests.sha256_hex()),
+        encrypted_digest: package.encrypted.map(|e| e.sha256_hex()),
         legal_authority: statement.request.legal_basis.clone(),
         notes: Some(note),
         ..EventFields::default()
@@ -509,6 +585,7 @@ fn record(
         signers: plan.signers,
         sealed_seq: appended[0].seq,
         transferred_seq: appended[1].seq,
+        encrypted: package.encrypted,
     })
 }
 
@@ -590,6 +667,7 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
         items.push(package_item);
     }
     items.sort_by(|a, b| a.id.cmp(&b.id));
+    let onward_transfers = onward_transfers(ledger, &items, &request.recipient.authority)?;
     payload.sort_by(|a, b| a.bag_path.cmp(&b.bag_path));
 
     let package_signers: Vec<String> = signers
@@ -620,6 +698,7 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
             root: checkpoint.root,
         },
         items,
+        onward_transfers,
     };
 
     let mut tag_files = BTreeMap::new();
@@ -696,6 +775,44 @@ fn plan(ledger: &Ledger, request: &SealRequest, signers: &[Identity]) -> Result<
         payload,
         signers: keys,
     })
+}
+
+/// For each item received from another authority: refuses a recipient other than its
+/// sender unless the verified entries hold the sender's consent to that recipient, and
+/// returns the consents the statement carries. (The ledger's rules refuse the `sealed`
+/// entry too; this refuses before anything is written.)
+fn onward_transfers(
+    ledger: &Ledger,
+    items: &[PackageItem],
+    recipient: &str,
+) -> Result<Vec<crate::package::OnwardTransfer>, SealError> {
+    let mut out = Vec::new();
+    for item in items {
+        let Some(conditions) = custody_store::conditions::item_conditions(ledger, &item.id)? else {
+            continue;
+        };
+        if conditions.sender.as_deref() == Some(recipient) {
+            continue;
+        }
+        let consent = conditions
+            .onward_transfers
+            .iter()
+            .find(|c| c.to == recipient)
+            .ok_or_else(|| {
+                SealError::Ledger(StoreError::OnwardTransferNotAuthorised {
+                    item: item.id.clone(),
+                    to: recipient.to_owned(),
+                    sender: conditions.sender.clone().unwrap_or_default(),
+                })
+            })?;
+        out.push(crate::package::OnwardTransfer {
+            item: item.id.clone(),
+            seq: consent.seq,
+            authorised_by: consent.authorised_by.clone(),
+            reference: consent.reference.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// Refuses signing keys whose signatures the package's own verification would not count:

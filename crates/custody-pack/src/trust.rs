@@ -4,8 +4,9 @@
 //! A trust store is a directory holding one file per entry, `<name>.json`, whose content
 //! is the canonical JSON (RFC 8785) of a [`TrustEntry`] (`docs/formats.md`, "Trust store").
 //! A [`EntryKind::Signer`] entry is a key whose signatures over packages (`custody verify`,
-//! `custody receive`) and over receipts (`custody acknowledge`) are accepted. Other kinds
-//! (encryption recipients) can be added later without changing the entries that exist.
+//! `custody receive`) and over receipts (`custody acknowledge`) are accepted.
+//! A [`EntryKind::Recipient`] entry is an authority's age recipient, which `custody seal
+//! --encrypt-to NAME` encrypts packages to.
 //!
 //! What the store refuses, each with its own error naming the file: a directory or an
 //! entry file writable by group or others (whoever can write the store decides what is
@@ -44,6 +45,9 @@ const ENTRY_SUFFIX: &str = ".json";
 pub enum EntryKind {
     /// An Ed25519 key whose package and receipt signatures are accepted.
     Signer,
+    /// An authority's age X25519 recipient (`age1…`, held in `public_key`) that packages
+    /// may be encrypted to (`custody seal --encrypt-to NAME`).
+    Recipient,
 }
 
 impl EntryKind {
@@ -51,6 +55,7 @@ impl EntryKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Signer => "signer",
+            EntryKind::Recipient => "recipient",
         }
     }
 }
@@ -66,7 +71,8 @@ pub struct TrustEntry {
     pub name: String,
     /// What the key is trusted for.
     pub kind: EntryKind,
-    /// The Ed25519 public key, 64 lower-case hex digits.
+    /// A signer's Ed25519 public key, 64 lower-case hex digits; a recipient's age
+    /// recipient, `age1…`.
     pub public_key: String,
     /// The C2SP verifier key (`name+keyid+base64`) when the key was given as one: then only
     /// signatures under that key name count.
@@ -229,6 +235,9 @@ pub enum MalformedReason {
     /// The verifier key's public key is not `public_key`.
     #[error("verifier_key and public_key are different keys")]
     KeyMismatch,
+    /// A recipient entry whose `public_key` is not an age X25519 recipient.
+    #[error("public_key of a recipient entry is not an age X25519 recipient (age1…)")]
+    NotARecipient,
 }
 
 /// A key given to [`TrustStore::add`].
@@ -385,27 +394,7 @@ impl TrustStore {
                 return Err(TrustError::InvalidNote);
             }
         }
-        create_private_dir(&self.dir)?;
-        let existing = self.entries()?;
         let public_key = custody_core::hex::encode(&new.key.public_key().to_bytes());
-        if existing.iter().any(|e| e.name == new.name) {
-            return Err(TrustError::NameTaken { name: new.name });
-        }
-        if let Some(same) = existing
-            .iter()
-            .find(|e| e.kind == new.kind && e.public_key == public_key)
-        {
-            return Err(TrustError::AlreadyTrusted {
-                existing: same.name.clone(),
-                kind: same.kind.as_str(),
-            });
-        }
-        if existing.len() >= MAX_TRUST_ENTRIES {
-            return Err(TrustError::TooManyEntries {
-                dir: self.dir.clone(),
-                limit: MAX_TRUST_ENTRIES,
-            });
-        }
         let entry = TrustEntry {
             custody_trust: TRUST_ENTRY_VERSION,
             name: new.name,
@@ -418,6 +407,75 @@ impl TrustStore {
             added_time: new.added_time,
             note: new.note,
         };
+        self.add_entry(entry)
+    }
+
+    /// Adds an authority's age recipient as a [`EntryKind::Recipient`] entry, with the
+    /// refusals of [`TrustStore::add`].
+    pub fn add_recipient(
+        &self,
+        name: String,
+        recipient: &crate::encrypt::EncryptionRecipient,
+        added_time: String,
+        note: Option<String>,
+    ) -> Result<TrustEntry, TrustError> {
+        if !valid_name(&name) {
+            return Err(TrustError::InvalidName { name });
+        }
+        if let Some(note) = &note {
+            if note.len() > MAX_NOTE_BYTES || note.chars().any(char::is_control) {
+                return Err(TrustError::InvalidNote);
+            }
+        }
+        self.add_entry(TrustEntry {
+            custody_trust: TRUST_ENTRY_VERSION,
+            name,
+            kind: EntryKind::Recipient,
+            public_key: recipient.to_string(),
+            verifier_key: None,
+            added_time,
+            note,
+        })
+    }
+
+    /// The age recipient of the [`EntryKind::Recipient`] entry `name`, if there is one.
+    pub fn recipient(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::encrypt::EncryptionRecipient>, TrustError> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .find(|e| e.name == name && e.kind == EntryKind::Recipient)
+            .and_then(|e| e.public_key.parse().ok()))
+    }
+
+    /// Writes a checked new entry (the name and note were checked by the caller).
+    fn add_entry(&self, entry: TrustEntry) -> Result<TrustEntry, TrustError> {
+        create_private_dir(&self.dir)?;
+        let existing = self.entries()?;
+        let new = &entry;
+        let public_key = &entry.public_key;
+        if existing.iter().any(|e| e.name == new.name) {
+            return Err(TrustError::NameTaken {
+                name: new.name.clone(),
+            });
+        }
+        if let Some(same) = existing
+            .iter()
+            .find(|e| e.kind == new.kind && e.public_key == *public_key)
+        {
+            return Err(TrustError::AlreadyTrusted {
+                existing: same.name.clone(),
+                kind: same.kind.as_str(),
+            });
+        }
+        if existing.len() >= MAX_TRUST_ENTRIES {
+            return Err(TrustError::TooManyEntries {
+                dir: self.dir.clone(),
+                limit: MAX_TRUST_ENTRIES,
+            });
+        }
         let bytes = canonical::to_canonical_vec(&entry)?;
         self.write_new(&entry.name, &bytes)?;
         Ok(entry)
@@ -525,6 +583,16 @@ fn read_entry(path: &Path, name: &str) -> Result<TrustEntry, TrustError> {
         path: path.to_path_buf(),
         source,
     };
+    if entry.kind == EntryKind::Recipient {
+        if entry.verifier_key.is_some() {
+            return Err(malformed(MalformedReason::KeyMismatch));
+        }
+        entry
+            .public_key
+            .parse::<crate::encrypt::EncryptionRecipient>()
+            .map_err(|_| malformed(MalformedReason::NotARecipient))?;
+        return Ok(entry);
+    }
     let key = parse_hex_key(&entry.public_key).map_err(key_err)?;
     if let Some(verifier) = &entry.verifier_key {
         let verifier: VerifierKey = verifier.parse().map_err(key_err)?;

@@ -485,6 +485,28 @@ impl Seek for TempSink {
     }
 }
 
+impl PackageWriter {
+    /// Writes the central directory and flushes, but places nothing at the destination:
+    /// the temporary file's name is removed and its open handle, rewound, is returned with
+    /// the entries written (for a package that leaves the machine only encrypted).
+    pub fn finish_unnamed(mut self) -> Result<(File, Vec<WrittenEntry>), ZipWriteError> {
+        let dest = self.dest.clone();
+        let fail = |source: io::Error| ZipWriteError::Finish {
+            path: dest.clone(),
+            source,
+        };
+        let zip = self.zip.take().ok_or_else(|| finished(&dest))?;
+        let sink = zip.finish().map_err(|e| match e {
+            zip::result::ZipError::Io(e) => fail(e),
+            other => fail(io::Error::other(other)),
+        })?;
+        let temp = sink.into_temp().map_err(fail)?;
+        let mut file = temp.into_file();
+        io::Seek::rewind(&mut file).map_err(fail)?;
+        Ok((file, std::mem::take(&mut self.written)))
+    }
+}
+
 fn check_name(name: &str) -> Result<(), ZipWriteError> {
     let probe = ZipEntry::written_file(0, name);
     if name.is_empty() || name.ends_with('/') || !name_findings(&probe).is_empty() {

@@ -125,6 +125,7 @@ fn receipt_bytes(w: &World, sender_checkpoint: String, digest: &str) -> Vec<u8> 
         ReceiptDraft {
             package_id: w.package_id.clone(),
             package_digest: digest.to_owned(),
+            encrypted_digest: None,
             received_time: time::macros::datetime!(2026-03-03 08:00:00 UTC),
             authority: "Staatsanwaltschaft Berlin".into(),
             organisation: None,

@@ -196,3 +196,48 @@ fn fail_symlinked_entry_and_store_that_is_a_file() {
         "{err}"
     );
 }
+
+#[test]
+fn recipients_are_entries_of_their_own_kind() {
+    let (_dir, store) = store();
+    let identity = custody_pack::encrypt::EncryptionIdentity::generate();
+    let recipient = identity.recipient();
+    let at = "2026-03-01T09:00:00Z".to_owned();
+    store
+        .add_recipient("berlin".into(), &recipient, at.clone(), None)
+        .unwrap();
+    store.add(new_entry("berlin-signer", 1)).unwrap();
+    assert_eq!(store.recipient("berlin").unwrap(), Some(recipient.clone()));
+    assert_eq!(store.recipient("berlin-signer").unwrap(), None);
+    assert_eq!(store.trusted_keys(EntryKind::Signer).unwrap().len(), 1);
+    let again = store.add_recipient("other".into(), &recipient, at, None);
+    assert!(
+        matches!(again, Err(TrustError::AlreadyTrusted { .. })),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn fail_recipient_entry_whose_key_is_not_an_age_recipient() {
+    let (_dir, store) = store();
+    let recipient = custody_pack::encrypt::EncryptionIdentity::generate().recipient();
+    let at = "2026-03-01T09:00:00Z".to_owned();
+    store
+        .add_recipient("berlin".into(), &recipient, at, None)
+        .unwrap();
+    let path = store.dir().join("berlin.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace(&recipient.to_string(), &"ab".repeat(32));
+    std::fs::write(&path, edited).unwrap();
+    let err = store.entries().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrustError::MalformedEntry {
+                reason: MalformedReason::NotARecipient,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

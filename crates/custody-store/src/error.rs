@@ -173,6 +173,31 @@ pub enum StoreError {
         /// The destruction event.
         destroyed_seq: u64,
     },
+    /// A received item sealed or transferred to an authority other than its sender, with
+    /// no `onward-transfer-authorised` entry by the sender naming that authority.
+    #[error(
+        "item {item:?} was received from {sender:?}: sending it to {to:?} needs the sender's \
+         consent first (an onward-transfer-authorised entry naming {to:?})"
+    )]
+    OnwardTransferNotAuthorised {
+        /// The item id.
+        item: String,
+        /// The authority it would go to.
+        to: String,
+        /// The authority that sent it.
+        sender: String,
+    },
+    /// An `onward-transfer-authorised` entry whose consenting authority is not the item's
+    /// sender.
+    #[error("item {item:?} was received from {sender:?}; consent to its onward transfer must come from that authority, not {from:?}")]
+    ConsentNotBySender {
+        /// The item id.
+        item: String,
+        /// The authority that sent it.
+        sender: String,
+        /// The authority named as consenting.
+        from: String,
+    },
     /// A check-out of an item already out.
     #[error("item {item:?} is already checked out to {holder}")]
     AlreadyCheckedOut {
@@ -458,6 +483,8 @@ impl StoreError {
             StoreError::ClockWentBackwards { .. } => "clock-went-backwards",
             StoreError::ClaimedInFuture { .. } => "claimed-in-future",
             StoreError::BackDated { .. } => "back-dated",
+            StoreError::OnwardTransferNotAuthorised { .. } => "onward-transfer-not-authorised",
+            StoreError::ConsentNotBySender { .. } => "consent-not-by-sender",
             StoreError::UnknownCosigner { .. } => "unknown-cosigner",
             StoreError::InactiveCosigner { .. } => "inactive-cosigner",
             StoreError::Cosignature { .. } => "cosignature",

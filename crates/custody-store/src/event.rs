@@ -71,11 +71,17 @@ pub enum EventKind {
     MlaRequestReceived,
     /// A mutual legal assistance request is executed.
     MlaExecuted,
+    /// The authority that sent received items consents to their transfer to a third
+    /// authority (`from`: the consenting authority, `to`: the authority it consents to,
+    /// `legal_authority`: the consent's reference).
+    OnwardTransferAuthorised,
+    /// Items (or information from them) are disclosed to a named third party (`to`).
+    Disclosed,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::LedgerInitialised,
         EventKind::ActorEnrolled,
         EventKind::KeyRotated,
@@ -101,6 +107,8 @@ impl EventKind {
         EventKind::MlaRequestSent,
         EventKind::MlaRequestReceived,
         EventKind::MlaExecuted,
+        EventKind::OnwardTransferAuthorised,
+        EventKind::Disclosed,
     ];
 
     /// The kebab-case name used in entries.
@@ -131,6 +139,8 @@ impl EventKind {
             EventKind::MlaRequestSent => "mla-request-sent",
             EventKind::MlaRequestReceived => "mla-request-received",
             EventKind::MlaExecuted => "mla-executed",
+            EventKind::OnwardTransferAuthorised => "onward-transfer-authorised",
+            EventKind::Disclosed => "disclosed",
         }
     }
 
@@ -271,6 +281,16 @@ pub struct EventFields {
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// SHA-256 (hex) of the encrypted file a package travelled as (`sealed`, `transferred`,
+    /// `received`); `package_digest` is then the plaintext package's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_digest: Option<String>,
+    /// The conditions a received package attached to its items (`received`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<crate::conditions::TransferConditions>,
+    /// How items were destroyed (`destroyed`, required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     /// What the item is, in words (custody form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

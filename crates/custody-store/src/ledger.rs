@@ -1085,6 +1085,9 @@ fn state_for(full: &State, actor: &str, events: &[Event]) -> State {
             if let Some(record) = full.items.get(item) {
                 part.items.insert(item.clone(), record.clone());
             }
+            if let Some(received) = full.received.get(item) {
+                part.received.insert(item.clone(), received.clone());
+            }
         }
     }
     part

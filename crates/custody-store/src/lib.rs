@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acquisition;
+pub mod conditions;
 pub mod custody;
 pub mod error;
 pub mod event;

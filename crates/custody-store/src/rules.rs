@@ -17,7 +17,7 @@
 //! meant) but a likely mistake: [`already_acquired`] finds it so that the acquiring front
 //! end can refuse unless told otherwise.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -173,6 +173,18 @@ pub struct State {
     /// How many actors are [`ActorStatus::Active`] (kept as entries are applied, so the
     /// last-active-actor rule costs nothing per entry).
     pub active_actors: u64,
+    /// Items created by `received`, by id: their sender and the onward transfers it
+    /// consented to (the onward-transfer rule).
+    pub received: BTreeMap<String, ReceivedItem>,
+}
+
+/// What the onward-transfer rule needs to know of a received item.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceivedItem {
+    /// The sending authority (`from` of the `received` entry that created it).
+    pub sender: Option<String>,
+    /// The authorities the sender consented to (`to` of each `onward-transfer-authorised`).
+    pub authorised: BTreeSet<String>,
 }
 
 /// The legal steps: each must name the legal authority it rests on.
@@ -231,6 +243,7 @@ impl State {
         let claimed = self.check_times(event)?;
         self.check_subject(event)?;
         self.check_items(event, claimed)?;
+        self.check_conditions(event)?;
         check_form(event)?;
         self.check_hand_over(event)
     }
@@ -303,6 +316,79 @@ impl State {
                 })
             }
         }
+    }
+
+    /// The rules on conditions that travel with received evidence: required fields of
+    /// `received` conditions, `onward-transfer-authorised`, `disclosed` and `destroyed`, and
+    /// the onward-transfer rule: a received item goes (`sealed`, `transferred`) to its
+    /// sender, or to an authority the sender consented to by an earlier entry.
+    fn check_conditions(&self, event: &Event) -> Result<(), StoreError> {
+        let kind = event.kind;
+        let fields = &event.fields;
+        let required = |value: &Option<String>, field| match value.as_deref() {
+            Some(v) if !v.trim().is_empty() => Ok(()),
+            _ => Err(field_error(kind, field, "required")),
+        };
+        if let Some(conditions) = &fields.conditions {
+            if kind != EventKind::Received {
+                return Err(field_error(kind, "conditions", "only on received"));
+            }
+            if let Some(date) = &conditions.retention_until {
+                if crate::conditions::parse_date(date).is_none() {
+                    return Err(field_error(
+                        kind,
+                        "conditions",
+                        "retention_until must be a date YYYY-MM-DD",
+                    ));
+                }
+            }
+        }
+        match kind {
+            EventKind::OnwardTransferAuthorised => {
+                required(&fields.from, "from")?;
+                required(&fields.to, "to")?;
+                required(&fields.legal_authority, "legal_authority")?;
+                if event.items.is_empty() {
+                    return Err(field_error(kind, "items", "at least one item required"));
+                }
+                for item in &event.items {
+                    let received = self.received.get(item).ok_or_else(|| {
+                        field_error(kind, "items", "only a received item needs consent")
+                    })?;
+                    if received.sender.is_some() && received.sender != fields.from {
+                        return Err(StoreError::ConsentNotBySender {
+                            item: item.clone(),
+                            sender: received.sender.clone().unwrap_or_default(),
+                            from: fields.from.clone().unwrap_or_default(),
+                        });
+                    }
+                }
+            }
+            EventKind::Disclosed => required(&fields.to, "to")?,
+            EventKind::Destroyed => {
+                required(&fields.method, "method")?;
+                required(&fields.legal_authority, "legal_authority")?;
+            }
+            EventKind::Sealed | EventKind::Transferred => {
+                for item in &event.items {
+                    let Some(received) = self.received.get(item) else {
+                        continue;
+                    };
+                    let to = fields.to.as_deref().unwrap_or_default();
+                    let allowed =
+                        received.sender.as_deref() == Some(to) || received.authorised.contains(to);
+                    if !allowed {
+                        return Err(StoreError::OnwardTransferNotAuthorised {
+                            item: item.clone(),
+                            to: to.to_owned(),
+                            sender: received.sender.clone().unwrap_or_default(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn check_signer(&self, event: &Event) -> Result<(), StoreError> {
@@ -550,6 +636,34 @@ impl State {
         }
         for item in &event.items {
             self.apply_item(event, item);
+            self.apply_received(event, item);
+        }
+    }
+
+    fn apply_received(&mut self, event: &Event, item: &str) {
+        match event.kind {
+            EventKind::Received
+                if self
+                    .items
+                    .get(item)
+                    .is_some_and(|r| r.created_seq == event.seq) =>
+            {
+                self.received.insert(
+                    item.to_owned(),
+                    ReceivedItem {
+                        sender: event.fields.from.clone(),
+                        authorised: BTreeSet::new(),
+                    },
+                );
+            }
+            EventKind::OnwardTransferAuthorised => {
+                if let (Some(received), Some(to)) =
+                    (self.received.get_mut(item), event.fields.to.as_ref())
+                {
+                    received.authorised.insert(to.clone());
+                }
+            }
+            _ => {}
         }
     }
 

@@ -160,11 +160,7 @@ fn transfer_to_another_authority_then_destruction_ends_the_timeline() {
         &alice,
     );
     assert_eq!(custody(&f.ledger, "E1").state, CustodyState::Returned);
-    let gone = append(
-        &mut f.ledger,
-        on_item(EventKind::Destroyed, "C-1", "E1", T3),
-        &alice,
-    );
+    let gone = append(&mut f.ledger, destroy("C-1", "E1", T3), &alice);
     append(
         &mut f.ledger,
         on_item(EventKind::Note, "C-1", "E1", T3),

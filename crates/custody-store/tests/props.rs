@@ -39,7 +39,7 @@ fn draft_for(kind: u8, item: u8, by_bob: bool) -> EventDraft {
             d.fields.to = Some("Bundeskriminalamt".to_owned());
             d
         }
-        7 => on_item(EventKind::Destroyed, case, &item_id, T0),
+        7 => destroy(case, &item_id, T0),
         8 => on_item(EventKind::Note, case, &item_id, T0),
         9 => EventDraft::new(EventKind::Derived, T0)
             .case(case)

@@ -241,11 +241,7 @@ fn fail_check_out_of_transferred_item() {
 fn fail_anything_but_a_note_after_destruction() {
     let mut f = populated(1);
     let alice = investigator();
-    let seq = append(
-        &mut f.ledger,
-        on_item(EventKind::Destroyed, "C-1", "E1", T0),
-        &alice,
-    );
+    let seq = append(&mut f.ledger, destroy("C-1", "E1", T0), &alice);
     for kind in [
         EventKind::Examined,
         EventKind::CheckedOut,

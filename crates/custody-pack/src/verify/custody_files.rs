@@ -521,6 +521,7 @@ fn check_statement(
         check_item(bag, item, &sha, &b3, &mut covered, &mut out);
         history.check_acquisition(item, &mut out);
     }
+    history.check_onward_transfers(statement, &mut out);
     for path in bag.under(layout::DATA_DIR) {
         if !covered.contains_key(path) {
             out.push(Finding::file(

@@ -399,6 +399,27 @@ pub enum FindingKind {
         /// The seq given as `acquired_seq`.
         seq: u64,
     },
+    /// A stated onward-transfer consent that no included `onward-transfer-authorised`
+    /// entry of the item's history records for this recipient.
+    #[error("item {item}: onward-transfer consent (entry {seq}) is not an included onward-transfer-authorised entry of the item naming this authority, recipient and reference")]
+    OnwardTransferUnsupported {
+        /// The item.
+        item: String,
+        /// The entry the statement names.
+        seq: u64,
+    },
+    /// An item the sender received from another authority (its creating entry is
+    /// `received` from that authority), sent to a third authority without a stated
+    /// consent.
+    #[error("item {item}: received by the sender from {sender:?} (entry {seq}) and sent on to another authority without that authority's consent")]
+    OnwardTransferWithoutConsent {
+        /// The item.
+        item: String,
+        /// The authority the sender received it from.
+        sender: String,
+        /// The `received` entry.
+        seq: u64,
+    },
     /// Entry 0 (`ledger-initialised`) is missing or names another log key.
     #[error("ledger-initialised entry {}", if .log_key.is_empty() { "is not included".to_owned() } else { format!("names log key {}, not the statement's", .log_key) })]
     LedgerKeyMismatch {

@@ -121,6 +121,63 @@ impl History {
             .unwrap_or(KeyStanding::NotEnrolled)
     }
 
+    /// Each onward-transfer consent the statement states is an included entry of the
+    /// item's history that records exactly it, for this recipient.
+    /// Every item whose creating entry is a `received` from an authority other than the
+    /// recipient must have one.
+    pub fn check_onward_transfers(&self, statement: &PackageStatement, out: &mut Vec<Finding>) {
+        for item in &statement.items {
+            let Some(entry) = self.entries.get(&item.acquired_seq) else {
+                continue;
+            };
+            let event = &entry.signed.event;
+            if event.kind != custody_store::EventKind::Received {
+                continue;
+            }
+            let sender = event.fields.from.clone().unwrap_or_default();
+            let consented = statement.onward_transfers.iter().any(|c| c.item == item.id);
+            if sender != statement.recipient.authority && !consented {
+                out.push(Finding::event(
+                    FindingGroup::Statement,
+                    layout::PACKAGE_JSON,
+                    item.acquired_seq,
+                    FindingKind::OnwardTransferWithoutConsent {
+                        item: item.id.clone(),
+                        sender,
+                        seq: item.acquired_seq,
+                    },
+                ));
+            }
+        }
+        for consent in &statement.onward_transfers {
+            let listed = statement
+                .items
+                .iter()
+                .any(|i| i.id == consent.item && i.events.contains(&consent.seq));
+            let recorded = self.entries.get(&consent.seq).and_then(|entry| {
+                custody_store::conditions::OnwardAuthorisation::from_event(&entry.signed.event)
+                    .filter(|_| entry.lists(&consent.item))
+            });
+            let supported = listed
+                && recorded.is_some_and(|r| {
+                    r.authorised_by == consent.authorised_by
+                        && r.reference == consent.reference
+                        && r.to == statement.recipient.authority
+                });
+            if !supported {
+                out.push(Finding::event(
+                    FindingGroup::Statement,
+                    layout::PACKAGE_JSON,
+                    consent.seq,
+                    FindingKind::OnwardTransferUnsupported {
+                        item: consent.item.clone(),
+                        seq: consent.seq,
+                    },
+                ));
+            }
+        }
+    }
+
     /// The item's history: every listed entry is included and concerns the item, and its
     /// acquisition entry recorded exactly the statement's size and digests.
     pub fn check_acquisition(&self, item: &PackageItem, out: &mut Vec<Finding>) {

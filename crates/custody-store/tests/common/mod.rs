@@ -95,6 +95,14 @@ pub fn on_item(kind: EventKind, case: &str, item: &str, claimed: &str) -> EventD
     EventDraft::new(kind, claimed).case(case).item(item)
 }
 
+/// `destroyed` of `item`, with the method and authority the rules require.
+pub fn destroy(case: &str, item: &str, claimed: &str) -> EventDraft {
+    let mut draft = on_item(EventKind::Destroyed, case, item, claimed);
+    draft.fields.method = Some("shredded".into());
+    draft.fields.legal_authority = Some("order 1".into());
+    draft
+}
+
 /// A ledger with an enrolled officer, a case and `items` acquired items `E1..`.
 pub fn populated(items: usize) -> Fixture {
     let mut f = new_ledger();
