@@ -296,7 +296,7 @@ pub enum SealError {
         source: std::io::Error,
     },
     /// An item's bytes are not what was acquired.
-    #[error("item {item}: {path} does not match its acquisition (expected {expected_size} bytes, SHA-256 {expected_sha256}; found {found_size} bytes, SHA-256 {found_sha256}); no package was written")]
+    #[error("item {item}: {path} does not match its acquisition (expected {expected_size} bytes, SHA-256 {expected_sha256}; {}); no package was written", found_text(*expected_size, *found_size, found_sha256))]
     DigestMismatch {
         /// The item.
         item: String,
@@ -306,9 +306,11 @@ pub enum SealError {
         expected_size: u64,
         /// SHA-256 acquired (hex).
         expected_sha256: String,
-        /// Size read.
+        /// Size read: reading stops one byte past the acquired size, so a larger file
+        /// shows as `expected_size + 1`.
         found_size: u64,
-        /// SHA-256 read (hex).
+        /// SHA-256 of the bytes read (hex); for a larger file, of its first
+        /// `expected_size + 1` bytes only, and so not shown.
         found_sha256: String,
     },
     /// bag-info.txt cannot hold a value.
@@ -345,6 +347,16 @@ pub enum SealError {
         /// The refusal.
         source: StoreError,
     },
+}
+
+/// What a mismatching file was found to be: a file read past its acquired size was not
+/// read to its end, so neither its size nor its digest is known.
+fn found_text(expected_size: u64, found_size: u64, found_sha256: &str) -> String {
+    if found_size > expected_size {
+        format!("found more than {expected_size} bytes")
+    } else {
+        format!("found {found_size} bytes, SHA-256 {found_sha256}")
+    }
 }
 
 /// One payload file to stream.

@@ -203,6 +203,18 @@ impl PackageWriter {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // Checked first for the operating system's own words: tempfile's error would
+        // carry only the kind of failure once its temporary name is taken out.
+        match std::fs::metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(ZipWriteError::CreateTemp {
+                    dir,
+                    source: io::Error::from(io::ErrorKind::NotADirectory),
+                })
+            }
+            Err(source) => return Err(ZipWriteError::CreateTemp { dir, source }),
+        }
         // Named for this process, so that the next run removes what a killed one left.
         crate::leftovers::sweep(&dir, crate::leftovers::Kind::Pack);
         let temp = tempfile::Builder::new()
