@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use custody_core::checkpoint::Checkpoint;
 use custody_core::hex;
 use custody_core::keys::VerifierKey;
+use custody_store::conditions::{access_record_from_history, ItemConditions};
 use custody_store::custody::{CustodyForm, Holder, ItemCustody};
 use custody_store::rules::{ActorRecord, State};
 use custody_store::{Ledger, LedgerFinding, SignedEvent, StoreError};
@@ -247,8 +248,8 @@ impl From<&custody_core::hash::Digests> for DigestRecord {
     }
 }
 
-/// A record of access to, use or disclosure of an item. The ledger does not record such
-/// events yet: the report keeps their place so that they appear once it does.
+/// A record of access to, use or disclosure of an item: its `examined`, `checked-out`,
+/// `derived` and `disclosed` entries (`custody_store::conditions::ACCESS_KINDS`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AccessRecord {
     /// The ledger entry.
@@ -259,9 +260,31 @@ pub struct AccessRecord {
     pub time: String,
     /// Who.
     pub actor: Party,
+    /// To whom: the holder of a check-out, the third party of a disclosure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     /// Why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// On what legal authority.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_authority: Option<String>,
+}
+
+/// An access record of the store as the report shows it: the actor named, the time in UTC.
+fn access_entry(
+    record: custody_store::conditions::AccessRecord,
+    actors: &BTreeMap<String, ActorRecord>,
+) -> AccessRecord {
+    AccessRecord {
+        seq: record.seq,
+        kind: record.kind.to_string(),
+        time: utc_and_offset(&record.claimed_time).0,
+        actor: actor_party(&record.actor, actors),
+        to: record.to,
+        purpose: record.purpose,
+        legal_authority: record.legal_authority,
+    }
 }
 
 /// An evidence item and its custody.
@@ -564,11 +587,15 @@ fn ledger_history(
     }
     let mut items = Vec::new();
     for record in ledger.items(case)? {
-        let events: Vec<SignedEvent> = ledger
-            .item_history(&record.item)?
+        let history = ledger.item_history(&record.item)?;
+        // Conditions a received item carries (its retention date among them) and its record
+        // of access, use and disclosure, both from the same verified entries.
+        let conditions = ItemConditions::from_history(&record.item, &history);
+        let access = access_record_from_history(&record.item, &history)
             .into_iter()
-            .map(|e| e.signed)
+            .map(|a| access_entry(a, &actors))
             .collect();
+        let events: Vec<SignedEvent> = history.into_iter().map(|e| e.signed).collect();
         let source_path = events
             .iter()
             .find(|e| e.event.seq == record.created_seq)
@@ -582,11 +609,11 @@ fn ledger_history(
             sha256: record.sha256.clone(),
             blake3: record.blake3.clone(),
             case: record.case.clone(),
-            retention_until: None,
+            retention_until: conditions.and_then(|c| c.conditions.retention_until),
             holder: None,
             form: CustodyForm::default(),
             timeline: Vec::new(),
-            access: Vec::new(),
+            access,
         };
         (item.timeline, item.holder, item.form) = timeline(&record.item, &events, &actors, |seq| {
             !failed_seqs.contains(&seq)

@@ -701,3 +701,76 @@ fn conforms_when_case_validate_is_available(doc: &str) {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn fail_received_item_past_retention_with_its_access_record_in_a_ledger_audit() {
+    use custody_store::conditions::TransferConditions;
+    let (_dir, mut s) = ledger();
+    let received = EventFields {
+        from: Some("Parquet de Paris".into()),
+        conditions: Some(TransferConditions {
+            use_limitations: vec!["case C-1 only".into()],
+            confidential: true,
+            personal_data: vec!["communications".into()],
+            retention_until: Some("2031-12-31".into()),
+        }),
+        ..EventFields::default()
+    };
+    append(&mut s, EventKind::Received, "R-1", received);
+    let examined = append(
+        &mut s,
+        EventKind::Examined,
+        "R-1",
+        EventFields {
+            purpose: Some("extract call records".into()),
+            ..EventFields::default()
+        },
+    );
+    let disclosed = append(&mut s, EventKind::Disclosed, "R-1", to("Defence counsel"));
+    let at_date = |date| LedgerAuditOptions {
+        now: at(date),
+        ..LedgerAuditOptions::default()
+    };
+    let before = audit_ledger(&s.ledger, &at_date(time::macros::date!(2031 - 12 - 31))).unwrap();
+    let item = before.items.iter().find(|i| i.id == "R-1").unwrap();
+    assert_eq!(item.retention_until.as_deref(), Some("2031-12-31"));
+    let access: Vec<(u64, &str, Option<&str>)> = item
+        .access
+        .iter()
+        .map(|a| (a.seq, a.kind.as_str(), a.to.as_deref()))
+        .collect();
+    assert_eq!(
+        access,
+        [
+            (examined, "examined", None),
+            (disclosed, "disclosed", Some("Defence counsel"))
+        ]
+    );
+    assert!(!codes(&before)
+        .iter()
+        .any(|(code, _, _)| code == "gap_retention_expired"));
+    let html = audit::html::render(&before);
+    assert!(
+        html.contains("Defence counsel"),
+        "access record in the HTML"
+    );
+
+    let after = audit_ledger(&s.ledger, &at_date(time::macros::date!(2032 - 01 - 01))).unwrap();
+    assert!(codes(&after).contains(&(
+        "gap_retention_expired".to_owned(),
+        Some("R-1".to_owned()),
+        None
+    )));
+    // Destroyed, it is past nothing.
+    let mut destroyed = EventFields {
+        method: Some("secure erase".into()),
+        legal_authority: Some("order 2032/1".into()),
+        ..EventFields::default()
+    };
+    destroyed.purpose = Some("retention ended".into());
+    append(&mut s, EventKind::Destroyed, "R-1", destroyed);
+    let gone = audit_ledger(&s.ledger, &at_date(time::macros::date!(2032 - 01 - 01))).unwrap();
+    assert!(!codes(&gone)
+        .iter()
+        .any(|(code, _, _)| code == "gap_retention_expired"));
+}

@@ -153,7 +153,8 @@ fn item_gaps(item: &AuditItem, today: Date, out: &mut Vec<AuditFinding>) {
             format!("item {id}: examined at entry {seq} and never hash re-verified afterwards"),
         ));
     }
-    if let Some(date) = &item.retention_until {
+    let destroyed = item.timeline.iter().any(|e| e.kind == "destroyed");
+    if let Some(date) = item.retention_until.as_ref().filter(|_| !destroyed) {
         if super::date_passed(date, today) {
             out.push(gap(
                 "gap_retention_expired",

@@ -394,16 +394,18 @@ fn item_section(out: &mut String, report: &AuditReport, index: usize, item: &Aud
     if item.access.is_empty() {
         out.push_str("<p class=\"none\">No access, use or disclosure is recorded.</p>\n");
     } else {
-        out.push_str("<table><tr><th>Entry</th><th>What</th><th>When (UTC)</th><th>Who</th><th>Why</th></tr>\n");
+        out.push_str("<table><tr><th>Entry</th><th>What</th><th>When (UTC)</th><th>Who</th><th>To whom</th><th>Why</th><th>Authority</th></tr>\n");
         for a in &item.access {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 a.seq,
                 v(&a.kind),
                 v(&a.time),
                 party_text(&a.actor),
-                opt(a.purpose.as_ref())
+                opt(a.to.as_ref()),
+                opt(a.purpose.as_ref()),
+                opt(a.legal_authority.as_ref())
             );
         }
         out.push_str("</table>\n");
