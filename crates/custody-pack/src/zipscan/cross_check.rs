@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 
-use super::{ScanLimits, ZipScanner};
+use super::{ScanLimits, ZipProfile, ZipScanner};
 
 /// The most uncompressed bytes one comparison reads per reader; archives declaring more
 /// are not compared ([`CrossCheck::TooLarge`]).
@@ -55,11 +55,12 @@ pub struct Disagreement {
 /// Reads every file entry with [`ZipScanner::open_entry`]; `None` if the scan is not clean
 /// or the declared sizes exceed [`MAX_CROSS_CHECK_BYTES`].
 pub fn read_with_custody(archive: &[u8]) -> Option<Reading> {
-    read_with_custody_within(archive, MAX_CROSS_CHECK_BYTES)
+    read_with_custody_within(archive, MAX_CROSS_CHECK_BYTES, ZipProfile::Package)
 }
 
-fn read_with_custody_within(archive: &[u8], max: u64) -> Option<Reading> {
-    let mut scanner = ZipScanner::new(Cursor::new(archive), &ScanLimits::default()).ok()?;
+fn read_with_custody_within(archive: &[u8], max: u64, profile: ZipProfile) -> Option<Reading> {
+    let mut scanner =
+        ZipScanner::with_profile(Cursor::new(archive), &ScanLimits::default(), profile).ok()?;
     if !scanner.scan().is_clean() || declared_total(&scanner) > max {
         return None;
     }
@@ -133,16 +134,29 @@ fn read_with_zip_crate_within(archive: &[u8], max: u64) -> Reading {
 /// and returns the files both yield, or the [`Disagreement`] if their readings differ in
 /// any name or byte, or if the `zip` crate fails on an entry Custody reads.
 pub fn cross_check(archive: &[u8]) -> Result<CrossCheck, Disagreement> {
-    cross_check_within(archive, MAX_CROSS_CHECK_BYTES)
+    cross_check_within(archive, MAX_CROSS_CHECK_BYTES, ZipProfile::Package)
 }
 
-fn cross_check_within(archive: &[u8], max: u64) -> Result<CrossCheck, Disagreement> {
-    let clean = ZipScanner::new(Cursor::new(archive), &ScanLimits::default())
+/// [`cross_check`] under `profile`: the same property must hold for the wider subset
+/// admitted for bags from other tools ([`ZipProfile::ForeignBag`]).
+pub fn cross_check_profile(
+    archive: &[u8],
+    profile: ZipProfile,
+) -> Result<CrossCheck, Disagreement> {
+    cross_check_within(archive, MAX_CROSS_CHECK_BYTES, profile)
+}
+
+fn cross_check_within(
+    archive: &[u8],
+    max: u64,
+    profile: ZipProfile,
+) -> Result<CrossCheck, Disagreement> {
+    let clean = ZipScanner::with_profile(Cursor::new(archive), &ScanLimits::default(), profile)
         .is_ok_and(|s| s.scan().is_clean());
     if !clean {
         return Ok(CrossCheck::NotClean);
     }
-    let Some(custody) = read_with_custody_within(archive, max) else {
+    let Some(custody) = read_with_custody_within(archive, max, profile) else {
         return Ok(CrossCheck::TooLarge);
     };
     if !custody.complete {
@@ -174,14 +188,17 @@ mod tests {
 
     #[test]
     fn archives_at_the_byte_limit_are_compared() {
-        let verdict = cross_check_within(&archive(), 100).unwrap();
+        let verdict = cross_check_within(&archive(), 100, ZipProfile::Package).unwrap();
         assert!(matches!(verdict, CrossCheck::Agree(files) if files.len() == 2));
         assert!(read_with_zip_crate_within(&archive(), 100).complete);
     }
 
     #[test]
     fn fail_archives_one_byte_past_the_limit_are_not_read() {
-        assert_eq!(cross_check_within(&archive(), 99), Ok(CrossCheck::TooLarge));
+        assert_eq!(
+            cross_check_within(&archive(), 99, ZipProfile::Package),
+            Ok(CrossCheck::TooLarge)
+        );
         assert!(!read_with_zip_crate_within(&archive(), 99).complete);
     }
 
