@@ -47,6 +47,7 @@ const PACKAGE_REPORT: &[&str] = &[
     "checkpoint",
     "signers",
     "findings",
+    "package",
 ];
 
 /// An item object: the common fields, plus `files` for a directory item.
@@ -120,6 +121,7 @@ fn every_command_speaks_the_same_json() {
             "role",
             "organisation",
             "jurisdiction",
+            "full_name",
             "enrolled_seq",
             "status",
             "status_seq",
@@ -154,7 +156,17 @@ fn every_command_speaks_the_same_json() {
         &["seq", "kind", "item", "result", "expected", "found"],
     );
     let log = custody(&sb, &["log", "--json"]).expect(0).json();
-    assert_fields(&log[0], &["seq", "actor_name", "event", "signature"]);
+    assert_fields(
+        &log[0],
+        &[
+            "seq",
+            "actor_name",
+            "actor_full_name",
+            "event",
+            "signature",
+            "cosignature",
+        ],
+    );
 
     let ledger = custody(&sb, &["ledger", "verify", "--json"])
         .expect(0)
@@ -235,6 +247,7 @@ fn every_command_speaks_the_same_json() {
             "signers",
             "sealed_seq",
             "transferred_seq",
+            "encrypted",
         ],
     );
     sealed["items"]
@@ -314,6 +327,7 @@ fn every_command_speaks_the_same_json() {
             "signer_state_file",
             "log_verifier_key",
             "first_actor",
+            "first_actor_full_name",
             "checkpoint",
         ],
     );

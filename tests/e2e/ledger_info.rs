@@ -327,6 +327,7 @@ fn signer_full_name_is_shown_by_verify() {
     let signer_line = run
         .stdout
         .lines()
+        .map(str::trim_start)
         .find(|l| l.starts_with("signer "))
         .unwrap();
     assert!(

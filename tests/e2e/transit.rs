@@ -186,7 +186,7 @@ fn sealed_encrypted_package_decrypts_with_stock_age_and_verifies_offline() {
         ],
     )
     .expect(0);
-    assert_eq!(run.json()["verified"], true);
+    assert_eq!(run.json()["verdict"], "verified");
     assert_eq!(run.json()["encrypted_digest"], encrypted);
 }
 

@@ -98,10 +98,19 @@ fn fail_trust_add_private_key() {
 fn fail_trust_add_zip_or_directory() {
     let sb = sandbox_with("pkg.zip");
     let run = add(&sb, "pkg", "pkg.zip").expect(2);
-    assert!(run.stderr.contains("is a ZIP archive"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pkg.zip: a ZIP archive"),
+        "{}",
+        run.stderr
+    );
     std::fs::create_dir(sb.path("keys")).unwrap();
     let run = add(&sb, "dir", "keys").expect(2);
-    assert!(run.stderr.contains("keys is a directory"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("keys: a directory, not a public key file"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -297,21 +306,21 @@ fn fail_verify_trust_argument_that_is_not_a_public_key() {
     let run = custody(&sb, &["verify", "pkg.zip", "--trust", "stranger.key"]).expect(2);
     assert!(
         run.stderr
-            .contains("--trust stranger.key: key file stranger.key: this is a private key"),
+            .contains("--trust: stranger.key: this is a private key"),
         "{}",
         run.stderr
     );
     assert!(!run.stderr.contains("BEGIN"), "{}", run.stderr);
     let run = custody(&sb, &["verify", "pkg.zip", "--trust", "pkg.zip"]).expect(2);
     assert!(
-        run.stderr.contains("pkg.zip is a ZIP archive"),
+        run.stderr.contains("pkg.zip: a ZIP archive"),
         "{}",
         run.stderr
     );
     let run = custody(&sb, &["verify", "pkg.zip", "--revoked", "nothing-here"]).expect(2);
     assert!(
         run.stderr
-            .contains("\"nothing-here\" is neither a verifier key"),
+            .contains("--revoked: nothing-here: neither a verifier key"),
         "{}",
         run.stderr
     );

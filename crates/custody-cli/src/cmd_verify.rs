@@ -80,7 +80,7 @@ impl TrustArgs {
         ));
         self.trust
             .iter()
-            .map(|k| read_key_argument(k).with_context(|| format!("--trust {k}")))
+            .map(|k| read_key_argument(k).context("--trust"))
             .collect()
     }
 
@@ -353,9 +353,10 @@ pub fn report_text_with(
                 statement.id
             )));
             text.push_str(&output::line(&format!("  {}", proven_payload(statement))));
+            let events = custody_events(statement);
             text.push_str(&output::line(&format!(
-                "  {} custody events, each signed by an actor enrolled in the sender's ledger and included in its checkpoint ({}, {} entries)",
-                custody_events(statement),
+                "  {events} custody event{}, each signed by an actor enrolled in the sender's ledger and included in its checkpoint ({}, {} entries)",
+                if events == 1 { "" } else { "s" },
                 statement.sender.ledger_origin,
                 statement.checkpoint.size
             )));

@@ -345,7 +345,13 @@ pub fn error_code(err: &anyhow::Error) -> &'static str {
             Some(custody_store::StoreError::NoLedger { .. })
         )
     });
-    if missing_ledger {
+    let missing_key = err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<custody_core::keys::KeyError>(),
+            Some(custody_core::keys::KeyError::NoSuchKey { .. })
+        )
+    });
+    if missing_ledger || missing_key {
         return "not_found";
     }
     let io = err.chain().find_map(|c| c.downcast_ref::<io::Error>());

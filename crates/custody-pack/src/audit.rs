@@ -762,11 +762,11 @@ pub fn package_report(
         .map(|f| AuditFinding {
             code: serde_json::to_value(&f.kind)
                 .ok()
-                .and_then(|v| v.get("kind")?.as_str().map(str::to_owned))
+                .and_then(|v| v.get("code")?.as_str().map(str::to_owned))
                 .unwrap_or_else(|| "package_finding".to_owned()),
             message: f.to_string(),
             fails_verdict: true,
-            item: None,
+            item: f.item.clone(),
             seq: f.seq,
             path: f.file.clone(),
         })

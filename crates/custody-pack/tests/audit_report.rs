@@ -165,23 +165,25 @@ fn fail_transfer_without_receipt_is_a_gap_until_acknowledged() {
 }
 
 #[test]
-fn fail_transfer_to_nobody_named_leaves_no_known_holder() {
+fn fail_transfer_to_nobody_named_is_refused_so_no_holder_is_lost() {
     let (_dir, mut s) = ledger();
-    let transfer = append(
-        &mut s,
-        EventKind::Transferred,
-        "C-1-2",
-        EventFields::default(),
+    let err = s
+        .ledger
+        .append(
+            EventDraft::new(EventKind::Transferred, LATER)
+                .case("C-1")
+                .item("C-1-2"),
+            &s.officer,
+            &s.log,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, custody_store::StoreError::MissingRecipient { .. }),
+        "{err:?}"
     );
     let report = audit(&s);
-    assert_eq!(
-        codes(&report),
-        vec![
-            gap("gap_no_known_holder", "C-1-2", transfer),
-            gap("gap_transfer_without_receipt", "C-1-2", transfer),
-        ]
-    );
-    assert_eq!(report.items[1].holder, None);
+    assert_eq!(codes(&report), vec![]);
+    assert!(report.items[1].holder.is_some());
 }
 
 #[test]
@@ -207,6 +209,7 @@ fn fail_item_returned_by_someone_it_was_not_transferred_to() {
         "C-1-1",
         EventFields {
             from: Some("Europol".into()),
+            to: Some("Parquet de Paris".into()),
             ..EventFields::default()
         },
     );
@@ -221,6 +224,7 @@ fn fail_item_returned_by_someone_it_was_not_transferred_to() {
         "C-1-1",
         EventFields {
             from: Some("BKA".into()),
+            to: Some("Parquet de Paris".into()),
             ..EventFields::default()
         },
     );
@@ -313,6 +317,13 @@ fn fail_hash_reverification_claiming_pass_over_other_digests() {
 #[test]
 fn a_case_audit_shows_only_that_case_and_an_unknown_case_is_an_error() {
     let (_dir, mut s) = ledger();
+    s.ledger
+        .append(
+            EventDraft::new(EventKind::CaseOpened, NOW).case("C-2"),
+            &s.officer,
+            &s.log,
+        )
+        .unwrap();
     s.ledger
         .append(
             EventDraft::new(EventKind::Acquired, NOW)

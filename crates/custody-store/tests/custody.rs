@@ -156,7 +156,15 @@ fn transfer_to_another_authority_then_destruction_ends_the_timeline() {
     assert_eq!(holder.name, "Staatsanwaltschaft Köln");
     let back = append(
         &mut f.ledger,
-        on_item(EventKind::Returned, "C-1", "E1", T3),
+        with(
+            EventKind::Returned,
+            "E1",
+            T3,
+            EventFields {
+                to: Some("Parquet de Paris".into()),
+                ..EventFields::default()
+            },
+        ),
         &alice,
     );
     assert_eq!(custody(&f.ledger, "E1").state, CustodyState::Returned);
