@@ -129,11 +129,15 @@ pub struct Party {
     /// ISO 3166-1 alpha-2 jurisdiction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jurisdiction: Option<String>,
+    /// The actor's full name as enrolled, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
 }
 
 impl Party {
     fn actor(record: &ActorRecord) -> Party {
         Party {
+            full_name: record.full_name.clone(),
             name: record.name.clone(),
             key: Some(record.key.clone()),
             role: record.role.clone(),
@@ -864,12 +868,14 @@ pub fn package_report(
             id: s.id.clone(),
             sealed_time: s.sealed_time.clone(),
             sender: Party {
+                full_name: None,
                 name: s.sender.authority.clone(),
                 organisation: s.sender.organisation.clone(),
                 jurisdiction: s.sender.jurisdiction.clone(),
                 ..Party::default()
             },
             recipient: Party {
+                full_name: None,
                 name: s.recipient.authority.clone(),
                 jurisdiction: s.recipient.jurisdiction.clone(),
                 ..Party::default()
@@ -929,6 +935,7 @@ fn utc_and_offset(time: &str) -> (String, String) {
 fn party(text: &str, actors: &BTreeMap<String, ActorRecord>) -> Party {
     actors.get(text).map_or_else(
         || Party {
+            full_name: None,
             name: text.to_owned(),
             ..Party::default()
         },
@@ -939,6 +946,7 @@ fn party(text: &str, actors: &BTreeMap<String, ActorRecord>) -> Party {
 fn actor_party(key: &str, actors: &BTreeMap<String, ActorRecord>) -> Party {
     actors.get(key).map_or_else(
         || Party {
+            full_name: None,
             name: format!("unknown key {key}"),
             key: Some(key.to_owned()),
             ..Party::default()
@@ -1038,6 +1046,7 @@ fn holder_party(holder: &Holder, actors: &BTreeMap<String, ActorRecord>) -> Part
     match holder.key.as_deref().and_then(|k| actors.get(k)) {
         Some(actor) => Party::actor(actor),
         None => Party {
+            full_name: None,
             name: holder.name.clone(),
             key: holder.key.clone(),
             organisation: holder.organisation.clone(),

@@ -608,7 +608,7 @@ fn a_two_signature_hand_over_and_its_custody_form_appear_in_every_rendering() {
             role: Some("analyst".into()),
             organisation: Some("Laboratoire <central>".into()),
             jurisdiction: Some("FR".into()),
-            full_name: None,
+            full_name: Some("Zoë Ångström-Nguyễn".into()),
         },
         [5; 32],
     )
@@ -669,6 +669,8 @@ fn a_two_signature_hand_over_and_its_custody_form_appear_in_every_rendering() {
     assert!(html.contains("signed by both"));
     assert!(html.contains("&lt;b&gt;SEAL-0002&lt;/b&gt;"));
     assert!(html.contains("Laboratoire &lt;central&gt;"));
+    // The holder's full name as enrolled, beside the key name.
+    assert!(html.contains("<bdi>Zoë Ångström-Nguyễn</bdi> [<bdi>analyst@example.fr</bdi>]"));
     assert!(!html.contains("<b>SEAL"));
     let json = serde_json::to_value(&report).unwrap();
     let entry = json["items"][0]["timeline"]
@@ -679,6 +681,7 @@ fn a_two_signature_hand_over_and_its_custody_form_appear_in_every_rendering() {
         .unwrap()
         .clone();
     assert_eq!(entry["to_actor"]["name"], "analyst@example.fr");
+    assert_eq!(entry["to_actor"]["full_name"], "Zoë Ångström-Nguyễn");
     assert_eq!(entry["form"]["device"]["serial_number"], "PF-123");
     let doc = audit::case_uco::export(&report).to_string();
     assert!(doc.contains("\"observable:DeviceFacet\""));

@@ -281,7 +281,10 @@ fn list(values: &[String]) -> String {
 }
 
 fn party_text(p: &Party) -> String {
-    let mut text = v(&p.name);
+    let mut text = match &p.full_name {
+        Some(full) => format!("{} [{}]", v(full), v(&p.name)),
+        None => v(&p.name),
+    };
     let extra: Vec<String> = [&p.role, &p.organisation, &p.jurisdiction]
         .into_iter()
         .flatten()
