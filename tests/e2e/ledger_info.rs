@@ -297,6 +297,17 @@ fn signer_full_name_is_shown_by_verify() {
         ],
     )
     .expect(0);
+    // The holder is shown by full name beside the key name.
+    let shown = custody(&sb, &["item", "show", "C-1-1"]).expect(0);
+    assert!(
+        shown.stdout.contains(&format!("{FULL_NAME} [officer@")),
+        "{}",
+        shown.stdout
+    );
+    let json = custody(&sb, &["item", "show", "C-1-1", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(json["holder"]["full_name"], FULL_NAME, "{json:#}");
     let sealed = custody(
         &sb,
         &[

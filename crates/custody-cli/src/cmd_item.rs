@@ -155,7 +155,10 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
 }
 
 fn holder_text(holder: &Holder) -> String {
-    let mut text = holder.name.clone();
+    let mut text = match &holder.full_name {
+        Some(full) => format!("{full} [{}]", holder.name),
+        None => holder.name.clone(),
+    };
     let org: Vec<&str> = [&holder.organisation, &holder.jurisdiction]
         .into_iter()
         .flatten()
@@ -219,6 +222,7 @@ fn time_json(prefix: &str, time: &str) -> Vec<(String, Value)> {
 fn holder_json(holder: &Holder) -> Value {
     json!({
         "name": holder.name,
+        "full_name": holder.full_name,
         "key": holder.key,
         "organisation": holder.organisation,
         "jurisdiction": holder.jurisdiction,

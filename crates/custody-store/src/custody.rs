@@ -97,6 +97,8 @@ pub struct Holder {
     pub organisation: Option<String>,
     /// The actor's jurisdiction (ISO 3166-1 alpha-2).
     pub jurisdiction: Option<String>,
+    /// The actor's full name as enrolled, when recorded.
+    pub full_name: Option<String>,
 }
 
 /// One stretch of time during which one holder held an item.
@@ -350,12 +352,14 @@ fn holder_of(party: &str, actors: &BTreeMap<String, ActorRecord>) -> Holder {
             name: actor.name.clone(),
             organisation: actor.organisation.clone(),
             jurisdiction: actor.jurisdiction.clone(),
+            full_name: actor.full_name.clone(),
         },
         None => Holder {
             key: None,
             name: party.to_owned(),
             organisation: None,
             jurisdiction: None,
+            full_name: None,
         },
     }
 }
