@@ -50,25 +50,7 @@ pub fn error_chain(err: &anyhow::Error) -> String {
     out
 }
 
-/// Whether `c` must not reach a terminal as itself: C0 controls (including tab, CR and LF),
-/// DEL, C1 controls (including NEL and CSI), the line and paragraph separators, bidi
-/// embeddings, overrides, isolates and marks, and the other invisible format characters
-/// (zero-width spaces and joiners, word joiner and invisible operators, soft hyphen,
-/// byte-order mark, Mongolian vowel separator, interlinear annotation, tag characters).
-pub fn needs_escape(c: char) -> bool {
-    matches!(c,
-        '\u{0}'..='\u{1f}'
-        | '\u{7f}'..='\u{9f}'
-        | '\u{ad}'
-        | '\u{61c}'
-        | '\u{180e}'
-        | '\u{200b}'..='\u{200f}'
-        | '\u{2028}'..='\u{202e}'
-        | '\u{2060}'..='\u{206f}'
-        | '\u{feff}'
-        | '\u{fff9}'..='\u{fffb}'
-        | '\u{e0000}'..='\u{e007f}')
-}
+pub use custody_core::text::needs_escape;
 
 /// `text` with every character [`needs_escape`] names shown as a visible Rust-style escape
 /// (`\u{1b}`, `\u{202e}`, `\u{a}`); every other character is kept. The one escaping

@@ -22,3 +22,4 @@ pub mod merkle;
 pub mod note;
 pub mod parallel;
 pub mod sign;
+pub mod text;

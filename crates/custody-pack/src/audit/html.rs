@@ -22,19 +22,7 @@ use super::{AuditItem, AuditReport, AuditScope, Party, SignatureStatus, Timeline
 /// characters (except newline and tab), bidirectional controls, and zero-width or other
 /// invisible formatting characters (the set the command line escapes for a terminal).
 pub fn is_marked(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(
-            c,
-            '\u{ad}'
-                | '\u{61c}'
-                | '\u{180e}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{206f}'
-                | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
-                | '\u{e0000}'..='\u{e007f}'
-        )
+    c != '\n' && c != '\t' && custody_core::text::needs_escape(c)
 }
 
 /// `text` escaped for HTML text and for double- or single-quoted attribute values.
