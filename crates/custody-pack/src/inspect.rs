@@ -65,7 +65,7 @@ pub enum InspectError {
         source: ZipError,
     },
     /// The strict ZIP reader refuses its structure.
-    #[error("{path}: malformed ZIP ({count} problems; first: {first}); run `custody verify` for all of them")]
+    #[error("{path}: malformed ZIP ({count} problem(s); first: {first}); run `custody verify` for all of them")]
     Malformed {
         /// The package.
         path: PathBuf,
