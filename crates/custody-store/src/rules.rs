@@ -355,10 +355,15 @@ impl State {
                     let received = self.received.get(item).ok_or_else(|| {
                         field_error(kind, "items", "only a received item needs consent")
                     })?;
-                    if received.sender.is_some() && received.sender != fields.from {
+                    // Consent binds only when it comes from the item's known sender: an item
+                    // whose receipt named no sender has nobody who could give it.
+                    if received.sender.is_none() || received.sender != fields.from {
                         return Err(StoreError::ConsentNotBySender {
                             item: item.clone(),
-                            sender: received.sender.clone().unwrap_or_default(),
+                            sender: received
+                                .sender
+                                .clone()
+                                .unwrap_or_else(|| "(no sender recorded)".to_owned()),
                             from: fields.from.clone().unwrap_or_default(),
                         });
                     }

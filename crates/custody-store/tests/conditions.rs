@@ -92,6 +92,35 @@ fn fail_onward_transfer_without_consent_then_allowed_with_it() {
 }
 
 #[test]
+fn fail_consent_for_an_item_received_from_nobody_named() {
+    let mut f = new_ledger();
+    let (alice, log) = (investigator(), log_key());
+    f.ledger.append(open_case("C-1"), &alice, &log).unwrap();
+    let mut draft = received("R1", "2030-01-01");
+    draft.fields.from = None;
+    f.ledger.append(draft, &alice, &log).unwrap();
+    for from in [SENDER, "Someone"] {
+        let err = f
+            .ledger
+            .append(consent("R1", from), &alice, &log)
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::ConsentNotBySender { item, from: f, .. }
+                if item == "R1" && f == from),
+            "{err:?}"
+        );
+    }
+    let err = f
+        .ledger
+        .append(to(EventKind::Sealed, "R1", THIRD), &alice, &log)
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::OnwardTransferNotAuthorised { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn fail_consent_for_an_item_acquired_here() {
     let mut f = populated(1);
     let err = f
