@@ -12,10 +12,10 @@
 //! writer or any error leaves no output behind.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use custody_core::hash::{copy_and_hash, Digests};
+use custody_core::hash::{copy_and_hash, Digests, Hashed};
 use tempfile::NamedTempFile;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
@@ -210,6 +210,30 @@ impl PackageWriter {
         size_hint: Option<u64>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Digests, ZipWriteError> {
+        self.start(name, size_hint)?;
+        let copied = copy_and_hash(reader, &mut self.zip, progress);
+        self.written_as(name, copied)
+    }
+
+    /// Records the entry just written, or names it in the error.
+    fn written_as(
+        &mut self,
+        name: &str,
+        outcome: io::Result<Digests>,
+    ) -> Result<Digests, ZipWriteError> {
+        let digests = outcome.map_err(|source| ZipWriteError::Entry {
+            name: name.to_owned(),
+            source,
+        })?;
+        self.written.push(WrittenEntry {
+            name: name.to_owned(),
+            digests,
+        });
+        Ok(digests)
+    }
+
+    /// Checks `name` and starts its entry.
+    fn start(&mut self, name: &str, size_hint: Option<u64>) -> Result<(), ZipWriteError> {
         check_name(name)?;
         match self.names.add(self.written.len(), name) {
             None => {}
@@ -228,17 +252,18 @@ impl PackageWriter {
         self.zip
             .start_file(name, self.options.large_file(large))
             .map_err(zip_err)?;
-        let digests = copy_and_hash(reader, &mut self.zip, progress).map_err(|source| {
-            ZipWriteError::Entry {
-                name: name.to_owned(),
-                source,
-            }
-        })?;
-        self.written.push(WrittenEntry {
-            name: name.to_owned(),
-            digests,
-        });
-        Ok(digests)
+        Ok(())
+    }
+
+    /// Writes bytes already read and hashed ([`custody_core::hash::read_and_hash`]) as a new
+    /// entry `name`; the digests recorded are the ones computed over exactly these bytes.
+    pub fn add_hashed(&mut self, name: &str, hashed: &Hashed) -> Result<Digests, ZipWriteError> {
+        self.start(name, Some(hashed.digests().size))?;
+        let written = self
+            .zip
+            .write_all(hashed.bytes())
+            .map(|()| hashed.digests());
+        self.written_as(name, written)
     }
 
     /// Adds an entry from bytes in memory.
@@ -254,6 +279,36 @@ impl PackageWriter {
     /// Writes the central directory, flushes and syncs the file, and renames it to the
     /// destination, replacing any file there. Returns the entries written.
     pub fn finish(self) -> Result<Vec<WrittenEntry>, ZipWriteError> {
+        self.finish_inner(File::sync_all)
+            .map(|(written, ())| written)
+    }
+
+    /// As [`finish`](Self::finish), and also returns the archive's size and digests (its
+    /// SHA-256 is what a ledger records for the package). The finished archive is hashed
+    /// from the file just written (the page cache, not the disk) on another thread *while*
+    /// it is synced to disk, so the digest costs no time beside the sync; it is computed
+    /// before the rename, through a second handle on the open temporary file (never its
+    /// path, which others may be able to replace in the destination directory).
+    pub fn finish_with_digest(self) -> Result<(Vec<WrittenEntry>, Digests), ZipWriteError> {
+        self.finish_inner(|file| {
+            let reader = file.try_clone()?;
+            std::thread::scope(|scope| {
+                let hashing = scope.spawn(move || hash_archive(reader));
+                let synced = file.sync_all();
+                let hashed = hashing
+                    .join()
+                    .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+                synced.and(hashed)
+            })
+        })
+    }
+
+    /// Finishes the archive, runs `sync` on the temporary file (which must make it durable),
+    /// and renames it into place.
+    fn finish_inner<T>(
+        self,
+        sync: impl FnOnce(&File) -> io::Result<T>,
+    ) -> Result<(Vec<WrittenEntry>, T), ZipWriteError> {
         let dest = self.dest;
         let fail = |source: io::Error| ZipWriteError::Finish {
             path: dest.clone(),
@@ -261,11 +316,18 @@ impl PackageWriter {
         };
         let buffered = self.zip.finish().map_err(|e| fail(io::Error::other(e)))?;
         let temp = buffered.into_inner().map_err(|e| fail(e.into_error()))?;
-        temp.as_file().sync_all().map_err(fail)?;
+        let synced = sync(temp.as_file()).map_err(fail)?;
         temp.persist(&dest).map_err(|e| fail(e.error))?;
         sync_parent(&dest).map_err(fail)?;
-        Ok(self.written)
+        Ok((self.written, synced))
     }
+}
+
+/// Hashes the whole archive from its start through a handle of its own.
+fn hash_archive(mut file: File) -> io::Result<Digests> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    custody_core::hash::hash_reader(file, &mut |_| {})
 }
 
 fn check_name(name: &str) -> Result<(), ZipWriteError> {
