@@ -29,7 +29,9 @@ use crate::package::{
     Sender, PACKAGE_VERSION,
 };
 use crate::zipscan::{entry_name_findings, ZipFinding};
-use crate::zipwrite::{Compression, PackageWriter, WriteSettings, ZipTimestamp, ZipWriteError};
+use crate::zipwrite::{
+    ArchiveDigest, Compression, PackageWriter, WriteSettings, ZipTimestamp, ZipWriteError,
+};
 
 /// The sending authority as the statement names it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -502,14 +504,14 @@ fn record(
     actor: &Identity,
     signers: &[Identity],
     log_key: &Identity,
-    (out, digests): (&Path, Digests),
+    (out, digests): (&Path, ArchiveDigest),
     plan: Plan,
 ) -> Result<SealOutcome, SealError> {
     let statement = plan.statement;
     let note = format!("package {}", statement.id);
     let fields = EventFields {
         to: Some(statement.recipient.authority.clone()),
-        package_digest: Some(digests.sha256_hex()),
+        package_digest: Some(hex::encode(&digests.sha256)),
         legal_authority: statement.request.legal_basis.clone(),
         notes: Some(note),
         ..EventFields::default()

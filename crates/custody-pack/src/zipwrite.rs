@@ -12,7 +12,7 @@
 //! writer or any error leaves no output behind.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use custody_core::hash::{copy_and_hash, Digests, Hashed};
@@ -21,6 +21,15 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::zipscan::{name_findings, EntryNames, ZipEntry, ZipFinding};
+
+mod window;
+pub use window::ArchiveDigest;
+use window::{HashSwitch, Window};
+
+/// Entries declared larger than this make the archive's digest come from the finished
+/// file rather than from the bytes as they are written (their header's patch would reach
+/// bytes already hashed; see the `window` module).
+const STREAM_HASH_MAX: u64 = (window::KEEP / 2) as u64;
 
 /// Entries declared at least this large are written with ZIP64 sizes. Slightly below the
 /// 4 GiB limit so that deflate's worst-case growth still fits.
@@ -158,7 +167,8 @@ pub struct WrittenEntry {
 
 /// Writes a package archive; see the module documentation.
 pub struct PackageWriter {
-    zip: ZipWriter<BufWriter<NamedTempFile>>,
+    zip: ZipWriter<Window<NamedTempFile>>,
+    hash_switch: HashSwitch,
     dest: PathBuf,
     options: SimpleFileOptions,
     names: EntryNames,
@@ -191,8 +201,10 @@ impl PackageWriter {
             .compression_level(level)
             .last_modified_time(time)
             .unix_permissions(FILE_MODE);
+        let (window, hash_switch) = Window::new(temp);
         Ok(PackageWriter {
-            zip: ZipWriter::new(BufWriter::with_capacity(1 << 20, temp)),
+            zip: ZipWriter::new(window),
+            hash_switch,
             dest: dest.to_path_buf(),
             options,
             names: Default::default(),
@@ -244,6 +256,11 @@ impl PackageWriter {
             }
             Some(finding) => return Err(ZipWriteError::NameCollision { finding }),
         }
+        if size_hint.is_none_or(|n| n > STREAM_HASH_MAX) {
+            // Its header's patch would reach bytes already hashed: the archive is hashed
+            // from the file at the end instead.
+            self.hash_switch.void();
+        }
         let large = size_hint.is_none_or(|n| n >= ZIP64_THRESHOLD);
         let zip_err = |source| ZipWriteError::Zip {
             name: name.to_owned(),
@@ -259,9 +276,12 @@ impl PackageWriter {
     /// entry `name`; the digests recorded are the ones computed over exactly these bytes.
     pub fn add_hashed(&mut self, name: &str, hashed: &Hashed) -> Result<Digests, ZipWriteError> {
         self.start(name, Some(hashed.digests().size))?;
+        // Flushed as add_entry's copy is, so that a deflated entry gets the same bytes
+        // whichever way it was added (a flush ends the deflate block).
         let written = self
             .zip
             .write_all(hashed.bytes())
+            .and_then(|()| self.zip.flush())
             .map(|()| hashed.digests());
         self.written_as(name, written)
     }
@@ -279,18 +299,24 @@ impl PackageWriter {
     /// Writes the central directory, flushes and syncs the file, and renames it to the
     /// destination, replacing any file there. Returns the entries written.
     pub fn finish(self) -> Result<Vec<WrittenEntry>, ZipWriteError> {
-        self.finish_inner(File::sync_all)
+        self.finish_inner(|file, _| file.sync_all())
             .map(|(written, ())| written)
     }
 
-    /// As [`finish`](Self::finish), and also returns the archive's size and digests (its
-    /// SHA-256 is what a ledger records for the package). The finished archive is hashed
-    /// from the file just written (the page cache, not the disk) on another thread *while*
-    /// it is synced to disk, so the digest costs no time beside the sync; it is computed
-    /// before the rename, through a second handle on the open temporary file (never its
-    /// path, which others may be able to replace in the destination directory).
-    pub fn finish_with_digest(self) -> Result<(Vec<WrittenEntry>, Digests), ZipWriteError> {
-        self.finish_inner(|file| {
+    /// As [`finish`](Self::finish), and also returns the archive's size and SHA-256 (what a
+    /// ledger records for the package). The archive is hashed as it is written, each byte
+    /// once it can no longer change (see the `window` module): no reading at all. Where an
+    /// entry was too large for its header's patch to land in memory, the finished file is
+    /// hashed instead, from the page cache on another thread *while* it is synced to disk,
+    /// through a second handle on the open temporary file (never its path, which others
+    /// may be able to replace in the destination directory). Either way the digest is of
+    /// the bytes renamed into place.
+    pub fn finish_with_digest(self) -> Result<(Vec<WrittenEntry>, ArchiveDigest), ZipWriteError> {
+        self.finish_inner(|file, streamed| {
+            if let Some(digest) = streamed {
+                file.sync_all()?;
+                return Ok(digest);
+            }
             let reader = file.try_clone()?;
             std::thread::scope(|scope| {
                 let hashing = scope.spawn(move || hash_archive(reader));
@@ -303,20 +329,21 @@ impl PackageWriter {
         })
     }
 
-    /// Finishes the archive, runs `sync` on the temporary file (which must make it durable),
-    /// and renames it into place.
+    /// Finishes the archive, runs `sync` on the temporary file with the digest hashed as
+    /// it was written, if any (`sync` must make the file durable), and renames it into
+    /// place.
     fn finish_inner<T>(
         self,
-        sync: impl FnOnce(&File) -> io::Result<T>,
+        sync: impl FnOnce(&File, Option<ArchiveDigest>) -> io::Result<T>,
     ) -> Result<(Vec<WrittenEntry>, T), ZipWriteError> {
         let dest = self.dest;
         let fail = |source: io::Error| ZipWriteError::Finish {
             path: dest.clone(),
             source,
         };
-        let buffered = self.zip.finish().map_err(|e| fail(io::Error::other(e)))?;
-        let temp = buffered.into_inner().map_err(|e| fail(e.into_error()))?;
-        let synced = sync(temp.as_file()).map_err(fail)?;
+        let window = self.zip.finish().map_err(|e| fail(io::Error::other(e)))?;
+        let (temp, streamed) = window.finish().map_err(fail)?;
+        let synced = sync(temp.as_file(), streamed).map_err(fail)?;
         temp.persist(&dest).map_err(|e| fail(e.error))?;
         sync_parent(&dest).map_err(fail)?;
         Ok((self.written, synced))
@@ -324,10 +351,14 @@ impl PackageWriter {
 }
 
 /// Hashes the whole archive from its start through a handle of its own.
-fn hash_archive(mut file: File) -> io::Result<Digests> {
+fn hash_archive(mut file: File) -> io::Result<ArchiveDigest> {
     use std::io::{Seek, SeekFrom};
     file.seek(SeekFrom::Start(0))?;
-    custody_core::hash::hash_reader(file, &mut |_| {})
+    let digests = custody_core::hash::hash_reader(file, &mut |_| {})?;
+    Ok(ArchiveDigest {
+        size: digests.size,
+        sha256: digests.sha256,
+    })
 }
 
 fn check_name(name: &str) -> Result<(), ZipWriteError> {
