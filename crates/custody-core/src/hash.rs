@@ -139,6 +139,42 @@ pub fn copy_and_hash_file<W: Write>(
     })
 }
 
+/// Bytes read into memory together with their digests, made only by [`read_and_hash`]: the
+/// digests always describe exactly these bytes, so whoever writes them out (a ZIP entry) writes
+/// what was hashed, with no second reading of the source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hashed {
+    bytes: Vec<u8>,
+    digests: Digests,
+}
+
+impl Hashed {
+    /// The bytes read.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Their size and digests.
+    pub fn digests(&self) -> Digests {
+        self.digests
+    }
+}
+
+/// Reads at most `limit` bytes of `reader` into memory and hashes them with SHA-256 and
+/// BLAKE3 on the calling thread. Meant for small inputs hashed many at a time on several
+/// cores ([`crate::parallel::pipeline`]); memory is bounded by `limit`. A reader with more
+/// than `limit` bytes is cut off there (the caller compares the size it expected).
+pub fn read_and_hash<R: Read>(reader: R, limit: u64) -> io::Result<Hashed> {
+    let mut bytes = Vec::with_capacity(usize::try_from(limit.min(CHUNK_SIZE as u64)).unwrap_or(0));
+    reader.take(limit).read_to_end(&mut bytes)?;
+    let digests = Digests {
+        size: bytes.len() as u64,
+        sha256: sha2::Sha256::digest(&bytes).into(),
+        blake3: *blake3::hash(&bytes).as_bytes(),
+    };
+    Ok(Hashed { bytes, digests })
+}
+
 /// Which side of the copy failed, so that file-level errors can say so.
 enum StreamError {
     Read(io::Error),
@@ -801,6 +837,24 @@ mod tests {
             d
         );
         assert_eq!(copy, b"abc");
+    }
+
+    #[test]
+    fn read_and_hash_matches_the_streaming_digests_and_stops_at_the_limit() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let whole = read_and_hash(data.as_slice(), 1 << 20).unwrap();
+        assert_eq!(whole.bytes(), data.as_slice());
+        assert_eq!(
+            whole.digests(),
+            hash_reader(data.as_slice(), &mut |_| {}).unwrap()
+        );
+        let cut = read_and_hash(data.as_slice(), 1000).unwrap();
+        assert_eq!(cut.bytes(), &data[..1000]);
+        assert_eq!(cut.digests().size, 1000);
+        assert_eq!(
+            cut.digests(),
+            hash_reader(&data[..1000], &mut |_| {}).unwrap()
+        );
     }
 
     #[test]

@@ -4,6 +4,14 @@
 //! read as "this slice had no findings": [`map_chunks`] re-raises the worker's panic on the
 //! calling thread ([`std::panic::resume_unwind`]) after every worker has stopped, so the run
 //! fails exactly as if the work had been done on one thread.
+//!
+//! Sealing and acquiring many small files use [`pipeline`]: worker threads read and hash
+//! the next few files while the calling thread consumes the finished ones strictly in
+//! order (writing them into the archive), with a fixed bound on how far the workers run
+//! ahead, so memory stays bounded whatever the number of files.
+
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 /// Below this many items, work stays on the calling thread (spawning costs more than it saves).
 pub const MIN_PARALLEL_ITEMS: usize = 64;
@@ -37,6 +45,140 @@ pub fn map_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sy
             }
         }
         results
+    })
+}
+
+/// Shared state of one [`pipeline`] run.
+struct Flow<R> {
+    /// Index of the next item a worker will take.
+    next: usize,
+    /// Index of the next item the consumer waits for.
+    consumed: usize,
+    /// Results not yet consumed, by index.
+    ready: BTreeMap<usize, R>,
+    /// Set when the consumer stopped early (an error) or a worker panicked.
+    stop: bool,
+    /// Set by a worker that panicked.
+    panicked: bool,
+}
+
+/// Sets the pipeline's `panicked` flag if the worker holding it unwinds, so that the
+/// consumer never waits for a result that will not come.
+struct PanicFlag<'a, R> {
+    flow: &'a Mutex<Flow<R>>,
+    wake: &'a Condvar,
+}
+
+impl<R> Drop for PanicFlag<'_, R> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut flow = lock(self.flow);
+            flow.panicked = true;
+            flow.stop = true;
+            drop(flow);
+            self.wake.notify_all();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A worker that panicked never holds the lock while it unwinds through user code.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `work` on every item on the machine's cores, at most `ahead` items beyond the one
+/// being consumed, and hands each result to `consume` on the calling thread **in the
+/// order of `items`**. The first error `consume` returns stops the run (workers finish
+/// the item they hold and take no more) and is returned. A panic in a worker is re-raised
+/// on the calling thread once every worker has stopped. With one core, or fewer than two
+/// items, everything runs on the calling thread.
+///
+/// Memory is bounded by `ahead + threads()` results held at once.
+pub fn pipeline<T: Sync, R: Send, E>(
+    items: &[T],
+    ahead: usize,
+    work: impl Fn(&T) -> R + Sync,
+    mut consume: impl FnMut(&T, R) -> Result<(), E>,
+) -> Result<(), E> {
+    let workers = threads();
+    if workers <= 1 || items.len() < 2 {
+        for item in items {
+            consume(item, work(item))?;
+        }
+        return Ok(());
+    }
+    let ahead = ahead.max(1);
+    let flow = Mutex::new(Flow {
+        next: 0,
+        consumed: 0,
+        ready: BTreeMap::new(),
+        stop: false,
+        panicked: false,
+    });
+    // Workers wait on `space` for room ahead; the consumer waits on `done` for its next
+    // result.
+    let space = Condvar::new();
+    let done = Condvar::new();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let _flag = PanicFlag {
+                        flow: &flow,
+                        wake: &done,
+                    };
+                    loop {
+                        let index = {
+                            let mut f = lock(&flow);
+                            loop {
+                                if f.stop || f.next >= items.len() {
+                                    return;
+                                }
+                                if f.next < f.consumed + ahead {
+                                    break;
+                                }
+                                f = space.wait(f).unwrap_or_else(PoisonError::into_inner);
+                            }
+                            f.next += 1;
+                            f.next - 1
+                        };
+                        let result = work(&items[index]);
+                        lock(&flow).ready.insert(index, result);
+                        done.notify_all();
+                    }
+                })
+            })
+            .collect();
+        let outcome = (|| {
+            for (index, item) in items.iter().enumerate() {
+                let result = {
+                    let mut f = lock(&flow);
+                    loop {
+                        if let Some(result) = f.ready.remove(&index) {
+                            f.consumed = index + 1;
+                            break result;
+                        }
+                        if f.panicked {
+                            return Ok(());
+                        }
+                        f = done.wait(f).unwrap_or_else(PoisonError::into_inner);
+                    }
+                };
+                space.notify_all();
+                consume(item, result)?;
+            }
+            Ok(())
+        })();
+        lock(&flow).stop = true;
+        space.notify_all();
+        // Join every worker before re-raising, so no worker outlives the failure unobserved.
+        let joined: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        for outcome in joined {
+            if let Err(payload) = outcome {
+                std::panic::resume_unwind(payload);
+            }
+        }
+        outcome
     })
 }
 
@@ -80,5 +222,74 @@ mod tests {
             map_chunks(&items, |_| -> Vec<u32> { panic!("injected") })
         }));
         assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn pipeline_consumes_in_order_with_bounded_look_ahead() {
+        let items: Vec<u32> = (0..2_000).collect();
+        let in_flight = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        let outcome: Result<(), ()> = pipeline(
+            &items,
+            8,
+            |x| {
+                let now = in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                x * 3
+            },
+            |item, tripled| {
+                in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                assert_eq!(tripled, item * 3);
+                seen.push(*item);
+                Ok(())
+            },
+        );
+        assert_eq!(outcome, Ok(()));
+        assert_eq!(seen, items);
+        // Results computed but not yet consumed never exceed the look-ahead plus one being
+        // consumed and one per worker.
+        assert!(most.into_inner() <= 8 + 1 + threads());
+    }
+
+    #[test]
+    fn fail_a_consumer_error_stops_the_pipeline() {
+        let items: Vec<u32> = (0..10_000).collect();
+        let worked = std::sync::atomic::AtomicUsize::new(0);
+        let outcome = pipeline(
+            &items,
+            4,
+            |x| {
+                worked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                *x
+            },
+            |item, _| if *item == 10 { Err(*item) } else { Ok(()) },
+        );
+        assert_eq!(outcome, Err(10));
+        // Workers stopped within the look-ahead of the failing item.
+        assert!(worked.into_inner() <= 11 + 4 + threads());
+    }
+
+    #[test]
+    fn fail_a_panicking_pipeline_worker_fails_the_run() {
+        let items: Vec<u32> = (0..1_000).collect();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            pipeline(
+                &items,
+                4,
+                |x| {
+                    if *x == 500 {
+                        panic!("injected pipeline failure");
+                    }
+                    *x
+                },
+                |_, _| Ok::<(), ()>(()),
+            )
+        }));
+        let payload = outcome.expect_err("a worker panic must fail the run");
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"injected pipeline failure")
+        );
     }
 }

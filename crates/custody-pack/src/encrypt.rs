@@ -410,7 +410,10 @@ pub(crate) fn seal_into(
     let (plaintext, _) = writer.finish_unnamed()?;
     let encrypted = encrypt_to_file(BufReader::new(plaintext), recipients, out)?;
     Ok(crate::seal::PackageDigests {
-        plaintext: encrypted.plaintext,
+        plaintext: crate::zipwrite::ArchiveDigest {
+            size: encrypted.plaintext.size,
+            sha256: encrypted.plaintext.sha256,
+        },
         encrypted: Some(encrypted.encrypted),
     })
 }

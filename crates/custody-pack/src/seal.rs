@@ -5,8 +5,10 @@
 //! tag manifest and the signatures are made first and every entry is written in sorted
 //! order. Each payload file is then streamed once (read, SHA-256 and BLAKE3, CRC-32, into
 //! the ZIP) and its digests compared with the acquired ones; a difference aborts the
-//! package before [`PackageWriter::finish_new`], so nothing is left at the destination. Only
-//! once the ZIP is in place are `sealed` and `transferred` recorded, naming its SHA-256.
+//! package before [`PackageWriter::finish_with_digest`], so nothing is left at the
+//! destination. The package's own SHA-256 is taken as it is written, not by reading it
+//! back. Only once the ZIP is in place are `sealed` and `transferred` recorded, naming its
+//! SHA-256.
 //!
 //! A package is never written over an existing file ([`SealError::OutputExists`]): the
 //! ledger records each package by its SHA-256, and a file replaced in place would leave
@@ -20,7 +22,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use custody_core::canonical;
-use custody_core::hash::{hash_file, Digests};
+use custody_core::hash::{read_and_hash, Digests, Hashed};
 use custody_core::hex;
 use custody_core::keys::{Identity, VerifierKey};
 use custody_store::{
@@ -36,7 +38,9 @@ use crate::package::{
     Sender, PACKAGE_VERSION,
 };
 use crate::zipscan::{entry_name_findings, ZipFinding};
-use crate::zipwrite::{Compression, PackageWriter, WriteSettings, ZipTimestamp, ZipWriteError};
+use crate::zipwrite::{
+    ArchiveDigest, Compression, PackageWriter, WriteSettings, ZipTimestamp, ZipWriteError,
+};
 
 /// The sending authority as the statement names it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -408,30 +412,112 @@ fn seal_to(
     };
     let mut writer = PackageWriter::create(out, settings)?;
     let id = plan.statement.id.clone();
-    // Payload files are streamed in bag-path order, interleaved with the tag files so that
-    // the archive is sorted by entry name throughout.
-    let mut payload = plan.payload.iter().peekable();
+    // Payload files are written in bag-path order, interleaved with the tag files so that
+    // the archive is sorted by entry name throughout. Small files are read and hashed on
+    // every core a few files ahead of the writer (each read once, into memory, and the
+    // bytes hashed are the bytes written); large ones stream through the hashing pipeline
+    // when their turn comes.
+    let mut tags = plan.tag_files.iter().peekable();
     let mut done = 0u64;
-    for (path, bytes) in &plan.tag_files {
-        while let Some(file) = payload.next_if(|f| f.bag_path.as_str() < path.as_str()) {
-            done = stream_payload(&mut writer, &id, file, done, total, progress)?;
-        }
+    custody_core::parallel::pipeline(
+        &plan.payload,
+        SMALL_FILES_AHEAD,
+        |file| (file.expected.size <= SMALL_FILE).then(|| read_small(file)),
+        |file, read| {
+            while let Some((path, bytes)) =
+                tags.next_if(|(p, _)| p.as_str() < file.bag_path.as_str())
+            {
+                writer.add_bytes(&layout::entry_name(&id, path), bytes)?;
+            }
+            done = match read {
+                Some(read) => write_small(&mut writer, &id, file, read, done, total, progress)?,
+                None => stream_payload(&mut writer, &id, file, done, total, progress)?,
+            };
+            Ok::<(), SealError>(())
+        },
+    )?;
+    for (path, bytes) in tags {
         writer.add_bytes(&layout::entry_name(&id, path), bytes)?;
-    }
-    for file in payload {
-        done = stream_payload(&mut writer, &id, file, done, total, progress)?;
     }
     let digests = match encrypt_to {
         None => {
-            writer.finish_new().map_err(|e| match e {
+            let (_, plaintext) = writer.finish_with_digest().map_err(|e| match e {
                 ZipWriteError::Exists { path } => SealError::OutputExists { path },
                 other => SealError::Write(other),
             })?;
-            hash_written(out)?
+            PackageDigests {
+                plaintext,
+                encrypted: None,
+            }
         }
         Some(recipients) => crate::encrypt::seal_into(writer, recipients, out)?,
     };
     record(ledger, request, actor, signers, log_key, out, plan, digests)
+}
+
+/// Payload files up to this size are read whole into memory and hashed several at a time
+/// on every core ([`custody_core::parallel::pipeline`]); larger ones are streamed.
+const SMALL_FILE: u64 = custody_core::hash::CHUNK_SIZE as u64;
+
+/// How many small files may be read ahead of the one being written: with [`SMALL_FILE`],
+/// at most this many MiB (plus one per core) are held at once.
+const SMALL_FILES_AHEAD: usize = 16;
+
+/// Opens a payload file, refusing anything but a regular file.
+fn open_payload(file: &PayloadFile) -> std::io::Result<File> {
+    let source = File::open(&file.source)?;
+    if !source.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(source)
+}
+
+/// Reads and hashes a small payload file (on a worker thread). A file that grew since
+/// acquisition is read one byte past its acquired size, enough to tell it differs.
+fn read_small(file: &PayloadFile) -> std::io::Result<Hashed> {
+    read_and_hash(open_payload(file)?, file.expected.size.saturating_add(1))
+}
+
+/// Writes a small payload file read by [`read_small`] once its turn comes, after checking
+/// it is what was acquired.
+fn write_small(
+    writer: &mut PackageWriter,
+    id: &str,
+    file: &PayloadFile,
+    read: std::io::Result<Hashed>,
+    done: u64,
+    total: u64,
+    progress: &mut dyn FnMut(SealProgress),
+) -> Result<u64, SealError> {
+    let read = read.map_err(|source| open_error(file, source))?;
+    check_acquired(file, read.digests())?;
+    writer.add_hashed(&layout::entry_name(id, &file.bag_path), &read)?;
+    let done = done + read.digests().size;
+    progress(SealProgress { done, total });
+    Ok(done)
+}
+
+fn open_error(file: &PayloadFile, source: std::io::Error) -> SealError {
+    SealError::Open {
+        item: file.item.clone(),
+        path: file.source.clone(),
+        source,
+    }
+}
+
+/// Refuses bytes that are not what the item's acquisition recorded.
+fn check_acquired(file: &PayloadFile, found: Digests) -> Result<(), SealError> {
+    if found != file.expected {
+        return Err(SealError::DigestMismatch {
+            item: file.item.clone(),
+            path: file.source.clone(),
+            expected_size: file.expected.size,
+            expected_sha256: file.expected.sha256_hex(),
+            found_size: found.size,
+            found_sha256: found.sha256_hex(),
+        });
+    }
+    Ok(())
 }
 
 /// Seals as [`seal`] does, but what is written at `out` is the package encrypted to
@@ -461,29 +547,12 @@ pub fn seal_encrypted(
     )
 }
 
-/// The digests of the package file just written at `out` (removed if it cannot be read).
-fn hash_written(out: &Path) -> Result<PackageDigests, SealError> {
-    match hash_file(out, &mut |_| {}) {
-        Ok(plaintext) => Ok(PackageDigests {
-            plaintext,
-            encrypted: None,
-        }),
-        Err(source) => {
-            let _ = std::fs::remove_file(out);
-            Err(SealError::HashPackage {
-                path: out.to_path_buf(),
-                source,
-            })
-        }
-    }
-}
-
 /// The digests of a sealed package: of the plaintext package, and of the encrypted file
 /// when it was encrypted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PackageDigests {
     /// The plaintext package (what is verified).
-    pub plaintext: custody_core::hash::Digests,
+    pub plaintext: ArchiveDigest,
     /// The encrypted file (what is transferred), if encrypted.
     pub encrypted: Option<crate::encrypt::TransferDigest>,
 }
@@ -496,15 +565,7 @@ fn stream_payload(
     total: u64,
     progress: &mut dyn FnMut(SealProgress),
 ) -> Result<u64, SealError> {
-    let open_err = |source| SealError::Open {
-        item: file.item.clone(),
-        path: file.source.clone(),
-        source,
-    };
-    let source = File::open(&file.source).map_err(open_err)?;
-    if !source.metadata().map_err(open_err)?.is_file() {
-        return Err(open_err(std::io::Error::other("not a regular file")));
-    }
+    let source = open_payload(file).map_err(|source| open_error(file, source))?;
     // A file that grew since acquisition is read one byte past its acquired size, enough to
     // tell it differs, and never enough to overrun the entry's declared size class.
     let source = std::io::Read::take(source, file.expected.size.saturating_add(1));
@@ -523,19 +584,10 @@ fn stream_payload(
             },
         )
         .map_err(|e| match e {
-            ZipWriteError::Entry { source, .. } => open_err(source),
+            ZipWriteError::Entry { source, .. } => open_error(file, source),
             other => SealError::Write(other),
         })?;
-    if found != file.expected {
-        return Err(SealError::DigestMismatch {
-            item: file.item.clone(),
-            path: file.source.clone(),
-            expected_size: file.expected.size,
-            expected_sha256: file.expected.sha256_hex(),
-            found_size: found.size,
-            found_sha256: found.sha256_hex(),
-        });
-    }
+    check_acquired(file, found)?;
     Ok(done + found.size)
 }
 
@@ -557,7 +609,7 @@ fn record(
     let note = format!("package {}", statement.id);
     let fields = EventFields {
         to: Some(statement.recipient.authority.clone()),
-        package_digest: Some(digests.sha256_hex()),
+        package_digest: Some(hex::encode(&digests.sha256)),
         encrypted_digest: package.encrypted.map(|e| e.sha256_hex()),
         legal_authority: statement.request.legal_basis.clone(),
         notes: Some(note),

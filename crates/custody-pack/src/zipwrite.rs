@@ -15,6 +15,10 @@
 //! writes (it finalises an archive when dropped) goes nowhere. A failure to write the
 //! archive is reported as such ([`ZipWriteError::Write`], naming the package), never as a
 //! failure to read the entry's source.
+//!
+//! The archive's SHA-256 (what the ledger records for a package) is taken as the archive
+//! is written, each byte once no later patch can change it (the `window` module), so that
+//! [`PackageWriter::finish_with_digest`] needs no second reading of the package.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -22,12 +26,21 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use custody_core::hash::{copy_and_hash, Digests};
+use custody_core::hash::{copy_and_hash, Digests, Hashed};
 use tempfile::NamedTempFile;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::zipscan::{name_findings, EntryNames, ZipEntry, ZipFinding};
+
+mod window;
+pub use window::ArchiveDigest;
+use window::{HashSwitch, Window};
+
+/// Entries declared larger than this make the archive's digest come from the finished
+/// file rather than from the bytes as they are written (their header's patch would reach
+/// bytes already hashed; see the `window` module).
+const STREAM_HASH_MAX: u64 = (window::KEEP / 2) as u64;
 
 /// Entries declared at least this large are written with ZIP64 sizes. Slightly below the
 /// 4 GiB limit so that deflate's worst-case growth still fits.
@@ -184,7 +197,9 @@ pub struct WrittenEntry {
 /// Writes a package archive; see the module documentation.
 pub struct PackageWriter {
     /// `None` only once [`PackageWriter::finish`] took it.
-    zip: Option<ZipWriter<TempSink>>,
+    zip: Option<ZipWriter<Window<TempSink>>>,
+    /// Stops the window's running hash before an entry too large for it.
+    hash_switch: HashSwitch,
     /// Shared with the sink: set to let the temporary file go.
     abandon: Arc<AtomicBool>,
     dest: PathBuf,
@@ -249,8 +264,10 @@ impl PackageWriter {
             position: 0,
             end: 0,
         };
+        let (window, hash_switch) = Window::new(sink);
         Ok(PackageWriter {
-            zip: Some(ZipWriter::new(sink)),
+            zip: Some(ZipWriter::new(window)),
+            hash_switch,
             abandon,
             dest: dest.to_path_buf(),
             options,
@@ -271,6 +288,30 @@ impl PackageWriter {
         size_hint: Option<u64>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Digests, ZipWriteError> {
+        let zip = self.start(name, size_hint)?;
+        let copied = copy_and_hash(reader, &mut *zip, progress);
+        self.written_as(name, copied)
+    }
+
+    /// Writes bytes already read and hashed ([`custody_core::hash::read_and_hash`]) as a new
+    /// entry `name`; the digests recorded are the ones computed over exactly these bytes.
+    pub fn add_hashed(&mut self, name: &str, hashed: &Hashed) -> Result<Digests, ZipWriteError> {
+        let zip = self.start(name, Some(hashed.digests().size))?;
+        // Flushed as add_entry's copy is, so that a deflated entry gets the same bytes
+        // whichever way it was added (a flush ends the deflate block).
+        let written = zip
+            .write_all(hashed.bytes())
+            .and_then(|()| zip.flush())
+            .map(|()| hashed.digests());
+        self.written_as(name, written)
+    }
+
+    /// Checks `name` and starts its entry; returns the archive to write its bytes to.
+    fn start(
+        &mut self,
+        name: &str,
+        size_hint: Option<u64>,
+    ) -> Result<&mut ZipWriter<Window<TempSink>>, ZipWriteError> {
         check_name(name)?;
         match self.names.add(self.written.len(), name) {
             None => {}
@@ -281,27 +322,49 @@ impl PackageWriter {
             }
             Some(finding) => return Err(ZipWriteError::NameCollision { finding }),
         }
+        if size_hint.is_none_or(|n| n > STREAM_HASH_MAX) {
+            // Its header's patch would reach bytes already hashed: the archive is hashed
+            // from the file at the end instead.
+            self.hash_switch.void();
+        }
         let large = size_hint.is_none_or(|n| n >= ZIP64_THRESHOLD);
         let dest = &self.dest;
         let zip = self.zip.as_mut().ok_or_else(|| finished(dest))?;
-        let write_err = |source| ZipWriteError::Write {
-            path: dest.clone(),
-            entry: name.to_owned(),
-            source,
-        };
         if let Err(source) = zip.start_file(name, self.options.large_file(large)) {
             return Err(match source {
-                zip::result::ZipError::Io(e) => write_err(e),
+                zip::result::ZipError::Io(source) => ZipWriteError::Write {
+                    path: dest.clone(),
+                    entry: name.to_owned(),
+                    source,
+                },
                 source => ZipWriteError::Zip {
                     name: name.to_owned(),
                     source,
                 },
             });
         }
-        let digests = copy_and_hash(reader, &mut *zip, progress).map_err(|source| {
-            // The sink remembers a failed write: only then is the package at fault.
-            if zip.get_ref().is_some_and(|sink| sink.failed) {
-                write_err(source)
+        Ok(zip)
+    }
+
+    /// Records the entry just written, or names what failed: the package when a write to
+    /// it failed (the sink remembers that), else the entry's source.
+    fn written_as(
+        &mut self,
+        name: &str,
+        outcome: io::Result<Digests>,
+    ) -> Result<Digests, ZipWriteError> {
+        let digests = outcome.map_err(|source| {
+            let sink_failed = self
+                .zip
+                .as_ref()
+                .and_then(|zip| zip.get_ref())
+                .is_some_and(|window| window.get_ref().failed);
+            if sink_failed {
+                ZipWriteError::Write {
+                    path: self.dest.clone(),
+                    entry: name.to_owned(),
+                    source,
+                }
             } else {
                 ZipWriteError::Entry {
                     name: name.to_owned(),
@@ -329,29 +392,77 @@ impl PackageWriter {
     /// Writes the central directory, flushes and syncs the file, and renames it to the
     /// destination, replacing any file there. Returns the entries written.
     pub fn finish(self) -> Result<Vec<WrittenEntry>, ZipWriteError> {
-        self.complete(true)
+        self.complete(true, |file, _| file.sync_all())
+            .map(|(written, ())| written)
     }
 
     /// [`PackageWriter::finish`], but refusing to replace a file at the destination
     /// ([`ZipWriteError::Exists`]): the check and the rename are one step, so a file that
     /// appeared while the package was written is not replaced either.
     pub fn finish_new(self) -> Result<Vec<WrittenEntry>, ZipWriteError> {
-        self.complete(false)
+        self.complete(false, |file, _| file.sync_all())
+            .map(|(written, ())| written)
     }
 
-    fn complete(mut self, replace: bool) -> Result<Vec<WrittenEntry>, ZipWriteError> {
+    /// As [`finish_new`](Self::finish_new) (never replacing a file), and also returns the
+    /// archive's size and SHA-256 (what a ledger records for the package). The archive is
+    /// hashed as it is written, each byte once it can no longer change (see the `window`
+    /// module): no reading at all. Where an entry was too large for its header's patch to
+    /// land in memory, the finished file is hashed instead, from the page cache on another
+    /// thread *while* it is synced to disk, through a second handle on the open temporary
+    /// file (never its path, which others may be able to replace in the destination
+    /// directory). Either way the digest is of the bytes renamed into place.
+    pub fn finish_with_digest(self) -> Result<(Vec<WrittenEntry>, ArchiveDigest), ZipWriteError> {
+        self.complete(false, |file, streamed| {
+            if let Some(digest) = streamed {
+                file.sync_all()?;
+                return Ok(digest);
+            }
+            let reader = file.try_clone()?;
+            std::thread::scope(|scope| {
+                let hashing = scope.spawn(move || hash_archive(reader));
+                let synced = file.sync_all();
+                let hashed = hashing
+                    .join()
+                    .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+                synced.and(hashed)
+            })
+        })
+    }
+
+    /// Writes the central directory and flushes; returns the temporary file and the
+    /// archive's digest if it was hashed as it was written.
+    fn close(&mut self) -> Result<(NamedTempFile, Option<ArchiveDigest>), ZipWriteError> {
         let dest = self.dest.clone();
         let fail = |source: io::Error| ZipWriteError::Finish {
             path: dest.clone(),
             source,
         };
         let zip = self.zip.take().ok_or_else(|| finished(&dest))?;
-        let sink = zip.finish().map_err(|e| match e {
+        let window = zip.finish().map_err(|e| match e {
             zip::result::ZipError::Io(e) => fail(e),
             other => fail(io::Error::other(other)),
         })?;
+        let (sink, streamed) = window.finish().map_err(fail)?;
         let temp = sink.into_temp().map_err(fail)?;
-        temp.as_file().sync_all().map_err(fail)?;
+        Ok((temp, streamed))
+    }
+
+    /// Closes the archive, runs `sync` on the temporary file with the digest hashed as it
+    /// was written, if any (`sync` must make the file durable), and renames it into place,
+    /// replacing a file there only if `replace`.
+    fn complete<T>(
+        mut self,
+        replace: bool,
+        sync: impl FnOnce(&File, Option<ArchiveDigest>) -> io::Result<T>,
+    ) -> Result<(Vec<WrittenEntry>, T), ZipWriteError> {
+        let (temp, streamed) = self.close()?;
+        let dest = self.dest.clone();
+        let fail = |source: io::Error| ZipWriteError::Finish {
+            path: dest.clone(),
+            source,
+        };
+        let synced = sync(temp.as_file(), streamed).map_err(fail)?;
         if replace {
             temp.persist(&dest).map_err(|e| fail(e.error))?;
         } else {
@@ -364,8 +475,18 @@ impl PackageWriter {
             })?;
         }
         sync_parent(&dest).map_err(fail)?;
-        Ok(std::mem::take(&mut self.written))
+        Ok((std::mem::take(&mut self.written), synced))
     }
+}
+
+/// Hashes the whole archive from its start through a handle of its own.
+fn hash_archive(mut file: File) -> io::Result<ArchiveDigest> {
+    file.seek(SeekFrom::Start(0))?;
+    let digests = custody_core::hash::hash_reader(file, &mut |_| {})?;
+    Ok(ArchiveDigest {
+        size: digests.size,
+        sha256: digests.sha256,
+    })
 }
 
 impl Drop for PackageWriter {
@@ -502,19 +623,12 @@ impl PackageWriter {
     /// the temporary file's name is removed and its open handle, rewound, is returned with
     /// the entries written (for a package that leaves the machine only encrypted).
     pub fn finish_unnamed(mut self) -> Result<(File, Vec<WrittenEntry>), ZipWriteError> {
-        let dest = self.dest.clone();
-        let fail = |source: io::Error| ZipWriteError::Finish {
-            path: dest.clone(),
-            source,
-        };
-        let zip = self.zip.take().ok_or_else(|| finished(&dest))?;
-        let sink = zip.finish().map_err(|e| match e {
-            zip::result::ZipError::Io(e) => fail(e),
-            other => fail(io::Error::other(other)),
-        })?;
-        let temp = sink.into_temp().map_err(fail)?;
+        let (temp, _) = self.close()?;
         let mut file = temp.into_file();
-        io::Seek::rewind(&mut file).map_err(fail)?;
+        io::Seek::rewind(&mut file).map_err(|source| ZipWriteError::Finish {
+            path: self.dest.clone(),
+            source,
+        })?;
         Ok((file, std::mem::take(&mut self.written)))
     }
 }

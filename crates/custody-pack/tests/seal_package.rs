@@ -512,3 +512,105 @@ fn seal_progress_counts_each_payload_byte_once() {
     assert!(seen.iter().all(|&(done, total)| done <= total), "{seen:?}");
     assert_eq!(seen.last().map(|p| p.0), Some(size as u64));
 }
+
+/// A ledger whose item C-1-3 is a directory of many small files with one file larger than
+/// what is read whole into memory, so that files are read ahead on several cores while
+/// the archive is written in order, and one file is streamed in between.
+fn setup_many_files() -> (Setup, PathBuf) {
+    let s = setup();
+    let tree = s.dir.path().join("tree");
+    for i in 0..300u32 {
+        let sub = tree.join(format!("d{}", i % 7));
+        fs::create_dir_all(&sub).unwrap();
+        let bytes: Vec<u8> = (0..(i * 37 % 5000)).map(|b| (b ^ i) as u8).collect();
+        fs::write(sub.join(format!("f{i:03}.bin")), bytes).unwrap();
+    }
+    let large: Vec<u8> = (0..(3u32 << 20) / 2 + 5).map(|b| (b % 253) as u8).collect();
+    fs::write(tree.join("d3").join("large.bin"), large).unwrap();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    ledger
+        .append(common::acquisition(&tree, &["C-1-3"]), &s.officer, &s.log)
+        .unwrap();
+    (s, tree)
+}
+
+/// Seals C-1-3 alone into `out`.
+fn seal_many(
+    s: &Setup,
+    ledger: &mut Ledger,
+    out: &Path,
+) -> Result<custody_pack::seal::SealOutcome, Box<SealError>> {
+    let request = SealRequest {
+        items: vec!["C-1-3".into()],
+        files: BTreeMap::new(),
+        ..request(s.dir.path())
+    };
+    let officer = std::slice::from_ref(&s.officer);
+    seal(
+        ledger,
+        request,
+        &s.officer,
+        officer,
+        &s.log,
+        out,
+        &mut |_| {},
+    )
+    .map_err(Box::new)
+}
+
+#[test]
+fn many_files_are_written_in_order_with_the_bytes_read_and_the_archive_digest() {
+    let (s, tree) = setup_many_files();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let out = s.dir.path().join("many.zip");
+    let outcome = seal_many(&s, &mut ledger, &out).unwrap();
+    let mut scanner =
+        ZipScanner::new(fs::File::open(&out).unwrap(), &ScanLimits::default()).unwrap();
+    assert!(scanner.scan().is_clean(), "{:?}", scanner.scan().findings);
+    let names: Vec<String> = scanner.entries().iter().map(|e| e.name.clone()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "entries are sorted by name");
+    let prefix = format!("{}/data/C-1-3/", outcome.id);
+    let mut payload = 0;
+    for (i, name) in names.iter().enumerate() {
+        let Some(rel) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        payload += 1;
+        let bytes = scanner.read_entry(i, 4 << 20).unwrap();
+        assert_eq!(bytes, fs::read(tree.join(rel)).unwrap(), "{name}");
+    }
+    assert_eq!(payload, 301);
+    let whole = custody_core::hash::hash_file(&out, &mut |_| {}).unwrap();
+    assert_eq!(
+        outcome.sha256, whole.sha256,
+        "digest of the finished archive"
+    );
+    assert_eq!(outcome.size, whole.size);
+    let recorded = ledger.entry(outcome.sealed_seq).unwrap().signed.event;
+    assert_eq!(
+        recorded.fields.package_digest.as_deref(),
+        Some(whole.sha256_hex().as_str())
+    );
+}
+
+#[test]
+fn fail_seal_one_changed_file_among_many_names_it_and_leaves_nothing() {
+    let (s, tree) = setup_many_files();
+    fs::write(tree.join("d4").join("f200.bin"), b"changed").unwrap();
+    let mut ledger = Ledger::open(&s.ledger).unwrap();
+    let size = ledger.size().unwrap();
+    fs::create_dir(s.dir.path().join("out")).unwrap();
+    let out = s.dir.path().join("out").join("pkg.zip");
+    let err = seal_many(&s, &mut ledger, &out).unwrap_err();
+    match *err {
+        SealError::DigestMismatch { item, path, .. } => {
+            assert_eq!(item, "C-1-3");
+            assert!(path.ends_with("d4/f200.bin"), "{}", path.display());
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(fs::read_dir(s.dir.path().join("out")).unwrap().count(), 0);
+    assert_eq!(ledger.size().unwrap(), size, "nothing recorded");
+}

@@ -2,7 +2,10 @@
 //! replay of the entries that every decision rests on (once per open ledger).
 //!
 //! `CUSTODY_BENCH_EVENTS` sets the size of the ledger verified and proved against
-//! (default 100,000; the design target is stated for 1,000,000).
+//! (default 100,000; the design target is stated for 1,000,000). With
+//! `CUSTODY_BENCH_LEDGER_OUT` set to a path, the ledger built for that size is copied there
+//! (once built, before any timing), so that `scripts/bench.sh` can time the command-line
+//! reads (`custody log --case C-1`) on the same ledger.
 
 use criterion::{criterion_main, BatchSize, Criterion, Throughput};
 use custody_core::keys::{ActorInfo, Identity};
@@ -93,6 +96,17 @@ fn bench(c: &mut Criterion) {
     let big_dir = tempfile::tempdir().expect("temp dir");
     let big = fresh(big_dir.path(), events);
     let size = big.size().expect("size");
+    if let Some(out) = std::env::var_os("CUSTODY_BENCH_LEDGER_OUT") {
+        // The WAL too, if any: it may hold committed entries not yet in the main file.
+        let mut wal = out.clone();
+        wal.push("-wal");
+        let _ = std::fs::remove_file(&wal);
+        let written_wal = big_dir.path().join("bench.db-wal");
+        if written_wal.exists() {
+            std::fs::copy(written_wal, &wal).expect("copy the bench ledger's WAL");
+        }
+        std::fs::copy(big_dir.path().join("bench.db"), out).expect("copy the bench ledger");
+    }
     group.throughput(Throughput::Elements(size));
     group.bench_function(format!("verify_{size}_events"), |b| {
         b.iter(|| {

@@ -61,6 +61,9 @@ struct PlannedFile {
     size: u64,
 }
 
+/// How many small files of a directory may be hashed ahead of the one being recorded.
+const SMALL_FILES_AHEAD: usize = 32;
+
 /// A file or directory inspected and ready to hash: sizes are known (for progress) before
 /// any content is read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,18 +131,37 @@ impl Acquisition {
                 files: None,
             });
         };
+        // Small files are hashed several at a time on every core, a few ahead of the one
+        // taken in order here; a large one is hashed here when its turn comes (its own
+        // pipeline already keeps two cores busy), reporting progress as it goes.
         let mut done = 0u64;
         let mut files = Vec::with_capacity(planned.len());
-        for file in planned {
-            let digests = hash::hash_file(&file.path, &mut |n| progress(done + n))?;
-            done += digests.size;
-            files.push(EvidenceFile {
-                path: file.relative.clone(),
-                size: digests.size,
-                sha256: digests.sha256,
-                blake3: digests.blake3,
-            });
-        }
+        custody_core::parallel::pipeline(
+            planned,
+            SMALL_FILES_AHEAD,
+            |file| {
+                (file.size <= hash::CHUNK_SIZE as u64)
+                    .then(|| hash::hash_file(&file.path, &mut |_| {}))
+            },
+            |file, hashed| {
+                let digests = match hashed {
+                    Some(hashed) => {
+                        let digests = hashed?;
+                        progress(done + digests.size);
+                        digests
+                    }
+                    None => hash::hash_file(&file.path, &mut |n| progress(done + n))?,
+                };
+                done += digests.size;
+                files.push(EvidenceFile {
+                    path: file.relative.clone(),
+                    size: digests.size,
+                    sha256: digests.sha256,
+                    blake3: digests.blake3,
+                });
+                Ok::<(), AcquireError>(())
+            },
+        )?;
         let digests = directory_digests(&files)?;
         Ok(Evidence {
             size: digests.size,

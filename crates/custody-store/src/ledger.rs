@@ -739,10 +739,17 @@ impl Ledger {
 
     fn entries_at(&self, seqs: Option<&Vec<u64>>) -> Result<Vec<StoredEntry>, StoreError> {
         let truth = self.truth()?;
-        seqs.into_iter()
+        // One read transaction for every entry and proof: outside one, SQLite takes and
+        // releases its file lock for each of the ~20 queries an entry costs, and the lock
+        // calls were most of the time `custody log` of a large case took.
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let entries = seqs
+            .into_iter()
             .flatten()
             .map(|seq| self.verified_entry(&truth, *seq))
-            .collect()
+            .collect();
+        tx.finish().map_err(self.err())?;
+        entries
     }
 
     /// Every event naming `item` (and, for a parent item, the derivations from it), in
