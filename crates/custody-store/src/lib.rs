@@ -20,6 +20,7 @@ mod index;
 pub mod ledger;
 pub mod rules;
 pub mod signer;
+pub mod store;
 mod truth;
 pub mod verify;
 
