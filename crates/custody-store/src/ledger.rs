@@ -20,6 +20,7 @@ use crate::event::{
 };
 use crate::rules::{history_items, ActorRecord, CaseRecord, ItemRecord, State};
 use crate::signer::{read_signer_state, write_signer_state};
+use crate::store::postgres::{is_postgres_url, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{LedgerStore, StoredTree, Transaction, TxMode};
 use crate::truth::{unverified, LedgerView, Truth};
@@ -162,6 +163,12 @@ pub(crate) fn entry_bytes_with(
     out
 }
 
+/// The PostgreSQL URL `path` spells, when it names a PostgreSQL ledger. (A SQLite file
+/// whose relative path starts like one is reached as `./postgresql:…`.)
+fn postgres_url(path: &Path) -> Option<&str> {
+    path.to_str().filter(|p| is_postgres_url(p))
+}
+
 fn check_origin(origin: &str) -> Result<(), StoreError> {
     if origin.is_empty()
         || origin.len() as u64 > MAX_META_VALUE_BYTES
@@ -205,6 +212,9 @@ impl Ledger {
                 });
             }
         }
+        if postgres_url(path).is_some() {
+            return Self::create(path, origin, first_actor, log_key, signer_state);
+        }
         if path.exists() {
             return Err(StoreError::AlreadyExists {
                 path: path.to_path_buf(),
@@ -230,10 +240,13 @@ impl Ledger {
         signer_state: Option<&Path>,
     ) -> Result<Ledger, StoreError> {
         let verifier = log_key.verifier_key();
-        let store = SqliteStore::create(path, origin, &verifier.to_string())?;
+        let store: Box<dyn LedgerStore> = match postgres_url(path) {
+            Some(url) => Box::new(PostgresStore::create(url, origin, &verifier.to_string())?),
+            None => Box::new(SqliteStore::create(path, origin, &verifier.to_string())?),
+        };
         let mut ledger = Ledger {
-            store: Box::new(store),
-            path: path.to_path_buf(),
+            path: store.location().to_path_buf(),
+            store,
             origin: origin.to_owned(),
             log_key: verifier.clone(),
             clock: now_utc,
@@ -252,8 +265,13 @@ impl Ledger {
     }
 
     /// Opens an existing ledger, checking that it is one and that this build can read it.
+    /// A `path` spelling a `postgresql://` (or `postgres://`) URL opens the ledger in that
+    /// PostgreSQL database (see [`crate::store::postgres`]); any other is a SQLite file.
     pub fn open(path: &Path) -> Result<Ledger, StoreError> {
-        let store = SqliteStore::open(path)?;
+        let store: Box<dyn LedgerStore> = match postgres_url(path) {
+            Some(url) => Box::new(PostgresStore::open(url)?),
+            None => Box::new(SqliteStore::open(path)?),
+        };
         let meta = |key: &'static str| -> Result<String, StoreError> {
             store.meta(key)?.ok_or(StoreError::CorruptMeta { key })
         };
@@ -262,8 +280,8 @@ impl Ledger {
             .parse()
             .map_err(|_| StoreError::CorruptMeta { key: "log_key" })?;
         Ok(Ledger {
-            store: Box::new(store),
-            path: path.to_path_buf(),
+            path: store.location().to_path_buf(),
+            store,
             origin,
             log_key,
             clock: now_utc,

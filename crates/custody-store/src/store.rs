@@ -18,8 +18,10 @@
 //!   returns (nothing acknowledged is lost if the process or the machine dies).
 //!
 //! [`sqlite::SqliteStore`] is the embedded implementation (`BEGIN IMMEDIATE`, WAL,
-//! `synchronous=FULL`).
+//! `synchronous=FULL`); [`postgres::PostgresStore`] the shared one (an advisory lock per
+//! append transaction, `synchronous_commit = on`; its module says why).
 
+pub mod postgres;
 pub mod sqlite;
 
 use custody_core::merkle::{Hash, SubtreeSource};

@@ -1,4 +1,5 @@
-//! Several processes on one ledger file: appends SIGKILLed at random moments lose nothing
+//! Several processes on one ledger (a SQLite file, and a PostgreSQL database on a
+//! throw-away cluster): appends SIGKILLed at random moments lose nothing
 //! that was acknowledged, and concurrent appenders never fork the tree or skip an index.
 //!
 //! This binary re-executes itself: with `CUSTODY_STORE_CHILD` set it is an appender child,
@@ -25,26 +26,33 @@ fn main() {
     let scenarios = [
         (
             "killed_appenders_lose_nothing_acknowledged",
-            killed_appenders_lose_nothing_acknowledged as fn(),
+            killed_appenders_lose_nothing_acknowledged as fn(&Path),
         ),
         (
             "concurrent_appenders_share_one_tree",
             concurrent_appenders_share_one_tree,
         ),
     ];
-    for (name, test) in scenarios {
-        print!("test {name} ... ");
-        std::io::stdout().flush().ok();
-        match std::panic::catch_unwind(test) {
-            Ok(()) => println!("ok"),
-            Err(_) => {
-                println!("FAILED");
-                failed += 1;
+    let cluster = pg::PgCluster::start();
+    for backend in &[Backend::Sqlite, Backend::Postgres(&cluster)] {
+        for (name, test) in scenarios {
+            print!("test {name}::{} ... ", backend.name());
+            std::io::stdout().flush().ok();
+            let dir = tempfile::tempdir().unwrap();
+            let location = backend.location(dir.path());
+            match std::panic::catch_unwind(|| test(&location)) {
+                Ok(()) => println!("ok"),
+                Err(_) => {
+                    println!("FAILED");
+                    failed += 1;
+                }
             }
         }
     }
+    // Stopped here: `process::exit` below would skip its destructor.
+    drop(cluster);
     // The same closing line as libtest, so runners that read it count these scenarios.
-    let passed = scenarios.len() - failed;
+    let passed = scenarios.len() * 2 - failed;
     let verdict = if failed == 0 { "ok" } else { "FAILED" };
     println!("\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out");
     if failed > 0 {
@@ -84,8 +92,8 @@ fn spawn(path: &Path, tag: &str, count: u64) -> Child {
         .expect("spawn child")
 }
 
-fn ledger_with_item(dir: &Path) -> PathBuf {
-    let path = dir.join("custody.db");
+fn ledger_with_item(path: &Path) -> PathBuf {
+    let path = path.to_path_buf();
     let mut ledger = Ledger::init(&path, ORIGIN, &investigator(), &log_key()).unwrap();
     let (alice, log) = (investigator(), log_key());
     ledger.append(open_case("C-1"), &alice, &log).unwrap();
@@ -113,9 +121,8 @@ impl Jitter {
     }
 }
 
-fn killed_appenders_lose_nothing_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = ledger_with_item(dir.path());
+fn killed_appenders_lose_nothing_acknowledged(location: &Path) {
+    let path = ledger_with_item(location);
     let mut jitter = Jitter::new();
     let mut acknowledged = Vec::new();
     for round in 0..30 {
@@ -150,9 +157,8 @@ fn killed_appenders_lose_nothing_acknowledged() {
     );
 }
 
-fn concurrent_appenders_share_one_tree() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = ledger_with_item(dir.path());
+fn concurrent_appenders_share_one_tree(location: &Path) {
+    let path = ledger_with_item(location);
     let start = Ledger::open(&path).unwrap().size().unwrap();
     let children: Vec<Child> = (0..4)
         .map(|i| spawn(&path, &format!("p{i}"), 500))

@@ -7,6 +7,41 @@ use custody_core::keys::{ActorInfo, Identity};
 use custody_store::{EventDraft, EventFields, EventKind, Evidence, Ledger};
 use rusqlite::Connection;
 
+pub mod pg;
+
+/// Where a test's ledger lives: a SQLite file in a temporary directory, or a fresh
+/// database on a throw-away PostgreSQL cluster.
+pub enum Backend<'a> {
+    Sqlite,
+    Postgres(&'a pg::PgCluster),
+}
+
+impl Backend<'_> {
+    /// A new ledger location (nothing there yet): `dir/custody.db`, or a fresh database's
+    /// URL.
+    pub fn location(&self, dir: &Path) -> PathBuf {
+        match self {
+            Backend::Sqlite => dir.join("custody.db"),
+            Backend::Postgres(cluster) => PathBuf::from(cluster.fresh_database()),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgresql",
+        }
+    }
+}
+
+/// A ledger with the test's first actor, on `backend`.
+pub fn new_ledger_on(backend: &Backend<'_>) -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = backend.location(dir.path());
+    let ledger = Ledger::init(&path, ORIGIN, &investigator(), &log_key()).expect("init");
+    Fixture { dir, path, ledger }
+}
+
 pub const ORIGIN: &str = "ledger.example.fr/custody/test";
 pub const T0: &str = "2026-03-01T09:00:00+01:00";
 
