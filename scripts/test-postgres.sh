@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the ledger tests that need no raw SQLite access once more, on PostgreSQL: a
+# throw-away cluster (scripts/pg-cluster.sh) is started on a free loopback port, every
+# ledger the tests make is a fresh database on it (CUSTODY_TEST_POSTGRES), and the cluster
+# is stopped and removed however the tests end. The tests that tamper with rows through
+# SQLite run on SQLite only, in the ordinary test run; backends.rs and processes.rs run
+# their scenarios on both stores there already.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=$(mktemp -d /tmp/custody-pg-ci.XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cleanup() { scripts/pg-cluster.sh stop "$dir" || true; rm -rf "$dir"; }
+trap cleanup EXIT
+CUSTODY_TEST_POSTGRES=$(scripts/pg-cluster.sh start "$dir" "$port")
+export CUSTODY_TEST_POSTGRES
+cargo test -p custody-store --test rules --test props "$@"
