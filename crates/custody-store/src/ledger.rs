@@ -212,8 +212,15 @@ impl Ledger {
                 });
             }
         }
-        if postgres_url(path).is_some() {
-            return Self::create(path, origin, first_actor, log_key, signer_state);
+        if let Some(url) = postgres_url(path) {
+            let store = PostgresStore::create(url, origin, &log_key.verifier_key().to_string())?;
+            let result =
+                Self::create_in(Box::new(store), origin, first_actor, log_key, signer_state);
+            if result.is_err() {
+                // Leave nothing half-made behind; the schema is ours, created just now.
+                let _ = PostgresStore::discard_new(url);
+            }
+            return result;
         }
         if path.exists() {
             return Err(StoreError::AlreadyExists {
@@ -239,11 +246,19 @@ impl Ledger {
         log_key: &Identity,
         signer_state: Option<&Path>,
     ) -> Result<Ledger, StoreError> {
+        let store = SqliteStore::create(path, origin, &log_key.verifier_key().to_string())?;
+        Self::create_in(Box::new(store), origin, first_actor, log_key, signer_state)
+    }
+
+    /// Writes the first entry into a store just created for `origin` and `log_key`.
+    fn create_in(
+        store: Box<dyn LedgerStore>,
+        origin: &str,
+        first_actor: &Identity,
+        log_key: &Identity,
+        signer_state: Option<&Path>,
+    ) -> Result<Ledger, StoreError> {
         let verifier = log_key.verifier_key();
-        let store: Box<dyn LedgerStore> = match postgres_url(path) {
-            Some(url) => Box::new(PostgresStore::create(url, origin, &verifier.to_string())?),
-            None => Box::new(SqliteStore::create(path, origin, &verifier.to_string())?),
-        };
         let mut ledger = Ledger {
             path: store.location().to_path_buf(),
             store,

@@ -50,7 +50,9 @@ pub type IndexRows<T> = Result<Vec<T>, StoreError>;
 /// The database holding one ledger. See the module documentation for what an
 /// implementation must guarantee. Values longer than the ledger's limits are never loaded:
 /// methods that read them say what they return instead.
-pub trait LedgerStore {
+///
+/// `Send`, so that an open ledger can move to the thread that serves it.
+pub trait LedgerStore: Send {
     /// Where the ledger is, for messages (a file path; a database URL without credentials).
     fn location(&self) -> &std::path::Path;
 

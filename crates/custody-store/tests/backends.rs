@@ -198,3 +198,30 @@ fn fail_entries_cannot_be_updated_or_deleted_through_the_triggers() {
         assert_eq!(refused, [true, true], "{}", backend.name());
     });
 }
+
+#[test]
+fn fail_init_over_an_existing_ledger_changes_nothing_on_both_stores() {
+    on_both_stores(|backend, f| {
+        let name = backend.name();
+        let again = Ledger::init(&f.path, ORIGIN, &officer(), &log_key());
+        assert!(
+            matches!(again, Err(StoreError::AlreadyExists { .. })),
+            "{name}: {again:?}"
+        );
+        let ledger = Ledger::open(&f.path).unwrap();
+        assert_eq!(ledger.size().unwrap(), 6, "{name}");
+        assert!(ledger.verify(&[]).unwrap().is_clean(), "{name}");
+    });
+}
+
+/// An open ledger can move to the thread that serves it, on either store.
+#[test]
+fn an_open_ledger_moves_between_threads() {
+    on_both_stores(|backend, f| {
+        let ledger = f.ledger;
+        let size = std::thread::spawn(move || ledger.size().unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(size, 6, "{}", backend.name());
+    });
+}

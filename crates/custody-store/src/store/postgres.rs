@@ -179,6 +179,21 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Removes the ledger schema [`PostgresStore::create`] made in the database at `url`,
+    /// for an `init` that failed after it: nothing half-made is left behind. Only for a
+    /// database this process created the schema in a moment ago.
+    pub fn discard_new(url: &str) -> Result<(), StoreError> {
+        let store = Self::connect(url)?;
+        let mut client = store.client.borrow_mut();
+        client
+            .batch_execute(
+                "BEGIN; DROP TABLE meta, entries, nodes, checkpoints, outside_checkpoints, \
+                 actors, cases, items, item_events, case_events; \
+                 DROP FUNCTION custody_entries_append_only(); COMMIT;",
+            )
+            .map_err(store.err())
+    }
+
     /// Opens the ledger in the database at `url`, checking that it is one and that this
     /// build can read it.
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
