@@ -163,6 +163,15 @@ pub(crate) fn entry_bytes_with(
     out
 }
 
+/// A ledger location as messages and reports show it: a PostgreSQL URL without its
+/// password, a file path as given. (An open ledger's [`Ledger::path`] is already this.)
+pub fn shown_location(path: &Path) -> PathBuf {
+    match postgres_url(path) {
+        Some(url) => crate::store::postgres::redacted(url),
+        None => path.to_path_buf(),
+    }
+}
+
 /// The PostgreSQL URL `path` spells, when it names a PostgreSQL ledger. (A SQLite file
 /// whose relative path starts like one is reached as `./postgresql:…`.)
 fn postgres_url(path: &Path) -> Option<&str> {

@@ -96,19 +96,25 @@ fn unsigned(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(u64::MAX)
 }
 
-/// The URL with any password removed, for messages.
-fn redacted(url: &str) -> PathBuf {
+/// The URL with any password removed, for messages. The user information ends at the
+/// last `@` (a password may hold `@`, `/` or `:` however it is written), and a query that
+/// mentions a password is left out whole.
+pub(crate) fn redacted(url: &str) -> PathBuf {
     let Some((scheme, rest)) = url.split_once("://") else {
         return PathBuf::from(url);
     };
-    let shown = match rest.split_once('@') {
+    let (user, rest) = match rest.rsplit_once('@') {
         Some((user_info, host)) => {
             let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{host}")
+            (format!("{user}@"), host)
         }
-        None => url.to_owned(),
+        None => (String::new(), rest),
     };
-    PathBuf::from(shown)
+    let rest = match rest.split_once('?') {
+        Some((before, query)) if query.to_ascii_lowercase().contains("password") => before,
+        _ => rest,
+    };
+    PathBuf::from(format!("{scheme}://{user}{rest}"))
 }
 
 /// Whether `location` names a PostgreSQL ledger (`postgresql://` or `postgres://`).
@@ -726,5 +732,43 @@ impl LedgerStore for PostgresStore {
             },
         )?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+    use std::path::PathBuf;
+
+    #[test]
+    fn fail_password_never_shown_in_a_location() {
+        for (url, shown) in [
+            (
+                "postgresql://custody:s3cret@db.example:5432/ledger",
+                "postgresql://custody@db.example:5432/ledger",
+            ),
+            (
+                "postgres://custody@db.example/ledger",
+                "postgres://custody@db.example/ledger",
+            ),
+            (
+                "postgresql://db.example/ledger",
+                "postgresql://db.example/ledger",
+            ),
+            (
+                "postgresql://u:p%40ss@db.example/ledger?sslmode=disable",
+                "postgresql://u@db.example/ledger?sslmode=disable",
+            ),
+            (
+                "postgresql://u:p@s/s:w@db.example/ledger",
+                "postgresql://u@db.example/ledger",
+            ),
+            (
+                "postgresql://db.example/ledger?user=u&password=s3cret",
+                "postgresql://db.example/ledger",
+            ),
+        ] {
+            assert_eq!(redacted(url), PathBuf::from(shown), "{url}");
+        }
     }
 }
