@@ -1,5 +1,5 @@
-//! The ledger: one SQLite file of signed entries, their Merkle tree, signed checkpoints and
-//! the rebuildable index.
+//! The ledger: signed entries, their Merkle tree, signed checkpoints and the rebuildable
+//! index, kept in a SQLite file or a PostgreSQL database through [`crate::store`].
 
 use std::cell::{Ref, RefCell};
 use std::convert::Infallible;

@@ -71,7 +71,8 @@ pub trait LedgerStore: Send {
     /// it; the replay finds them.
     fn size(&self) -> Result<u64, StoreError>;
     /// Up to `limit` entries after seq `after` (from seq 0 when `None`) in seq order,
-    /// stopping early once they hold [`crate::verify::CHUNK_BYTES`] of entry bytes.
+    /// stopping early once they hold 64 MiB of entry bytes (so memory stays bounded however
+    /// large the entries a hostile database holds).
     fn entries_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<EntryRow>, StoreError>;
     /// The entry at `seq`: `None` when there is no row, `Some(None)` when it is longer than
     /// [`crate::ledger::MAX_ENTRY_BYTES`].
