@@ -225,3 +225,88 @@ fn an_open_ledger_moves_between_threads() {
         assert_eq!(size, 6, "{}", backend.name());
     });
 }
+
+#[test]
+fn fail_entry_past_the_limit_is_reported_not_read_on_both_stores() {
+    use custody_store::ledger::MAX_ENTRY_BYTES;
+    on_both_stores(|backend, f| {
+        let name = backend.name();
+        // On PostgreSQL a value this repetitive is stored compressed: its length must still
+        // be judged as the value's, without loading it.
+        let bloat = |seq: u64, len: u64| match backend {
+            Backend::Sqlite => {
+                format!("UPDATE entries SET entry = zeroblob({len}) WHERE seq = {seq}")
+            }
+            Backend::Postgres(_) => format!(
+                "UPDATE entries SET entry = convert_to(repeat('a', {len}), 'UTF8') \
+                 WHERE seq = {seq}"
+            ),
+        };
+        raw_sql(backend, &f, &bloat(4, MAX_ENTRY_BYTES)).unwrap();
+        raw_sql(backend, &f, &bloat(5, MAX_ENTRY_BYTES + 1)).unwrap();
+        let report = Ledger::open(&f.path).unwrap().verify(&[]).unwrap();
+        let findings = &report.findings;
+        // At the limit the entry is read (and is not a signed event); past it, it is not.
+        assert!(
+            findings.contains(&LedgerFinding::Unparseable { seq: 4 }),
+            "{name}: {findings:#?}"
+        );
+        assert!(
+            findings.contains(&LedgerFinding::EntryTooLarge {
+                seq: 5,
+                limit: MAX_ENTRY_BYTES
+            }),
+            "{name}: {findings:#?}"
+        );
+        assert!(
+            !findings.contains(&LedgerFinding::Unparseable { seq: 5 }),
+            "{name}"
+        );
+    });
+}
+
+#[test]
+fn fail_postgresql_database_without_a_ledger_schema_is_refused() {
+    let cluster = PgCluster::start();
+    let empty = std::path::PathBuf::from(cluster.fresh_database());
+    assert!(
+        matches!(Ledger::open(&empty), Err(StoreError::NoLedger { .. })),
+        "{:?}",
+        Ledger::open(&empty)
+    );
+    let f = new_ledger_on(&Backend::Postgres(&cluster));
+    let url = f.path.to_str().unwrap();
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client
+        .execute(
+            "UPDATE meta SET value = 'custody-ledger 2' WHERE key = 'schema'",
+            &[],
+        )
+        .unwrap();
+    assert!(matches!(
+        Ledger::open(&f.path),
+        Err(StoreError::NewerSchema {
+            found: 2,
+            supported: 1
+        })
+    ));
+    for mark in ["custody-ledger 0", "something else"] {
+        client
+            .execute("UPDATE meta SET value = $1 WHERE key = 'schema'", &[&mark])
+            .unwrap();
+        assert!(
+            matches!(
+                Ledger::open(&f.path),
+                Err(StoreError::NotALedger { found: 0, .. })
+            ),
+            "{mark}"
+        );
+    }
+    client
+        .execute("DELETE FROM meta WHERE key = 'schema'", &[])
+        .unwrap();
+    assert!(matches!(
+        Ledger::open(&f.path),
+        Err(StoreError::NotALedger { found: 0, .. })
+    ));
+}

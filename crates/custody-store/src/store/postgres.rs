@@ -44,6 +44,7 @@ use crate::error::StoreError;
 use crate::index;
 use crate::ledger::{
     MAX_CHECKPOINT_NOTE_BYTES, MAX_ENTRY_BYTES, MAX_META_VALUE_BYTES, MAX_OUTSIDE_SOURCE_BYTES,
+    SCHEMA_VERSION,
 };
 use crate::rules::{ActorRecord, ActorStatus, CaseRecord, ItemRecord, State};
 use crate::verify::CHUNK_BYTES;
@@ -52,7 +53,8 @@ use crate::verify::CHUNK_BYTES;
 /// per database, and a ledger is a database.
 pub const APPEND_LOCK: i64 = 0x4355_5354;
 
-/// What `meta` row `schema` holds in a database this build writes and reads.
+/// What `meta` row `schema` holds in a database this build writes and reads:
+/// `custody-ledger` and the schema version ([`crate::ledger::SCHEMA_VERSION`]).
 pub const SCHEMA_MARK: &str = "custody-ledger 1";
 
 const SCHEMA: &str = "
@@ -222,13 +224,25 @@ impl PostgresStore {
             drop(client);
             store.meta("schema")?
         };
-        if mark.as_deref() != Some(SCHEMA_MARK) {
-            return Err(StoreError::NotALedger {
-                path: store.location.clone(),
-                found: 0,
+        if mark.as_deref() == Some(SCHEMA_MARK) {
+            return Ok(store);
+        }
+        // A later Custody's mark says so, as a larger `user_version` does for SQLite.
+        let newer = mark
+            .as_deref()
+            .and_then(|m| m.strip_prefix("custody-ledger "))
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|v| *v > SCHEMA_VERSION);
+        if let Some(found) = newer {
+            return Err(StoreError::NewerSchema {
+                found,
+                supported: SCHEMA_VERSION,
             });
         }
-        Ok(store)
+        Err(StoreError::NotALedger {
+            path: store.location.clone(),
+            found: 0,
+        })
     }
 
     fn query_each(
