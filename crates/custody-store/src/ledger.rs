@@ -547,17 +547,33 @@ impl Ledger {
             Signing::Presigned(made) => vec![Ok(made)],
         };
         let mut appended = Vec::with_capacity(events.len());
+        let mut entries = Vec::with_capacity(events.len());
+        let mut nodes = Vec::new();
         for (event, signed) in events.iter().zip(signed) {
             let (entry, leaf) = signed?;
             let seq = event.seq;
-            insert_entry(store, seq, &entry, &leaf, &mut builder)?;
-            store.link_event(seq, &history_items(event), event.case.as_deref())?;
+            nodes.extend(
+                builder
+                    .push(leaf)
+                    .into_iter()
+                    .filter(|(level, _, _)| *level > 0),
+            );
+            entries.push((seq, entry, leaf));
             appended.push(Appended {
                 seq,
                 leaf_hash: leaf,
                 checkpoint: String::new(),
             });
         }
+        // Written together: a store may send a batch in a few statements, not one per row.
+        store.insert_entries(&entries)?;
+        store.insert_nodes(&nodes)?;
+        drop(entries);
+        let links: Vec<_> = events
+            .iter()
+            .map(|event| (event.seq, history_items(event), event.case.as_deref()))
+            .collect();
+        store.link_events(&links)?;
         store.write_index_state(&state)?;
         if let Some(state_path) = &self.signer_state {
             check_extends_signed(store, state_path, &self.log_key, &origin, &builder)?;
@@ -1106,22 +1122,6 @@ fn check_extends_signed(
     proof
         .verify(&signed.root, &builder.root())
         .map_err(|_| fork)
-}
-
-fn insert_entry(
-    store: &dyn LedgerStore,
-    seq: u64,
-    entry: &[u8],
-    leaf: &Hash,
-    builder: &mut TreeBuilder,
-) -> Result<(), StoreError> {
-    store.insert_entry(seq, entry, leaf)?;
-    for (level, idx, hash) in builder.push(*leaf) {
-        if level > 0 {
-            store.insert_node(level, idx, &hash)?;
-        }
-    }
-    Ok(())
 }
 
 fn sign_checkpoint(

@@ -91,6 +91,20 @@ pub trait LedgerStore: Send {
     fn insert_entry(&self, seq: u64, entry: &[u8], leaf: &Hash) -> Result<(), StoreError>;
     /// Writes the tree node at `(level, index)`, `level` ≥ 1.
     fn insert_node(&self, level: u32, index: u64, hash: &Hash) -> Result<(), StoreError>;
+    /// Writes entries `(seq, entry, leaf hash)` in order, as [`LedgerStore::insert_entry`]
+    /// does one by one (a store may send them in fewer statements).
+    fn insert_entries(&self, entries: &[(u64, Vec<u8>, Hash)]) -> Result<(), StoreError> {
+        entries
+            .iter()
+            .try_for_each(|(seq, entry, leaf)| self.insert_entry(*seq, entry, leaf))
+    }
+    /// Writes tree nodes `(level, index, hash)`, as [`LedgerStore::insert_node`] does one
+    /// by one.
+    fn insert_nodes(&self, nodes: &[(u32, u64, Hash)]) -> Result<(), StoreError> {
+        nodes
+            .iter()
+            .try_for_each(|(level, index, hash)| self.insert_node(*level, *index, hash))
+    }
 
     /// The checkpoint row with the highest size above `size`, if any, as `(size, note)`
     /// (`note` `None` when longer than [`crate::ledger::MAX_CHECKPOINT_NOTE_BYTES`]).
@@ -138,6 +152,13 @@ pub trait LedgerStore: Send {
     fn write_index_state(&self, state: &State) -> Result<(), StoreError>;
     /// Records which item and case histories the event at `seq` belongs to.
     fn link_event(&self, seq: u64, items: &[&str], case: Option<&str>) -> Result<(), StoreError>;
+    /// Records the histories of several events `(seq, items, case)`, as
+    /// [`LedgerStore::link_event`] does one by one.
+    fn link_events(&self, links: &[(u64, Vec<&str>, Option<&str>)]) -> Result<(), StoreError> {
+        links
+            .iter()
+            .try_for_each(|(seq, items, case)| self.link_event(*seq, items, *case))
+    }
     /// Empties every index table.
     fn clear_index(&self) -> Result<(), StoreError>;
     /// The `actors` index table, by key.

@@ -53,6 +53,26 @@ use crate::verify::CHUNK_BYTES;
 /// per database, and a ledger is a database.
 pub const APPEND_LOCK: i64 = 0x4355_5354;
 
+/// Entry bytes sent in one multi-row INSERT at most (one entry may exceed it alone).
+const BATCH_BYTES: usize = 64 << 20;
+/// Tree nodes sent in one multi-row INSERT at most.
+const BATCH_ROWS: usize = 10_000;
+
+/// How many of the leading values whose lengths are `lens` fit in `limit` bytes together:
+/// at least one (a value longer than `limit` goes alone), none only when there are none.
+fn run_within(lens: impl Iterator<Item = usize>, limit: usize) -> usize {
+    let mut total = 0usize;
+    let mut count = 0usize;
+    for len in lens {
+        total = total.saturating_add(len);
+        if count > 0 && total > limit {
+            break;
+        }
+        count += 1;
+    }
+    count
+}
+
 /// What `meta` row `schema` holds in a database this build writes and reads:
 /// `custody-ledger` and the schema version ([`crate::ledger::SCHEMA_VERSION`]).
 pub const SCHEMA_MARK: &str = "custody-ledger 1";
@@ -435,6 +455,43 @@ impl LedgerStore for PostgresStore {
         .map(drop)
     }
 
+    fn insert_entries(&self, entries: &[(u64, Vec<u8>, Hash)]) -> Result<(), StoreError> {
+        // One statement per run of at most BATCH_BYTES of entry bytes (and at least one
+        // entry), so no message comes near PostgreSQL's 1 GB limit.
+        let mut rest = entries;
+        while !rest.is_empty() {
+            let take = run_within(rest.iter().map(|(_, entry, _)| entry.len()), BATCH_BYTES);
+            let (now, later) = rest.split_at(take);
+            let seqs: Vec<i64> = now.iter().map(|(seq, _, _)| sql_int(*seq)).collect();
+            let bodies: Vec<&[u8]> = now.iter().map(|(_, entry, _)| entry.as_slice()).collect();
+            let leaves: Vec<&[u8]> = now.iter().map(|(_, _, leaf)| &leaf[..]).collect();
+            self.execute(
+                "INSERT INTO entries (seq, entry, leaf_hash) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
+                &[&seqs, &bodies, &leaves],
+            )?;
+            rest = later;
+        }
+        Ok(())
+    }
+
+    fn insert_nodes(&self, nodes: &[(u32, u64, Hash)]) -> Result<(), StoreError> {
+        for chunk in nodes.chunks(BATCH_ROWS) {
+            let levels: Vec<i32> = chunk
+                .iter()
+                .map(|(level, _, _)| i32::try_from(*level).unwrap_or(i32::MAX))
+                .collect();
+            let indices: Vec<i64> = chunk.iter().map(|(_, index, _)| sql_int(*index)).collect();
+            let hashes: Vec<&[u8]> = chunk.iter().map(|(_, _, hash)| &hash[..]).collect();
+            self.execute(
+                "INSERT INTO nodes (level, idx, hash) \
+                 SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])",
+                &[&levels, &indices, &hashes],
+            )?;
+        }
+        Ok(())
+    }
+
     fn highest_checkpoint_above(
         &self,
         size: u64,
@@ -639,6 +696,34 @@ impl LedgerStore for PostgresStore {
         Ok(())
     }
 
+    fn link_events(&self, links: &[(u64, Vec<&str>, Option<&str>)]) -> Result<(), StoreError> {
+        let item_links: Vec<(&str, i64)> = links
+            .iter()
+            .flat_map(|(seq, items, _)| items.iter().map(move |item| (*item, sql_int(*seq))))
+            .collect();
+        let case_links: Vec<(&str, i64)> = links
+            .iter()
+            .filter_map(|(seq, _, case)| case.map(|case| (case, sql_int(*seq))))
+            .collect();
+        for (table, key, rows) in [
+            ("item_events", "item", &item_links),
+            ("case_events", "case_ref", &case_links),
+        ] {
+            for chunk in rows.chunks(BATCH_ROWS) {
+                let keys: Vec<&str> = chunk.iter().map(|(k, _)| *k).collect();
+                let seqs: Vec<i64> = chunk.iter().map(|(_, seq)| *seq).collect();
+                self.execute(
+                    &format!(
+                        "INSERT INTO {table} ({key}, seq) \
+                         SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING"
+                    ),
+                    &[&keys, &seqs],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn clear_index(&self) -> Result<(), StoreError> {
         self.client
             .borrow_mut()
@@ -751,8 +836,22 @@ impl LedgerStore for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use super::redacted;
+    use super::{redacted, run_within};
     use std::path::PathBuf;
+
+    #[test]
+    fn batch_runs_fill_up_to_the_limit_and_never_stall() {
+        let limit = 10;
+        assert_eq!(run_within([4, 6, 1].into_iter(), limit), 2, "at the limit");
+        assert_eq!(run_within([4, 7, 1].into_iter(), limit), 1, "one past it");
+        assert_eq!(
+            run_within([11, 1].into_iter(), limit),
+            1,
+            "a long value goes alone"
+        );
+        assert_eq!(run_within([1, 2, 3].into_iter(), limit), 3);
+        assert_eq!(run_within(std::iter::empty(), limit), 0);
+    }
 
     #[test]
     fn fail_password_never_shown_in_a_location() {
