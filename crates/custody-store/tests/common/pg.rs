@@ -20,6 +20,7 @@ pub struct PgCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    options: String,
     next_db: AtomicU32,
 }
 
@@ -100,27 +101,49 @@ impl PgCluster {
         let options = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={socket_dir}"
         );
-        let log = dir.path().join("server.log");
+        let cluster = PgCluster {
+            dir,
+            bin,
+            port,
+            options,
+            next_db: AtomicU32::new(0),
+        };
+        cluster.start_server();
+        cluster
+    }
+
+    fn data_dir(&self) -> String {
+        let data = self.dir.path().join("data");
+        data.to_str().expect("utf-8 temp path").to_owned()
+    }
+
+    fn start_server(&self) {
+        let log = self.dir.path().join("server.log");
         run_as_owner(
-            &bin,
+            &self.bin,
             "pg_ctl",
             &[
                 "-D",
-                data,
+                &self.data_dir(),
                 "-l",
                 log.to_str().expect("utf-8 temp path"),
                 "-o",
-                &options,
+                &self.options,
                 "-w",
                 "start",
             ],
         );
-        PgCluster {
-            dir,
-            bin,
-            port,
-            next_db: AtomicU32::new(0),
-        }
+    }
+
+    /// Kills the server as a crash would (`pg_ctl stop -m immediate`: no shutdown
+    /// checkpoint, recovery from the WAL on the next start), then starts it again.
+    pub fn crash_and_restart(&self) {
+        run_as_owner(
+            &self.bin,
+            "pg_ctl",
+            &["-D", &self.data_dir(), "-m", "immediate", "-w", "stop"],
+        );
+        self.start_server();
     }
 
     fn url(&self, db: &str) -> String {
