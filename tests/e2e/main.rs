@@ -18,5 +18,6 @@ mod receive;
 mod seal;
 mod tamper;
 mod terminal;
+mod tiles;
 mod trust;
 mod verify;

@@ -52,6 +52,19 @@ pub enum LedgerCommand {
         /// The entry's sequence number.
         seq: u64,
     },
+    /// Publish the ledger as C2SP tlog-tiles: its newest verified checkpoint, hash tiles
+    /// (`tile/<L>/<N>[.p/<W>]`) and entry bundles (`tile/entries/<N>[.p/<W>]`), written to a
+    /// new directory that appears whole or not at all. Serve it with any static web server.
+    #[command(after_help = crate::EXIT_CODES)]
+    ExportTiles {
+        #[command(flatten)]
+        ledger: LedgerArg,
+        /// The directory to create (must not exist).
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `custody ledger ...`.
@@ -86,7 +99,35 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
             std::io::Write::flush(&mut out)?;
             Ok(Outcome::Ok)
         }
+        LedgerCommand::ExportTiles { ledger, dir, json } => export_tiles(&ledger, &dir, json),
     }
+}
+
+/// `custody ledger export-tiles DIR`.
+fn export_tiles(ledger: &LedgerArg, dir: &std::path::Path, json: bool) -> anyhow::Result<Outcome> {
+    let opened = ledger.open()?;
+    let exported = custody_store::tiles::export(&opened, dir)
+        .with_context(|| format!("cannot export tiles to {}", dir.display()))?;
+    if json {
+        output::print_json(&serde_json::json!({
+            "dir": dir.display().to_string(),
+            "origin": opened.origin(),
+            "size": exported.size,
+            "tiles": exported.tiles,
+            "entry_bundles": exported.bundles,
+            "checkpoint": exported.checkpoint,
+        }))?;
+    } else {
+        output::print(&output::line(&format!(
+            "exported {} entries of {} to {}: {} tiles, {} entry bundles",
+            exported.size,
+            opened.origin(),
+            dir.display(),
+            exported.tiles,
+            exported.bundles
+        )))?;
+    }
+    Ok(Outcome::Ok)
 }
 
 /// `custody ledger info`: what identifies the ledger and how far it is signed, from the

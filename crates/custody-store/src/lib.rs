@@ -20,6 +20,7 @@ mod index;
 pub mod ledger;
 pub mod rules;
 pub mod signer;
+pub mod tiles;
 mod truth;
 pub mod verify;
 
