@@ -333,6 +333,37 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// Creates an empty ledger file at `path` (which must not exist) holding only `meta`
+    /// (`origin`, `log_key`): the start of a local copy of a published ledger, whose entries,
+    /// nodes and checkpoint [`crate::published`] writes before [`Ledger::verify`] checks it
+    /// as it checks any ledger. Nothing is signed here.
+    pub(crate) fn create_mirror(
+        path: &Path,
+        origin: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Connection, StoreError> {
+        check_origin(origin)?;
+        let err = StoreError::sqlite(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&err)?;
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; {SCHEMA}"
+        ))
+        .map_err(&err)?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('origin', ?1), ('log_key', ?2)",
+            params![origin, log_key.to_string()],
+        )
+        .map_err(&err)?;
+        conn.execute_batch("COMMIT").map_err(&err)?;
+        Ok(conn)
+    }
+
     /// Opens an existing ledger, checking that it is one and that this build can read it.
     pub fn open(path: &Path) -> Result<Ledger, StoreError> {
         if !path.exists() {
@@ -1265,7 +1296,7 @@ fn check_extends_signed(
         .map_err(|_| fork)
 }
 
-fn insert_entry(
+pub(crate) fn insert_entry(
     conn: &Connection,
     seq: u64,
     entry: &[u8],

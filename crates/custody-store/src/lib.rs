@@ -18,6 +18,7 @@ pub mod event;
 pub mod handover;
 mod index;
 pub mod ledger;
+pub mod published;
 pub mod rules;
 pub mod signer;
 pub mod tiles;

@@ -189,29 +189,30 @@ pub fn encode_index(index: u64) -> String {
 /// full tiles and, where `size` is not a multiple, the partial one. Empty tiles are never
 /// listed (a tree of size 0 has none).
 pub fn tiles_for_size(size: u64) -> Vec<TileId> {
-    let mut out = Vec::new();
-    let mut level: u8 = 0;
-    // `hashes` = number of complete hashes at tree height 8·level.
-    let mut hashes = size;
-    while hashes > 0 && level <= MAX_TILE_LEVEL {
-        let full = hashes / TILE_WIDTH;
-        out.extend((0..full).map(|index| TileId {
+    (0..=MAX_TILE_LEVEL)
+        .flat_map(|level| tiles_at_level(size, level))
+        .collect()
+}
+
+/// The tiles of one level for a tree of `size` leaves: ⌊size / 256^(level+1)⌋ full tiles,
+/// then the partial one of width ⌊size / 256^level⌋ mod 256 when that is not 0.
+pub fn tiles_at_level(size: u64, level: u8) -> impl Iterator<Item = TileId> {
+    let hashes = size
+        .checked_shr(TILE_HEIGHT * u32::from(level))
+        .unwrap_or(0);
+    let full = hashes / TILE_WIDTH;
+    let rest = (hashes % TILE_WIDTH) as u16;
+    (0..full)
+        .map(move |index| TileId {
             level,
             index,
             width: TILE_WIDTH as u16,
-        }));
-        let rest = hashes % TILE_WIDTH;
-        if rest > 0 {
-            out.push(TileId {
-                level,
-                index: full,
-                width: rest as u16,
-            });
-        }
-        hashes = full;
-        level += 1;
-    }
-    out
+        })
+        .chain((rest > 0).then_some(TileId {
+            level,
+            index: full,
+            width: rest,
+        }))
 }
 
 /// The hashes of `tile`, read from `source` (level `8 · tile.level`, indices
