@@ -76,3 +76,144 @@ fn fail_export_tiles_over_an_existing_directory() {
     assert!(run.stderr.contains("already exists"), "{}", run.stderr);
     assert_eq!(std::fs::read_dir(sb.path("published")).unwrap().count(), 0);
 }
+
+fn log_verifier_key(sb: &crate::harness::Sandbox) -> String {
+    let info = custody(sb, &["ledger", "info", "--json"]).expect(0);
+    let info: serde_json::Value = serde_json::from_str(&info.stdout).unwrap();
+    info["log_verifier_key"].as_str().unwrap().to_owned()
+}
+
+fn verify_url(sb: &crate::harness::Sandbox, url: &str, key: &str, code: i32) -> serde_json::Value {
+    let seen = sb.path("seen");
+    let run = custody(
+        sb,
+        &[
+            "ledger",
+            "verify",
+            "--url",
+            url,
+            "--log-verifier-key",
+            key,
+            "--seen-dir",
+            seen.to_str().unwrap(),
+            "--json",
+        ],
+    )
+    .expect(code);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+#[test]
+fn a_published_ledger_verifies_from_its_tiles_and_stays_consistent_as_it_grows() {
+    let sb = ledger_with_alice();
+    let key = log_verifier_key(&sb);
+    custody(&sb, &["ledger", "export-tiles", "v1"]).expect(0);
+    let dir = sb.path("v1");
+    let first = verify_url(&sb, dir.to_str().unwrap(), &key, 0);
+    assert_eq!(first["verdict"], "verified");
+    assert_eq!(first["size"], 1);
+    assert_eq!(first["seen_checkpoints"], 0);
+    assert_eq!(first["newly_seen"], true);
+
+    with_bob_case_and_item(&sb);
+    custody(&sb, &["ledger", "export-tiles", "v2"]).expect(0);
+    let grown = verify_url(&sb, sb.path("v2").to_str().unwrap(), &key, 0);
+    assert_eq!(grown["verdict"], "verified");
+    assert_eq!(grown["seen_checkpoints"], 1);
+    assert!(grown["size"].as_u64().unwrap() > 1);
+
+    // Served again, the old publication shows less than was seen since: a rolled-back
+    // (cut) log is reported, never accepted as current.
+    let old = verify_url(&sb, dir.to_str().unwrap(), &key, 1);
+    assert_eq!(old["newly_seen"], false);
+    assert_eq!(old["findings"][0]["code"], "outside_checkpoint_ahead");
+    assert_eq!(old["findings"][0]["ledger_size"], 1);
+}
+
+#[test]
+fn fail_published_entry_edited_is_reported() {
+    let sb = ledger_with_alice();
+    with_bob_case_and_item(&sb);
+    let key = log_verifier_key(&sb);
+    custody(&sb, &["ledger", "export-tiles", "pub"]).expect(0);
+    let bundle = std::fs::read_dir(sb.path("pub/tile/entries"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap() == "000.p")
+        .unwrap();
+    let file = std::fs::read_dir(&bundle)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"Fraud").unwrap();
+    bytes[at] = b'G';
+    std::fs::write(&file, bytes).unwrap();
+    let out = verify_url(&sb, sb.path("pub").to_str().unwrap(), &key, 1);
+    assert_eq!(out["verdict"], "failed");
+    assert_eq!(out["findings"][0]["code"], "leaf_hash_mismatch");
+}
+
+#[test]
+fn fail_published_checkpoint_under_another_key_is_reported() {
+    let sb = ledger_with_alice();
+    custody(&sb, &["ledger", "export-tiles", "pub"]).expect(0);
+    let other = crate::ledger::new_key(&sb, "other.example", "other.key");
+    let out = verify_url(&sb, sb.path("pub").to_str().unwrap(), &other, 1);
+    assert_eq!(out["findings"][0]["code"], "checkpoint_signature");
+    assert!(
+        !sb.path("seen").exists()
+            || std::fs::read_dir(sb.path("seen")).unwrap().all(|d| {
+                std::fs::read_dir(d.unwrap().path())
+                    .unwrap()
+                    .next()
+                    .is_none()
+            })
+    );
+}
+
+/// A static web server (Python's http.server on the loopback interface) publishes the
+/// export; the client fetches it over HTTP.
+#[test]
+fn a_ledger_served_by_a_static_web_server_verifies_over_http() {
+    use std::io::BufRead as _;
+    let sb = ledger_with_alice();
+    with_bob_case_and_item(&sb);
+    let key = log_verifier_key(&sb);
+    custody(&sb, &["ledger", "export-tiles", "pub"]).expect(0);
+    let mut server = Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(sb.path("pub"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 http.server");
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // "Serving HTTP on 127.0.0.1 port 12345 (http://127.0.0.1:12345/) ..."
+    let port: u16 = line
+        .split_whitespace()
+        .skip_while(|w| *w != "port")
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let url = format!("http://127.0.0.1:{port}/");
+    let ok = verify_url(&sb, &url, &key, 0);
+    let missing = verify_url(&sb, &format!("{url}nothing-here"), &key, 1);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(ok["verdict"], "verified");
+    assert_eq!(missing["findings"][0]["code"], "missing_resource");
+}

@@ -28,6 +28,26 @@ pub enum LedgerCommand {
         /// <log key directory>/<origin>.key.state, when it exists]
         #[arg(long)]
         signer_state: Option<PathBuf>,
+        /// Verify a ledger published as C2SP tlog-tiles instead of a ledger file, from its
+        /// tiles alone: an `http://` or `https://` URL prefix (where `checkpoint` and `tile/`
+        /// are served), or a directory written by `ledger export-tiles`.
+        #[arg(
+            long,
+            value_name = "URL|DIR",
+            requires = "log_verifier_key",
+            conflicts_with = "signer_state"
+        )]
+        url: Option<String>,
+        /// With --url: the ledger's log verifier key (`name+keyid+base64`, as `ledger info`
+        /// shows it); the published checkpoint must be signed by it.
+        #[arg(long, value_name = "KEY", requires = "url")]
+        log_verifier_key: Option<String>,
+        /// With --url: where checkpoints seen before are kept, one directory per origin; the
+        /// published ledger must be consistent with every one of them [default:
+        /// $CUSTODY_SEEN_DIR, else $XDG_STATE_HOME/custody/seen-checkpoints, else
+        /// ~/.local/state/custody/seen-checkpoints]
+        #[arg(long, value_name = "DIR", requires = "url")]
+        seen_dir: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -71,10 +91,25 @@ pub enum LedgerCommand {
 pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
     match cmd {
         LedgerCommand::Verify {
+            url: Some(url),
+            log_verifier_key,
+            seen_dir,
+            checkpoints,
+            json,
+            ..
+        } => crate::published::verify_url(
+            &url,
+            log_verifier_key.as_deref().unwrap_or_default(),
+            seen_dir,
+            &checkpoints,
+            json,
+        ),
+        LedgerCommand::Verify {
             ledger,
             checkpoints,
             signer_state,
             json,
+            ..
         } => verify(&ledger, &checkpoints, signer_state, json),
         LedgerCommand::Info { ledger, json } => info(&ledger, json),
         LedgerCommand::Reindex { ledger } => {
@@ -277,8 +312,8 @@ fn verify(
 /// A ledger finding in the common shape: `code` and its context fields (`seq`, `size`, …)
 /// from the library, and the `message` a person reads.
 #[derive(serde::Serialize)]
-struct LedgerFindingJson<'a> {
+pub(crate) struct LedgerFindingJson<'a> {
     #[serde(flatten)]
-    finding: &'a custody_store::verify::LedgerFinding,
-    message: &'a str,
+    pub(crate) finding: &'a custody_store::verify::LedgerFinding,
+    pub(crate) message: &'a str,
 }

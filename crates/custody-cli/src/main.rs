@@ -25,6 +25,7 @@ mod cmd_trust;
 mod cmd_verify;
 mod ledger_opts;
 mod output;
+mod published;
 
 use std::process::ExitCode;
 

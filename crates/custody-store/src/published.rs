@@ -424,11 +424,13 @@ fn bundle_entries(tile: TileId, bytes: &[u8]) -> Result<Vec<&[u8]>, TileError> {
 /// checkpoint, once its signature verifies, is kept there, and every checkpoint kept before
 /// is checked against the recomputed tree. `workdir` receives the local copy (a file
 /// `published.db`; the directory should be new and private, and is left to the caller to
-/// remove).
+/// remove). `outside` are further checkpoint notes the caller holds (an auditor's copy),
+/// checked like the seen ones.
 pub fn verify_published(
     source: &mut dyn Source,
     log_key: &VerifierKey,
     seen: Option<&Path>,
+    outside: &[String],
     workdir: &Path,
 ) -> Result<PublishedReport, PublishedError> {
     let note_bytes = fetch_required(source, "checkpoint", MAX_CHECKPOINT_NOTE_BYTES)?;
@@ -436,7 +438,7 @@ pub fn verify_published(
     // Checkpoint::open parsed the note as UTF-8 text already.
     let note = String::from_utf8_lossy(&note_bytes).into_owned();
     let seen_store = seen.map(|base| SeenCheckpoints::for_origin(base, &checkpoint.origin));
-    let (earlier, newly_seen) = match &seen_store {
+    let (mut earlier, newly_seen) = match &seen_store {
         Some(store) => {
             let earlier = store.load()?;
             (earlier, store.record(&note)?)
@@ -444,6 +446,8 @@ pub fn verify_published(
         None => (Vec::new(), false),
     };
 
+    let seen_count = earlier.len();
+    earlier.extend_from_slice(outside);
     let path = workdir.join("published.db");
     let conn = Ledger::create_mirror(&path, &checkpoint.origin, log_key)?;
     let sql = StoreError::sqlite(&path);
@@ -506,7 +510,7 @@ pub fn verify_published(
     Ok(PublishedReport {
         checkpoint,
         note,
-        seen: earlier.len(),
+        seen: seen_count,
         newly_seen,
         report,
     })

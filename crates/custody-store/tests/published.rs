@@ -29,6 +29,7 @@ fn verify(dir: &Path, seen: Option<&Path>) -> Result<published::PublishedReport,
         &mut DirSource::new(dir),
         &log_key().verifier_key(),
         seen,
+        &[],
         work.path(),
     )
 }
@@ -182,6 +183,7 @@ fn fail_checkpoint_under_another_key_is_refused_and_not_remembered() {
         &mut DirSource::new(&dir),
         &officer().verifier_key(),
         Some(seen.path()),
+        &[],
         work.path(),
     )
     .unwrap_err();
