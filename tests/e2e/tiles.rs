@@ -217,3 +217,137 @@ fn a_ledger_served_by_a_static_web_server_verifies_over_http() {
     assert_eq!(ok["verdict"], "verified");
     assert_eq!(missing["findings"][0]["code"], "missing_resource");
 }
+
+/// `custody serve` running in the sandbox; killed when dropped.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(sb: &crate::harness::Sandbox) -> Server {
+        use std::io::BufRead as _;
+        let mut child = sb
+            .cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("CUSTODY_LOG_KEY")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn custody serve");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // "serving ORIGIN on http://127.0.0.1:PORT/"
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned();
+        assert!(addr.starts_with("127.0.0.1:"), "{line:?}");
+        Server { child, addr }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// One raw HTTP/1.0 request: (status, lower-cased head, body).
+    fn request(&self, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.0\r\nHost: {}\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+        let status = head[9..12].parse().unwrap();
+        (status, head, raw[split + 4..].to_vec())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn custody_serve_publishes_tiles_with_cache_headers_and_follows_appends() {
+    let sb = ledger_with_alice();
+    let key = log_verifier_key(&sb);
+    let server = Server::start(&sb);
+
+    let (status, head, body) = server.request("GET", "/checkpoint");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: text/plain; charset=utf-8"),
+        "{head}"
+    );
+    assert!(head.contains("cache-control: no-cache"), "{head}");
+    assert!(String::from_utf8(body).unwrap().contains("\n1\n"));
+
+    let (status, head, body) = server.request("GET", "/tile/0/000.p/1");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("cache-control: public, max-age=31536000, immutable"),
+        "{head}"
+    );
+    assert!(
+        head.contains("content-type: application/octet-stream"),
+        "{head}"
+    );
+    assert_eq!(body.len(), 32);
+    let (status, head, _) = server.request("GET", "/tile/entries/000.p/1");
+    assert_eq!(status, 200);
+    assert!(head.contains("immutable"), "{head}");
+
+    // A tile the tree does not hold yet, a path outside the spec, a write.
+    for path in [
+        "/tile/0/000",
+        "/tile/0/000.p/2",
+        "/tile/0/5",
+        "/../custody.db",
+    ] {
+        let (status, head, body) = server.request("GET", path);
+        assert_eq!(status, 404, "{path}");
+        assert!(head.contains("application/json"), "{head}");
+        let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(error["error"]["code"], "not_found");
+    }
+    assert_eq!(server.request("POST", "/checkpoint").0, 405);
+
+    let first = verify_url(&sb, &server.url(), &key, 0);
+    assert_eq!(first["verdict"], "verified");
+    assert_eq!(first["size"], 1);
+
+    // Appends by another process are published at the next checkpoint request.
+    with_bob_case_and_item(&sb);
+    let grown = verify_url(&sb, &server.url(), &key, 0);
+    assert_eq!(grown["verdict"], "verified");
+    assert_eq!(grown["seen_checkpoints"], 1);
+    assert!(grown["size"].as_u64().unwrap() > 1);
+
+    // And the independent client reads the served ledger too.
+    let client = Command::new("python3")
+        .args(["-c", CLIENT, &server.url(), &key])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 ({e}); source scripts/validators.sh"));
+    assert!(
+        client.status.success(),
+        "tlog-scales refused the served ledger:\n{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(client.stdout).unwrap().lines().count() as u64,
+        grown["size"].as_u64().unwrap()
+    );
+}

@@ -20,6 +20,7 @@ mod cmd_log;
 mod cmd_proof;
 mod cmd_receive;
 mod cmd_seal;
+mod cmd_serve;
 mod cmd_show;
 mod cmd_trust;
 mod cmd_verify;
@@ -91,6 +92,9 @@ enum Command {
     /// Verify, reindex and export from a ledger.
     #[command(subcommand)]
     Ledger(cmd_ledger::LedgerCommand),
+    /// Publish the ledger as C2SP tlog-tiles over HTTP (read-only): /checkpoint,
+    /// /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>].
+    Serve(cmd_serve::ServeArgs),
     /// Verify a package, or with --bagit a plain BagIt bag (directory or ZIP).
     #[command(after_help = EXIT_CODES)]
     Verify(cmd_verify::VerifyArgs),
@@ -153,6 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Prove(cmd) => cmd_proof::run_prove(cmd),
         Command::VerifyProof(args) => cmd_proof::run_verify(args),
         Command::Ledger(cmd) => cmd_ledger::run(cmd),
+        Command::Serve(args) => cmd_serve::run(args),
         Command::Verify(args) => cmd_verify::run(args),
         Command::Receive(args) => cmd_receive::run(*args),
         Command::Seal(args) => cmd_seal::run(*args),

@@ -388,8 +388,7 @@ pub fn export(ledger: &Ledger, dest: &Path) -> Result<Exported, TileError> {
             path: dest.to_path_buf(),
         });
     }
-    let (checkpoint, note) = ledger.latest_checkpoint()?;
-    let size = checkpoint.size;
+    let publication = Publication::build(ledger)?;
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -403,59 +402,212 @@ pub fn export(ledger: &Ledger, dest: &Path) -> Result<Exported, TileError> {
         .tempdir_in(&parent)
         .map_err(io(&parent))?;
     let root = staging.path();
-
-    let mut set = TileSet::new();
-    let mut stored = StoredTree { conn: &ledger.conn };
-    let tiles = tiles_for_size(size);
-    for tile in &tiles {
-        let hashes = tile_hashes(&mut stored, *tile).map_err(|e| match e {
-            TreeError::Proof(p) => TileError::Store(StoreError::Proof(p)),
-            TreeError::Source(s) => TileError::Store(ledger.err()(s)),
-        })?;
-        write_file(root, &tile.path(), &tile_bytes(&hashes))?;
-        set.insert(tile.level, tile.index, hashes);
-    }
-    // The tiles must lead to the signed root before any entry is bound to them.
-    let recomputed = merkle::tree_root(&mut set, size).map_err(|e| match e {
-        TreeError::Proof(p) => TileError::Store(StoreError::Proof(p)),
-        TreeError::Source(s) => s,
-    })?;
-    if recomputed != checkpoint.root {
-        return Err(TileError::RootMismatch { size });
-    }
     let mut bundles = 0u64;
-    for tile in tiles.iter().filter(|t| t.level == 0) {
-        let start = tile.index * TILE_WIDTH;
-        let end = start + u64::from(tile.width);
-        let leaves = set.get(0, tile.index).unwrap_or(&[]);
-        let entries = read_entries(ledger, start, end)?;
-        for (i, bytes) in entries.iter().enumerate() {
-            let seq = start + i as u64;
-            if leaves.get(i) != Some(&merkle::leaf_hash(bytes)) {
-                return Err(TileError::LeafMismatch { seq });
-            }
+    for tile in publication.tiles() {
+        let bytes = publication
+            .tile_bytes(*tile)
+            .ok_or(TileError::RootMismatch {
+                size: publication.size(),
+            })?;
+        write_file(root, &tile.path(), &bytes)?;
+        if tile.level == 0 {
+            let bundle = publication
+                .bundle(ledger, *tile)?
+                .ok_or(TileError::RootMismatch {
+                    size: publication.size(),
+                })?;
+            write_file(root, &tile.entries_path(), &bundle)?;
+            bundles += 1;
         }
-        let bundle = encode_bundle(
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (start + i as u64, b.as_slice())),
-        )?;
-        write_file(root, &tile.entries_path(), &bundle)?;
-        bundles += 1;
     }
-    write_file(root, "checkpoint", note.as_bytes())?;
+    write_file(root, "checkpoint", publication.note.as_bytes())?;
     sync_dirs(root)?;
     std::fs::rename(root, dest).map_err(io(dest))?;
     // The staging directory is now `dest`; keep it.
     let _ = staging.keep();
     sync_dir(&parent)?;
     Ok(Exported {
-        size,
-        checkpoint: note,
-        tiles: tiles.len() as u64,
+        size: publication.size(),
+        tiles: publication.tiles().len() as u64,
+        checkpoint: publication.note,
         bundles,
     })
+}
+
+/// A ledger's newest verified checkpoint with every tile of its tree, held in memory
+/// (32 bytes per entry and a little more) and bound to the checkpoint: the tiles are read
+/// from the stored tree nodes and the root recomputed from them must be the checkpoint's.
+/// What [`export`] writes and `custody serve` answers from.
+#[derive(Clone, Debug)]
+pub struct Publication {
+    /// The checkpoint published.
+    pub checkpoint: custody_core::checkpoint::Checkpoint,
+    /// Its note, exactly as stored.
+    pub note: String,
+    set: TileSet,
+    list: Vec<TileId>,
+}
+
+impl Publication {
+    /// Reads the newest verified checkpoint and its tiles (see the type's docs).
+    pub fn build(ledger: &Ledger) -> Result<Publication, TileError> {
+        let (checkpoint, note) = ledger.latest_checkpoint()?;
+        let size = checkpoint.size;
+        let mut set = TileSet::new();
+        let mut stored = StoredTree { conn: &ledger.conn };
+        let list = tiles_for_size(size);
+        for tile in &list {
+            let hashes = tile_hashes(&mut stored, *tile).map_err(|e| match e {
+                TreeError::Proof(p) => TileError::Store(StoreError::Proof(p)),
+                TreeError::Source(s) => TileError::Store(ledger.err()(s)),
+            })?;
+            set.insert(tile.level, tile.index, hashes);
+        }
+        // The tiles must lead to the signed root before anything is bound to them.
+        let recomputed = merkle::tree_root(&mut set, size).map_err(|e| match e {
+            TreeError::Proof(p) => TileError::Store(StoreError::Proof(p)),
+            TreeError::Source(s) => s,
+        })?;
+        if recomputed != checkpoint.root {
+            return Err(TileError::RootMismatch { size });
+        }
+        Ok(Publication {
+            checkpoint,
+            note,
+            set,
+            list,
+        })
+    }
+
+    /// The tree size published.
+    pub fn size(&self) -> u64 {
+        self.checkpoint.size
+    }
+
+    /// Every tile of the tree, as [`tiles_for_size`] lists them.
+    pub fn tiles(&self) -> &[TileId] {
+        &self.list
+    }
+
+    /// The bytes of `tile` when all its hashes are in the published tree: a full tile, the
+    /// current partial tile, or a narrower partial tile of an earlier size (its hashes never
+    /// change). `None` otherwise.
+    pub fn tile_bytes(&self, tile: TileId) -> Option<Vec<u8>> {
+        let held = self.set.get(tile.level, tile.index)?;
+        held.get(..usize::from(tile.width)).map(tile_bytes)
+    }
+
+    /// The entry bundle of level-0 `tile` (any width whose entries are all published),
+    /// read from `ledger`; each entry must hash to its published leaf (`LeafMismatch`).
+    pub fn bundle(&self, ledger: &Ledger, tile: TileId) -> Result<Option<Vec<u8>>, TileError> {
+        if tile.level != 0 {
+            return Ok(None);
+        }
+        let Some(leaves) = self.set.get(0, tile.index) else {
+            return Ok(None);
+        };
+        let Some(leaves) = leaves.get(..usize::from(tile.width)) else {
+            return Ok(None);
+        };
+        let start = tile.index * TILE_WIDTH;
+        let end = start + u64::from(tile.width);
+        let entries = read_entries(ledger, start, end)?;
+        for (i, bytes) in entries.iter().enumerate() {
+            if leaves.get(i) != Some(&merkle::leaf_hash(bytes)) {
+                return Err(TileError::LeafMismatch {
+                    seq: start + i as u64,
+                });
+            }
+        }
+        encode_bundle(
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (start + i as u64, b.as_slice())),
+        )
+        .map(Some)
+    }
+}
+
+/// What a published path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// `checkpoint`.
+    Checkpoint,
+    /// `tile/<L>/<N>[.p/<W>]`.
+    Tile(TileId),
+    /// `tile/entries/<N>[.p/<W>]`.
+    Entries(TileId),
+}
+
+impl Resource {
+    /// Parses a path under the published root, accepting only the spec's canonical forms
+    /// (no leading zeros, `x`-prefixed 3-digit groups with no leading `x000`, level 0 to
+    /// 63, width 1 to 255 after `.p/`). Anything else is `None`.
+    pub fn parse(path: &str) -> Option<Resource> {
+        if path == "checkpoint" {
+            return Some(Resource::Checkpoint);
+        }
+        let rest = path.strip_prefix("tile/")?;
+        let (entries, level, rest) = match rest.strip_prefix("entries/") {
+            Some(rest) => (true, 0u8, rest),
+            None => {
+                let (l, rest) = rest.split_once('/')?;
+                let level = canonical_decimal(l)?;
+                (
+                    false,
+                    u8::try_from(level).ok().filter(|l| *l <= MAX_TILE_LEVEL)?,
+                    rest,
+                )
+            }
+        };
+        let (index_part, width) = match rest.split_once(".p/") {
+            Some((n, w)) => {
+                let w = canonical_decimal(w)?;
+                (n, u16::try_from(w).ok().filter(|w| (1..256).contains(w))?)
+            }
+            None => (rest, TILE_WIDTH as u16),
+        };
+        let groups: Vec<&str> = index_part.split('/').collect();
+        let (last, prefix) = groups.split_last()?;
+        let mut index: u64 = 0;
+        for (i, g) in prefix.iter().enumerate() {
+            let digits = g.strip_prefix('x')?;
+            if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            if i == 0 && digits == "000" {
+                return None;
+            }
+            index = index.checked_mul(1000)?.checked_add(digits.parse().ok()?)?;
+        }
+        if last.len() != 3 || !last.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        index = index.checked_mul(1000)?.checked_add(last.parse().ok()?)?;
+        let tile = TileId {
+            level,
+            index,
+            width,
+        };
+        Some(if entries {
+            Resource::Entries(tile)
+        } else {
+            Resource::Tile(tile)
+        })
+    }
+}
+
+/// A decimal without leading zeros (`0` itself allowed), at most 3 digits.
+fn canonical_decimal(text: &str) -> Option<u64> {
+    if text.is_empty()
+        || text.len() > 3
+        || !text.bytes().all(|b| b.is_ascii_digit())
+        || (text.len() > 1 && text.starts_with('0'))
+    {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// Entries `[start, end)`, raw, in order: each present and at most [`MAX_ENTRY_BYTES`].
@@ -683,6 +835,56 @@ mod tests {
             Err(TileError::TileMissing { .. })
         ));
         assert!(set.perfect_subtree(63, u64::MAX).is_err());
+    }
+
+    #[test]
+    fn resource_paths_parse_only_in_canonical_form() {
+        let t = |level, index, width| TileId {
+            level,
+            index,
+            width,
+        };
+        assert_eq!(Resource::parse("checkpoint"), Some(Resource::Checkpoint));
+        assert_eq!(
+            Resource::parse("tile/1/x001/x234/067.p/17"),
+            Some(Resource::Tile(t(1, 1_234_067, 17)))
+        );
+        assert_eq!(
+            Resource::parse("tile/entries/000"),
+            Some(Resource::Entries(t(0, 0, 256)))
+        );
+        assert_eq!(
+            Resource::parse("tile/63/999"),
+            Some(Resource::Tile(t(63, 999, 256)))
+        );
+        for tile in tiles_for_size(70_000) {
+            assert_eq!(Resource::parse(&tile.path()), Some(Resource::Tile(tile)));
+            if tile.level == 0 {
+                assert_eq!(
+                    Resource::parse(&tile.entries_path()),
+                    Some(Resource::Entries(tile))
+                );
+            }
+        }
+        for bad in [
+            "tile/64/000",
+            "tile/01/000",
+            "tile/0/5",
+            "tile/0/0005",
+            "tile/0/x000/005",
+            "tile/0/000.p/0",
+            "tile/0/000.p/256",
+            "tile/0/000.p/017",
+            "tile/0/000/",
+            "tile/0/../000",
+            "tile/0/x1/000",
+            "tile/0/x999/x999/x999/x999/x999/x999/x999/000",
+            "tile/entries/0",
+            "checkpoint/",
+            "",
+        ] {
+            assert_eq!(Resource::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]
