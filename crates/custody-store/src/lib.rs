@@ -24,6 +24,7 @@ pub mod signer;
 pub mod tiles;
 mod truth;
 pub mod verify;
+pub mod witness;
 
 pub use custody::{CustodyForm, CustodyState, HashCheck, Holder, HolderPeriod, ItemCustody};
 pub use error::StoreError;

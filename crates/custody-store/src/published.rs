@@ -252,16 +252,8 @@ impl SeenCheckpoints {
     /// The directory for `origin` under `base`: `base/<origin>` with every byte outside
     /// `[A-Za-z0-9._-]` (and a leading `.`) written `%XX`.
     pub fn for_origin(base: &Path, origin: &str) -> Self {
-        let mut name = String::new();
-        for (i, b) in origin.bytes().enumerate() {
-            if b.is_ascii_alphanumeric() || b"_-".contains(&b) || (b == b'.' && i > 0) {
-                name.push(char::from(b));
-            } else {
-                name.push_str(&format!("%{b:02X}"));
-            }
-        }
         Self {
-            dir: base.join(name),
+            dir: base.join(origin_file_name(origin)),
         }
     }
 
@@ -344,6 +336,20 @@ impl SeenCheckpoints {
             .map_err(seen_err(&self.dir))?;
         Ok(true)
     }
+}
+
+/// A file name for `origin`: every byte outside `[A-Za-z0-9._-]` (and a leading `.`)
+/// written `%XX`, so distinct origins never share a name and none escapes its directory.
+pub fn origin_file_name(origin: &str) -> String {
+    let mut name = String::new();
+    for (i, b) in origin.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || b"_-".contains(&b) || (b == b'.' && i > 0) {
+            name.push(char::from(b));
+        } else {
+            name.push_str(&format!("%{b:02X}"));
+        }
+    }
+    name
 }
 
 fn fetch_required(
