@@ -226,9 +226,13 @@ struct Server {
 
 impl Server {
     fn start(sb: &crate::harness::Sandbox) -> Server {
+        Self::start_with(sb, &["serve", "--listen", "127.0.0.1:0"])
+    }
+
+    fn start_with(sb: &crate::harness::Sandbox, args: &[&str]) -> Server {
         use std::io::BufRead as _;
         let mut child = sb
-            .cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .cmd(args)
             .env_remove("CUSTODY_LOG_KEY")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -244,7 +248,9 @@ impl Server {
             .rsplit("http://")
             .next()
             .unwrap()
-            .trim_end_matches('/')
+            .split('/')
+            .next()
+            .unwrap()
             .to_owned();
         assert!(addr.starts_with("127.0.0.1:"), "{line:?}");
         Server { child, addr }
@@ -256,14 +262,20 @@ impl Server {
 
     /// One raw HTTP/1.0 request: (status, lower-cased head, body).
     fn request(&self, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+        self.send(method, path, b"")
+    }
+
+    fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
         use std::io::{Read as _, Write as _};
         let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
         write!(
             stream,
-            "{method} {path} HTTP/1.0\r\nHost: {}\r\n\r\n",
-            self.addr
+            "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
         )
         .unwrap();
+        stream.write_all(body).unwrap();
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).unwrap();
         let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -350,4 +362,114 @@ fn custody_serve_publishes_tiles_with_cache_headers_and_follows_appends() {
         String::from_utf8(client.stdout).unwrap().lines().count() as u64,
         grown["size"].as_u64().unwrap()
     );
+}
+
+/// Another authority's Custody witnesses this ledger: it cosigns the first checkpoint, then
+/// a grown one with a consistency proof, tells a stale submitter the size it holds, and
+/// refuses a log it was not configured with.
+#[test]
+fn custody_witness_cosigns_consistent_checkpoints_only() {
+    let sb = ledger_with_alice();
+    let key = log_verifier_key(&sb);
+    crate::ledger::new_key(&sb, "witness.example/w", "witness.key");
+    let witness_key = custody_core::keys::Identity::load(&sb.path("witness.key")).unwrap();
+    let server = Server::start_with(
+        &sb,
+        &[
+            "witness",
+            "--key",
+            "witness.key",
+            "--log",
+            &key,
+            "--state-dir",
+            "wstate",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let checkpoint = |sb: &crate::harness::Sandbox| {
+        let info = custody(sb, &["ledger", "info", "--json"]).expect(0);
+        let info: serde_json::Value = serde_json::from_str(&info.stdout).unwrap();
+        info["latest_checkpoint"]["note"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let cosigned = |note: &str, body: &[u8]| {
+        let line = String::from_utf8(body.to_vec()).unwrap();
+        assert!(line.starts_with("\u{2014} witness.example/w "), "{line}");
+        let with = format!("{note}{line}");
+        let parsed = custody_core::note::Note::parse(with.as_bytes()).unwrap();
+        let body = custody_core::checkpoint::Checkpoint::parse_body(&parsed.text).unwrap();
+        custody_core::checkpoint::verify_cosignature(
+            &body,
+            parsed.signatures.last().unwrap(),
+            &witness_key.cosigner_key(),
+        )
+        .unwrap();
+    };
+
+    let first = checkpoint(&sb);
+    let (status, _, body) = server.send(
+        "POST",
+        "/add-checkpoint",
+        format!("old 0\n\n{first}").as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    cosigned(&first, &body);
+
+    with_bob_case_and_item(&sb);
+    let second = checkpoint(&sb);
+    let size: u64 = second.lines().nth(1).unwrap().parse().unwrap();
+    let proof = custody_store::Ledger::open(&sb.path("custody.db"))
+        .unwrap()
+        .consistency_proof(1, size)
+        .unwrap();
+    let mut request = String::from("old 1\n");
+    for h in &proof.hashes {
+        use base64::Engine as _;
+        request.push_str(&base64::engine::general_purpose::STANDARD.encode(h));
+        request.push('\n');
+    }
+    request.push('\n');
+    request.push_str(&second);
+    let (status, _, body) = server.send("POST", "/add-checkpoint", request.as_bytes());
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    cosigned(&second, &body);
+
+    // A submitter that thinks the witness is still at 1: 409 with the size it holds.
+    let (status, head, body) = server.send(
+        "POST",
+        "/add-checkpoint",
+        format!("old 1\n\n{second}").as_bytes(),
+    );
+    assert_eq!(status, 409);
+    assert!(head.contains("content-type: text/x.tlog.size"), "{head}");
+    assert_eq!(body, format!("{size}\n").into_bytes());
+
+    // A ledger the witness was not configured with: 404.
+    let other = crate::harness::Sandbox::new();
+    new_key_at(&other);
+    custody(
+        &other,
+        &[
+            "init",
+            "--key",
+            "carol.key",
+            "--origin",
+            "other.example/log",
+        ],
+    )
+    .expect(0);
+    let foreign = checkpoint(&other);
+    let (status, _, _) = server.send(
+        "POST",
+        "/add-checkpoint",
+        format!("old 0\n\n{foreign}").as_bytes(),
+    );
+    assert_eq!(status, 404);
+}
+
+fn new_key_at(sb: &crate::harness::Sandbox) {
+    crate::ledger::new_key(sb, "carol@other.example", "carol.key");
 }
