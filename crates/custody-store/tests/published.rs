@@ -228,3 +228,53 @@ fn fail_oversized_tile_is_refused_unread() {
         "{e:?}"
     );
 }
+
+/// The log key's holder publishes an edited entry under a checkpoint it signs over the new
+/// tree: the tiles agree with the checkpoint, and the entry is still reported by the same
+/// checks `ledger verify` makes (the actor's signature no longer verifies).
+#[test]
+fn fail_entry_forged_under_a_checkpoint_the_log_key_signed_is_reported() {
+    let f = populated(2);
+    let dir = export(&f, "pub");
+    let bundle_path = dir.join("tile/entries/000.p/5");
+    let bundle = std::fs::read(&bundle_path).unwrap();
+    let mut entries: Vec<Vec<u8>> = tiles::decode_bundle(0, &bundle, 5)
+        .unwrap()
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    let at = entries[3].windows(4).position(|w| w == b"Lyon").unwrap();
+    entries[3][at] = b'N';
+    let encoded = tiles::encode_bundle(
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i as u64, e.as_slice())),
+    )
+    .unwrap();
+    std::fs::write(&bundle_path, encoded).unwrap();
+    let mut leaves: Vec<_> = entries
+        .iter()
+        .map(|e| custody_core::merkle::leaf_hash(e))
+        .collect();
+    std::fs::write(tile_file(&dir), tiles::tile_bytes(&leaves)).unwrap();
+    let root = custody_core::merkle::tree_root(leaves.as_mut_slice(), 5).unwrap();
+    let note = custody_core::checkpoint::Checkpoint {
+        origin: ORIGIN.to_owned(),
+        size: 5,
+        root,
+        extensions: vec![],
+    }
+    .sign(&[&log_key()])
+    .unwrap();
+    std::fs::write(dir.join("checkpoint"), note.to_bytes()).unwrap();
+
+    let report = verify(&dir, None).unwrap().report;
+    assert!(
+        report
+            .findings
+            .contains(&LedgerFinding::BadSignature { seq: 3 }),
+        "{:?}",
+        report.findings
+    );
+}
