@@ -266,11 +266,22 @@ impl Server {
     }
 
     fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+        self.send_with(method, path, "", body)
+    }
+
+    /// `extra` holds further header lines, each ending in CRLF.
+    fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &str,
+        body: &[u8],
+    ) -> (u16, String, Vec<u8>) {
         use std::io::{Read as _, Write as _};
         let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
         write!(
             stream,
-            "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.0\r\nHost: {}\r\n{extra}Content-Length: {}\r\n\r\n",
             self.addr,
             body.len()
         )
@@ -318,9 +329,29 @@ fn custody_serve_publishes_tiles_with_cache_headers_and_follows_appends() {
         "{head}"
     );
     assert_eq!(body.len(), 32);
-    let (status, head, _) = server.request("GET", "/tile/entries/000.p/1");
+    let (status, head, plain) = server.request("GET", "/tile/entries/000.p/1");
     assert_eq!(status, 200);
     assert!(head.contains("immutable"), "{head}");
+    assert!(!head.contains("content-encoding"), "{head}");
+    // Compressed for a client that accepts gzip, and the same bundle once decompressed.
+    let (status, head, gz) = server.send_with(
+        "GET",
+        "/tile/entries/000.p/1",
+        "Accept-Encoding: gzip, identity\r\n",
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
+    assert_eq!(unzipped, plain);
+    let (_, head, _) = server.send_with(
+        "GET",
+        "/tile/entries/000.p/1",
+        "Accept-Encoding: gzip;q=0\r\n",
+        b"",
+    );
+    assert!(!head.contains("content-encoding"), "{head}");
 
     // A tile the tree does not hold yet, a path outside the spec, a write.
     for path in [

@@ -1,7 +1,8 @@
 //! `custody serve`: publishes the ledger as C2SP tlog-tiles over HTTP, read-only:
 //! `/checkpoint`, `/tile/<L>/<N>[.p/<W>]` and `/tile/entries/<N>[.p/<W>]`, answered from
 //! `custody_store::tiles::Publication` (every tile bound to the newest verified checkpoint).
-//! Tiles and bundles are immutable and cached as such; the checkpoint is not cached.
+//! Tiles and bundles are immutable and cached as such; the checkpoint is not cached. Entry
+//! bundles are gzip-compressed for clients that accept it, as the spec recommends.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -96,10 +97,52 @@ fn bytes(content_type: &'static str, cache: &'static str, body: Vec<u8>) -> Resp
         .into_response()
 }
 
+/// An entry bundle, gzip-compressed when the request accepts gzip.
+fn bundle(body: Vec<u8>, accepts_gzip: bool) -> Response {
+    let mut response = bytes("application/octet-stream", IMMUTABLE, body.clone());
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if !accepts_gzip {
+        return response;
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let compressed = std::io::Write::write_all(&mut encoder, &body).and_then(|()| encoder.finish());
+    match compressed {
+        Ok(gz) => {
+            let mut response = bytes("application/octet-stream", IMMUTABLE, gz);
+            let headers = response.headers_mut();
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            response
+        }
+        Err(_) => response,
+    }
+}
+
+/// Whether `Accept-Encoding` names gzip (with a q-value other than 0).
+fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let refused = |p: &str| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            };
+            parts.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip")) && !parts.any(refused)
+        })
+}
+
 async fn handle(
     axum::extract::State(shared): axum::extract::State<Shared>,
     method: Method,
     uri: Uri,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return error(
@@ -160,7 +203,7 @@ async fn handle(
             ),
         },
         Resource::Entries(tile) => match served.publication.bundle(&served.ledger, tile) {
-            Ok(Some(body)) => bytes("application/octet-stream", IMMUTABLE, body),
+            Ok(Some(body)) => bundle(body, accepts_gzip(&headers)),
             Ok(None) => error(
                 StatusCode::NOT_FOUND,
                 "not_found",
