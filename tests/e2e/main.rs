@@ -18,6 +18,7 @@ mod receive;
 mod seal;
 mod tamper;
 mod terminal;
+mod tiles;
 mod transit;
 mod trust;
 mod verify;

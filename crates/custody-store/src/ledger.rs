@@ -288,6 +288,23 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// Creates an empty SQLite ledger file at `path` (which must not exist) holding only
+    /// `meta` (`origin`, `log_key`): the start of a local copy of a published ledger, whose
+    /// entries, nodes and checkpoint [`crate::published`] writes through the returned store
+    /// before [`Ledger::verify`] checks it as it checks any ledger. Nothing is signed here.
+    pub(crate) fn create_mirror(
+        path: &Path,
+        origin: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Box<dyn LedgerStore>, StoreError> {
+        check_origin(origin)?;
+        Ok(Box::new(SqliteStore::create(
+            path,
+            origin,
+            &log_key.to_string(),
+        )?))
+    }
+
     /// Opens an existing ledger, checking that it is one and that this build can read it.
     /// A `path` spelling a `postgresql://` (or `postgres://`) URL opens the ledger in that
     /// PostgreSQL database (see [`crate::store::postgres`]); any other is a SQLite file.

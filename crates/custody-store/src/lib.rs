@@ -20,11 +20,14 @@ pub mod event;
 pub mod handover;
 mod index;
 pub mod ledger;
+pub mod published;
 pub mod rules;
 pub mod signer;
 pub mod store;
+pub mod tiles;
 mod truth;
 pub mod verify;
+pub mod witness;
 
 pub use custody::{CustodyForm, CustodyState, HashCheck, Holder, HolderPeriod, ItemCustody};
 pub use error::StoreError;
