@@ -19,6 +19,7 @@ mod receive;
 mod seal;
 mod tamper;
 mod terminal;
+mod tiles;
 mod transit;
 mod trust;
 mod verify;

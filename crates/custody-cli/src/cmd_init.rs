@@ -41,6 +41,8 @@ pub struct InitArgs {
 /// Runs `custody init`.
 pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
     let path = &args.ledger.ledger;
+    // A PostgreSQL URL is shown without its password.
+    let shown = custody_store::ledger::shown_location(path);
     if path.exists() {
         anyhow::bail!(
             "{}: already exists; refusing to initialise over it (choose another --ledger)",
@@ -89,7 +91,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
                     let _ = std::fs::remove_file(&log_path);
                 }
                 return Err(anyhow::Error::new(err)
-                    .context(format!("cannot create ledger {}", path.display())));
+                    .context(format!("cannot create ledger {}", shown.display())));
             }
         };
     let (_, checkpoint) = ledger
@@ -98,7 +100,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
     let log_verifier = ledger.log_verifier_key().to_string();
     if args.json {
         output::print_json(&serde_json::json!({
-            "ledger": path,
+            "ledger": shown,
             "origin": ledger.origin(),
             "log_key_file": log_path,
             "log_key_created": created_log_key,
@@ -117,7 +119,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
     };
     output::print(&format!(
         "ledger:           {}\norigin:           {}\nlog key:          {} ({made})\nsigner state:     {}\nlog verifier key: {log_verifier}\nfirst actor:      {}\n\ncheckpoint:\n{checkpoint}",
-        path.display(),
+        shown.display(),
         ledger.origin(),
         log_path.display(),
         state.display(),

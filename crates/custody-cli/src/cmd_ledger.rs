@@ -28,6 +28,26 @@ pub enum LedgerCommand {
         /// <log key directory>/<origin>.key.state, when it exists]
         #[arg(long)]
         signer_state: Option<PathBuf>,
+        /// Verify a ledger published as C2SP tlog-tiles instead of a ledger file, from its
+        /// tiles alone: an `http://` or `https://` URL prefix (where `checkpoint` and `tile/`
+        /// are served), or a directory written by `ledger export-tiles`.
+        #[arg(
+            long,
+            value_name = "URL|DIR",
+            requires = "log_verifier_key",
+            conflicts_with = "signer_state"
+        )]
+        url: Option<String>,
+        /// With --url: the ledger's log verifier key (`name+keyid+base64`, as `ledger info`
+        /// shows it); the published checkpoint must be signed by it.
+        #[arg(long, value_name = "KEY", requires = "url")]
+        log_verifier_key: Option<String>,
+        /// With --url: where checkpoints seen before are kept, one directory per origin; the
+        /// published ledger must be consistent with every one of them [default:
+        /// $CUSTODY_SEEN_DIR, else $XDG_STATE_HOME/custody/seen-checkpoints, else
+        /// ~/.local/state/custody/seen-checkpoints]
+        #[arg(long, value_name = "DIR", requires = "url")]
+        seen_dir: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -52,16 +72,44 @@ pub enum LedgerCommand {
         /// The entry's sequence number.
         seq: u64,
     },
+    /// Publish the ledger as C2SP tlog-tiles: its newest verified checkpoint, hash tiles
+    /// (`tile/<L>/<N>[.p/<W>]`) and entry bundles (`tile/entries/<N>[.p/<W>]`), written to a
+    /// new directory that appears whole or not at all. Serve it with any static web server.
+    #[command(after_help = crate::EXIT_CODES)]
+    ExportTiles {
+        #[command(flatten)]
+        ledger: LedgerArg,
+        /// The directory to create (must not exist).
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `custody ledger ...`.
 pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
     match cmd {
         LedgerCommand::Verify {
+            url: Some(url),
+            log_verifier_key,
+            seen_dir,
+            checkpoints,
+            json,
+            ..
+        } => crate::published::verify_url(
+            &url,
+            log_verifier_key.as_deref().unwrap_or_default(),
+            seen_dir,
+            &checkpoints,
+            json,
+        ),
+        LedgerCommand::Verify {
             ledger,
             checkpoints,
             signer_state,
             json,
+            ..
         } => verify(&ledger, &checkpoints, signer_state, json),
         LedgerCommand::Info { ledger, json } => info(&ledger, json),
         LedgerCommand::Reindex { ledger } => {
@@ -86,7 +134,35 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
             std::io::Write::flush(&mut out)?;
             Ok(Outcome::Ok)
         }
+        LedgerCommand::ExportTiles { ledger, dir, json } => export_tiles(&ledger, &dir, json),
     }
+}
+
+/// `custody ledger export-tiles DIR`.
+fn export_tiles(ledger: &LedgerArg, dir: &std::path::Path, json: bool) -> anyhow::Result<Outcome> {
+    let opened = ledger.open()?;
+    let exported = custody_store::tiles::export(&opened, dir)
+        .with_context(|| format!("cannot export tiles to {}", dir.display()))?;
+    if json {
+        output::print_json(&serde_json::json!({
+            "dir": dir.display().to_string(),
+            "origin": opened.origin(),
+            "size": exported.size,
+            "tiles": exported.tiles,
+            "entry_bundles": exported.bundles,
+            "checkpoint": exported.checkpoint,
+        }))?;
+    } else {
+        output::print(&output::line(&format!(
+            "exported {} entries of {} to {}: {} tiles, {} entry bundles",
+            exported.size,
+            opened.origin(),
+            dir.display(),
+            exported.tiles,
+            exported.bundles
+        )))?;
+    }
+    Ok(Outcome::Ok)
 }
 
 /// `custody ledger info`: what identifies the ledger and how far it is signed, from the
@@ -236,8 +312,8 @@ fn verify(
 /// A ledger finding in the common shape: `code` and its context fields (`seq`, `size`, …)
 /// from the library, and the `message` a person reads.
 #[derive(serde::Serialize)]
-struct LedgerFindingJson<'a> {
+pub(crate) struct LedgerFindingJson<'a> {
     #[serde(flatten)]
-    finding: &'a custody_store::verify::LedgerFinding,
-    message: &'a str,
+    pub(crate) finding: &'a custody_store::verify::LedgerFinding,
+    pub(crate) message: &'a str,
 }

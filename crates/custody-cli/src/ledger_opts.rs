@@ -21,8 +21,10 @@ pub struct LedgerArg {
 impl LedgerArg {
     /// Opens the ledger, naming it in any error.
     pub fn open(&self) -> anyhow::Result<Ledger> {
-        Ledger::open(&self.ledger)
-            .with_context(|| format!("cannot open ledger {}", self.ledger.display()))
+        Ledger::open(&self.ledger).with_context(|| {
+            let shown = custody_store::ledger::shown_location(&self.ledger);
+            format!("cannot open ledger {}", shown.display())
+        })
     }
 }
 

@@ -20,11 +20,14 @@ mod cmd_log;
 mod cmd_proof;
 mod cmd_receive;
 mod cmd_seal;
+mod cmd_serve;
 mod cmd_show;
 mod cmd_trust;
 mod cmd_verify;
+mod cmd_witness;
 mod ledger_opts;
 mod output;
+mod published;
 
 use std::process::ExitCode;
 
@@ -90,6 +93,12 @@ enum Command {
     /// Verify, reindex and export from a ledger.
     #[command(subcommand)]
     Ledger(cmd_ledger::LedgerCommand),
+    /// Publish the ledger as C2SP tlog-tiles over HTTP (read-only): /checkpoint,
+    /// /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>].
+    Serve(cmd_serve::ServeArgs),
+    /// Act as a C2SP tlog-witness for foreign ledgers: POST /add-checkpoint cosigns a
+    /// checkpoint consistent with the last one cosigned for its log.
+    Witness(cmd_witness::WitnessArgs),
     /// Verify a package, or with --bagit a plain BagIt bag (directory or ZIP).
     #[command(after_help = EXIT_CODES)]
     Verify(cmd_verify::VerifyArgs),
@@ -152,6 +161,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Prove(cmd) => cmd_proof::run_prove(cmd),
         Command::VerifyProof(args) => cmd_proof::run_verify(args),
         Command::Ledger(cmd) => cmd_ledger::run(cmd),
+        Command::Serve(args) => cmd_serve::run(args),
+        Command::Witness(args) => cmd_witness::run(args),
         Command::Verify(args) => cmd_verify::run(args),
         Command::Receive(args) => cmd_receive::run(*args),
         Command::Seal(args) => cmd_seal::run(*args),

@@ -36,7 +36,7 @@ use custody_core::merkle::{self, TreeBuilder};
 use crate::ledger::{parse_entry, Ledger, MAX_ENTRY_BYTES};
 use crate::rules::{history_items, is_key_hex, ActorRecord};
 use crate::truth::unverified;
-use crate::verify::{read_chunk, LedgerFinding, CHUNK};
+use crate::verify::{LedgerFinding, CHUNK};
 
 /// Where an item stands in its custody.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -403,11 +403,10 @@ impl Ledger {
             let truth = self.truth()?;
             (truth.size(), truth.root())
         };
-        let err = self.err();
         let mut builder = TreeBuilder::default();
         let mut last = None;
         while builder.size() < size {
-            let rows = read_chunk(&self.conn, last, CHUNK).map_err(&err)?;
+            let rows = self.store.entries_after(last, CHUNK)?;
             if rows.is_empty() {
                 break;
             }

@@ -55,6 +55,23 @@ pub enum StoreError {
         /// The underlying error.
         source: rusqlite::Error,
     },
+    /// A PostgreSQL failure (connection, query or commit).
+    #[error("{location}: PostgreSQL: {source}")]
+    Postgres {
+        /// The ledger's database URL, without its password.
+        location: PathBuf,
+        /// The underlying error.
+        source: postgres::Error,
+    },
+    /// A Merkle tree hash the proofs need is missing from the store or is not 32 bytes
+    /// long (tampering or corruption; `verify` says more).
+    #[error("ledger tree node at level {level}, index {index} is missing or malformed")]
+    MissingTreeNode {
+        /// The tree level (0: a leaf hash).
+        level: u32,
+        /// The node's index at that level.
+        index: u64,
+    },
     /// A stored row that cannot be read back (tampering or corruption; `verify` says more).
     #[error("ledger entry {seq} is unreadable: {reason}")]
     CorruptEntry {
@@ -454,6 +471,15 @@ pub enum SignerStateProblem {
 }
 
 impl StoreError {
+    pub(crate) fn postgres(
+        location: &std::path::Path,
+    ) -> impl Fn(postgres::Error) -> StoreError + '_ {
+        move |source| StoreError::Postgres {
+            location: location.to_path_buf(),
+            source,
+        }
+    }
+
     pub(crate) fn sqlite(path: &std::path::Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |source| StoreError::Sqlite {
             path: path.to_path_buf(),

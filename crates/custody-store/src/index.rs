@@ -9,41 +9,66 @@ use crate::error::StoreError;
 use crate::event::EventKind;
 use crate::rules::{ActorRecord, ActorStatus, CaseRecord, ItemCondition, ItemRecord, State};
 
-const ACTOR_COLUMNS: &str =
+pub(crate) const ACTOR_COLUMNS: &str =
     "key, name, role, organisation, jurisdiction, enrolled_seq, status, status_seq, replaced_by";
-const CASE_COLUMNS: &str = "case_ref, title, legal_authority, opened_seq, first_seq";
-const ITEM_COLUMNS: &str = "item, case_ref, created_seq, created_kind, acquired_time, size, \
+pub(crate) const CASE_COLUMNS: &str = "case_ref, title, legal_authority, opened_seq, first_seq";
+pub(crate) const ITEM_COLUMNS: &str =
+    "item, case_ref, created_seq, created_kind, acquired_time, size, \
      sha256, blake3, state, holder, last_seq";
 
 /// A row that came back from SQL, not yet checked.
 type RowResult<T> = Result<Result<T, StoreError>, rusqlite::Error>;
 
-fn actor_from_row(row: &Row<'_>) -> RowResult<ActorRecord> {
-    let key: String = row.get(0)?;
-    let status_text: String = row.get(6)?;
-    let status_seq: Option<u64> = row.get(7)?;
-    let replaced_by: Option<String> = row.get(8)?;
-    let status = match (status_text.as_str(), status_seq, replaced_by) {
+/// An `actors` row as read, in any database.
+pub(crate) struct ActorValues {
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) role: Option<String>,
+    pub(crate) organisation: Option<String>,
+    pub(crate) jurisdiction: Option<String>,
+    pub(crate) enrolled_seq: u64,
+    pub(crate) status: String,
+    pub(crate) status_seq: Option<u64>,
+    pub(crate) replaced_by: Option<String>,
+}
+
+/// The actor an `actors` row describes, or `CorruptIndex`.
+pub(crate) fn actor_from_values(row: ActorValues) -> Result<ActorRecord, StoreError> {
+    let status = match (row.status.as_str(), row.status_seq, row.replaced_by) {
         ("active", None, None) => ActorStatus::Active,
         ("revoked", Some(seq), None) => ActorStatus::Revoked { seq },
         ("rotated", Some(seq), Some(replaced_by)) => ActorStatus::Rotated { seq, replaced_by },
         _ => {
-            return Ok(Err(StoreError::CorruptIndex {
+            return Err(StoreError::CorruptIndex {
                 table: "actors",
-                key,
-            }))
+                key: row.key,
+            })
         }
     };
-    Ok(Ok(ActorRecord {
-        key,
+    Ok(ActorRecord {
+        key: row.key,
+        name: row.name,
+        role: row.role,
+        organisation: row.organisation,
+        jurisdiction: row.jurisdiction,
+        // Not in the index (schema 1); see `crate::truth` for the actors' full names.
+        full_name: None,
+        enrolled_seq: row.enrolled_seq,
+        status,
+    })
+}
+
+fn actor_from_row(row: &Row<'_>) -> RowResult<ActorRecord> {
+    Ok(actor_from_values(ActorValues {
+        key: row.get(0)?,
         name: row.get(1)?,
         role: row.get(2)?,
         organisation: row.get(3)?,
         jurisdiction: row.get(4)?,
-        // Not in the index (schema 1); see `crate::truth` for the actors' full names.
-        full_name: None,
         enrolled_seq: row.get(5)?,
-        status,
+        status: row.get(6)?,
+        status_seq: row.get(7)?,
+        replaced_by: row.get(8)?,
     }))
 }
 
@@ -57,29 +82,58 @@ fn case_from_row(row: &Row<'_>) -> RowResult<CaseRecord> {
     }))
 }
 
-fn item_from_row(row: &Row<'_>) -> RowResult<ItemRecord> {
-    let item: String = row.get(0)?;
-    let kind_text: String = row.get(3)?;
-    let state_text: String = row.get(8)?;
+/// An `items` row as read, in any database.
+pub(crate) struct ItemValues {
+    pub(crate) item: String,
+    pub(crate) case: Option<String>,
+    pub(crate) created_seq: u64,
+    pub(crate) created_kind: String,
+    pub(crate) acquired_time: String,
+    pub(crate) size: Option<u64>,
+    pub(crate) sha256: Option<String>,
+    pub(crate) blake3: Option<String>,
+    pub(crate) state: String,
+    pub(crate) holder: Option<String>,
+    pub(crate) last_seq: u64,
+}
+
+/// The item an `items` row describes, or `CorruptIndex`.
+pub(crate) fn item_from_values(row: ItemValues) -> Result<ItemRecord, StoreError> {
     let (Some(created_kind), Some(condition)) = (
-        EventKind::from_name(&kind_text),
-        ItemCondition::from_name(&state_text),
+        EventKind::from_name(&row.created_kind),
+        ItemCondition::from_name(&row.state),
     ) else {
-        return Ok(Err(StoreError::CorruptIndex {
+        return Err(StoreError::CorruptIndex {
             table: "items",
-            key: item,
-        }));
+            key: row.item,
+        });
     };
-    Ok(Ok(ItemRecord {
-        item,
+    Ok(ItemRecord {
+        item: row.item,
+        case: row.case,
+        created_seq: row.created_seq,
+        created_kind,
+        acquired_time: row.acquired_time,
+        size: row.size,
+        sha256: row.sha256,
+        blake3: row.blake3,
+        condition,
+        holder: row.holder,
+        last_seq: row.last_seq,
+    })
+}
+
+fn item_from_row(row: &Row<'_>) -> RowResult<ItemRecord> {
+    Ok(item_from_values(ItemValues {
+        item: row.get(0)?,
         case: row.get(1)?,
         created_seq: row.get(2)?,
-        created_kind,
+        created_kind: row.get(3)?,
         acquired_time: row.get(4)?,
         size: row.get(5)?,
         sha256: row.get(6)?,
         blake3: row.get(7)?,
-        condition,
+        state: row.get(8)?,
         holder: row.get(9)?,
         last_seq: row.get(10)?,
     }))

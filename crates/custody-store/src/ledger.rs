@@ -1,5 +1,5 @@
-//! The ledger: one SQLite file of signed entries, their Merkle tree, signed checkpoints and
-//! the rebuildable index.
+//! The ledger: signed entries, their Merkle tree, signed checkpoints and the rebuildable
+//! index, kept in a SQLite file or a PostgreSQL database through [`crate::store`].
 
 use std::cell::{Ref, RefCell};
 use std::convert::Infallible;
@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use custody_core::checkpoint::Checkpoint;
 use custody_core::keys::{Identity, VerifierKey};
-use custody_core::merkle::{self, Hash, SubtreeSource, TreeBuilder, TreeError};
+use custody_core::merkle::{self, Hash, TreeBuilder, TreeError};
 use custody_core::{canonical, hex, sign};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -19,9 +18,11 @@ use crate::event::{
     CosignatureError, Event, EventDraft, EventFields, EventKind, SignedEvent,
     CONTEXT_EVENT_COSIGNATURE, EVENT_VERSION,
 };
-use crate::index;
 use crate::rules::{history_items, ActorRecord, CaseRecord, ItemRecord, State};
 use crate::signer::{read_signer_state, write_signer_state};
+use crate::store::postgres::{is_postgres_url, PostgresStore};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{LedgerStore, StoredTree, Transaction, TxMode};
 use crate::truth::{unverified, LedgerView, Truth};
 use crate::verify::LedgerFinding;
 
@@ -72,33 +73,6 @@ const _: () = assert!(
     "BOUNDED_ENTRY spells the limit"
 );
 
-const SCHEMA: &str = "
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE entries (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, leaf_hash BLOB NOT NULL);
-CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
-    BEGIN SELECT RAISE(ABORT, 'custody ledger entries are append-only'); END;
-CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
-    BEGIN SELECT RAISE(ABORT, 'custody ledger entries are append-only'); END;
-CREATE TABLE nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
-    PRIMARY KEY (level, idx)) WITHOUT ROWID;
-CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
-CREATE TABLE outside_checkpoints (id INTEGER PRIMARY KEY, source TEXT NOT NULL,
-    note TEXT NOT NULL, added_time TEXT NOT NULL);
-CREATE TABLE actors (key TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT, organisation TEXT,
-    jurisdiction TEXT, enrolled_seq INTEGER NOT NULL, status TEXT NOT NULL,
-    status_seq INTEGER, replaced_by TEXT);
-CREATE TABLE cases (case_ref TEXT PRIMARY KEY, title TEXT, legal_authority TEXT,
-    opened_seq INTEGER, first_seq INTEGER NOT NULL);
-CREATE TABLE items (item TEXT PRIMARY KEY, case_ref TEXT, created_seq INTEGER NOT NULL,
-    created_kind TEXT NOT NULL, acquired_time TEXT NOT NULL, size INTEGER, sha256 TEXT,
-    blake3 TEXT, state TEXT NOT NULL, holder TEXT, last_seq INTEGER NOT NULL);
-CREATE INDEX items_by_case ON items (case_ref, item);
-CREATE TABLE item_events (item TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (item, seq)) WITHOUT ROWID;
-CREATE TABLE case_events (case_ref TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (case_ref, seq)) WITHOUT ROWID;
-";
-
 /// One entry as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEntry {
@@ -123,7 +97,7 @@ pub struct Appended {
 
 /// An open ledger.
 pub struct Ledger {
-    pub(crate) conn: Connection,
+    pub(crate) store: Box<dyn LedgerStore>,
     pub(crate) path: PathBuf,
     pub(crate) origin: String,
     pub(crate) log_key: VerifierKey,
@@ -189,6 +163,21 @@ pub(crate) fn entry_bytes_with(
     out
 }
 
+/// A ledger location as messages and reports show it: a PostgreSQL URL without its
+/// password, a file path as given. (An open ledger's [`Ledger::path`] is already this.)
+pub fn shown_location(path: &Path) -> PathBuf {
+    match postgres_url(path) {
+        Some(url) => crate::store::postgres::redacted(url),
+        None => path.to_path_buf(),
+    }
+}
+
+/// The PostgreSQL URL `path` spells, when it names a PostgreSQL ledger. (A SQLite file
+/// whose relative path starts like one is reached as `./postgresql:…`.)
+fn postgres_url(path: &Path) -> Option<&str> {
+    path.to_str().filter(|p| is_postgres_url(p))
+}
+
 fn check_origin(origin: &str) -> Result<(), StoreError> {
     if origin.is_empty()
         || origin.len() as u64 > MAX_META_VALUE_BYTES
@@ -199,39 +188,6 @@ fn check_origin(origin: &str) -> Result<(), StoreError> {
         });
     }
     Ok(())
-}
-
-/// Perfect-subtree hashes read from the ledger: level 0 from `entries.leaf_hash`, higher
-/// levels from `nodes`.
-pub(crate) struct StoredTree<'a> {
-    pub(crate) conn: &'a Connection,
-}
-
-fn blob_hash(blob: Vec<u8>) -> Result<Hash, rusqlite::Error> {
-    blob.try_into().map_err(|_| {
-        rusqlite::Error::InvalidColumnType(0, "hash".into(), rusqlite::types::Type::Blob)
-    })
-}
-
-impl SubtreeSource for StoredTree<'_> {
-    type Error = rusqlite::Error;
-    fn perfect_subtree(&mut self, level: u32, index: u64) -> Result<Hash, Self::Error> {
-        let blob: Vec<u8> = if level == 0 {
-            self.conn
-                .prepare_cached(&format!(
-                    "SELECT {BOUNDED_LEAF_HASH} FROM entries WHERE seq = ?1"
-                ))?
-                .query_row([index], |r| r.get(0))?
-        } else {
-            self.conn
-                .prepare_cached(
-                    "SELECT CASE WHEN octet_length(hash) = 32 THEN hash ELSE x'' END \
-                     FROM nodes WHERE level = ?1 AND idx = ?2",
-                )?
-                .query_row(params![level, index], |r| r.get(0))?
-        };
-        blob_hash(blob)
-    }
 }
 
 impl Ledger {
@@ -265,6 +221,16 @@ impl Ledger {
                 });
             }
         }
+        if let Some(url) = postgres_url(path) {
+            let store = PostgresStore::create(url, origin, &log_key.verifier_key().to_string())?;
+            let result =
+                Self::create_in(Box::new(store), origin, first_actor, log_key, signer_state);
+            if result.is_err() {
+                // Leave nothing half-made behind; the schema is ours, created just now.
+                let _ = PostgresStore::discard_new(url);
+            }
+            return result;
+        }
         if path.exists() {
             return Err(StoreError::AlreadyExists {
                 path: path.to_path_buf(),
@@ -289,33 +255,22 @@ impl Ledger {
         log_key: &Identity,
         signer_state: Option<&Path>,
     ) -> Result<Ledger, StoreError> {
-        let err = StoreError::sqlite(path);
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(&err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(&err)?;
+        let store = SqliteStore::create(path, origin, &log_key.verifier_key().to_string())?;
+        Self::create_in(Box::new(store), origin, first_actor, log_key, signer_state)
+    }
+
+    /// Writes the first entry into a store just created for `origin` and `log_key`.
+    fn create_in(
+        store: Box<dyn LedgerStore>,
+        origin: &str,
+        first_actor: &Identity,
+        log_key: &Identity,
+        signer_state: Option<&Path>,
+    ) -> Result<Ledger, StoreError> {
         let verifier = log_key.verifier_key();
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; {SCHEMA}"
-        ))
-        .map_err(&err)?;
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('origin', ?1), ('log_key', ?2)",
-            params![origin, verifier.to_string()],
-        )
-        .map_err(&err)?;
-        conn.execute_batch("COMMIT").map_err(&err)?;
         let mut ledger = Ledger {
-            conn,
-            path: path.to_path_buf(),
+            path: store.location().to_path_buf(),
+            store,
             origin: origin.to_owned(),
             log_key: verifier.clone(),
             clock: now_utc,
@@ -333,72 +288,41 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// Opens an existing ledger, checking that it is one and that this build can read it.
-    pub fn open(path: &Path) -> Result<Ledger, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::NoLedger {
-                path: path.to_path_buf(),
-            });
-        }
-        let err = StoreError::sqlite(path);
-        let conn = Connection::open_with_flags(
+    /// Creates an empty SQLite ledger file at `path` (which must not exist) holding only
+    /// `meta` (`origin`, `log_key`): the start of a local copy of a published ledger, whose
+    /// entries, nodes and checkpoint [`crate::published`] writes through the returned store
+    /// before [`Ledger::verify`] checks it as it checks any ledger. Nothing is signed here.
+    pub(crate) fn create_mirror(
+        path: &Path,
+        origin: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Box<dyn LedgerStore>, StoreError> {
+        check_origin(origin)?;
+        Ok(Box::new(SqliteStore::create(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
-        let not_a_ledger = |found| StoreError::NotALedger {
-            path: path.to_path_buf(),
-            found,
+            origin,
+            &log_key.to_string(),
+        )?))
+    }
+
+    /// Opens an existing ledger, checking that it is one and that this build can read it.
+    /// A `path` spelling a `postgresql://` (or `postgres://`) URL opens the ledger in that
+    /// PostgreSQL database (see [`crate::store::postgres`]); any other is a SQLite file.
+    pub fn open(path: &Path) -> Result<Ledger, StoreError> {
+        let store: Box<dyn LedgerStore> = match postgres_url(path) {
+            Some(url) => Box::new(PostgresStore::open(url)?),
+            None => Box::new(SqliteStore::open(path)?),
         };
-        let application_id: i64 =
-            match conn.pragma_query_value(None, "application_id", |r| r.get(0)) {
-                Ok(id) => id,
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::NotADatabase =>
-                {
-                    return Err(not_a_ledger(0))
-                }
-                Err(e) => return Err(err(e)),
-            };
-        if application_id != APPLICATION_ID {
-            return Err(not_a_ledger(application_id));
-        }
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(&err)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        if version < 1 {
-            return Err(not_a_ledger(application_id));
-        }
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(&err)?;
         let meta = |key: &'static str| -> Result<String, StoreError> {
-            conn.query_row(
-                &format!(
-                    "SELECT CASE WHEN octet_length(value) <= {MAX_META_VALUE_BYTES} \
-                     THEN value END FROM meta WHERE key = ?1"
-                ),
-                [key],
-                |r| r.get::<_, Option<String>>(0),
-            )
-            .optional()
-            .map_err(&err)?
-            .flatten()
-            .ok_or(StoreError::CorruptMeta { key })
+            store.meta(key)?.ok_or(StoreError::CorruptMeta { key })
         };
         let origin = meta("origin")?;
         let log_key: VerifierKey = meta("log_key")?
             .parse()
             .map_err(|_| StoreError::CorruptMeta { key: "log_key" })?;
         Ok(Ledger {
-            conn,
-            path: path.to_path_buf(),
+            path: store.location().to_path_buf(),
+            store,
             origin,
             log_key,
             clock: now_utc,
@@ -427,16 +351,15 @@ impl Ledger {
         {
             let signed = self.signed_by_signer()?;
             let mut truth = self.truth.borrow_mut();
-            let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+            let tx = Transaction::begin(&*self.store, TxMode::Read)?;
             truth.advance(
-                &tx,
-                &self.path,
+                &*self.store,
                 &self.origin,
                 &self.log_key,
                 signed.as_ref(),
                 false,
             )?;
-            tx.finish().map_err(self.err())?;
+            tx.commit()?;
         }
         Ok(self.truth.borrow())
     }
@@ -462,13 +385,9 @@ impl Ledger {
         &self.log_key
     }
 
-    pub(crate) fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        StoreError::sqlite(&self.path)
-    }
-
     /// Number of entries.
     pub fn size(&self) -> Result<u64, StoreError> {
-        size_of(&self.conn).map_err(self.err())
+        self.store.size()
     }
 
     /// Appends one event signed by `signer`, then a checkpoint signed by `log_key`.
@@ -589,20 +508,16 @@ impl Ledger {
                 given: given.to_string(),
             });
         }
-        let path = self.path.clone();
-        let err = StoreError::sqlite(&path);
         let clock = self.clock;
         let origin = self.origin.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let store = &*self.store;
+        let tx = Transaction::begin(store, TxMode::Append)?;
         let signed = match &self.signer_state {
             Some(p) => read_signer_state(p, &self.log_key, &origin)?.map(|(c, _)| c),
             None => None,
         };
         let mut truth = self.truth.borrow_mut();
-        truth.advance(&tx, &path, &origin, &self.log_key, signed.as_ref(), true)?;
+        truth.advance(store, &origin, &self.log_key, signed.as_ref(), true)?;
         if let Err(refused) = precondition(&LedgerView { truth: &truth }) {
             return Ok(Err(refused));
         }
@@ -649,35 +564,46 @@ impl Ledger {
             Signing::Presigned(made) => vec![Ok(made)],
         };
         let mut appended = Vec::with_capacity(events.len());
+        let mut entries = Vec::with_capacity(events.len());
+        let mut nodes = Vec::new();
         for (event, signed) in events.iter().zip(signed) {
             let (entry, leaf) = signed?;
             let seq = event.seq;
-            insert_entry(&tx, seq, &entry, &leaf, &mut builder).map_err(&err)?;
-            index::link_event(&tx, seq, &history_items(event), event.case.as_deref())
-                .map_err(&err)?;
+            nodes.extend(
+                builder
+                    .push(leaf)
+                    .into_iter()
+                    .filter(|(level, _, _)| *level > 0),
+            );
+            entries.push((seq, entry, leaf));
             appended.push(Appended {
                 seq,
                 leaf_hash: leaf,
                 checkpoint: String::new(),
             });
         }
-        index::write_state(&tx, &state).map_err(&err)?;
+        // Written together: a store may send a batch in a few statements, not one per row.
+        store.insert_entries(&entries)?;
+        store.insert_nodes(&nodes)?;
+        drop(entries);
+        let links: Vec<_> = events
+            .iter()
+            .map(|event| (event.seq, history_items(event), event.case.as_deref()))
+            .collect();
+        store.link_events(&links)?;
+        store.write_index_state(&state)?;
         if let Some(state_path) = &self.signer_state {
-            check_extends_signed(&tx, state_path, &self.log_key, &origin, &builder)?;
+            check_extends_signed(store, state_path, &self.log_key, &origin, &builder)?;
         }
         let note = sign_checkpoint(&origin, &builder, log_key)?;
-        tx.execute(
-            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-            params![builder.size(), note],
-        )
-        .map_err(&err)?;
+        store.insert_checkpoint(builder.size(), &note)?;
         // The signer records what it signed before the checkpoint is published: if the
         // commit then fails, the state is ahead of the ledger and `verify` says so, but a
         // signed checkpoint is never missing from the signer's memory.
         if let Some(state_path) = &self.signer_state {
             write_signer_state(state_path, &note)?;
         }
-        tx.commit().map_err(&err)?;
+        tx.commit()?;
         for (event, appended) in events.iter().zip(&appended) {
             truth.push(event.seq, appended.leaf_hash, event);
         }
@@ -705,19 +631,12 @@ impl Ledger {
         if seq >= size {
             return Err(StoreError::NoSuchEntry { seq, size });
         }
-        let bytes: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {BOUNDED_ENTRY} FROM entries WHERE seq = ?1"
-            ))
-            .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional())
-            .map_err(self.err())?
-            .ok_or_else(|| {
-                unverified(LedgerFinding::MissingEntries {
-                    from: seq,
-                    to: seq + 1,
-                })
-            })?;
+        let bytes = self.store.entry(seq)?.ok_or_else(|| {
+            unverified(LedgerFinding::MissingEntries {
+                from: seq,
+                to: seq + 1,
+            })
+        })?;
         let bytes = bytes.ok_or_else(|| {
             unverified(LedgerFinding::EntryTooLarge {
                 seq,
@@ -725,11 +644,12 @@ impl Ledger {
             })
         })?;
         let leaf = merkle::leaf_hash(&bytes);
-        let proof = merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, size)
-            .map_err(|e| match e {
+        let proof = merkle::inclusion_proof(&mut StoredTree(&*self.store), seq, size).map_err(
+            |e| match e {
                 TreeError::Proof(p) => StoreError::Proof(p),
                 TreeError::Source(_) => unverified(LedgerFinding::LeafHashMismatch { seq }),
-            })?;
+            },
+        )?;
         if proof.verify(&leaf, &truth.root()).is_err() {
             return Err(unverified(LedgerFinding::LeafHashMismatch { seq }));
         }
@@ -742,13 +662,13 @@ impl Ledger {
         // One read transaction for every entry and proof: outside one, SQLite takes and
         // releases its file lock for each of the ~20 queries an entry costs, and the lock
         // calls were most of the time `custody log` of a large case took.
-        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let tx = Transaction::begin(&*self.store, TxMode::Read)?;
         let entries = seqs
             .into_iter()
             .flatten()
             .map(|seq| self.verified_entry(&truth, *seq))
             .collect();
-        tx.finish().map_err(self.err())?;
+        tx.commit()?;
         entries
     }
 
@@ -815,16 +735,7 @@ impl Ledger {
     /// The stored checkpoint note for exactly `size` entries, if one was signed (as stored,
     /// not verified). A note longer than [`MAX_CHECKPOINT_NOTE_BYTES`] is not read: `None`.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
-        let size = i64::try_from(size).unwrap_or(i64::MAX);
-        self.conn
-            .query_row(
-                &format!("SELECT {BOUNDED_NOTE} FROM checkpoints WHERE size = ?1"),
-                [size],
-                |r| r.get::<_, Option<String>>(0),
-            )
-            .optional()
-            .map(Option::flatten)
-            .map_err(self.err())
+        self.store.checkpoint_at(size)
     }
 
     /// The signed checkpoint stored for exactly `size` entries, verified: signed by the log
@@ -870,7 +781,7 @@ impl Ledger {
         if size == full {
             return Ok(truth.root());
         }
-        let mut stored = StoredTree { conn: &self.conn };
+        let mut stored = StoredTree(&*self.store);
         let root = merkle::tree_root(&mut stored, size).map_err(|e| self.tree_err(e))?;
         if size > 0 {
             let proof =
@@ -890,7 +801,7 @@ impl Ledger {
         tree_size: u64,
     ) -> Result<merkle::InclusionProof, StoreError> {
         self.check_size(tree_size)?;
-        let proof = merkle::inclusion_proof(&mut StoredTree { conn: &self.conn }, seq, tree_size)
+        let proof = merkle::inclusion_proof(&mut StoredTree(&*self.store), seq, tree_size)
             .map_err(|e| self.tree_err(e))?;
         // Built from stored nodes: shown against the verified entry and root before it leaves.
         let leaf = merkle::leaf_hash(&self.entry(seq)?.bytes);
@@ -908,7 +819,7 @@ impl Ledger {
         new: u64,
     ) -> Result<merkle::ConsistencyProof, StoreError> {
         self.check_size(new)?;
-        let proof = merkle::consistency_proof(&mut StoredTree { conn: &self.conn }, old, new)
+        let proof = merkle::consistency_proof(&mut StoredTree(&*self.store), old, new)
             .map_err(|e| self.tree_err(e))?;
         if proof
             .verify(&self.root_at(old)?, &self.root_at(new)?)
@@ -930,10 +841,10 @@ impl Ledger {
         Ok(())
     }
 
-    fn tree_err(&self, e: TreeError<rusqlite::Error>) -> StoreError {
+    fn tree_err(&self, e: TreeError<StoreError>) -> StoreError {
         match e {
             TreeError::Proof(p) => StoreError::Proof(p),
-            TreeError::Source(s) => StoreError::sqlite(&self.path)(s),
+            TreeError::Source(s) => s,
         }
     }
 
@@ -961,12 +872,7 @@ impl Ledger {
             ));
         }
         let added = format_utc((self.clock)());
-        self.conn
-            .execute(
-                "INSERT INTO outside_checkpoints (source, note, added_time) VALUES (?1, ?2, ?3)",
-                params![source, note, added],
-            )
-            .map_err(self.err())?;
+        self.store.insert_outside_checkpoint(source, note, &added)?;
         Ok(checkpoint)
     }
 
@@ -987,77 +893,47 @@ impl Ledger {
         &self,
         mut each: impl FnMut(String, Option<String>),
     ) -> Result<(), StoreError> {
-        let sql = format!(
-            "SELECT CASE WHEN octet_length(source) <= {MAX_OUTSIDE_SOURCE_BYTES} THEN source END, \
-             {BOUNDED_NOTE} FROM outside_checkpoints ORDER BY id"
-        );
-        let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
-        let mut rows = stmt.query([]).map_err(self.err())?;
-        while let Some(row) = rows.next().map_err(self.err())? {
-            let source: Option<String> = row.get(0).map_err(self.err())?;
-            let note: Option<String> = row.get(1).map_err(self.err())?;
+        self.store.for_each_outside_checkpoint(&mut |source, note| {
             each(source.unwrap_or_else(|| SOURCE_TOO_LARGE.to_owned()), note);
-        }
-        Ok(())
+        })
     }
 
     /// Whether `note` is stored, byte for byte, as an outside checkpoint.
     pub fn has_outside_checkpoint(&self, note: &str) -> Result<bool, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM outside_checkpoints WHERE note = ?1)",
-                [note],
-                |r| r.get(0),
-            )
-            .map_err(self.err())
+        self.store.has_outside_checkpoint(note)
     }
 
     /// Number of stored outside checkpoints.
     pub fn outside_checkpoint_count(&self) -> Result<u64, StoreError> {
-        self.conn
-            .query_row("SELECT count(*) FROM outside_checkpoints", [], |r| r.get(0))
-            .map_err(self.err())
+        self.store.outside_checkpoint_count()
     }
 
     /// Rebuilds every index table from the entries alone. Unreadable entries, and entries
     /// longer than [`MAX_ENTRY_BYTES`], are skipped (`verify` reports them).
     pub fn reindex(&mut self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = StoreError::sqlite(&path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        index::clear(&tx).map_err(&err)?;
+        let store = &*self.store;
+        let tx = Transaction::begin(store, TxMode::Append)?;
+        store.clear_index()?;
         let mut state = State::default();
-        {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT seq, {BOUNDED_ENTRY} FROM entries ORDER BY seq"
-                ))
-                .map_err(&err)?;
-            let mut rows = stmt.query([]).map_err(&err)?;
-            while let Some(row) = rows.next().map_err(&err)? {
-                let seq: u64 = row.get(0).map_err(&err)?;
-                let bytes: Option<Vec<u8>> = row.get(1).map_err(&err)?;
+        let mut last = None;
+        loop {
+            let rows = store.entries_after(last, crate::verify::CHUNK)?;
+            let Some(&(chunk_last, _, _)) = rows.last() else {
+                break;
+            };
+            last = Some(chunk_last);
+            for (seq, bytes, _) in rows {
                 let Some(Ok(signed)) = bytes.map(|b| parse_entry(seq, &b)) else {
                     continue;
                 };
                 let event = &signed.event;
                 state.apply(event);
-                index::link_event(&tx, event.seq, &history_items(event), event.case.as_deref())
-                    .map_err(&err)?;
+                store.link_event(event.seq, &history_items(event), event.case.as_deref())?;
             }
         }
-        index::write_state(&tx, &state).map_err(&err)?;
-        tx.commit().map_err(&err)
+        store.write_index_state(&state)?;
+        tx.commit()
     }
-}
-
-pub(crate) fn size_of(conn: &Connection) -> Result<u64, rusqlite::Error> {
-    conn.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM entries", [], |r| {
-        r.get(0)
-    })
 }
 
 /// The part of the verified state a batch touches: the signer, the keys, cases and items
@@ -1242,7 +1118,7 @@ fn finish_entry(
 /// Before the log key signs `builder`'s tree: it must extend the last checkpoint the key
 /// signed, as kept in the signer's state.
 fn check_extends_signed(
-    conn: &Connection,
+    store: &dyn LedgerStore,
     state_path: &Path,
     log_key: &VerifierKey,
     origin: &str,
@@ -1265,7 +1141,7 @@ fn check_extends_signed(
         return Ok(());
     }
     let proof =
-        merkle::consistency_proof(&mut StoredTree { conn }, signed.size, size).map_err(|_| {
+        merkle::consistency_proof(&mut StoredTree(store), signed.size, size).map_err(|_| {
             StoreError::SignerStateFork {
                 signed_size: signed.size,
             }
@@ -1273,25 +1149,6 @@ fn check_extends_signed(
     proof
         .verify(&signed.root, &builder.root())
         .map_err(|_| fork)
-}
-
-fn insert_entry(
-    conn: &Connection,
-    seq: u64,
-    entry: &[u8],
-    leaf: &Hash,
-    builder: &mut TreeBuilder,
-) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached("INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)")?
-        .execute(params![seq, entry, &leaf[..]])?;
-    let mut stmt =
-        conn.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
-    for (level, idx, hash) in builder.push(*leaf) {
-        if level > 0 {
-            stmt.execute(params![level, idx, &hash[..]])?;
-        }
-    }
-    Ok(())
 }
 
 fn sign_checkpoint(

@@ -1,4 +1,5 @@
-//! Custody ledger: the append-only SQLite chain-of-custody log.
+//! Custody ledger: the append-only chain-of-custody log, in a SQLite file or a PostgreSQL
+//! database (one storage seam, [`store::LedgerStore`]).
 //!
 //! Entries are the truth: signed, canonical custody events, one per RFC 6962 Merkle leaf,
 //! numbered contiguously from 0. After every append the ledger signs a C2SP checkpoint with
@@ -19,10 +20,14 @@ pub mod event;
 pub mod handover;
 mod index;
 pub mod ledger;
+pub mod published;
 pub mod rules;
 pub mod signer;
+pub mod store;
+pub mod tiles;
 mod truth;
 pub mod verify;
+pub mod witness;
 
 pub use custody::{CustodyForm, CustodyState, HashCheck, Holder, HolderPeriod, ItemCustody};
 pub use error::StoreError;

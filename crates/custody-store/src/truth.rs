@@ -14,19 +14,18 @@
 //! inserted entry changes the root (or fails its signature), and an index row is never read.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use custody_core::checkpoint::Checkpoint;
 use custody_core::hash::Digests;
 use custody_core::keys::VerifierKey;
 use custody_core::merkle::{self, Hash, TreeBuilder};
-use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::StoreError;
 use crate::event::{Event, EventKind, EVENT_VERSION};
-use crate::ledger::{parse_entry, size_of, BOUNDED_NOTE};
+use crate::ledger::parse_entry;
 use crate::rules::{history_items, ActorRecord, ItemRecord, State};
-use crate::verify::{check_entries, par_chunks, read_chunk, rule_finding, LedgerFinding, CHUNK};
+use crate::store::LedgerStore;
+use crate::verify::{check_entries, par_chunks, rule_finding, LedgerFinding, CHUNK};
 
 /// The ledger as its verified entries say it stands.
 #[derive(Debug, Default)]
@@ -102,12 +101,12 @@ type SignedNote = (Checkpoint, String);
 /// would not. `known` is a checkpoint verified earlier: the same note text is not verified
 /// again.
 fn newest_checkpoint(
-    conn: &Connection,
+    store: &dyn LedgerStore,
     origin: &str,
     log_key: &VerifierKey,
     stored: u64,
     known: Option<&(Checkpoint, String)>,
-) -> Result<(Option<SignedNote>, Option<u64>), rusqlite::Error> {
+) -> Result<(Option<SignedNote>, Option<u64>), StoreError> {
     let valid = |size: u64, note: Option<String>| -> Option<SignedNote> {
         let note = note?;
         if let Some(known) = known.filter(|(c, n)| c.size == size && *n == note) {
@@ -117,26 +116,16 @@ fn newest_checkpoint(
             Checkpoint::open(note.as_bytes(), std::slice::from_ref(log_key)).ok()?;
         (checkpoint.size == size && checkpoint.origin == origin).then_some((checkpoint, note))
     };
-    // Sizes are compared as signed integers in SQL.
-    let stored_sql = i64::try_from(stored).unwrap_or(i64::MAX);
-    let ahead = conn
-        .prepare_cached(&format!(
-            "SELECT size, {BOUNDED_NOTE} FROM checkpoints WHERE size > ?1 ORDER BY size DESC LIMIT 1"
-        ))?
-        .query_row([stored_sql], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?)))
-        .optional()?
+    let ahead = store
+        .highest_checkpoint_above(stored)?
         .and_then(|(size, note)| valid(size, note))
         .map(|(c, _)| c.size);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT size, {BOUNDED_NOTE} FROM checkpoints WHERE size <= ?1 ORDER BY size DESC"
-    ))?;
-    let mut rows = stmt.query([stored_sql])?;
-    while let Some(row) = rows.next()? {
-        if let Some(found) = valid(row.get(0)?, row.get(1)?) {
-            return Ok((Some(found), ahead));
-        }
-    }
-    Ok((None, ahead))
+    let mut found = None;
+    store.checkpoints_down_from(stored, &mut |size, note| {
+        found = valid(size, note);
+        found.is_some()
+    })?;
+    Ok((found, ahead))
 }
 
 impl Truth {
@@ -163,15 +152,13 @@ impl Truth {
     /// inside it, nothing can be in flight and a state ahead is `SignerStateAhead`.
     pub(crate) fn advance(
         &mut self,
-        conn: &Connection,
-        path: &Path,
+        store: &dyn LedgerStore,
         origin: &str,
         log_key: &VerifierKey,
         signed: Option<&Checkpoint>,
         in_write: bool,
     ) -> Result<(), StoreError> {
-        let err = StoreError::sqlite(path);
-        let stored = size_of(conn).map_err(&err)?;
+        let stored = store.size()?;
         if stored < self.size() {
             return Err(StoreError::LedgerShrank {
                 verified: self.size(),
@@ -179,8 +166,7 @@ impl Truth {
             });
         }
         let (newest, ahead) =
-            newest_checkpoint(conn, origin, log_key, stored, self.checkpoint.as_ref())
-                .map_err(&err)?;
+            newest_checkpoint(store, origin, log_key, stored, self.checkpoint.as_ref())?;
         if let Some(size) = ahead {
             return Err(StoreError::SignedCheckpointAhead {
                 size,
@@ -213,7 +199,7 @@ impl Truth {
         self.compare_at_target(target, expected_root)?;
         self.compare_signed(signed)?;
         while self.size() < stored {
-            let rows = read_chunk(conn, self.size().checked_sub(1), CHUNK).map_err(&err)?;
+            let rows = store.entries_after(self.size().checked_sub(1), CHUNK)?;
             if rows.is_empty() {
                 break;
             }

@@ -10,16 +10,12 @@ use custody_core::checkpoint::Checkpoint;
 use custody_core::keys::{PublicKey, Signature};
 use custody_core::merkle::{self, Hash};
 use custody_core::{canonical, hex, sign};
-use rusqlite::Connection;
 
 use crate::error::StoreError;
 use crate::event::{CosignatureError, Event, EventKind, SignedEvent, EVENT_VERSION};
-use crate::index;
-use crate::ledger::{
-    parse_entry, Ledger, BOUNDED_ENTRY, BOUNDED_LEAF_HASH, BOUNDED_NOTE, MAX_CHECKPOINT_NOTE_BYTES,
-    MAX_ENTRY_BYTES,
-};
+use crate::ledger::{parse_entry, Ledger, MAX_CHECKPOINT_NOTE_BYTES, MAX_ENTRY_BYTES};
 use crate::rules::{history_items, State};
+use crate::store::{LedgerStore, Transaction, TxMode};
 
 /// What verification found: the ledger size and every problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -517,9 +513,9 @@ impl Ledger {
         signer_state: Option<&std::path::Path>,
         chunk: usize,
     ) -> Result<LedgerReport, StoreError> {
-        let err = self.err();
-        let conn = &self.conn;
-        let tx = conn.unchecked_transaction().map_err(&err)?;
+        let store = &*self.store;
+        // One snapshot for the whole verification; read only, so it is rolled back on drop.
+        let _snapshot = Transaction::begin(store, TxMode::Read)?;
         let mut findings = Vec::new();
         let mut state = State::default();
         let mut leaves: Vec<Hash> = Vec::new();
@@ -564,7 +560,7 @@ impl Ledger {
             let mut last_seq: Option<u64> = None;
             let mut in_flight = None;
             loop {
-                let rows = read_chunk(&tx, last_seq, chunk).map_err(&err)?;
+                let rows = store.entries_after(last_seq, chunk)?;
                 let chunk_last = rows.last().map(|&(seq, _, _)| seq);
                 let checking = chunk_last
                     .is_some()
@@ -583,9 +579,8 @@ impl Ledger {
         })?;
         let size = expected_seq;
         let levels = Levels::build(leaves);
-        check_nodes(&tx, &levels, &mut findings).map_err(&err)?;
-        self.check_checkpoints(&tx, &levels, size, &mut findings)
-            .map_err(&err)?;
+        check_nodes(store, &levels, &mut findings)?;
+        self.check_checkpoints(store, &levels, size, &mut findings)?;
         // The table is streamed a row at a time; an `acknowledged` entry's note found in it
         // is crossed off (a set, so many rows and many receipts stay linear).
         let mut missing: HashMap<&str, u64> = HashMap::new();
@@ -645,7 +640,7 @@ impl Ledger {
                 findings.push(f);
             }
         }
-        check_index(&tx, &state, item_links, case_links, &mut findings).map_err(&err)?;
+        check_index(store, &state, item_links, case_links, &mut findings)?;
         Ok(LedgerReport { size, findings })
     }
 
@@ -696,37 +691,30 @@ impl Ledger {
 
     fn check_checkpoints(
         &self,
-        conn: &Connection,
+        store: &dyn LedgerStore,
         levels: &Levels,
         size: u64,
         findings: &mut Vec<LedgerFinding>,
-    ) -> Result<(), rusqlite::Error> {
+    ) -> Result<(), StoreError> {
         // Notes past the limit are judged by their length alone (never loaded); rows are
         // read and checked a chunk at a time.
-        let mut stmt = conn.prepare(&format!(
-            "SELECT size, {BOUNDED_NOTE} FROM checkpoints ORDER BY size"
-        ))?;
-        let mut rows = stmt.query([])?;
         let mut newest = 0;
-        loop {
-            let mut stored: Vec<(u64, String)> = Vec::new();
-            while stored.len() < CHUNK {
-                let Some(row) = rows.next()? else { break };
-                let cp_size: u64 = row.get(0)?;
-                newest = cp_size;
-                match row.get::<_, Option<String>>(1)? {
-                    Some(note) => stored.push((cp_size, note)),
-                    None => findings.push(LedgerFinding::CheckpointTooLarge {
-                        size: cp_size,
-                        limit: MAX_CHECKPOINT_NOTE_BYTES,
-                    }),
-                }
+        let mut stored: Vec<(u64, String)> = Vec::new();
+        store.for_each_checkpoint(&mut |cp_size, note| {
+            newest = cp_size;
+            match note {
+                Some(note) => stored.push((cp_size, note)),
+                None => findings.push(LedgerFinding::CheckpointTooLarge {
+                    size: cp_size,
+                    limit: MAX_CHECKPOINT_NOTE_BYTES,
+                }),
             }
-            if stored.is_empty() {
-                break;
+            if stored.len() >= CHUNK {
+                self.check_checkpoint_notes(&stored, levels, size, findings);
+                stored.clear();
             }
-            self.check_checkpoint_notes(&stored, levels, size, findings);
-        }
+        })?;
+        self.check_checkpoint_notes(&stored, levels, size, findings);
         if newest < size {
             findings.push(LedgerFinding::UncheckpointedEntries {
                 from: newest,
@@ -807,61 +795,22 @@ impl Ledger {
     }
 }
 
-/// One stored entry as read: its seq, its bytes (`None` when longer than
-/// [`crate::ledger::MAX_ENTRY_BYTES`], not read), and the stored leaf hash.
-pub(crate) type Row = (u64, Option<Vec<u8>>, Vec<u8>);
+pub(crate) type Row = crate::store::EntryRow;
 
 /// The entry bytes a chunk holds at most before it is cut (one entry may take it past this,
 /// by at most [`crate::ledger::MAX_ENTRY_BYTES`]): memory stays bounded however large the
 /// entries a hostile file holds.
 pub(crate) const CHUNK_BYTES: u64 = 64 << 20;
 
-/// Reads up to `chunk` entries after seq `after` (from seq 0 when `None`), stopping early
-/// once they hold [`CHUNK_BYTES`].
-pub(crate) fn read_chunk(
-    conn: &Connection,
-    after: Option<u64>,
-    chunk: usize,
-) -> Result<Vec<Row>, rusqlite::Error> {
-    // Seq values are compared as signed integers in SQL; -1 starts before seq 0.
-    let after: i64 = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT seq, {BOUNDED_ENTRY}, {BOUNDED_LEAF_HASH} FROM entries WHERE seq > ?1 \
-         ORDER BY seq LIMIT ?2"
-    ))?;
-    let mut rows = stmt.query(rusqlite::params![
-        after,
-        i64::try_from(chunk).unwrap_or(i64::MAX)
-    ])?;
-    let mut out = Vec::new();
-    let mut bytes = 0u64;
-    while bytes < CHUNK_BYTES {
-        let Some(row) = rows.next()? else { break };
-        let entry: Option<Vec<u8>> = row.get(1)?;
-        bytes = bytes.saturating_add(entry.as_ref().map_or(0, |e| e.len() as u64));
-        out.push((row.get(0)?, entry, row.get(2)?));
-    }
-    Ok(out)
-}
-
 fn check_nodes(
-    conn: &Connection,
+    store: &dyn LedgerStore,
     levels: &Levels,
     findings: &mut Vec<LedgerFinding>,
-) -> Result<(), rusqlite::Error> {
-    // A hash column of any other length than 32 is wrong and is not loaded.
-    let mut stmt = conn.prepare(
-        "SELECT level, idx, CASE WHEN octet_length(hash) = 32 THEN hash END FROM nodes \
-         ORDER BY level, idx",
-    )?;
-    let mut rows = stmt.query([])?;
+) -> Result<(), StoreError> {
     // Next index expected at each level; a gap or a wrong hash is one finding per level.
     let mut next: BTreeMap<u32, u64> = BTreeMap::new();
     let mut reported: BTreeMap<u32, bool> = BTreeMap::new();
-    while let Some(row) = rows.next()? {
-        let level: u32 = row.get(0)?;
-        let index: u64 = row.get(1)?;
-        let hash: Option<Vec<u8>> = row.get(2)?;
+    store.for_each_node(&mut |level, index, hash| {
         let expected_index = next.entry(level).or_insert(0);
         let ok = index == *expected_index
             && levels
@@ -878,7 +827,7 @@ fn check_nodes(
             reported.insert(level, true);
         }
         *expected_index = index + 1;
-    }
+    })?;
     for (level, hashes) in levels.0.iter().enumerate().skip(1) {
         let level = level as u32;
         let have = next.get(&level).copied().unwrap_or(0);
@@ -928,12 +877,12 @@ fn compare_links(
 }
 
 fn check_index(
-    conn: &Connection,
+    store: &dyn LedgerStore,
     state: &State,
     item_links: Vec<(String, u64)>,
     case_links: Vec<(String, u64)>,
     findings: &mut Vec<LedgerFinding>,
-) -> Result<(), rusqlite::Error> {
+) -> Result<(), StoreError> {
     let unreadable = |table| {
         move |e: StoreError| match e {
             StoreError::CorruptIndex { key, .. } => LedgerFinding::IndexMismatch { table, key },
@@ -943,7 +892,7 @@ fn check_index(
             },
         }
     };
-    match index::all_actors(conn)? {
+    match store.index_actors()? {
         Ok(rows) => compare_rows(
             "actors",
             // The actors table has no full-name column (schema 1): full names are read from
@@ -962,7 +911,7 @@ fn check_index(
         ),
         Err(e) => findings.push(unreadable("actors")(e)),
     }
-    match index::all_cases(conn)? {
+    match store.index_cases()? {
         Ok(rows) => compare_rows(
             "cases",
             state.cases.clone(),
@@ -971,7 +920,7 @@ fn check_index(
         ),
         Err(e) => findings.push(unreadable("cases")(e)),
     }
-    match index::all_items(conn)? {
+    match store.index_items()? {
         Ok(rows) => compare_rows(
             "items",
             state.items.clone(),
@@ -983,13 +932,13 @@ fn check_index(
     compare_links(
         "item_events",
         item_links,
-        index::event_links(conn, "item_events")?,
+        store.index_links(true)?,
         findings,
     );
     compare_links(
         "case_events",
         case_links,
-        index::event_links(conn, "case_events")?,
+        store.index_links(false)?,
         findings,
     );
     Ok(())

@@ -1,4 +1,5 @@
-//! Several processes on one ledger file: appends SIGKILLed at random moments lose nothing
+//! Several processes on one ledger (a SQLite file, and a PostgreSQL database on a
+//! throw-away cluster): appends SIGKILLed at random moments lose nothing
 //! that was acknowledged, and concurrent appenders never fork the tree or skip an index.
 //!
 //! This binary re-executes itself: with `CUSTODY_STORE_CHILD` set it is an appender child,
@@ -25,26 +26,44 @@ fn main() {
     let scenarios = [
         (
             "killed_appenders_lose_nothing_acknowledged",
-            killed_appenders_lose_nothing_acknowledged as fn(),
+            killed_appenders_lose_nothing_acknowledged as fn(&Path),
         ),
         (
             "concurrent_appenders_share_one_tree",
             concurrent_appenders_share_one_tree,
         ),
     ];
-    for (name, test) in scenarios {
-        print!("test {name} ... ");
-        std::io::stdout().flush().ok();
-        match std::panic::catch_unwind(test) {
-            Ok(()) => println!("ok"),
-            Err(_) => {
-                println!("FAILED");
-                failed += 1;
+    let cluster = pg::PgCluster::start();
+    for backend in &[Backend::Sqlite, Backend::Postgres(&cluster)] {
+        for (name, test) in scenarios {
+            print!("test {name}::{} ... ", backend.name());
+            std::io::stdout().flush().ok();
+            let dir = tempfile::tempdir().unwrap();
+            let location = backend.location(dir.path());
+            match std::panic::catch_unwind(|| test(&location)) {
+                Ok(()) => println!("ok"),
+                Err(_) => {
+                    println!("FAILED");
+                    failed += 1;
+                }
             }
         }
     }
+    print!("test server_killed_mid_run_loses_nothing_acknowledged::postgresql ... ");
+    std::io::stdout().flush().ok();
+    let crash =
+        std::panic::AssertUnwindSafe(|| server_killed_mid_run_loses_nothing_acknowledged(&cluster));
+    match std::panic::catch_unwind(crash) {
+        Ok(()) => println!("ok"),
+        Err(_) => {
+            println!("FAILED");
+            failed += 1;
+        }
+    }
+    // Stopped here: `process::exit` below would skip its destructor.
+    drop(cluster);
     // The same closing line as libtest, so runners that read it count these scenarios.
-    let passed = scenarios.len() - failed;
+    let passed = scenarios.len() * 2 + 1 - failed;
     let verdict = if failed == 0 { "ok" } else { "FAILED" };
     println!("\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out");
     if failed > 0 {
@@ -84,8 +103,8 @@ fn spawn(path: &Path, tag: &str, count: u64) -> Child {
         .expect("spawn child")
 }
 
-fn ledger_with_item(dir: &Path) -> PathBuf {
-    let path = dir.join("custody.db");
+fn ledger_with_item(path: &Path) -> PathBuf {
+    let path = path.to_path_buf();
     let mut ledger = Ledger::init(&path, ORIGIN, &investigator(), &log_key()).unwrap();
     let (alice, log) = (investigator(), log_key());
     ledger.append(open_case("C-1"), &alice, &log).unwrap();
@@ -113,9 +132,8 @@ impl Jitter {
     }
 }
 
-fn killed_appenders_lose_nothing_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = ledger_with_item(dir.path());
+fn killed_appenders_lose_nothing_acknowledged(location: &Path) {
+    let path = ledger_with_item(location);
     let mut jitter = Jitter::new();
     let mut acknowledged = Vec::new();
     for round in 0..30 {
@@ -150,9 +168,8 @@ fn killed_appenders_lose_nothing_acknowledged() {
     );
 }
 
-fn concurrent_appenders_share_one_tree() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = ledger_with_item(dir.path());
+fn concurrent_appenders_share_one_tree(location: &Path) {
+    let path = ledger_with_item(location);
     let start = Ledger::open(&path).unwrap().size().unwrap();
     let children: Vec<Child> = (0..4)
         .map(|i| spawn(&path, &format!("p{i}"), 500))
@@ -180,4 +197,68 @@ fn concurrent_appenders_share_one_tree() {
     assert_eq!(report.size, start + 2000);
     assert!(report.is_clean(), "{:#?}", report.findings);
     assert_eq!(ledger.item_history("E1").unwrap().len(), 2001);
+}
+
+/// The database server itself is killed (as a crash: `pg_ctl stop -m immediate`) while
+/// two appenders run, and restarted: every append a child was told had succeeded is
+/// still there, in a ledger that verifies. The children's in-flight appends fail with a
+/// connection error (they exit; their unacknowledged appends may or may not be there).
+fn server_killed_mid_run_loses_nothing_acknowledged(cluster: &pg::PgCluster) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_with_item(&Backend::Postgres(cluster).location(dir.path()));
+    let mut jitter = Jitter::new();
+    let mut acknowledged = Vec::new();
+    for round in 0..3 {
+        let mut children: Vec<Child> = (0..2)
+            .map(|i| spawn_quiet(&path, &format!("crash{round}-{i}")))
+            .collect();
+        let readers: Vec<_> = children
+            .iter_mut()
+            .map(|child| {
+                let stdout = child.stdout.take().unwrap();
+                std::thread::spawn(move || {
+                    BufReader::new(stdout)
+                        .lines()
+                        .map_while(Result::ok)
+                        .filter_map(|l| l.trim().parse::<u64>().ok())
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300 + jitter.below(300)));
+        cluster.crash_and_restart();
+        for mut child in children {
+            // A child whose connection broke has exited; one that has not is stopped.
+            child.kill().ok();
+            child.wait().expect("reap child");
+        }
+        for reader in readers {
+            acknowledged.extend(reader.join().expect("reader"));
+        }
+        let ledger = Ledger::open(&path).expect("ledger opens after the server's crash");
+        let report = ledger.verify(&[]).expect("verify runs");
+        assert!(report.is_clean(), "round {round}: {:#?}", report.findings);
+        for &seq in &acknowledged {
+            assert!(
+                seq < report.size,
+                "round {round}: acknowledged seq {seq} lost"
+            );
+            assert_eq!(ledger.entry(seq).unwrap().signed.event.seq, seq);
+        }
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "no child ever completed an append"
+    );
+}
+
+/// [`spawn`] appending until stopped, with the child's stderr discarded (its expected
+/// connection-error panic is not a failure of the test).
+fn spawn_quiet(path: &Path, tag: &str) -> Child {
+    Command::new(std::env::current_exe().expect("own binary"))
+        .env(CHILD_ENV, format!("{}|{tag}|0", path.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child")
 }

@@ -7,6 +7,41 @@ use custody_core::keys::{ActorInfo, Identity};
 use custody_store::{EventDraft, EventFields, EventKind, Evidence, Ledger};
 use rusqlite::Connection;
 
+pub mod pg;
+
+/// Where a test's ledger lives: a SQLite file in a temporary directory, or a fresh
+/// database on a throw-away PostgreSQL cluster.
+pub enum Backend<'a> {
+    Sqlite,
+    Postgres(&'a pg::PgCluster),
+}
+
+impl Backend<'_> {
+    /// A new ledger location (nothing there yet): `dir/custody.db`, or a fresh database's
+    /// URL.
+    pub fn location(&self, dir: &Path) -> PathBuf {
+        match self {
+            Backend::Sqlite => dir.join("custody.db"),
+            Backend::Postgres(cluster) => PathBuf::from(cluster.fresh_database()),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgresql",
+        }
+    }
+}
+
+/// A ledger with the test's first actor, on `backend`.
+pub fn new_ledger_on(backend: &Backend<'_>) -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = backend.location(dir.path());
+    let ledger = Ledger::init(&path, ORIGIN, &investigator(), &log_key()).expect("init");
+    Fixture { dir, path, ledger }
+}
+
 pub const ORIGIN: &str = "ledger.example.fr/custody/test";
 pub const T0: &str = "2026-03-01T09:00:00+01:00";
 
@@ -46,9 +81,36 @@ pub struct Fixture {
     pub ledger: Ledger,
 }
 
+/// The environment variable naming a PostgreSQL database URL on a throw-away cluster
+/// (`scripts/test-postgres.sh` sets it): when set, [`new_ledger`] (and so [`populated`])
+/// makes each ledger in a fresh database there instead of a SQLite file.
+pub const TEST_POSTGRES_ENV: &str = "CUSTODY_TEST_POSTGRES";
+
+/// Whether this ledger location is a PostgreSQL URL.
+pub fn is_postgres(path: &Path) -> bool {
+    path.to_str()
+        .is_some_and(|p| p.starts_with("postgresql://") || p.starts_with("postgres://"))
+}
+
+/// A fresh database on the cluster whose `postgres` database `admin` names.
+fn fresh_database(admin: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("ledger_{}_{n}", std::process::id());
+    let mut client = postgres::Client::connect(admin, postgres::NoTls).expect("test cluster");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let (base, _) = admin.rsplit_once('/').expect("URL with a database");
+    PathBuf::from(format!("{base}/{name}"))
+}
+
 pub fn new_ledger() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("custody.db");
+    let path = match std::env::var(TEST_POSTGRES_ENV) {
+        Ok(admin) => fresh_database(&admin),
+        Err(_) => dir.path().join("custody.db"),
+    };
     let ledger = Ledger::init(&path, ORIGIN, &investigator(), &log_key()).expect("init");
     Fixture { dir, path, ledger }
 }
@@ -229,6 +291,17 @@ pub fn insert_signed_entry(path: &Path, mut event: custody_store::Event, signer:
         cosignature: None,
     };
     let bytes = canonical::to_canonical_vec(&signed).unwrap();
+    if is_postgres(path) {
+        let mut client =
+            postgres::Client::connect(path.to_str().unwrap(), postgres::NoTls).expect("connect");
+        client
+            .execute(
+                "INSERT INTO entries (seq, entry, leaf_hash) VALUES ($1, $2, $3)",
+                &[&(seq as i64), &bytes, &&merkle::leaf_hash(&bytes)[..]],
+            )
+            .unwrap();
+        return;
+    }
     raw(path)
         .execute(
             "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
