@@ -155,7 +155,7 @@ PY
       run "durable copy (cp -r, sync -f)" sh -c 'cp -r small copied && sync -f copied'
       rm -rf copied
       n_item=$((n_item + 1))
-      run "custody acquire" "$custody" acquire small --case BENCH --item "S$n_item"
+      run "custody acquire" "$custody" acquire small --case BENCH --item "S$n_item" --force
       rm -f pkg.zip
       run "custody seal" seal pkg.zip "$item"
       run "custody verify" "$custody" verify pkg.zip --trust bench.pub.pem
