@@ -11,7 +11,7 @@
 //! the receive runs.
 //!
 //! Nothing is placed at the destination unless verification finds nothing wrong and at
-//! least one trusted signature. Payload files are copied into a private staging directory
+//! least one trusted signature. Payload files are copied into a new staging directory
 //! beside the destination in the pass that verifies them (each byte hashed and written
 //! once, [`crate::bagit::PayloadTee`]); the rest is extracted entry by entry through
 //! [`crate::zipscan`]'s reader (sizes and CRC-32 enforced) once the verdict is in. Every
@@ -351,7 +351,7 @@ fn receive_copy(
             .expect_recipient
             .clone_from(&options.authority);
     }
-    // Payload files are extracted into the private staging directory in the pass that
+    // Payload files are extracted into the staging directory in the pass that
     // verifies them; nothing is decided on that copy, and it is dropped with everything
     // in it unless the verdict below lets the receive go on.
     let mut staging = Staging::new(parent_dir(into))?;
