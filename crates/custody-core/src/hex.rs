@@ -17,15 +17,30 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     if bytes.len() % 2 != 0 {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?))
-        .collect()
+    // Sized once: collecting through `Option` would grow the vector step by step, and
+    // every digest of every ledger entry passes through here when a ledger is read.
+    let mut out = vec![0u8; bytes.len() / 2];
+    decode_into(bytes, &mut out)?;
+    Some(out)
 }
 
-/// Decodes exactly `N` bytes of hex.
+/// Decodes exactly `N` bytes of hex, without an allocation.
 pub fn decode_array<const N: usize>(text: &str) -> Option<[u8; N]> {
-    decode(text)?.try_into().ok()
+    let bytes = text.as_bytes();
+    if bytes.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    decode_into(bytes, &mut out)?;
+    Some(out)
+}
+
+/// Decodes `hex` (twice as long as `out`) into `out`.
+fn decode_into(hex: &[u8], out: &mut [u8]) -> Option<()> {
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(())
 }
 
 fn nibble(c: u8) -> Option<u8> {
@@ -53,6 +68,12 @@ mod tests {
     fn rejects_bad_hex() {
         assert_eq!(decode("abc"), None);
         assert_eq!(decode("zz"), None);
+        assert_eq!(decode("00zz"), None, "a bad last pair");
         assert_eq!(decode_array::<2>("00"), None);
+        assert_eq!(decode_array::<2>("000000"), None, "too long");
+        assert_eq!(decode_array::<2>("000"), None);
+        assert_eq!(decode_array::<2>("00g0"), None);
+        assert_eq!(decode_array::<2>("0-00"), None);
+        assert_eq!(decode_array::<0>(""), Some([]));
     }
 }

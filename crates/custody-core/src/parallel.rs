@@ -60,6 +60,10 @@ struct Flow<R> {
     stop: bool,
     /// Set by a worker that panicked.
     panicked: bool,
+    /// The consumer is waiting on `done`.
+    consumer_waits: bool,
+    /// Workers waiting on `space`.
+    workers_waiting: usize,
 }
 
 /// Sets the pipeline's `panicked` flag if the worker holding it unwinds, so that the
@@ -114,9 +118,13 @@ pub fn pipeline<T: Sync, R: Send, E>(
         ready: BTreeMap::new(),
         stop: false,
         panicked: false,
+        consumer_waits: false,
+        workers_waiting: 0,
     });
     // Workers wait on `space` for room ahead; the consumer waits on `done` for its next
-    // result.
+    // result. Each side wakes the other only when it is waiting (recorded under the lock
+    // before it waits): a wake-up is a system call, and with many small items one per item
+    // cost more than the items.
     let space = Condvar::new();
     let done = Condvar::new();
     std::thread::scope(|scope| {
@@ -137,34 +145,45 @@ pub fn pipeline<T: Sync, R: Send, E>(
                                 if f.next < f.consumed + ahead {
                                     break;
                                 }
+                                f.workers_waiting += 1;
                                 f = space.wait(f).unwrap_or_else(PoisonError::into_inner);
+                                f.workers_waiting -= 1;
                             }
                             f.next += 1;
                             f.next - 1
                         };
                         let result = work(&items[index]);
-                        lock(&flow).ready.insert(index, result);
-                        done.notify_all();
+                        let mut f = lock(&flow);
+                        f.ready.insert(index, result);
+                        let wake = f.consumer_waits;
+                        drop(f);
+                        if wake {
+                            done.notify_all();
+                        }
                     }
                 })
             })
             .collect();
         let outcome = (|| {
             for (index, item) in items.iter().enumerate() {
-                let result = {
+                let (result, wake) = {
                     let mut f = lock(&flow);
                     loop {
                         if let Some(result) = f.ready.remove(&index) {
                             f.consumed = index + 1;
-                            break result;
+                            break (result, f.workers_waiting > 0);
                         }
                         if f.panicked {
                             return Ok(());
                         }
+                        f.consumer_waits = true;
                         f = done.wait(f).unwrap_or_else(PoisonError::into_inner);
+                        f.consumer_waits = false;
                     }
                 };
-                space.notify_all();
+                if wake {
+                    space.notify_all();
+                }
                 consume(item, result)?;
             }
             Ok(())
@@ -250,6 +269,31 @@ mod tests {
         // Results computed but not yet consumed never exceed the look-ahead plus one being
         // consumed and one per worker.
         assert!(most.into_inner() <= 8 + 1 + threads());
+    }
+
+    /// Workers and consumer wake each other only when one waits: with a look-ahead of one
+    /// and uneven work on both sides every kind of wait happens many times, and a wake-up
+    /// lost would hang the run here.
+    #[test]
+    fn pipeline_with_uneven_work_and_no_room_ahead_finishes_in_order() {
+        let items: Vec<u64> = (0..3_000).collect();
+        let spin = |n: u64| (0..n % 7 * 50).fold(n, |a, b| a.wrapping_mul(31).wrapping_add(b));
+        for ahead in [1, 2] {
+            let mut seen = Vec::new();
+            let outcome: Result<(), ()> = pipeline(
+                &items,
+                ahead,
+                |x| (*x, spin(*x)),
+                |item, (x, _)| {
+                    std::hint::black_box(spin(x / 3));
+                    assert_eq!(x, *item);
+                    seen.push(x);
+                    Ok(())
+                },
+            );
+            assert_eq!(outcome, Ok(()));
+            assert_eq!(seen, items);
+        }
     }
 
     #[test]

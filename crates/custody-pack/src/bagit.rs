@@ -22,7 +22,7 @@ pub use encoding::TagEncoding;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use custody_core::hash::{hash_reader_multi, Algorithm};
@@ -545,11 +545,57 @@ pub fn validate_scanned<R: Read + Seek>(
     zip: &mut ZipScanner<R>,
     opts: &ValidateOptions,
 ) -> io::Result<BagReport> {
+    validate_scanned_teeing(zip, opts, None)
+}
+
+/// [`validate_scanned`], handing each payload file's bytes to `tee` as they are hashed, so
+/// that a caller can extract what is verified in the same reading of it. The report is the
+/// same with or without a tee: a tee cannot make a reading fail.
+pub fn validate_scanned_teeing<R: Read + Seek>(
+    zip: &mut ZipScanner<R>,
+    opts: &ValidateOptions,
+    tee: Option<&mut (dyn PayloadTee + 'static)>,
+) -> io::Result<BagReport> {
     let mut report = BagReport::default();
     let Some(mut source) = ZipSource::open(zip, &mut report.errors, &mut report.warnings) else {
         return Ok(report);
     };
-    Validator::new(&mut source, opts, report).run()
+    let mut validator = Validator::new(&mut source, opts, report);
+    validator.tee = tee;
+    validator.run()
+}
+
+/// Takes a copy of each payload file (`data/…`) as validation hashes it: every byte the
+/// hashes see, in order, once. Whether the copy is any good is for the tee to tell its
+/// owner; validation goes on regardless, and a file whose reading failed is reported as a
+/// finding as usual.
+pub trait PayloadTee {
+    /// Where the bytes of the payload file at bag path `path` go, or `None` to take no copy.
+    /// An error is kept by the tee for its owner; the file is still validated.
+    fn start(&mut self, path: &str) -> Option<Box<dyn Write>>;
+    /// The file at `path` was read to its end and passed the entry's own checks (size,
+    /// CRC-32); `outcome` is whether every byte reached its copy.
+    fn finish(&mut self, path: &str, copy: Box<dyn Write>, outcome: io::Result<()>);
+}
+
+/// A reader that writes what it reads into a copy; a write failure is kept, never returned
+/// as a failure to read.
+struct TeeReader<'a> {
+    inner: Box<dyn Read + 'a>,
+    copy: Box<dyn Write>,
+    failed: Option<io::Error>,
+}
+
+impl Read for TeeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.failed.is_none() {
+            if let Err(e) = self.copy.write_all(&buf[..n]) {
+                self.failed = Some(e);
+            }
+        }
+        Ok(n)
+    }
 }
 
 const BAGIT_TXT: &str = "bagit.txt";
@@ -578,6 +624,8 @@ struct Validator<'a, S> {
     tag_bytes: u64,
     /// Tag files refused for their compression ratio (each reported once).
     ratio_refused: BTreeSet<String>,
+    /// Takes a copy of each payload file as it is hashed.
+    tee: Option<&'a mut (dyn PayloadTee + 'static)>,
 }
 
 impl<'a, S: BagSource> Validator<'a, S> {
@@ -596,6 +644,7 @@ impl<'a, S: BagSource> Validator<'a, S> {
             nfc,
             tag_bytes: 0,
             ratio_refused: BTreeSet::new(),
+            tee: None,
         }
     }
 
@@ -1177,11 +1226,31 @@ impl<'a, S: BagSource> Validator<'a, S> {
                 }
                 reported = total;
             };
-            let digests = match self
-                .source
-                .open(&file)
-                .and_then(|r| hash_reader_multi(r, &algorithms, &mut progress))
-            {
+            let copy = match &mut self.tee {
+                Some(tee) if file.starts_with("data/") => tee.start(&file),
+                _ => None,
+            };
+            let hashed = match (self.source.open(&file), copy) {
+                (Err(e), _) => Err(e),
+                (Ok(r), None) => hash_reader_multi(r, &algorithms, &mut progress),
+                (Ok(inner), Some(copy)) => {
+                    let mut reader = TeeReader {
+                        inner,
+                        copy,
+                        failed: None,
+                    };
+                    let hashed = hash_reader_multi(&mut reader, &algorithms, &mut progress);
+                    if hashed.is_ok() {
+                        let TeeReader { copy, failed, .. } = reader;
+                        let outcome = failed.map_or(Ok(()), Err);
+                        if let Some(tee) = &mut self.tee {
+                            tee.finish(&file, copy, outcome);
+                        }
+                    }
+                    hashed
+                }
+            };
+            let digests = match hashed {
                 Ok(d) => d,
                 Err(e) => {
                     let finding = match crate::zipscan::EntryIntegrityError::from_io(&e) {

@@ -10,17 +10,20 @@
 //! replaced or rewritten meanwhile. The copy takes the package's size again on disk while
 //! the receive runs.
 //!
-//! Nothing is written anywhere unless verification finds nothing wrong and at least one
-//! trusted signature. Extraction goes entry by entry through [`crate::zipscan`]'s reader
-//! (sizes and CRC-32 enforced) into a staging directory beside the destination, every
-//! path built from checked components and within [`crate::limits`]' path limits (without
-//! recursion), every file and directory fsynced, then renamed into place. A failure after
+//! Nothing is placed at the destination unless verification finds nothing wrong and at
+//! least one trusted signature. Payload files are copied into a new staging directory
+//! beside the destination in the pass that verifies them (each byte hashed and written
+//! once, [`crate::bagit::PayloadTee`]); the rest is extracted entry by entry through
+//! [`crate::zipscan`]'s reader (sizes and CRC-32 enforced) once the verdict is in. Every
+//! path is built from checked components and within [`crate::limits`]' path limits
+//! (without recursion), every file and directory fsynced, then the staging directory is
+//! renamed into place; a refused package removes it with everything in it. A failure after
 //! that removes what was extracted; the ledger entries, once appended, stay (the ledger is
 //! append-only), and the error says so. A receive killed outright leaves its staging
 //! directory, named for its process; the next receive into the same directory removes it
 //! (see `docs/package.md`, "Limits").
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
@@ -32,6 +35,7 @@ use custody_store::{
 };
 use time::OffsetDateTime;
 
+use crate::bagit::PayloadTee;
 use crate::layout;
 use crate::leftovers::{self, Kind};
 use crate::limits;
@@ -347,11 +351,14 @@ fn receive_copy(
             .expect_recipient
             .clone_from(&options.authority);
     }
-    let report = verify::verify_scanned(&mut scanner, &verify_options).map_err(|source| {
-        VerifyError::Read {
-            path: package.to_path_buf(),
-            source,
-        }
+    // Payload files are extracted into the staging directory in the pass that
+    // verifies them; nothing is decided on that copy, and it is dropped with everything
+    // in it unless the verdict below lets the receive go on.
+    let mut staging = Staging::new(parent_dir(into))?;
+    let report = verify::verify_scanned_teeing(&mut scanner, &verify_options, Some(&mut staging))
+        .map_err(|source| VerifyError::Read {
+        path: package.to_path_buf(),
+        source,
     })?;
     let statement = match (&report.statement, report.verified) {
         (Some(statement), true) => statement.clone(),
@@ -361,10 +368,13 @@ fn receive_copy(
             })
         }
     };
+    if let Some(failed) = staging.failed.take() {
+        return Err(failed);
+    }
     ledger
         .read_verified(|view| refuse_existing_items(view, &statement))
         .map_err(ReceiveError::LedgerRead)??;
-    let sender_checkpoint = extract(&mut scanner, package, &statement.id, into)?;
+    let sender_checkpoint = extract(&mut scanner, package, &statement.id, into, staging)?;
     // One instant for the entries' claimed time and the receipt (and its cosignature).
     let received_time = options
         .received_time
@@ -524,23 +534,120 @@ fn received_drafts(
         .collect()
 }
 
+/// The private directory a package is extracted into before it is renamed into place,
+/// and the payload files verification already copied there ([`PayloadTee`]).
+struct Staging {
+    dir: tempfile::TempDir,
+    dirs: Dirs,
+    /// Files written but not yet fsynced (at most [`SYNC_BATCH`], so open handles stay
+    /// bounded).
+    unsynced: Vec<(PathBuf, File)>,
+    /// Copies being written, by bag path: a handle of its own to fsync it.
+    open: HashMap<String, (PathBuf, File)>,
+    /// Payload files copied whole, by bag path.
+    copied: HashSet<String>,
+    /// The first failure to write a copy; reported once verification has spoken.
+    failed: Option<ReceiveError>,
+}
+
+impl Staging {
+    /// A new staging directory in `parent`, named so that a later receive sweeps it if
+    /// this one is killed.
+    fn new(parent: &Path) -> Result<Self, ReceiveError> {
+        let dir = tempfile::Builder::new()
+            .prefix(&leftovers::prefix(Kind::Receive))
+            .tempdir_in(parent)
+            .map_err(|e| io_err(parent)(crate::zipwrite::without_temp_name(e)))?;
+        Ok(Staging {
+            dir,
+            dirs: Dirs::default(),
+            unsynced: Vec::new(),
+            open: HashMap::new(),
+            copied: HashSet::new(),
+            failed: None,
+        })
+    }
+
+    /// Creates the file for bag path `rel` (its directories first).
+    fn create(&mut self, rel: &str) -> Result<Option<(PathBuf, File)>, ReceiveError> {
+        let Some(parts) = safe_components(rel) else {
+            return Ok(None);
+        };
+        let Some((file, dir_parts)) = parts.split_last() else {
+            return Ok(None);
+        };
+        let dir = self.dirs.create(self.dir.path(), dir_parts)?;
+        let target = dir.join(file);
+        let out = File::create_new(&target).map_err(io_err(&target))?;
+        Ok(Some((target, out)))
+    }
+
+    /// Queues a written file for fsync, syncing a full batch.
+    fn written(&mut self, target: PathBuf, file: File) -> Result<(), ReceiveError> {
+        self.unsynced.push((target, file));
+        if self.unsynced.len() >= SYNC_BATCH {
+            sync_files(&mut self.unsynced)?;
+        }
+        Ok(())
+    }
+}
+
+impl PayloadTee for Staging {
+    fn start(&mut self, path: &str) -> Option<Box<dyn Write>> {
+        if self.failed.is_some() || limits::check_path(path).is_some() {
+            return None;
+        }
+        let created = self.create(path).and_then(|made| {
+            let Some((target, file)) = made else {
+                return Ok(None);
+            };
+            let copy = file.try_clone().map_err(io_err(&target))?;
+            self.open.insert(path.to_owned(), (target, file));
+            Ok(Some(copy))
+        });
+        match created {
+            Ok(copy) => copy.map(|c| Box::new(c) as Box<dyn Write>),
+            Err(e) => {
+                self.failed = Some(e);
+                None
+            }
+        }
+    }
+
+    fn finish(&mut self, path: &str, copy: Box<dyn Write>, outcome: io::Result<()>) {
+        drop(copy);
+        let Some((target, file)) = self.open.remove(path) else {
+            return;
+        };
+        let done = match outcome {
+            Ok(()) => self.written(target, file),
+            Err(source) => Err(ReceiveError::Io {
+                path: target,
+                source,
+            }),
+        };
+        match done {
+            Ok(()) => {
+                self.copied.insert(path.to_owned());
+            }
+            Err(e) => {
+                self.failed.get_or_insert(e);
+            }
+        }
+    }
+}
+
 /// Extracts the bag `<id>/` of the verified archive into `into` (which receives the bag's
-/// contents), atomically. Returns the sender checkpoint note.
+/// contents), atomically, completing what verification already copied into `staging`.
+/// Returns the sender checkpoint note.
 fn extract<R: Read + Seek>(
     scanner: &mut ZipScanner<R>,
     package: &Path,
     id: &str,
     into: &Path,
+    mut staging: Staging,
 ) -> Result<String, ReceiveError> {
     let parent = parent_dir(into);
-    let staging = tempfile::Builder::new()
-        .prefix(&leftovers::prefix(Kind::Receive))
-        .tempdir_in(parent)
-        .map_err(|e| io_err(parent)(crate::zipwrite::without_temp_name(e)))?;
-    let root = staging.path();
-    let mut dirs = Dirs::default();
-    // Files written but not yet fsynced (at most SYNC_BATCH, so open handles stay bounded).
-    let mut unsynced: Vec<(PathBuf, File)> = Vec::new();
     let entries: Vec<(usize, String, bool)> = scanner
         .entries()
         .iter()
@@ -558,34 +665,36 @@ fn extract<R: Read + Seek>(
             continue;
         }
         let rel = layout::bag_path(id, trimmed).ok_or_else(unsafe_entry)?;
-        let parts = safe_components(rel).ok_or_else(unsafe_entry)?;
-        let (dir_parts, file) = match (is_dir, parts.split_last()) {
-            (true, _) => (&parts[..], None),
-            (false, Some((file, dir_parts))) => (dir_parts, Some(*file)),
-            (false, None) => return Err(unsafe_entry()),
-        };
-        let dir = dirs.create(root, dir_parts)?;
-        let Some(file) = file else {
+        if is_dir {
+            let parts = safe_components(rel).ok_or_else(unsafe_entry)?;
+            staging.dirs.create(staging.dir.path(), &parts)?;
             continue;
-        };
-        let target = dir.join(file);
-        let mut out = File::create_new(&target).map_err(io_err(&target))?;
+        }
+        if staging.copied.remove(rel) {
+            // Copied, whole, in the pass that verified it.
+            continue;
+        }
+        let (target, mut out) = staging.create(rel)?.ok_or_else(unsafe_entry)?;
         let mut reader = scanner.open_entry(index).map_err(|e| zip_err(package, e))?;
         io::copy(&mut reader, &mut out).map_err(io_err(&target))?;
-        unsynced.push((target, out));
-        if unsynced.len() >= SYNC_BATCH {
-            sync_files(&mut unsynced)?;
-        }
+        staging.written(target, out)?;
     }
-    sync_files(&mut unsynced)?;
-    dirs.sync_all()?;
+    // A copy that is no entry of the bag `<id>/` (verification would not pass such a
+    // package; refused all the same rather than renamed into place).
+    if let Some(stray) = staging.copied.iter().next() {
+        return Err(ReceiveError::UnsafeEntry {
+            entry: crate::bagit::shorten(stray),
+        });
+    }
+    sync_files(&mut staging.unsynced)?;
+    staging.dirs.sync_all()?;
     let checkpoint = verified_checkpoint(scanner, package, id)?;
     if into.symlink_metadata().is_ok() {
         return Err(ReceiveError::DestinationExists {
             path: into.to_path_buf(),
         });
     }
-    let staged = staging.keep();
+    let staged = staging.dir.keep();
     if let Err(e) = fs::rename(&staged, into) {
         let _ = fs::remove_dir_all(&staged);
         return Err(io_err(into)(e));

@@ -184,7 +184,18 @@ pub fn verify_scanned<R: Read + Seek>(
     scanner: &mut ZipScanner<R>,
     options: &VerifyOptions,
 ) -> io::Result<PackageReport> {
-    let bag = bagit::validate_scanned(scanner, &options.bag)?;
+    verify_scanned_teeing(scanner, options, None)
+}
+
+/// [`verify_scanned`], handing each payload file's bytes to `tee` in the pass that hashes
+/// them ([`bagit::validate_scanned_teeing`]): receive extracts while it verifies, and
+/// decides only on the report, which a tee does not change.
+pub fn verify_scanned_teeing<R: Read + Seek>(
+    scanner: &mut ZipScanner<R>,
+    options: &VerifyOptions,
+    tee: Option<&mut (dyn bagit::PayloadTee + 'static)>,
+) -> io::Result<PackageReport> {
+    let bag = bagit::validate_scanned_teeing(scanner, &options.bag, tee)?;
     let mut findings = bag_findings(&bag);
     let custody = custody_files::check(scanner, options, &mut findings);
     findings.sort_by_key(|f| f.group);

@@ -143,6 +143,21 @@ fn receive_reading<R: Read>(s: &Setup, reader: R) -> Result<PathBuf, ReceiveErro
     Ok(into)
 }
 
+/// The receive was refused with a finding on the changed payload file.
+fn assert_refused_for_disk_img(result: Result<PathBuf, ReceiveError>) {
+    let Err(ReceiveError::Refused { report }) = result else {
+        panic!("the changed package must be refused: {result:?}");
+    };
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.file.as_deref().is_some_and(|f| f.ends_with("disk.img"))),
+        "{:#?}",
+        report.findings
+    );
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     hash_reader(bytes, &mut |_| {}).unwrap().sha256_hex()
 }
@@ -208,17 +223,7 @@ fn fail_package_replaced_by_rename_after_verification_is_not_what_is_extracted()
 #[test]
 fn fail_package_rewritten_before_reading_is_refused() {
     let (s, result, _) = receive_swapped(Swap::RewriteAtStart);
-    let Err(ReceiveError::Refused { report }) = result else {
-        panic!("the rewritten package must be refused: {result:?}");
-    };
-    assert!(
-        report
-            .findings
-            .iter()
-            .any(|f| f.file.as_deref().is_some_and(|f| f.ends_with("disk.img"))),
-        "{:#?}",
-        report.findings
-    );
+    assert_refused_for_disk_img(result);
     assert!(!s.dir.path().join("in").exists());
     assert!(!s.dir.path().join("receipt.json").exists());
 }
@@ -232,4 +237,88 @@ fn verify_reader_checks_bytes_the_caller_owns() {
     let report =
         verify_reader(io::Cursor::new(tampered(&s.package)), &trusting(&s.officer)).unwrap();
     assert!(!report.verified);
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Payload files are copied into the staging directory in the pass that verifies them; a
+/// package refused by that pass leaves none of those copies, nor the staging directory.
+#[test]
+fn fail_payload_byte_changed_leaves_no_copy_beside_the_destination() {
+    let s = genuine();
+    let before = names_in(s.dir.path());
+    let result = receive_reading(&s, io::Cursor::new(tampered(&s.package)));
+    assert_refused_for_disk_img(result);
+    let mut after = names_in(s.dir.path());
+    // The receiver's ledger is made by the test itself.
+    after.retain(|n| !n.starts_with("receiver.db"));
+    assert_eq!(after, before, "nothing left where the package was to go");
+}
+
+/// A tee that fails every write: verification must give the same verdict as without it,
+/// and tell the tee of the failure, once per payload file.
+#[derive(Default)]
+struct BrokenTee {
+    started: Vec<String>,
+    failed: Vec<String>,
+}
+
+struct FailingWrite;
+
+impl io::Write for FailingWrite {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::other("no space left"))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl custody_pack::bagit::PayloadTee for BrokenTee {
+    fn start(&mut self, path: &str) -> Option<Box<dyn io::Write>> {
+        self.started.push(path.to_owned());
+        Some(Box::new(FailingWrite))
+    }
+    fn finish(&mut self, path: &str, _copy: Box<dyn io::Write>, outcome: io::Result<()>) {
+        if outcome.is_err() {
+            self.failed.push(path.to_owned());
+        }
+    }
+}
+
+#[test]
+fn a_failing_copy_does_not_change_the_verdict() {
+    let s = genuine();
+    let options = trusting(&s.officer);
+    let scan = || {
+        custody_pack::zipscan::ZipScanner::new(
+            File::open(&s.package).unwrap(),
+            &options.bag.scan_limits,
+        )
+        .unwrap()
+    };
+    let plain = custody_pack::verify::verify_scanned(&mut scan(), &options).unwrap();
+    let mut tee = BrokenTee::default();
+    let teed =
+        custody_pack::verify::verify_scanned_teeing(&mut scan(), &options, Some(&mut tee)).unwrap();
+    assert!(plain.verified, "{:#?}", plain.findings);
+    assert_eq!(teed.verified, plain.verified);
+    assert_eq!(teed.findings, plain.findings);
+    assert!(
+        tee.started.iter().all(|p| p.starts_with("data/")),
+        "{:?}",
+        tee.started
+    );
+    assert!(tee.started.iter().any(|p| p == "data/C-1-1/disk.img"));
+    // Empty files are read without a write: only the others report the failure.
+    assert!(tee.failed.contains(&"data/C-1-1/disk.img".to_owned()));
+    assert!(tee.failed.iter().all(|p| tee.started.contains(p)));
 }
