@@ -20,7 +20,7 @@
 //! a checkpoint over entries whose signatures do not verify. `Ledger::verify` replays every
 //! entry and compares every stored snapshot with the state it computes at that size
 //! (`SnapshotMismatch`), so a forged snapshot is caught by the same full verification that
-//! catches a forged checkpoint. `docs/ledger.md` §8 specifies the format.
+//! catches a forged checkpoint. `docs/ledger.md` §4.2 specifies the format.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -117,7 +117,7 @@ fn sorted(m: &HashMap<String, Vec<u64>>) -> BTreeMap<&str, &[u64]> {
     m.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect()
 }
 
-/// Serialises the verified state (`docs/ledger.md` §8).
+/// Serialises the verified state (`docs/ledger.md` §4.2).
 pub(crate) fn encode(truth: &Truth) -> Result<Vec<u8>, StoreError> {
     let mut by_digests: Vec<(&str, &Digests)> = truth
         .by_digests
