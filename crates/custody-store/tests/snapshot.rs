@@ -421,3 +421,30 @@ fn snapshot_needs_the_ledgers_log_key() {
     ));
     assert!(f.ledger.snapshot_sizes().unwrap().is_empty());
 }
+
+#[test]
+fn custody_of_one_case_read_by_proofs_equals_the_one_pass_answer() {
+    // A case whose items' histories are a small part of the ledger is read entry by entry
+    // with inclusion proofs; all items are read in one pass over the ledger. Both are the
+    // verified answer and must agree.
+    let mut f = handled_ledger_on(&Backend::Sqlite);
+    let (alice, log) = (investigator(), log_key());
+    // 400 events of another case's item: the whole ledger's items take the one pass, case
+    // C-1's five events (fewer than one in PROOF_READS) the proofs.
+    let others = (0..400)
+        .map(|_| on_item(EventKind::Examined, "C-2", "E3", T0))
+        .collect();
+    f.ledger.append_batch(others, &alice, &log).unwrap();
+    f.ledger
+        .append(on_item(EventKind::Examined, "C-1", "E1", T0), &alice, &log)
+        .unwrap();
+    let one_case = f.ledger.custody(Some("C-1")).unwrap();
+    let everything = f.ledger.custody(None).unwrap();
+    assert_eq!(one_case.len(), 2);
+    assert_eq!(everything.len(), 3);
+    for item in &one_case {
+        assert!(everything.contains(item), "{item:?}");
+    }
+    let e1 = one_case.iter().find(|c| c.item == "E1").unwrap();
+    assert_eq!(e1.last_seq, f.ledger.size().unwrap() - 1);
+}
