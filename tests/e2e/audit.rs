@@ -69,7 +69,10 @@ fn a_verified_ledger_case_gives_exit_0_html_and_case_uco() {
 
     let html = std::fs::read_to_string(sb.path("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(html.contains("<span class=\"word\">VERIFIED</span>"));
+    // One case was checked, not the whole ledger: the report says so where it gives its
+    // verdict.
+    assert!(html.contains("<span class=\"word\">VERIFIED FOR THIS CASE</span>"));
+    assert_eq!(report["scope"]["coverage"]["check"], "case");
     assert!(html.contains("data-item=\"C-1-1\""));
     assert!(html.contains("Evidence room 3"));
     let jsonld: serde_json::Value =

@@ -21,9 +21,14 @@ use crate::{output, Outcome};
 pub struct AuditArgs {
     #[command(flatten)]
     ledger: LedgerArg,
-    /// Audit only this case of the ledger [default: every item].
+    /// Audit only this case of the ledger [default: every item]. Verifies every entry of
+    /// the case, not the whole ledger (the report says so); add --full for both.
     #[arg(long, conflicts_with = "package")]
     case: Option<String>,
+    /// With --case: verify the whole ledger too, as `custody ledger verify` does (every
+    /// entry, signature, rule, node, checkpoint, snapshot and index row).
+    #[arg(long, requires = "case")]
+    full: bool,
     /// A signed checkpoint of the ledger kept elsewhere; repeatable (as `ledger verify`).
     #[arg(long = "checkpoint", conflicts_with = "package")]
     checkpoints: Vec<PathBuf>,
@@ -129,6 +134,7 @@ fn ledger_report(args: &AuditArgs) -> anyhow::Result<AuditReport> {
         outside,
         signer_state,
         now: None,
+        full: args.full,
     };
     audit::audit_ledger(&ledger, &options)
         .with_context(|| format!("cannot audit {}", args.ledger.ledger.display()))
@@ -149,7 +155,16 @@ fn summary(report: &AuditReport) -> String {
         ),
         audit::AuditScope::Package { path, .. } => format!("package {}", path.display()),
     };
+    let case_check = match &report.scope {
+        audit::AuditScope::Ledger {
+            coverage: coverage @ audit::Coverage::Case { .. },
+            case,
+            ..
+        } => Some(coverage.describe(case.as_deref())),
+        _ => None,
+    };
     let word = match report.verdict {
+        Verdict::Verified if case_check.is_some() => "verified for this case",
         Verdict::Verified => "verified",
         Verdict::Failed => "FAILED",
     };
@@ -157,6 +172,9 @@ fn summary(report: &AuditReport) -> String {
         "{word}: {what}: {} item(s), {events} item event(s); {failing} finding(s) failing the verdict, {gaps} custody gap(s)\n",
         report.items.len()
     );
+    if let Some(checked) = case_check {
+        text.push_str(&output::line(&format!("  checked: {checked}")));
+    }
     for f in &report.findings {
         let label = if f.fails_verdict { "finding" } else { "gap" };
         text.push_str(&output::line(&format!(

@@ -1,4 +1,4 @@
-//! `custody ledger verify|reindex|export-entry`: audit and maintain a ledger file.
+//! `custody ledger verify|info|reindex|snapshot|export-entry`: audit and maintain a ledger file.
 
 use std::path::PathBuf;
 
@@ -65,6 +65,20 @@ pub enum LedgerCommand {
         #[command(flatten)]
         ledger: LedgerArg,
     },
+    /// Write a snapshot of the verified state, signed by the log key, so that later opens
+    /// replay only the entries after it (appends write one every
+    /// `custody_store::snapshot::SNAPSHOT_INTERVAL` entries on their own). Needs the log key.
+    Snapshot {
+        #[command(flatten)]
+        ledger: LedgerArg,
+        /// The ledger's log key; its signer state is kept beside it as FILE.state [default:
+        /// <log key directory>/<origin>.key, see CUSTODY_LOG_KEY_DIR]
+        #[arg(long, env = "CUSTODY_LOG_KEY")]
+        log_key: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write one entry's exact bytes (its Merkle leaf) to stdout, for `custody verify-proof --entry`.
     ExportEntry {
         #[command(flatten)]
@@ -124,6 +138,11 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
             ))?;
             Ok(Outcome::Ok)
         }
+        LedgerCommand::Snapshot {
+            ledger,
+            log_key,
+            json,
+        } => snapshot(&ledger, log_key.as_deref(), json),
         LedgerCommand::ExportEntry { ledger, seq } => {
             let entry = ledger
                 .open()?
@@ -161,6 +180,43 @@ fn export_tiles(ledger: &LedgerArg, dir: &std::path::Path, json: bool) -> anyhow
             exported.tiles,
             exported.bundles
         )))?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `custody ledger snapshot`: a signed snapshot of the verified state, written with the log
+/// key (checked against the ledger before anything is read or written).
+fn snapshot(
+    ledger: &LedgerArg,
+    log_key: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    let mut opened = ledger.open()?;
+    let path = log_key_path(opened.origin(), log_key)?;
+    let key = crate::ledger_opts::load_key(&path, "log key (--log-key)")?;
+    if key.verifier_key() != *opened.log_verifier_key() {
+        anyhow::bail!(
+            "the log key {} ({}) is not the one ledger {} names ({}): wrong --log-key, or the ledger file was altered; no snapshot was written",
+            path.display(),
+            key.verifier_key(),
+            opened.path().display(),
+            opened.log_verifier_key()
+        );
+    }
+    opened.set_signer_state(&signer_state_path(&path));
+    let size = opened
+        .write_snapshot(&key)
+        .with_context(|| format!("cannot write a snapshot of {}", opened.path().display()))?;
+    if json {
+        output::print_json(&serde_json::json!({
+            "ledger": opened.path().display().to_string(),
+            "snapshot_size": size,
+        }))?;
+    } else {
+        output::print(&format!(
+            "snapshot of {} written at size {size}, signed by the log key\n",
+            opened.path().display()
+        ))?;
     }
     Ok(Outcome::Ok)
 }

@@ -16,10 +16,19 @@ pub const CONTEXT_EVENT_COSIGNATURE: &str = "custody/v1/event-cosignature";
 /// Context for receipts returned by a receiving authority.
 pub const CONTEXT_RECEIPT: &str = "custody/v1/receipt";
 
+/// Context for the log key's signature on a state snapshot of its ledger (the verified
+/// state at one size, which an open may start its replay from).
+pub const CONTEXT_STATE_SNAPSHOT: &str = "custody/v1/state-snapshot";
+
 /// Every context, as `docs/formats.md` §3 lists them. Package signatures use none: they
 /// are raw Ed25519 over the bytes of `tagmanifest-sha256.txt`, so that stock OpenSSL can
 /// check them (`docs/package.md` §4).
-pub const CONTEXTS: [&str; 3] = [CONTEXT_EVENT, CONTEXT_EVENT_COSIGNATURE, CONTEXT_RECEIPT];
+pub const CONTEXTS: [&str; 4] = [
+    CONTEXT_EVENT,
+    CONTEXT_EVENT_COSIGNATURE,
+    CONTEXT_RECEIPT,
+    CONTEXT_STATE_SNAPSHOT,
+];
 
 /// The exact bytes signed for `canonical` under `context`.
 pub fn signed_message(context: &str, canonical: &[u8]) -> Vec<u8> {

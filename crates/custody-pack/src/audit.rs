@@ -4,7 +4,10 @@
 //! [`audit_ledger`] runs exactly what `custody ledger verify` runs
 //! ([`custody_store::Ledger::verify_with_signer_state`]) and reads each item's custody
 //! history from the verified entries only; [`audit_package`] runs exactly what
-//! `custody verify` runs ([`crate::verify::verify_package`]). Neither takes a weaker path.
+//! `custody verify` runs ([`crate::verify::verify_package`]). The one narrower check is the
+//! audit of one case of a ledger ([`Coverage::Case`], unless [`LedgerAuditOptions::full`]):
+//! it verifies every entry of the case but not the rest of a large ledger, and the report
+//! says so wherever it states its verdict.
 //! The result is an [`AuditReport`]: per item its identity and digests and its custody
 //! timeline (who, in which role, organisation and jurisdiction, when in UTC with the
 //! original offset, where, why, under which legal authority, from whom to whom, and who
@@ -77,6 +80,8 @@ pub enum AuditScope {
         size: u64,
         /// The log's C2SP verifier key.
         log_key: String,
+        /// How much of the ledger this audit verified itself.
+        coverage: Coverage,
     },
     /// A package file.
     Package {
@@ -89,6 +94,52 @@ pub enum AuditScope {
         #[serde(skip_serializing_if = "Option::is_none")]
         case: Option<String>,
     },
+}
+
+/// How much of a ledger an audit verified itself. A `verified` verdict means exactly this
+/// much.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "check", rename_all = "snake_case")]
+pub enum Coverage {
+    /// The full verification `custody ledger verify` runs: every entry, signature, rule,
+    /// tree node, checkpoint, snapshot and index row, against the outside checkpoints.
+    Ledger,
+    /// One case ([`custody_store::Ledger::verify_case`]): every entry of the case and of its
+    /// items' histories one by one (canonical form, signatures, inclusion in the verified
+    /// tree), the verified state (from the log key's signed snapshot, when there is one, and
+    /// the entries after it, which reproduce the newest checkpoint the log key signed), and
+    /// the outside checkpoints by consistency proofs. The other entries are not re-verified.
+    Case {
+        /// Entries checked one by one.
+        entries_checked: u64,
+        /// The signed snapshot the verified state started from; `None` when every entry was
+        /// replayed against the newest signed checkpoint.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        snapshot: Option<u64>,
+        /// The newest checkpoint signed by the log key that the entries reproduce.
+        checkpoint_size: u64,
+    },
+}
+
+impl Coverage {
+    /// What was checked, in one sentence for a person.
+    pub fn describe(&self, case: Option<&str>) -> String {
+        match self {
+            Coverage::Ledger => "every entry, signature, rule, tree node, checkpoint, snapshot and index row of the ledger".to_owned(),
+            Coverage::Case {
+                entries_checked,
+                snapshot,
+                checkpoint_size,
+            } => format!(
+                "case {} only: its {entries_checked} entries one by one (signatures, canonical form, inclusion in the tree the log key signed at size {checkpoint_size}) and the ledger state {}; the other entries were not re-verified (audit with --full, or custody ledger verify, for the whole ledger)",
+                case.unwrap_or("-"),
+                match snapshot {
+                    Some(size) => format!("from the log key's signed snapshot at size {size} and every entry after it"),
+                    None => "replayed from every entry".to_owned(),
+                }
+            ),
+        }
+    }
 }
 
 /// One problem found: a verification finding or a custody gap.
@@ -488,18 +539,62 @@ pub struct LedgerAuditOptions {
     pub signer_state: Option<PathBuf>,
     /// "Now", for retention dates; the audit time.
     pub now: Option<OffsetDateTime>,
+    /// With `case`: verify the whole ledger as `custody ledger verify` does, not only the
+    /// case ([`Coverage`]). Without `case` the whole ledger is always verified.
+    pub full: bool,
 }
 
-/// Audits a ledger: full verification, then the custody of every item (of the case).
+/// Audits a ledger: full verification (or, for one case unless `full`, the case check of
+/// [`Coverage::Case`]), then the custody of every item (of the case).
 pub fn audit_ledger(
     ledger: &Ledger,
     options: &LedgerAuditOptions,
 ) -> Result<AuditReport, AuditError> {
     let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
     let notes: Vec<String> = options.outside.iter().map(|(_, n)| n.clone()).collect();
-    let verification = ledger.verify_with_signer_state(&notes, options.signer_state.as_deref())?;
+    let signer_state = options.signer_state.as_deref();
+    let mut unverifiable = None;
+    let (verification, coverage) = match (&options.case, options.full) {
+        (Some(case), false) => match ledger.verify_case(case, &notes, signer_state) {
+            Ok(check) => (
+                check.report,
+                Coverage::Case {
+                    entries_checked: check.entries_checked,
+                    snapshot: check.snapshot,
+                    checkpoint_size: check.checkpoint_size,
+                },
+            ),
+            Err(error) => {
+                unverifiable = Some(error);
+                let report = custody_store::LedgerReport {
+                    size: ledger.size()?,
+                    findings: Vec::new(),
+                };
+                let coverage = Coverage::Case {
+                    entries_checked: 0,
+                    snapshot: None,
+                    checkpoint_size: 0,
+                };
+                (report, coverage)
+            }
+        },
+        _ => (
+            ledger.verify_with_signer_state(&notes, signer_state)?,
+            Coverage::Ledger,
+        ),
+    };
     let mut findings: Vec<AuditFinding> =
         verification.findings.iter().map(ledger_finding).collect();
+    if let Some(error) = unverifiable {
+        findings.push(AuditFinding {
+            code: "ledger_unverifiable".into(),
+            message: format!("the ledger's entries cannot be verified: {error}"),
+            fails_verdict: true,
+            item: None,
+            seq: None,
+            path: None,
+        });
+    }
     let failed_seqs: BTreeSet<u64> = findings.iter().filter_map(|f| f.seq).collect();
     let log_key = ledger.log_verifier_key().clone();
     let scope = AuditScope::Ledger {
@@ -508,6 +603,7 @@ pub fn audit_ledger(
         case: options.case.clone(),
         size: verification.size,
         log_key: log_key.to_string(),
+        coverage,
     };
     let mut report = AuditReport {
         verdict: Verdict::Failed,
@@ -728,6 +824,11 @@ fn ledger_finding(finding: &LedgerFinding) -> AuditFinding {
         F::OutsideCheckpointRowMissing { seq } => ("outside_checkpoint_row_missing", Some(*seq)),
         F::SignerStateUnreadable { .. } => ("signer_state_unreadable", None),
         F::IndexMismatch { .. } => ("index_mismatch", None),
+        F::SnapshotSignature { .. } => ("snapshot_signature", None),
+        F::SnapshotMalformed { .. } => ("snapshot_malformed", None),
+        F::SnapshotTooLarge { .. } => ("snapshot_too_large", None),
+        F::SnapshotAhead { .. } => ("snapshot_ahead", None),
+        F::SnapshotMismatch { .. } => ("snapshot_mismatch", None),
         F::MissingCosignature { seq } => ("missing_cosignature", Some(*seq)),
         F::BadCosignature { seq } => ("bad_cosignature", Some(*seq)),
         _ => ("ledger_finding", None),

@@ -372,6 +372,12 @@ fn check_result(fields: &EventFields) -> Option<CheckResult> {
     })
 }
 
+/// How many entries reading one entry with its inclusion proof costs, roughly, against
+/// reading the ledger in one pass (a proof reads about log2(size) stored nodes, each a
+/// database lookup): [`Ledger::custody`] reads histories entry by entry when they hold fewer
+/// than one entry in this many.
+pub const PROOF_READS: u64 = 64;
+
 impl Ledger {
     /// The custody of `item` from the verified entries; `None` when no entry creates it.
     pub fn item_custody(&self, item: &str) -> Result<Option<ItemCustody>, StoreError> {
@@ -389,6 +395,11 @@ impl Ledger {
     /// recomputed and compared with the verified root, so an entry changed since the replay
     /// is an error, never an answer (one pass over the ledger, where one inclusion proof
     /// per event of every item would cost a proof per entry).
+    ///
+    /// When the items' histories are few beside the ledger (fewer than one entry in
+    /// [`PROOF_READS`]), each of their entries is read alone and shown to be in the verified
+    /// tree by an inclusion proof instead, as [`Ledger::item_history`] does: the same
+    /// verified answer, without reading a large ledger whole for one case.
     pub fn custody(&self, case: Option<&str>) -> Result<Vec<ItemCustody>, StoreError> {
         let actors = self.actor_map()?;
         let mut histories: BTreeMap<String, Vec<Event>> = self
@@ -399,10 +410,17 @@ impl Ledger {
         if histories.is_empty() {
             return Ok(Vec::new());
         }
-        let (size, root) = {
+        let (size, root, wanted) = {
             let truth = self.truth()?;
-            (truth.size(), truth.root())
+            let wanted = histories
+                .keys()
+                .map(|item| truth.item_history.get(item).map_or(0, Vec::len) as u64)
+                .fold(0u64, u64::saturating_add);
+            (truth.size(), truth.root(), wanted)
         };
+        if wanted.saturating_mul(PROOF_READS) < size {
+            return self.custody_by_proofs(histories.into_keys(), &actors);
+        }
         let mut builder = TreeBuilder::default();
         let mut last = None;
         while builder.size() < size {
@@ -443,6 +461,22 @@ impl Ledger {
             .iter()
             .filter_map(|(item, history)| ItemCustody::from_history(item, history, &actors))
             .collect())
+    }
+
+    /// [`Ledger::custody`] of `items`, each history read entry by entry with inclusion
+    /// proofs.
+    fn custody_by_proofs(
+        &self,
+        items: impl Iterator<Item = String>,
+        actors: &BTreeMap<String, ActorRecord>,
+    ) -> Result<Vec<ItemCustody>, StoreError> {
+        let mut out = Vec::new();
+        for item in items {
+            let history = self.item_history(&item)?;
+            let events = history.iter().map(|e| &e.signed.event);
+            out.extend(ItemCustody::from_history(&item, events, actors));
+        }
+        Ok(out)
     }
 
     fn actor_map(&self) -> Result<BTreeMap<String, ActorRecord>, StoreError> {

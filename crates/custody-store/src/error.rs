@@ -94,6 +94,19 @@ pub enum StoreError {
         /// The meta key.
         key: &'static str,
     },
+    /// The verified state could not be serialised for a snapshot.
+    #[error("the ledger's state could not be serialised for a snapshot")]
+    SnapshotEncoding,
+    /// The serialised state is longer than a snapshot may be; no snapshot was written.
+    #[error("the ledger's state at size {size} is {bytes} bytes, more than a snapshot may hold ({limit}); no snapshot was written")]
+    SnapshotTooLarge {
+        /// Entries covered.
+        size: u64,
+        /// Length of the serialised state.
+        bytes: u64,
+        /// [`crate::snapshot::MAX_SNAPSHOT_BYTES`].
+        limit: u64,
+    },
     /// The given log key is not the ledger's.
     #[error("the log key given ({given}) is not this ledger's log key ({expected})")]
     WrongLogKey {

@@ -106,6 +106,8 @@ pub struct Ledger {
     truth: RefCell<Truth>,
     /// The log signer's state file, when this process signs with the log key.
     signer_state: Option<PathBuf>,
+    /// An append that takes the ledger across a multiple of this writes a snapshot.
+    snapshot_interval: u64,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -276,6 +278,7 @@ impl Ledger {
             clock: now_utc,
             truth: RefCell::default(),
             signer_state: signer_state.map(Path::to_path_buf),
+            snapshot_interval: crate::snapshot::SNAPSHOT_INTERVAL,
         };
         let claimed = format_utc((ledger.clock)());
         let draft = EventDraft::new(EventKind::LedgerInitialised, claimed).fields(EventFields {
@@ -328,6 +331,7 @@ impl Ledger {
             clock: now_utc,
             truth: RefCell::default(),
             signer_state: None,
+            snapshot_interval: crate::snapshot::SNAPSHOT_INTERVAL,
         })
     }
 
@@ -496,6 +500,89 @@ impl Ledger {
     }
 
     fn append_inner<E>(
+        &mut self,
+        batch: Batch<'_>,
+        log_key: &Identity,
+        precondition: impl FnOnce(&LedgerView<'_>) -> Result<(), E>,
+    ) -> Result<Result<Vec<Appended>, E>, StoreError> {
+        let result = self.append_locked(batch, log_key, precondition)?;
+        if let Ok(appended) = &result {
+            let interval = self.snapshot_interval.max(1);
+            let crossed = match (appended.first(), appended.last()) {
+                (Some(first), Some(last)) => first.seq / interval != (last.seq + 1) / interval,
+                _ => false,
+            };
+            if crossed {
+                // The append is committed; a snapshot not written costs the next open
+                // time, never correctness, so its failure does not undo or fail the append
+                // (`custody ledger snapshot` writes one and reports why it cannot).
+                let _ = self.write_snapshot(log_key);
+            }
+        }
+        Ok(result)
+    }
+
+    /// Writes a snapshot of the verified state as it stands now, signed by `log_key` (which
+    /// must be the ledger's), and deletes all but the [`crate::snapshot::SNAPSHOTS_KEPT`]
+    /// newest snapshots. Returns the number of entries it covers. See [`crate::snapshot`].
+    pub fn write_snapshot(&mut self, log_key: &Identity) -> Result<u64, StoreError> {
+        let given = log_key.verifier_key();
+        if given != self.log_key {
+            return Err(StoreError::WrongLogKey {
+                expected: self.log_key.to_string(),
+                given: given.to_string(),
+            });
+        }
+        let store = &*self.store;
+        let tx = Transaction::begin(store, TxMode::Append)?;
+        let signed = match &self.signer_state {
+            Some(p) => read_signer_state(p, &self.log_key, &self.origin)?.map(|(c, _)| c),
+            None => None,
+        };
+        let mut truth = self.truth.borrow_mut();
+        truth.advance(store, &self.origin, &self.log_key, signed.as_ref(), true)?;
+        let size = truth.size();
+        let (root, signature, state) =
+            crate::snapshot::sign_snapshot(&truth, &self.origin, log_key)?;
+        store.put_snapshot(size, &root, &signature, &state)?;
+        drop(state);
+        let mut kept = Vec::new();
+        store.snapshot_rows(&mut |row| {
+            kept.push(row.size);
+            kept.len() >= crate::snapshot::SNAPSHOTS_KEPT
+        })?;
+        if kept.len() >= crate::snapshot::SNAPSHOTS_KEPT {
+            if let Some(oldest_kept) = kept.last() {
+                store.delete_snapshots_below(*oldest_kept)?;
+            }
+        }
+        tx.commit()?;
+        Ok(size)
+    }
+
+    /// Sets how many entries pass between the snapshots appends write (default
+    /// [`crate::snapshot::SNAPSHOT_INTERVAL`]; tests and benchmarks use smaller ones).
+    pub fn set_snapshot_interval(&mut self, interval: u64) {
+        self.snapshot_interval = interval.max(1);
+    }
+
+    /// The sizes of the stored snapshot rows, newest first (as stored, not verified).
+    pub fn snapshot_sizes(&self) -> Result<Vec<u64>, StoreError> {
+        let mut sizes = Vec::new();
+        self.store.snapshot_rows(&mut |row| {
+            sizes.push(row.size);
+            false
+        })?;
+        Ok(sizes)
+    }
+
+    /// The size of the signed snapshot the verified state was loaded from, when the replay
+    /// started from one (`None`: every entry was replayed).
+    pub fn replayed_from_snapshot(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.truth()?.snapshot)
+    }
+
+    fn append_locked<E>(
         &mut self,
         batch: Batch<'_>,
         log_key: &Identity,

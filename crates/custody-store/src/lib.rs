@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod published;
 pub mod rules;
 pub mod signer;
+pub mod snapshot;
 pub mod store;
 pub mod tiles;
 mod truth;
@@ -38,4 +39,4 @@ pub use event::{
 pub use ledger::{Appended, Ledger, StoredEntry};
 pub use rules::{ActorRecord, ActorStatus, CaseRecord, ItemCondition, ItemRecord};
 pub use truth::LedgerView;
-pub use verify::{LedgerFinding, LedgerReport};
+pub use verify::{CaseCheck, LedgerFinding, LedgerReport};

@@ -29,7 +29,7 @@ use crate::event::{Device, Event, EventKind, Shipment, MAX_FORM_TEXT_BYTES, MAX_
 pub const CLAIMED_TIME_SKEW: time::Duration = time::Duration::minutes(5);
 
 /// An actor's row in the `actors` index.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ActorRecord {
     /// Public key, lower-case hex.
     pub key: String,
@@ -51,7 +51,7 @@ pub struct ActorRecord {
 }
 
 /// Whether an actor's key may sign.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ActorStatus {
     /// The key may sign.
     Active,
@@ -81,7 +81,7 @@ impl ActorStatus {
 }
 
 /// A case's row in the `cases` index.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CaseRecord {
     /// Case reference.
     pub case: String,
@@ -96,7 +96,7 @@ pub struct CaseRecord {
 }
 
 /// Where an item is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ItemCondition {
     /// In this ledger's custody (acquired, stored, checked in, received, returned).
     InCustody,
@@ -133,7 +133,7 @@ impl ItemCondition {
 }
 
 /// An item's row in the `items` index.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ItemRecord {
     /// Item id.
     pub item: String,
@@ -160,7 +160,7 @@ pub struct ItemRecord {
 }
 
 /// The index as it stands after a prefix of the entries (or the part of it a batch needs).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct State {
     /// Actors by key hex.
     pub actors: BTreeMap<String, ActorRecord>,
@@ -179,7 +179,7 @@ pub struct State {
 }
 
 /// What the onward-transfer rule needs to know of a received item.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReceivedItem {
     /// The sending authority (`from` of the `received` entry that created it).
     pub sender: Option<String>,

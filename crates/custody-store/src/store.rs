@@ -34,6 +34,21 @@ use crate::rules::{ActorRecord, CaseRecord, ItemRecord, State};
 /// 32 bytes long, not read).
 pub type EntryRow = (u64, Option<Vec<u8>>, Vec<u8>);
 
+/// One stored snapshot row, its state bytes not read (see [`crate::snapshot`]). Nothing in
+/// it is trusted before [`crate::snapshot`] has checked it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotRow {
+    /// The `size` column: the number of entries the snapshot claims to cover.
+    pub size: u64,
+    /// The `root` column: `None` when it is not 32 bytes long.
+    pub root: Option<Hash>,
+    /// The `signature` column: `None` when longer than
+    /// [`crate::snapshot::MAX_SNAPSHOT_SIGNATURE_BYTES`] or not UTF-8.
+    pub signature: Option<String>,
+    /// The length of the `state` column in bytes (read without loading it).
+    pub state_bytes: u64,
+}
+
 /// What a transaction is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxMode {
@@ -128,6 +143,25 @@ pub trait LedgerStore: Send {
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError>;
     /// Stores the checkpoint note for `size` entries (which must not exist).
     fn insert_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError>;
+
+    /// Snapshot rows, largest size first, until `each` returns true. A ledger made before
+    /// snapshots existed has no `snapshots` table: no rows.
+    fn snapshot_rows(&self, each: &mut dyn FnMut(SnapshotRow) -> bool) -> Result<(), StoreError>;
+    /// The `state` bytes of the snapshot row for `size`: `None` when there is no such row or
+    /// its state is longer than `limit` bytes (not read; the ledger passes
+    /// [`crate::snapshot::MAX_SNAPSHOT_BYTES`]).
+    fn snapshot_state(&self, size: u64, limit: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores a snapshot for `size` entries, replacing any row for that size (creating the
+    /// `snapshots` table if the ledger has none yet).
+    fn put_snapshot(
+        &self,
+        size: u64,
+        root: &Hash,
+        signature: &str,
+        state: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Deletes the snapshot rows of fewer than `size` entries.
+    fn delete_snapshots_below(&self, size: u64) -> Result<(), StoreError>;
 
     /// Keeps an outside checkpoint.
     fn insert_outside_checkpoint(

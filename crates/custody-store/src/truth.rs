@@ -46,6 +46,9 @@ pub(crate) struct Truth {
     pub(crate) by_digests: HashMap<Digests, String>,
     /// The newest stored checkpoint that verifies under the log key and matches the entries.
     pub(crate) checkpoint: Option<(Checkpoint, String)>,
+    /// The size of the signed snapshot the replay started from, if it started from one
+    /// (see [`crate::snapshot`]); `None` when every entry was replayed.
+    pub(crate) snapshot: Option<u64>,
 }
 
 /// What a precondition of [`crate::Ledger::append_batch_if`] sees: the verified state inside
@@ -150,6 +153,11 @@ impl Truth {
     /// write transaction (`in_write` false) a state ahead of the ledger may be another
     /// process's append that has signed but not yet committed, so it is not compared then;
     /// inside it, nothing can be in flight and a state ahead is `SignerStateAhead`.
+    ///
+    /// The first replay starts from the newest signed snapshot that verifies, when there is
+    /// one at or below the size up to which entries are taken on a checkpoint's word (see
+    /// [`crate::snapshot`]). If the replay from it then fails, it is done again from entry 0
+    /// and that outcome stands: a snapshot never changes what the replay decides.
     pub(crate) fn advance(
         &mut self,
         store: &dyn LedgerStore,
@@ -157,6 +165,26 @@ impl Truth {
         log_key: &VerifierKey,
         signed: Option<&Checkpoint>,
         in_write: bool,
+    ) -> Result<(), StoreError> {
+        if self.size() == 0 {
+            let mut fast = Truth::default();
+            let outcome = fast.advance_from(store, origin, log_key, signed, in_write, true);
+            if outcome.is_ok() || fast.snapshot.is_none() {
+                *self = fast;
+                return outcome;
+            }
+        }
+        self.advance_from(store, origin, log_key, signed, in_write, false)
+    }
+
+    fn advance_from(
+        &mut self,
+        store: &dyn LedgerStore,
+        origin: &str,
+        log_key: &VerifierKey,
+        signed: Option<&Checkpoint>,
+        in_write: bool,
+        from_snapshot: bool,
     ) -> Result<(), StoreError> {
         let stored = store.size()?;
         if stored < self.size() {
@@ -196,6 +224,14 @@ impl Truth {
         };
         let signed = signed.filter(|c| c.size >= self.size() && c.size <= stored);
         let expected_root = newest.as_ref().map(|(c, _)| c.root);
+        if from_snapshot && self.size() == 0 {
+            // A snapshot that cannot even be read is one not to start from.
+            if let Ok(Some(loaded)) =
+                crate::snapshot::newest_usable(store, origin, log_key, trusted_until)
+            {
+                *self = loaded;
+            }
+        }
         self.compare_at_target(target, expected_root)?;
         self.compare_signed(signed)?;
         while self.size() < stored {

@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::event::{CosignatureError, Event, EventKind, SignedEvent, EVENT_VERSION};
 use crate::ledger::{parse_entry, Ledger, MAX_CHECKPOINT_NOTE_BYTES, MAX_ENTRY_BYTES};
 use crate::rules::{history_items, State};
-use crate::store::{LedgerStore, Transaction, TxMode};
+use crate::store::{LedgerStore, StoredTree, Transaction, TxMode};
 
 /// What verification found: the ledger size and every problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,6 +256,46 @@ pub enum LedgerFinding {
         /// What is wrong.
         reason: String,
     },
+    /// A stored state snapshot whose signature does not verify under the log key for this
+    /// ledger's origin, size, root and state bytes (edited, from another ledger or signed
+    /// by another key). Opens ignore it.
+    #[error("state snapshot at size {size}: signature does not verify under the log key")]
+    SnapshotSignature {
+        /// The size the row claims.
+        size: u64,
+    },
+    /// A signed state snapshot whose state does not parse, or whose tree edge does not give
+    /// its signed root. Opens ignore it.
+    #[error("state snapshot at size {size}: malformed state")]
+    SnapshotMalformed {
+        /// The size the row claims.
+        size: u64,
+    },
+    /// A state snapshot longer than [`crate::snapshot::MAX_SNAPSHOT_BYTES`] (not read).
+    #[error("state snapshot at size {size}: longer than {limit} bytes")]
+    SnapshotTooLarge {
+        /// The size the row claims.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A state snapshot for more entries than the ledger holds.
+    #[error("state snapshot at size {size}: the ledger holds only {ledger_size} entries")]
+    SnapshotAhead {
+        /// The size the row claims.
+        size: u64,
+        /// Entries in the ledger.
+        ledger_size: u64,
+    },
+    /// A state snapshot signed by the log key that differs from the state the entries give
+    /// at its size: the log-key holder signed a false state.
+    #[error(
+        "state snapshot at size {size}: signed by the log key but not the state the entries give"
+    )]
+    SnapshotMismatch {
+        /// The size the row claims.
+        size: u64,
+    },
     /// An index row differs from what the entries say (run `reindex`).
     #[error("index table {table}: row {key:?} does not match the entries")]
     IndexMismatch {
@@ -264,6 +304,21 @@ pub enum LedgerFinding {
         /// The row's key.
         key: String,
     },
+}
+
+/// What [`Ledger::verify_case`] checked, and what it found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseCheck {
+    /// The findings, named as [`Ledger::verify`] names them (`size`: entries in the ledger).
+    pub report: LedgerReport,
+    /// Entries checked one by one: the case's events and its items' histories.
+    pub entries_checked: u64,
+    /// The size of the signed snapshot the verified state started from; `None` when every
+    /// entry was replayed.
+    pub snapshot: Option<u64>,
+    /// The size of the newest checkpoint signed by the log key that the verified entries
+    /// reproduce.
+    pub checkpoint_size: u64,
 }
 
 /// Entries read per round of parallel checks.
@@ -525,6 +580,8 @@ impl Ledger {
         // Cosigned checkpoints carried by `acknowledged` entries: outside checkpoints that
         // deleting a table row cannot remove.
         let mut acknowledged: Vec<(u64, String)> = Vec::new();
+        let mut snapshots =
+            crate::snapshot::SnapshotCheck::new(store, &self.origin, &self.log_key)?;
         let mut replay_chunk = |checks: Vec<EntryCheck>| {
             for check in checks {
                 if check.seq != expected_seq {
@@ -537,6 +594,7 @@ impl Ledger {
                 leaves.push(check.leaf);
                 findings.extend(check.findings);
                 if let Some(event) = check.event {
+                    snapshots.push(check.seq, check.leaf, &event);
                     self.replay(check.seq, &event, &mut state, &mut findings);
                     if event.kind == EventKind::Acknowledged {
                         if let Some(note) = &event.fields.checkpoint {
@@ -578,6 +636,7 @@ impl Ledger {
             }
         })?;
         let size = expected_seq;
+        findings.extend(snapshots.finish(size)?);
         let levels = Levels::build(leaves);
         check_nodes(store, &levels, &mut findings)?;
         self.check_checkpoints(store, &levels, size, &mut findings)?;
@@ -761,6 +820,153 @@ impl Ledger {
                 .collect()
         });
         findings.extend(results);
+    }
+
+    /// Verifies one case of a large ledger without replaying all of it. Checked: the
+    /// verified state (from the newest signed snapshot and the entries after it, whose leaves
+    /// and root must reproduce the newest checkpoint the log key signed; every entry when
+    /// there is no snapshot); every entry of the case and of its items' histories, one by one,
+    /// exactly as [`Ledger::verify`] checks an entry (canonical form, signature under its
+    /// actor's key, cosignature) and shown to be in the verified tree by an inclusion proof;
+    /// and every outside checkpoint (stored, `outside`, the signer's state) against the
+    /// verified tree by a consistency proof. Not checked here: the other entries' signatures
+    /// and rules, the stored tree nodes and checkpoints beyond those proofs, the index tables
+    /// and the snapshot's state against the entries: that is what the full
+    /// [`Ledger::verify`] adds. The verified state itself failing is `Err`.
+    pub fn verify_case(
+        &self,
+        case: &str,
+        outside: &[String],
+        signer_state: Option<&std::path::Path>,
+    ) -> Result<CaseCheck, StoreError> {
+        let truth = self.truth()?;
+        let size = truth.size();
+        let root = truth.root();
+        let snapshot = truth.snapshot;
+        let checkpoint_size = truth.checkpoint.as_ref().map_or(0, |(c, _)| c.size);
+        let mut seqs: std::collections::BTreeSet<u64> = truth
+            .case_history
+            .get(case)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        for (item, _) in truth
+            .state
+            .items
+            .iter()
+            .filter(|(_, r)| r.case.as_deref() == Some(case))
+        {
+            seqs.extend(truth.item_history.get(item).into_iter().flatten().copied());
+        }
+        drop(truth);
+        let store = &*self.store;
+        let mut findings = Vec::new();
+        let seqs: Vec<u64> = seqs.into_iter().collect();
+        for part in seqs.chunks(CHUNK) {
+            let mut rows: Vec<Row> = Vec::with_capacity(part.len());
+            for &seq in part {
+                let bytes = match store.entry(seq)? {
+                    None => {
+                        findings.push(LedgerFinding::MissingEntries {
+                            from: seq,
+                            to: seq + 1,
+                        });
+                        continue;
+                    }
+                    Some(None) => {
+                        findings.push(LedgerFinding::EntryTooLarge {
+                            seq,
+                            limit: MAX_ENTRY_BYTES,
+                        });
+                        continue;
+                    }
+                    Some(Some(bytes)) => bytes,
+                };
+                let leaf = merkle::leaf_hash(&bytes);
+                let included = merkle::inclusion_proof(&mut StoredTree(store), seq, size)
+                    .is_ok_and(|proof| proof.verify(&leaf, &root).is_ok());
+                if !included {
+                    findings.push(LedgerFinding::LeafHashMismatch { seq });
+                }
+                rows.push((seq, Some(bytes), leaf.to_vec()));
+            }
+            for check in par_chunks(&rows, check_entries) {
+                findings.extend(check.findings);
+            }
+        }
+        let mut sources: Vec<(String, String)> = Vec::new();
+        self.for_each_outside_checkpoint(|source, note| match note {
+            Some(note) => sources.push((source, note)),
+            None => findings.push(LedgerFinding::OutsideCheckpointTooLarge {
+                source_name: source,
+                limit: MAX_CHECKPOINT_NOTE_BYTES,
+            }),
+        })?;
+        if let Some(path) = signer_state {
+            match crate::signer::read_signer_state(path, &self.log_key, &self.origin) {
+                Ok(Some((_, note))) => {
+                    sources.push((format!("log signer state {}", path.display()), note))
+                }
+                Ok(None) => findings.push(LedgerFinding::SignerStateUnreadable {
+                    path: path.display().to_string(),
+                    reason: "missing: the log key has no record of what it signed".to_owned(),
+                }),
+                Err(StoreError::SignerState { reason, .. }) => {
+                    findings.push(LedgerFinding::SignerStateUnreadable {
+                        path: path.display().to_string(),
+                        reason: reason.to_string(),
+                    })
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        sources.extend(
+            outside
+                .iter()
+                .enumerate()
+                .map(|(i, note)| (format!("supplied checkpoint #{}", i + 1), note.clone())),
+        );
+        for (source, note) in sources {
+            if let Some(f) = self.check_outside_by_proof(size, &source, &note) {
+                findings.push(f);
+            }
+        }
+        Ok(CaseCheck {
+            report: LedgerReport { size, findings },
+            entries_checked: seqs.len() as u64,
+            snapshot,
+            checkpoint_size,
+        })
+    }
+
+    /// [`Ledger::check_outside`] without the whole tree in memory: the checkpoint's root
+    /// must be the root of the verified tree's first `size` leaves, as stored nodes show by a
+    /// consistency proof to the verified root ([`Ledger::root_at`]).
+    fn check_outside_by_proof(&self, size: u64, source: &str, note: &str) -> Option<LedgerFinding> {
+        let opened = Checkpoint::open(note.as_bytes(), std::slice::from_ref(&self.log_key));
+        let checkpoint = match opened {
+            Ok((c, _, _)) if c.origin == self.origin => c,
+            _ => {
+                return Some(LedgerFinding::OutsideCheckpointSignature {
+                    source_name: source.to_owned(),
+                })
+            }
+        };
+        if checkpoint.size > size {
+            return Some(LedgerFinding::OutsideCheckpointAhead {
+                size: checkpoint.size,
+                ledger_size: size,
+                source_name: source.to_owned(),
+            });
+        }
+        let matches = self
+            .root_at(checkpoint.size)
+            .is_ok_and(|root| root == checkpoint.root);
+        (!matches).then(|| LedgerFinding::OutsideCheckpointMismatch {
+            size: checkpoint.size,
+            source_name: source.to_owned(),
+        })
     }
 
     fn check_outside(

@@ -131,7 +131,15 @@ fn colour(affiliation: &str) -> String {
 pub fn render(report: &AuditReport) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let verdict = report.verdict;
+    let case_only = matches!(
+        report.scope,
+        AuditScope::Ledger {
+            coverage: super::Coverage::Case { .. },
+            ..
+        }
+    );
     let word = match verdict {
+        Verdict::Verified if case_only => "VERIFIED FOR THIS CASE",
         Verdict::Verified => "VERIFIED",
         Verdict::Failed => "FAILED",
     };
@@ -186,7 +194,19 @@ fn scope_text(scope: &AuditScope) -> String {
 fn verdict_section(out: &mut String, report: &AuditReport, word: &str) {
     let failing = report.findings.iter().filter(|f| f.fails_verdict).count();
     let gaps = report.gaps().count();
+    let case_check = match &report.scope {
+        AuditScope::Ledger {
+            coverage: coverage @ super::Coverage::Case { .. },
+            case,
+            ..
+        } => Some(coverage.describe(case.as_deref())),
+        _ => None,
+    };
     let lead = match report.verdict {
+        Verdict::Verified if case_check.is_some() => format!(
+            "Verified: {}. {gaps} custody gap(s) are listed below for review.",
+            v(case_check.as_deref().unwrap_or_default())
+        ),
         Verdict::Verified if gaps == 0 => {
             "Every entry, signature and checkpoint verified, and the custody of every item is unbroken.".to_owned()
         }

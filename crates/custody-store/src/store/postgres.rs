@@ -39,7 +39,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 
-use super::{EntryRow, IndexRows, LedgerStore, TxMode};
+use super::{EntryRow, IndexRows, LedgerStore, SnapshotRow, TxMode};
 use crate::error::StoreError;
 use crate::index;
 use crate::ledger::{
@@ -47,6 +47,7 @@ use crate::ledger::{
     SCHEMA_VERSION,
 };
 use crate::rules::{ActorRecord, ActorStatus, CaseRecord, ItemRecord, State};
+use crate::snapshot::MAX_SNAPSHOT_SIGNATURE_BYTES;
 use crate::verify::CHUNK_BYTES;
 
 /// The advisory lock every append transaction holds ("CUST" in ASCII). Advisory locks are
@@ -105,6 +106,11 @@ CREATE TABLE item_events (item TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (
 CREATE TABLE case_events (case_ref TEXT NOT NULL, seq BIGINT NOT NULL,
     PRIMARY KEY (case_ref, seq));
 ";
+
+/// The `snapshots` table (see [`crate::snapshot`]), made by the first snapshot written: a
+/// ledger made before snapshots existed opens as it did, with none.
+const SNAPSHOTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS snapshots (size BIGINT PRIMARY KEY, \
+    root BYTEA NOT NULL, signature TEXT NOT NULL, state BYTEA NOT NULL)";
 
 /// A value compared with PostgreSQL's signed 64-bit integers.
 fn sql_int(value: u64) -> i64 {
@@ -299,6 +305,20 @@ impl PostgresStore {
         self.client
             .borrow_mut()
             .query_opt(sql, params)
+            .map_err(self.err())
+    }
+}
+
+impl PostgresStore {
+    fn has_snapshots_table(&self) -> Result<bool, StoreError> {
+        let row = self.query_opt(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'snapshots')",
+            &[],
+        )?;
+        row.map(|r| r.try_get::<_, bool>(0))
+            .transpose()
+            .map(|b| b.unwrap_or(false))
             .map_err(self.err())
     }
 }
@@ -553,6 +573,75 @@ impl LedgerStore for PostgresStore {
             &[&sql_int(size), &note],
         )
         .map(drop)
+    }
+
+    fn snapshot_rows(&self, each: &mut dyn FnMut(SnapshotRow) -> bool) -> Result<(), StoreError> {
+        if !self.has_snapshots_table()? {
+            return Ok(());
+        }
+        // A long value is not loaded: its length is read instead.
+        self.query_each(
+            &format!(
+                "SELECT size, CASE WHEN octet_length(root) = 32 THEN root END, \
+                 CASE WHEN octet_length(signature) <= {MAX_SNAPSHOT_SIGNATURE_BYTES} \
+                 THEN signature END, octet_length(state)::BIGINT \
+                 FROM snapshots ORDER BY size DESC"
+            ),
+            &[],
+            &mut |row| {
+                let root: Option<Vec<u8>> = row.try_get(1)?;
+                let state_bytes: Option<i64> = row.try_get(3)?;
+                Ok(each(SnapshotRow {
+                    size: unsigned(row.try_get(0)?),
+                    root: root.and_then(|r| r.try_into().ok()),
+                    signature: row.try_get(2)?,
+                    state_bytes: state_bytes.map_or(u64::MAX, unsigned),
+                }))
+            },
+        )
+    }
+
+    fn snapshot_state(&self, size: u64, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.has_snapshots_table()? {
+            return Ok(None);
+        }
+        let row = self.query_opt(
+            "SELECT CASE WHEN octet_length(state) <= $2::BIGINT THEN state END \
+             FROM snapshots WHERE size = $1",
+            &[&sql_int(size), &sql_int(limit)],
+        )?;
+        row.map(|r| r.try_get::<_, Option<Vec<u8>>>(0))
+            .transpose()
+            .map(Option::flatten)
+            .map_err(self.err())
+    }
+
+    fn put_snapshot(
+        &self,
+        size: u64,
+        root: &Hash,
+        signature: &str,
+        state: &[u8],
+    ) -> Result<(), StoreError> {
+        self.client
+            .borrow_mut()
+            .batch_execute(SNAPSHOTS_TABLE)
+            .map_err(self.err())?;
+        self.execute(
+            "INSERT INTO snapshots (size, root, signature, state) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (size) DO UPDATE SET root = EXCLUDED.root, \
+             signature = EXCLUDED.signature, state = EXCLUDED.state",
+            &[&sql_int(size), &&root[..], &signature, &state],
+        )
+        .map(drop)
+    }
+
+    fn delete_snapshots_below(&self, size: u64) -> Result<(), StoreError> {
+        if !self.has_snapshots_table()? {
+            return Ok(());
+        }
+        self.execute("DELETE FROM snapshots WHERE size < $1", &[&sql_int(size)])
+            .map(drop)
     }
 
     fn insert_outside_checkpoint(

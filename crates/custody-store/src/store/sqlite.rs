@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use custody_core::merkle::Hash;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use super::{EntryRow, IndexRows, LedgerStore, TxMode};
+use super::{EntryRow, IndexRows, LedgerStore, SnapshotRow, TxMode};
 use crate::error::StoreError;
 use crate::index;
 use crate::ledger::{
@@ -17,6 +17,7 @@ use crate::ledger::{
     MAX_META_VALUE_BYTES, MAX_OUTSIDE_SOURCE_BYTES, SCHEMA_VERSION,
 };
 use crate::rules::{ActorRecord, CaseRecord, ItemRecord, State};
+use crate::snapshot::MAX_SNAPSHOT_SIGNATURE_BYTES;
 use crate::verify::CHUNK_BYTES;
 
 const SCHEMA: &str = "
@@ -45,6 +46,11 @@ CREATE TABLE item_events (item TEXT NOT NULL, seq INTEGER NOT NULL,
 CREATE TABLE case_events (case_ref TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (case_ref, seq)) WITHOUT ROWID;
 ";
+
+/// The `snapshots` table (see [`crate::snapshot`]), made by the first snapshot written: a
+/// ledger made before snapshots existed opens as it did, with none.
+const SNAPSHOTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS snapshots (size INTEGER PRIMARY KEY, \
+    root BLOB NOT NULL, signature TEXT NOT NULL, state BLOB NOT NULL)";
 
 /// A value compared with SQLite's signed 64-bit integers.
 fn sql_int(value: u64) -> i64 {
@@ -145,6 +151,19 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
         })
+    }
+}
+
+impl SqliteStore {
+    fn has_snapshots_table(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' \
+                 AND name = 'snapshots')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.err())
     }
 }
 
@@ -356,6 +375,90 @@ impl LedgerStore for SqliteStore {
                 "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
                 params![sql_int(size), note],
             )
+            .map(drop)
+            .map_err(self.err())
+    }
+
+    fn snapshot_rows(&self, each: &mut dyn FnMut(SnapshotRow) -> bool) -> Result<(), StoreError> {
+        if !self.has_snapshots_table()? {
+            return Ok(());
+        }
+        // Every column is read as a blob, whatever type SQL gave it, and judged in Rust; a
+        // long value is not loaded.
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT CAST(size AS INTEGER), CASE WHEN octet_length(root) = 32 THEN CAST(root AS BLOB) END, \
+                 CASE WHEN octet_length(signature) <= {MAX_SNAPSHOT_SIGNATURE_BYTES} \
+                 THEN CAST(signature AS BLOB) END, octet_length(state) \
+                 FROM snapshots ORDER BY size DESC"
+            ))
+            .map_err(self.err())?;
+        let mut rows = stmt.query([]).map_err(self.err())?;
+        while let Some(row) = rows.next().map_err(self.err())? {
+            let read = |row: &rusqlite::Row<'_>| -> Result<SnapshotRow, rusqlite::Error> {
+                let size: i64 = row.get(0)?;
+                let root: Option<Vec<u8>> = row.get(1)?;
+                let signature: Option<Vec<u8>> = row.get(2)?;
+                let state_bytes: Option<i64> = row.get(3)?;
+                Ok(SnapshotRow {
+                    size: u64::try_from(size).unwrap_or(u64::MAX),
+                    root: root.and_then(|r| r.try_into().ok()),
+                    signature: signature.and_then(|s| String::from_utf8(s).ok()),
+                    state_bytes: state_bytes
+                        .and_then(|n| u64::try_from(n).ok())
+                        .unwrap_or(u64::MAX),
+                })
+            };
+            if each(read(row).map_err(self.err())?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn snapshot_state(&self, size: u64, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.has_snapshots_table()? {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                "SELECT CASE WHEN octet_length(state) <= ?2 \
+                 THEN CAST(state AS BLOB) END FROM snapshots WHERE size = ?1",
+                [sql_int(size), sql_int(limit)],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(self.err())
+    }
+
+    fn put_snapshot(
+        &self,
+        size: u64,
+        root: &Hash,
+        signature: &str,
+        state: &[u8],
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(SNAPSHOTS_TABLE)
+            .map_err(self.err())?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO snapshots (size, root, signature, state) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![sql_int(size), &root[..], signature, state],
+            )
+            .map(drop)
+            .map_err(self.err())
+    }
+
+    fn delete_snapshots_below(&self, size: u64) -> Result<(), StoreError> {
+        if !self.has_snapshots_table()? {
+            return Ok(());
+        }
+        self.conn
+            .execute("DELETE FROM snapshots WHERE size < ?1", [sql_int(size)])
             .map(drop)
             .map_err(self.err())
     }
