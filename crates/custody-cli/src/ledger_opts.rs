@@ -21,9 +21,16 @@ pub struct LedgerArg {
 impl LedgerArg {
     /// Opens the ledger, naming it in any error.
     pub fn open(&self) -> anyhow::Result<Ledger> {
-        Ledger::open(&self.ledger).with_context(|| {
+        Ledger::open(&self.ledger).map_err(|err| {
             let shown = custody_store::ledger::shown_location(&self.ledger);
-            format!("cannot open ledger {}", shown.display())
+            let shown = shown.display().to_string();
+            // Most store errors already start with the ledger's location: say it once.
+            let context = if err.to_string().contains(&shown) {
+                "cannot open the ledger".to_owned()
+            } else {
+                format!("cannot open ledger {shown}")
+            };
+            anyhow::Error::new(err).context(context)
         })
     }
 }

@@ -19,7 +19,9 @@ use crate::event::{
     CONTEXT_EVENT_COSIGNATURE, EVENT_VERSION,
 };
 use crate::rules::{history_items, ActorRecord, CaseRecord, ItemRecord, State};
-use crate::signer::{read_signer_state, write_signer_state};
+use crate::signer::{
+    promote_pending, read_signer_state, settle_pending, write_pending, PendingFate,
+};
 use crate::store::postgres::{is_postgres_url, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{LedgerStore, StoredTree, Transaction, TxMode};
@@ -605,6 +607,12 @@ impl Ledger {
         };
         let mut truth = self.truth.borrow_mut();
         truth.advance(store, &origin, &self.log_key, signed.as_ref(), true)?;
+        if let Some(state_path) = &self.signer_state {
+            // A note signed by a process killed before its commit (crate::signer).
+            settle_pending(state_path, &self.log_key, &origin, |pending| {
+                pending_fate(store, &truth.builder, pending)
+            })?;
+        }
         if let Err(refused) = precondition(&LedgerView { truth: &truth }) {
             return Ok(Err(refused));
         }
@@ -684,13 +692,17 @@ impl Ledger {
         }
         let note = sign_checkpoint(&origin, &builder, log_key)?;
         store.insert_checkpoint(builder.size(), &note)?;
-        // The signer records what it signed before the checkpoint is published: if the
-        // commit then fails, the state is ahead of the ledger and `verify` says so, but a
-        // signed checkpoint is never missing from the signer's memory.
+        // The signer records what it signed before the checkpoint is published, as pending:
+        // a signed checkpoint is never missing from its memory, and a process killed before
+        // the commit leaves a note the next append settles (crate::signer).
         if let Some(state_path) = &self.signer_state {
-            write_signer_state(state_path, &note)?;
+            write_pending(state_path, &note)?;
         }
         tx.commit()?;
+        if let Some(state_path) = &self.signer_state {
+            // Committed: a failure to record it now is settled by the next append.
+            let _ = promote_pending(state_path, &note);
+        }
         for (event, appended) in events.iter().zip(&appended) {
             truth.push(event.seq, appended.leaf_hash, event);
         }
@@ -1236,6 +1248,28 @@ fn check_extends_signed(
     proof
         .verify(&signed.root, &builder.root())
         .map_err(|_| fork)
+}
+
+/// Whether the verified tree `builder` holds the pending checkpoint's tree: committed when
+/// it is at least as large and consistent with it, never committed when smaller, a fork
+/// (`None`) when as large but inconsistent.
+fn pending_fate(
+    store: &dyn LedgerStore,
+    builder: &TreeBuilder,
+    pending: &Checkpoint,
+) -> Option<PendingFate> {
+    let size = builder.size();
+    if size < pending.size {
+        return Some(PendingFate::NeverCommitted);
+    }
+    if pending.size == size {
+        return (pending.root == builder.root()).then_some(PendingFate::Committed);
+    }
+    let proof = merkle::consistency_proof(&mut StoredTree(store), pending.size, size).ok()?;
+    proof
+        .verify(&pending.root, &builder.root())
+        .ok()
+        .map(|()| PendingFate::Committed)
 }
 
 fn sign_checkpoint(

@@ -8,6 +8,17 @@
 //! `Ledger::verify` given the state reports a ledger shorter than, or inconsistent with, the
 //! last checkpoint the log key signed. The file is replaced atomically (temporary file,
 //! fsync, rename, fsync of the directory).
+//!
+//! A checkpoint is signed inside the append transaction, before the commit, and the signer
+//! must never forget what it signed: it first records the new note as *pending*
+//! (`<state>.pending`), commits, then makes it the state and removes the pending file. A
+//! process killed between the two leaves a pending note behind, which the next append
+//! settles before anything else ([`settle_pending`]): if the ledger holds the pending tree
+//! the commit happened and the note becomes the state; if the ledger is still the tree of
+//! the state the commit never happened, the note was never answered to anyone, and it is
+//! dropped. Anything else is a fork and refused. So a crash at any point leaves a ledger
+//! that takes the next append, and the state file itself is never ahead of a ledger that
+//! was not cut.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -76,6 +87,71 @@ pub fn read_signer_state(
         }));
     }
     Ok(Some((checkpoint, note)))
+}
+
+/// What is appended to the state file's name to name the pending note's file.
+pub const PENDING_SUFFIX: &str = ".pending";
+
+/// The pending note's file beside the state file `state`: `<state>.pending`.
+pub fn pending_path(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(PENDING_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// Records `note` as signed but not yet committed (see the module documentation).
+pub(crate) fn write_pending(state: &Path, note: &str) -> Result<(), StoreError> {
+    write_signer_state(&pending_path(state), note)
+}
+
+/// After the commit: `note` becomes the state and the pending file goes. A failure here
+/// loses nothing: the pending note is settled by the next append.
+pub(crate) fn promote_pending(state: &Path, note: &str) -> Result<(), StoreError> {
+    write_signer_state(state, note)?;
+    remove_pending(state)
+}
+
+fn remove_pending(state: &Path) -> Result<(), StoreError> {
+    let pending = pending_path(state);
+    match std::fs::remove_file(&pending) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(problem(&pending)(e.into())),
+    }
+}
+
+/// What the ledger's tree says of a pending note (see [`settle_pending`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PendingFate {
+    /// The ledger holds the pending tree (or a tree extending it): it was committed.
+    Committed,
+    /// The ledger is smaller than the pending tree: the commit never happened.
+    NeverCommitted,
+}
+
+/// Settles a pending note left by a process killed between signing and committing:
+/// `fate` judges the note against the ledger's verified tree (`None`: a fork, refused).
+/// Returns whether there was one.
+pub(crate) fn settle_pending(
+    state: &Path,
+    log_key: &VerifierKey,
+    origin: &str,
+    fate: impl FnOnce(&Checkpoint) -> Option<PendingFate>,
+) -> Result<bool, StoreError> {
+    let pending = pending_path(state);
+    let Some((checkpoint, note)) = read_signer_state(&pending, log_key, origin)? else {
+        return Ok(false);
+    };
+    match fate(&checkpoint) {
+        Some(PendingFate::Committed) => promote_pending(state, &note)?,
+        Some(PendingFate::NeverCommitted) => remove_pending(state)?,
+        None => {
+            return Err(StoreError::SignerStateFork {
+                signed_size: checkpoint.size,
+            })
+        }
+    }
+    Ok(true)
 }
 
 /// Replaces the state with `note`, atomically and durably.

@@ -8,7 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use custody_store::signer::{read_signer_state, signer_state_path, MAX_SIGNER_STATE_BYTES};
+use custody_store::signer::{
+    pending_path, read_signer_state, signer_state_path, MAX_SIGNER_STATE_BYTES,
+};
 use custody_store::{EventDraft, EventKind, Ledger, LedgerFinding, StoreError};
 
 struct Signed {
@@ -378,4 +380,95 @@ fn fail_signer_state_replaced_by_a_named_pipe_is_refused_not_waited_on() {
         ),
         "{refused:?}"
     );
+}
+
+/// The note a log signer sharing this ledger's log key signs for a tree the ledger never
+/// committed: one more entry, appended to a copy of the ledger with a state of its own.
+fn note_for_a_tree_never_committed(s: &Signed) -> String {
+    let dir = s.path.parent().unwrap();
+    let copy = dir.join("copy.db");
+    std::fs::copy(&s.path, &copy).unwrap();
+    let copy_state = dir.join("copy.state");
+    std::fs::copy(&s.state, &copy_state).unwrap();
+    let mut other = as_signer(&copy, &copy_state);
+    other
+        .append(
+            on_item(EventKind::Disclosed, "C-1", "E1", T0).fields(custody_store::EventFields {
+                to: Some("Elsewhere".into()),
+                ..Default::default()
+            }),
+            &investigator(),
+            &log_key(),
+        )
+        .unwrap();
+    std::fs::read_to_string(&copy_state).unwrap()
+}
+
+fn state_note(s: &Signed) -> String {
+    std::fs::read_to_string(&s.state).unwrap()
+}
+
+#[test]
+fn signer_killed_before_its_commit_leaves_a_note_the_next_append_drops() {
+    let s = signed_ledger(1);
+    let pending = pending_path(&s.state);
+    // What a process killed between signing and committing leaves behind.
+    std::fs::write(&pending, note_for_a_tree_never_committed(&s)).unwrap();
+    assert!(
+        verify_as_auditor(&s).is_clean(),
+        "the state itself is not ahead"
+    );
+    let mut ledger = as_signer(&s.path, &s.state);
+    let appended = ledger.append(note(), &investigator(), &log_key()).unwrap();
+    assert!(!pending.exists(), "the pending note was settled");
+    assert_eq!(state_note(&s), appended.checkpoint);
+    assert!(verify_as_auditor(&s).is_clean());
+}
+
+#[test]
+fn signer_killed_after_its_commit_leaves_a_note_the_next_append_keeps() {
+    let s = signed_ledger(1);
+    let before = state_note(&s);
+    let mut ledger = as_signer(&s.path, &s.state);
+    let committed = ledger.append(note(), &investigator(), &log_key()).unwrap();
+    drop(ledger);
+    // Killed after the commit, before the state was replaced: the state is behind.
+    std::fs::write(&s.state, &before).unwrap();
+    std::fs::write(pending_path(&s.state), &committed.checkpoint).unwrap();
+    assert!(verify_as_auditor(&s).is_clean());
+    let mut ledger = as_signer(&s.path, &s.state);
+    let next = ledger.append(note(), &investigator(), &log_key()).unwrap();
+    assert!(!pending_path(&s.state).exists());
+    assert_eq!(state_note(&s), next.checkpoint);
+    assert!(verify_as_auditor(&s).is_clean());
+}
+
+#[test]
+fn fail_pending_note_of_another_tree_as_large_as_the_ledger_is_a_fork() {
+    let s = signed_ledger(1);
+    let other = note_for_a_tree_never_committed(&s);
+    let mut ledger = as_signer(&s.path, &s.state);
+    ledger.append(note(), &investigator(), &log_key()).unwrap();
+    std::fs::write(pending_path(&s.state), &other).unwrap();
+    let err = ledger
+        .append(note(), &investigator(), &log_key())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::SignerStateFork { .. }), "{err:?}");
+    assert!(
+        pending_path(&s.state).exists(),
+        "a fork is kept as evidence"
+    );
+}
+
+#[test]
+fn fail_pending_file_that_is_no_signed_note_is_refused_and_kept() {
+    let s = signed_ledger(1);
+    let before = state_note(&s);
+    std::fs::write(pending_path(&s.state), b"not a note\n").unwrap();
+    let err = as_signer(&s.path, &s.state)
+        .append(note(), &investigator(), &log_key())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::SignerState { .. }), "{err:?}");
+    assert_eq!(state_note(&s), before, "nothing was signed");
+    assert!(pending_path(&s.state).exists());
 }
