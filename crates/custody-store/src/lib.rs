@@ -24,6 +24,7 @@ pub mod published;
 pub mod rules;
 pub mod signer;
 pub mod store;
+pub mod submit;
 pub mod tiles;
 mod truth;
 pub mod verify;
