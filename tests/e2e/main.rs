@@ -16,6 +16,7 @@ mod ledger_info;
 mod receipt;
 mod receive;
 mod seal;
+mod serve;
 mod tamper;
 mod terminal;
 mod tiles;
