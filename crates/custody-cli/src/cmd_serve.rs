@@ -26,11 +26,11 @@ use axum::response::{IntoResponse, Response};
 use custody_core::keys::{Identity, VerifierKey};
 use custody_store::signer::signer_state_path;
 use custody_store::submit::{
-    self, AppendAnswer, RateLimit, RateLimiter, Refusal, APPEND_BODY_TIMEOUT, DEFAULT_ACTOR_RATE,
-    DEFAULT_GLOBAL_RATE, MAX_APPEND_BODY_BYTES,
+    self, AppendAnswer, NextPosition, RateLimit, RateLimiter, Refusal, APPEND_BODY_TIMEOUT,
+    DEFAULT_ACTOR_RATE, DEFAULT_GLOBAL_RATE, MAX_APPEND_BODY_BYTES,
 };
 use custody_store::tiles::{Publication, Resource, TileError, TileId};
-use custody_store::Ledger;
+use custody_store::{Ledger, SignedEvent, StoreError};
 
 use crate::ledger_opts::{load_key, log_key_path, LedgerArg};
 use crate::{output, Outcome};
@@ -92,6 +92,8 @@ struct Served {
     publication: RwLock<Publication>,
     /// `None` when read-only.
     log_key: Option<Identity>,
+    /// The ledger's origin.
+    origin: String,
     limiter: Mutex<RateLimiter>,
     body_timeout: Duration,
     /// One sender per witness thread: "a new checkpoint is published".
@@ -168,6 +170,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         ledger: Mutex::new(ledger),
         publication: RwLock::new(publication),
         log_key,
+        origin: origin.clone(),
         limiter: Mutex::new(RateLimiter::new(
             rate(args.global_rate, args.global_burst),
             rate(args.actor_rate, args.actor_burst),
@@ -484,6 +487,28 @@ async fn next(served: &Shared) -> Response {
     }
 }
 
+/// `409 stale_position` when `entry` was signed for a seq below the published size (sizes
+/// never shrink, so it is stale whatever the ledger holds now), with the published size as
+/// the next position. `None` otherwise: the ledger decides.
+fn stale_against_publication(served: &Served, entry: &SignedEvent) -> Option<Refusal> {
+    let published = served.publication.read().ok()?.size();
+    let seq = entry.event.seq;
+    if seq >= published {
+        return None;
+    }
+    let mut refused = Refusal::from_store(&StoreError::StalePosition {
+        seq,
+        size: published,
+        reason: "signed for another position",
+    });
+    refused.next = Some(Box::new(NextPosition {
+        origin: served.origin.clone(),
+        seq: published,
+        recorded_time: custody_store::ledger::format_utc(time::OffsetDateTime::now_utc()),
+    }));
+    Some(refused)
+}
+
 /// Charges the rate limiter; the refusal to send when the allowance is spent.
 fn admit(
     served: &Served,
@@ -547,6 +572,11 @@ async fn append(served: &Shared, headers: &axum::http::HeaderMap, body: Body) ->
         l.admit_actor(&entry.event.actor, Instant::now())
     }) {
         return refused;
+    }
+    // A position already taken in what is published is stale without asking the ledger:
+    // with many appenders racing for one position, the losers cost no database work.
+    if let Some(refused) = stale_against_publication(served, &entry) {
+        return refusal(&refused);
     }
     let done = with_ledger(served, move |served, ledger| {
         let log_key = served.log_key.as_ref().expect("checked above");
