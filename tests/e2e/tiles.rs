@@ -141,21 +141,20 @@ fn fail_published_entry_edited_is_reported() {
     with_bob_case_and_item(&sb);
     let key = log_verifier_key(&sb);
     custody(&sb, &["ledger", "export-tiles", "pub"]).expect(0);
-    let bundle = std::fs::read_dir(sb.path("pub/tile/entries"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap() == "000.p")
-        .unwrap();
-    let file = std::fs::read_dir(&bundle)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mut bytes = std::fs::read(&file).unwrap();
-    let at = bytes.windows(5).position(|w| w == b"Fraud").unwrap();
-    bytes[at] = b'G';
-    std::fs::write(&file, bytes).unwrap();
+    // The same entry edited in both bundle formats (the client reads the Custody one, and
+    // the tlog-tiles one when no Custody bundle is published).
+    for dir in ["pub/tile/entries/000.p", "pub/custody/entries/000.p"] {
+        let file = std::fs::read_dir(sb.path(dir))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at = bytes.windows(5).position(|w| w == b"Fraud").unwrap();
+        bytes[at] = b'G';
+        std::fs::write(&file, bytes).unwrap();
+    }
     let out = verify_url(&sb, sb.path("pub").to_str().unwrap(), &key, 1);
     assert_eq!(out["verdict"], "failed");
     assert_eq!(out["findings"][0]["code"], "leaf_hash_mismatch");
