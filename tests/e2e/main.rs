@@ -17,6 +17,7 @@ mod legal_doc;
 mod receipt;
 mod receive;
 mod seal;
+mod serve;
 mod snapshot;
 mod tamper;
 mod terminal;

@@ -77,13 +77,18 @@ fn fail_export_tiles_over_an_existing_directory() {
     assert_eq!(std::fs::read_dir(sb.path("published")).unwrap().count(), 0);
 }
 
-fn log_verifier_key(sb: &crate::harness::Sandbox) -> String {
+pub(crate) fn log_verifier_key(sb: &crate::harness::Sandbox) -> String {
     let info = custody(sb, &["ledger", "info", "--json"]).expect(0);
     let info: serde_json::Value = serde_json::from_str(&info.stdout).unwrap();
     info["log_verifier_key"].as_str().unwrap().to_owned()
 }
 
-fn verify_url(sb: &crate::harness::Sandbox, url: &str, key: &str, code: i32) -> serde_json::Value {
+pub(crate) fn verify_url(
+    sb: &crate::harness::Sandbox,
+    url: &str,
+    key: &str,
+    code: i32,
+) -> serde_json::Value {
     let seen = sb.path("seen");
     let run = custody(
         sb,
@@ -136,21 +141,20 @@ fn fail_published_entry_edited_is_reported() {
     with_bob_case_and_item(&sb);
     let key = log_verifier_key(&sb);
     custody(&sb, &["ledger", "export-tiles", "pub"]).expect(0);
-    let bundle = std::fs::read_dir(sb.path("pub/tile/entries"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap() == "000.p")
-        .unwrap();
-    let file = std::fs::read_dir(&bundle)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mut bytes = std::fs::read(&file).unwrap();
-    let at = bytes.windows(5).position(|w| w == b"Fraud").unwrap();
-    bytes[at] = b'G';
-    std::fs::write(&file, bytes).unwrap();
+    // The same entry edited in both bundle formats (the client reads the Custody one, and
+    // the tlog-tiles one when no Custody bundle is published).
+    for dir in ["pub/tile/entries/000.p", "pub/custody/entries/000.p"] {
+        let file = std::fs::read_dir(sb.path(dir))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at = bytes.windows(5).position(|w| w == b"Fraud").unwrap();
+        bytes[at] = b'G';
+        std::fs::write(&file, bytes).unwrap();
+    }
     let out = verify_url(&sb, sb.path("pub").to_str().unwrap(), &key, 1);
     assert_eq!(out["verdict"], "failed");
     assert_eq!(out["findings"][0]["code"], "leaf_hash_mismatch");
@@ -219,17 +223,17 @@ fn a_ledger_served_by_a_static_web_server_verifies_over_http() {
 }
 
 /// `custody serve` running in the sandbox; killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: std::process::Child,
     addr: String,
 }
 
 impl Server {
-    fn start(sb: &crate::harness::Sandbox) -> Server {
+    pub(crate) fn start(sb: &crate::harness::Sandbox) -> Server {
         Self::start_with(sb, &["serve", "--listen", "127.0.0.1:0"])
     }
 
-    fn start_with(sb: &crate::harness::Sandbox, args: &[&str]) -> Server {
+    pub(crate) fn start_with(sb: &crate::harness::Sandbox, args: &[&str]) -> Server {
         use std::io::BufRead as _;
         let mut child = sb
             .cmd(args)
@@ -256,21 +260,51 @@ impl Server {
         Server { child, addr }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
 
+    /// The `host:port` it listens on.
+    pub(crate) fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Kills the process (SIGKILL) and waits for it.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A request announcing a `Content-Length` of `length` and sending no body: (status,
+    /// lower-cased head, body).
+    pub(crate) fn announce(&self, method: &str, path: &str, length: u64) -> (u16, String, Vec<u8>) {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {length}\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+        let status = head[9..12].parse().unwrap();
+        (status, head, raw[split + 4..].to_vec())
+    }
+
     /// One raw HTTP/1.0 request: (status, lower-cased head, body).
-    fn request(&self, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+    pub(crate) fn request(&self, method: &str, path: &str) -> (u16, String, Vec<u8>) {
         self.send(method, path, b"")
     }
 
-    fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    pub(crate) fn send(&self, method: &str, path: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
         self.send_with(method, path, "", body)
     }
 
     /// `extra` holds further header lines, each ending in CRLF.
-    fn send_with(
+    pub(crate) fn send_with(
         &self,
         method: &str,
         path: &str,

@@ -35,6 +35,24 @@ pub struct AuditArgs {
     /// The log signer's state [default: as `custody ledger verify`].
     #[arg(long, conflicts_with = "package")]
     signer_state: Option<PathBuf>,
+    /// Audit a ledger published as C2SP tlog-tiles (an `http://` or `https://` URL prefix
+    /// served by `custody serve` or any web server, or a directory written by `ledger
+    /// export-tiles`): it is first verified from its tiles as `ledger verify --url` does
+    /// (consistent with every checkpoint seen before), then audited from that copy.
+    #[arg(
+        long,
+        value_name = "URL|DIR",
+        requires = "log_verifier_key",
+        conflicts_with_all = ["package", "signer_state"]
+    )]
+    url: Option<String>,
+    /// With --url: the ledger's log verifier key (`name+keyid+base64`).
+    #[arg(long, value_name = "KEY", requires = "url")]
+    log_verifier_key: Option<String>,
+    /// With --url: where checkpoints seen before are kept [default: as `ledger verify
+    /// --url`].
+    #[arg(long, value_name = "DIR", requires = "url")]
+    seen_dir: Option<PathBuf>,
     /// Audit this package instead of a ledger (verified as `custody verify` does).
     #[arg(long, value_name = "PKG.zip")]
     package: Option<PathBuf>,
@@ -90,13 +108,19 @@ fn check_destinations(args: &AuditArgs) -> anyhow::Result<()> {
 /// Runs `custody audit`.
 pub fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
     check_destinations(&args)?;
-    let report = match &args.package {
-        Some(package) => {
+    // Kept until the report is written: a published ledger is audited from this copy.
+    let work = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let report = match (&args.package, &args.url) {
+        (Some(package), _) => {
             let options = args.trust.options()?;
             audit::audit_package(package, &options, None)
                 .with_context(|| format!("cannot audit {}", package.display()))?
         }
-        None => ledger_report(&args)?,
+        (None, Some(url)) => match published_report(&args, url, work.path())? {
+            Ok(report) => report,
+            Err(outcome) => return Ok(outcome),
+        },
+        (None, None) => ledger_report(&args)?,
     };
     if let Some(path) = &args.html {
         audit::write_report_file(path, audit::html::render(&report).as_bytes())?;
@@ -138,6 +162,63 @@ fn ledger_report(args: &AuditArgs) -> anyhow::Result<AuditReport> {
     };
     audit::audit_ledger(&ledger, &options)
         .with_context(|| format!("cannot audit {}", args.ledger.ledger.display()))
+}
+
+/// The audit of a published ledger: its tiles verified into a local copy in `work`
+/// (`Err` is the verdict when the publication itself does not verify), then the copy
+/// audited against the checkpoints given and every checkpoint seen before.
+fn published_report(
+    args: &AuditArgs,
+    url: &str,
+    work: &std::path::Path,
+) -> anyhow::Result<Result<AuditReport, Outcome>> {
+    let key_text = args.log_verifier_key.as_deref().unwrap_or_default();
+    let key: custody_core::keys::VerifierKey = key_text
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("--log-verifier-key {key_text:?} is not a verifier key"))?;
+    let mut outside = Vec::with_capacity(args.checkpoints.len());
+    for path in &args.checkpoints {
+        let note = read_checkpoint_file(path)
+            .with_context(|| format!("cannot read checkpoint file {}", path.display()))?;
+        outside.push((path.display().to_string(), note));
+    }
+    let notes: Vec<String> = outside.iter().map(|(_, n)| n.clone()).collect();
+    let (seen_dir, result) =
+        crate::published::fetch_and_verify(url, &key, args.seen_dir.clone(), &notes, work);
+    let published = match result {
+        Ok(published) => published,
+        Err(e) if e.is_verification_failure() => {
+            return crate::published::report_publication_failure(url, &e, args.json).map(Err);
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e))
+                .with_context(|| format!("cannot audit the ledger published at {url}"))
+        }
+    };
+    if let Some(base) = &seen_dir {
+        let seen = custody_store::published::SeenCheckpoints::for_origin(
+            base,
+            &published.checkpoint.origin,
+        );
+        for (i, note) in seen.load()?.into_iter().enumerate() {
+            outside.push((format!("seen checkpoint #{}", i + 1), note));
+        }
+    }
+    let ledger = custody_store::Ledger::open(&work.join("published.db"))
+        .context("cannot open the copy of the published ledger")?;
+    let options = LedgerAuditOptions {
+        case: args.case.clone(),
+        outside,
+        signer_state: None,
+        now: None,
+    };
+    let mut report = audit::audit_ledger(&ledger, &options)
+        .with_context(|| format!("cannot audit the ledger published at {url}"))?;
+    if let audit::AuditScope::Ledger { path, .. } = &mut report.scope {
+        *path = PathBuf::from(url);
+    }
+    Ok(Ok(report))
 }
 
 /// The verdict line, then every finding, one per line (escaped by `output::print`).

@@ -8,7 +8,9 @@ use custody_core::hex;
 use custody_store::acquisition::Acquisition;
 use custody_store::handover;
 use custody_store::signer::signer_state_path;
-use custody_store::{CheckResult, Device, EventDraft, EventFields, EventKind, Ledger, Shipment};
+use custody_store::{
+    CheckResult, Device, EventDraft, EventFields, EventKind, Ledger, Shipment, SignedEvent,
+};
 
 use crate::ledger_opts::{
     load_key, log_key_path, now_rfc3339, resolve_actor, LedgerArg, Session, SignerArgs,
@@ -41,6 +43,14 @@ pub struct EventArgs {
     /// disclosed (--to the third party).
     #[arg(required = true)]
     kind: Option<String>,
+    /// Append through the ledger's server (`custody serve`) instead of a local ledger: the
+    /// event is signed here with --key and sent; the server holds the log key and applies
+    /// every rule. --from/--to are then recorded as given (an actor's key in hex, or free
+    /// text: names are not looked up), the case only when --case names it, and
+    /// hash-verified needs --expected. A hand-over is prepared with --to-actor KEY-HEX
+    /// --draft FILE, cosigned with `event cosign`, and sent with `event submit --server`.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["cosigner_key", "log_key"])]
+    server: Option<String>,
     /// Two-signature hand-over (checked-out, checked-in, transferred): the receiving actor,
     /// by name or key, who cosigns the event; the signer (--key) is the releasing actor.
     #[arg(long)]
@@ -213,6 +223,10 @@ struct SubmitArgs {
     /// The ledger's log key [default: <log key directory>/<origin>.key]
     #[arg(long, env = "CUSTODY_LOG_KEY")]
     log_key: Option<PathBuf>,
+    /// Send the cosigned draft to the ledger's server (`custody serve`) instead of
+    /// appending it to a local ledger with the log key.
+    #[arg(long, value_name = "URL", conflicts_with = "log_key")]
+    server: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -229,13 +243,112 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("custody event needs ITEM, KIND and --key (see `custody event --help`)");
     };
     let kind = parse_kind(kind_name)?;
+    if let Some(url) = &args.server {
+        let server = crate::remote::Server::new(url)?;
+        let signer = load_key(key, "signer key (--key)")?;
+        let mut draft = event_draft(&args, None, kind, item)?;
+        if let Some(to) = &args.to_actor {
+            let Some(path) = &args.draft else {
+                anyhow::bail!("a hand-over through --server is prepared with --draft FILE, cosigned with `custody event cosign FILE`, then sent with `custody event submit FILE --server URL`");
+            };
+            draft.fields.from_actor = Some(hex::encode(&signer.public_key().to_bytes()));
+            draft.fields.to_actor = Some(to.clone());
+            let position = server.next_position()?;
+            let prepared = Ledger::sign_at(&position, draft, &signer)?;
+            handover::write_draft(path, &prepared, false)?;
+            return report_draft(&prepared, path, args.json);
+        }
+        let answer = server.append(&draft, &signer).map_err(|e| {
+            let refused = e.downcast_ref::<crate::remote::Refused>().is_some();
+            let outcome = if refused {
+                "nothing was recorded"
+            } else {
+                "it may or may not have been recorded"
+            };
+            e.context(format!(
+                "{url}: the {kind} event for {item} was not confirmed; {outcome}"
+            ))
+        })?;
+        return report_recorded(&args, &draft, kind, item, answer.seq);
+    }
     let signer = SignerArgs {
         key: key.clone(),
         log_key: args.log_key.clone(),
     };
     let mut session = Session::open(&args.ledger, &signer)?;
-    let ledger = &session.ledger;
+    let mut draft = event_draft(&args, Some(&session.ledger), kind, item)?;
+    if let Some(to) = &args.to_actor {
+        let to_key = resolve_actor(&session.ledger, to)?.with_context(|| {
+            format!("--to-actor {to:?} is not an enrolled actor (see `custody actor list`)")
+        })?;
+        draft.fields.from_actor = Some(hex::encode(&session.actor.public_key().to_bytes()));
+        draft.fields.to_actor = Some(to_key);
+    }
     let item = item.clone();
+    if let Some(path) = &args.draft {
+        return write_hand_over(&session, draft, path, args.json);
+    }
+    let appended = match &args.cosigner_key {
+        Some(path) => {
+            let cosigner = load_key(path, "receiving actor's key (--cosigner-key)")?;
+            session
+                .ledger
+                .append_cosigned(draft.clone(), &session.actor, &cosigner, &session.log_key)
+                .with_context(|| {
+                    format!(
+                        "ledger {} refused the {kind} hand-over of {item}; nothing was recorded",
+                        session.ledger.path().display()
+                    )
+                })?
+        }
+        None => session.append(draft.clone())?,
+    };
+    report_recorded(&args, &draft, kind, &item, appended.seq)
+}
+
+/// Prints what was recorded; a failed check is exit 1.
+fn report_recorded(
+    args: &EventArgs,
+    draft: &EventDraft,
+    kind: EventKind,
+    item: &str,
+    seq: u64,
+) -> anyhow::Result<Outcome> {
+    let failed = draft.fields.result == Some(CheckResult::Fail);
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "seq": seq,
+            "kind": kind,
+            "item": item,
+            "result": draft.fields.result,
+            "expected": draft.fields.expected,
+            "found": draft.fields.found,
+        }))?;
+    } else {
+        let mut text = output::line(&format!("recorded {kind} for {item} at seq {seq}"));
+        if kind == EventKind::HashVerified {
+            text.push_str(&render_check(&draft.fields));
+        }
+        output::print(&text)?;
+    }
+    if failed {
+        output::eprint(&output::line(&format!(
+            "custody: {item} failed its {kind} check (recorded at seq {seq})"
+        )));
+        return Ok(Outcome::Failed);
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The event the command line describes. `ledger` resolves actor names, the item's case and
+/// its acquired digests; without one (`--server`) values are taken as given.
+fn event_draft(
+    args: &EventArgs,
+    ledger: Option<&Ledger>,
+    kind: EventKind,
+    item: &str,
+) -> anyhow::Result<EventDraft> {
+    let item = item.to_owned();
     let case = match &args.case {
         Some(case) => Some(case.clone()),
         None => {
@@ -245,7 +358,10 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
                 Some(item.as_str())
             };
             match owner {
-                Some(item) => item_case(ledger, item)?,
+                Some(item) => match ledger {
+                    Some(ledger) => item_case(ledger, item)?,
+                    None => None,
+                },
                 None => None,
             }
         }
@@ -291,7 +407,7 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
         ..EventFields::default()
     };
     match kind {
-        EventKind::HashVerified => hash_verified_fields(&args, &item, ledger, &mut fields)?,
+        EventKind::HashVerified => hash_verified_fields(args, &item, ledger, &mut fields)?,
         EventKind::Derived | EventKind::Received => {
             if let Some(path) = &args.file {
                 fields.evidence = Some(hash_path(path)?);
@@ -303,63 +419,11 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
         _ => {}
     }
     args.form.fill(&mut fields);
-    if let Some(to) = &args.to_actor {
-        let to_key = resolve_actor(ledger, to)?.with_context(|| {
-            format!("--to-actor {to:?} is not an enrolled actor (see `custody actor list`)")
-        })?;
-        fields.from_actor = Some(hex::encode(&session.actor.public_key().to_bytes()));
-        fields.to_actor = Some(to_key);
-    }
     let mut draft = EventDraft::new(kind, args.claimed_time.clone().unwrap_or_else(now_rfc3339))
         .item(item.clone())
         .fields(fields);
     draft.case = case;
-    if let Some(path) = &args.draft {
-        return write_hand_over(&session, draft, path, args.json);
-    }
-    let appended = match &args.cosigner_key {
-        Some(path) => {
-            let cosigner = load_key(path, "receiving actor's key (--cosigner-key)")?;
-            session
-                .ledger
-                .append_cosigned(draft.clone(), &session.actor, &cosigner, &session.log_key)
-                .with_context(|| {
-                    format!(
-                        "ledger {} refused the {kind} hand-over of {item}; nothing was recorded",
-                        session.ledger.path().display()
-                    )
-                })?
-        }
-        None => session.append(draft.clone())?,
-    };
-    let failed = draft.fields.result == Some(CheckResult::Fail);
-    if args.json {
-        output::print_json(&serde_json::json!({
-            "seq": appended.seq,
-            "kind": kind,
-            "item": item,
-            "result": draft.fields.result,
-            "expected": draft.fields.expected,
-            "found": draft.fields.found,
-        }))?;
-    } else {
-        let mut text = output::line(&format!(
-            "recorded {kind} for {item} at seq {}",
-            appended.seq
-        ));
-        if kind == EventKind::HashVerified {
-            text.push_str(&render_check(&draft.fields));
-        }
-        output::print(&text)?;
-    }
-    if failed {
-        output::eprint(&output::line(&format!(
-            "custody: {item} failed its {kind} check (recorded at seq {})",
-            appended.seq
-        )));
-        return Ok(Outcome::Failed);
-    }
-    Ok(Outcome::Ok)
+    Ok(draft)
 }
 
 /// First step on two workstations: the hand-over, signed by the releasing actor, written
@@ -381,6 +445,12 @@ fn write_hand_over(
             )
         })?;
     handover::write_draft(path, &prepared, false)?;
+    report_draft(&prepared, path, json)
+}
+
+/// Says where the hand-over draft was written and what comes next.
+fn report_draft(prepared: &SignedEvent, path: &Path, json: bool) -> anyhow::Result<Outcome> {
+    let kind = prepared.event.kind;
     if json {
         output::print_json(&serde_json::json!({
             "draft": path.display().to_string(),
@@ -438,12 +508,35 @@ fn cosign(args: &CosignArgs) -> anyhow::Result<Outcome> {
 /// Third step: the cosigned draft is appended, with the log key.
 fn submit(args: &SubmitArgs) -> anyhow::Result<Outcome> {
     let draft = handover::read_draft(&args.file)?;
+    let kind = draft.event.kind;
+    let items = draft.event.items.join(", ");
+    if let Some(url) = &args.server {
+        let server = crate::remote::Server::new(url)?;
+        let seq = match server.send(&draft)? {
+            crate::remote::Answer::Appended(answer) => answer.seq,
+            crate::remote::Answer::Stale(next) => anyhow::bail!(
+                "{url} refused the {kind} hand-over in {}: it was prepared for seq {} and the next is {}; nothing was recorded: prepare it again",
+                args.file.display(),
+                draft.event.seq,
+                next.seq
+            ),
+            crate::remote::Answer::SlowDown(wait) => anyhow::bail!(
+                "{url} asks to wait {} s before the next append; nothing was recorded",
+                wait.as_secs()
+            ),
+            crate::remote::Answer::Refused(refused) => {
+                return Err(anyhow::Error::new(refused).context(format!(
+                    "{url} refused the {kind} hand-over in {}; nothing was recorded",
+                    args.file.display()
+                )))
+            }
+        };
+        return report_submitted(kind, &items, seq, args.json);
+    }
     let mut ledger = args.ledger.open()?;
     let log_path = log_key_path(ledger.origin(), args.log_key.as_deref())?;
     let log_key = load_key(&log_path, "log key (--log-key)")?;
     ledger.set_signer_state(&signer_state_path(&log_path));
-    let kind = draft.event.kind;
-    let items = draft.event.items.join(", ");
     let appended = ledger.append_signed(draft, &log_key).with_context(|| {
         format!(
             "ledger {} refused the {kind} hand-over in {}; nothing was recorded",
@@ -451,16 +544,21 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<Outcome> {
             args.file.display()
         )
     })?;
-    if args.json {
+    report_submitted(kind, &items, appended.seq, args.json)
+}
+
+/// Says which hand-over was recorded at which seq.
+fn report_submitted(kind: EventKind, items: &str, seq: u64, json: bool) -> anyhow::Result<Outcome> {
+    if json {
         output::print_json(&serde_json::json!({
-            "seq": appended.seq,
+            "seq": seq,
             "kind": kind,
             "items": items,
         }))?;
     } else {
         output::print(&output::line(&format!(
             "recorded {kind} hand-over of {items} at seq {}, signed by both actors",
-            appended.seq
+            seq
         )))?;
     }
     Ok(Outcome::Ok)
@@ -491,8 +589,11 @@ fn item_case(ledger: &Ledger, item: &str) -> anyhow::Result<Option<String>> {
 }
 
 /// An actor's name becomes their key; anything else stays free text.
-fn party(ledger: &Ledger, text: Option<&str>) -> anyhow::Result<Option<String>> {
+fn party(ledger: Option<&Ledger>, text: Option<&str>) -> anyhow::Result<Option<String>> {
     let Some(text) = text else { return Ok(None) };
+    let Some(ledger) = ledger else {
+        return Ok(Some(text.to_owned()));
+    };
     Ok(Some(
         resolve_actor(ledger, text)?.unwrap_or_else(|| text.to_owned()),
     ))
@@ -515,10 +616,13 @@ fn acquired_digests(ledger: &Ledger, item: &str) -> anyhow::Result<Option<Digest
 fn hash_verified_fields(
     args: &EventArgs,
     item: &str,
-    ledger: &Ledger,
+    ledger: Option<&Ledger>,
     fields: &mut EventFields,
 ) -> anyhow::Result<()> {
     if fields.expected.is_none() {
+        let Some(ledger) = ledger else {
+            anyhow::bail!("hash-verified through --server needs --expected (the item's acquired digests are not looked up)");
+        };
         fields.expected = acquired_digests(ledger, item)?;
     }
     if let Some(path) = &args.file {

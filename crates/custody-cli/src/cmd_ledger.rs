@@ -169,17 +169,30 @@ fn export_tiles(ledger: &LedgerArg, dir: &std::path::Path, json: bool) -> anyhow
             "size": exported.size,
             "tiles": exported.tiles,
             "entry_bundles": exported.bundles,
+            "custody_entry_bundles": exported.custody_bundles,
+            "omitted_entry_bundles": exported
+                .omitted
+                .iter()
+                .map(|(path, seq)| serde_json::json!({"path": path, "seq": seq}))
+                .collect::<Vec<_>>(),
             "checkpoint": exported.checkpoint,
         }))?;
     } else {
-        output::print(&output::line(&format!(
-            "exported {} entries of {} to {}: {} tiles, {} entry bundles",
+        let mut text = output::line(&format!(
+            "exported {} entries of {} to {}: {} tiles, {} entry bundles, {} Custody entry bundles",
             exported.size,
             opened.origin(),
             dir.display(),
             exported.tiles,
-            exported.bundles
-        )))?;
+            exported.bundles,
+            exported.custody_bundles
+        ));
+        for (path, seq) in &exported.omitted {
+            text.push_str(&output::line(&format!(
+                "  not written: {path} (entry {seq} is longer than a tlog-tiles bundle carries; it is in custody/entries/)"
+            )));
+        }
+        output::print(&text)?;
     }
     Ok(Outcome::Ok)
 }

@@ -28,6 +28,7 @@ mod cmd_witness;
 mod ledger_opts;
 mod output;
 mod published;
+mod remote;
 
 use std::process::ExitCode;
 

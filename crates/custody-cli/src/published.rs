@@ -52,6 +52,23 @@ impl Source for HttpSource {
             }),
         }
     }
+    fn open(&mut self, path: &str) -> Result<Option<Box<dyn std::io::Read>>, FetchError> {
+        let url = format!("{}/{path}", self.prefix);
+        let transport = |e: ureq::Error| FetchError::Transport {
+            path: path.to_owned(),
+            source: Box::new(e),
+        };
+        let response = self.agent.get(&url).call().map_err(transport)?;
+        match response.status().as_u16() {
+            // Unlimited here: the caller reads one bounded entry at a time.
+            200 => Ok(Some(Box::new(response.into_body().into_reader()))),
+            404 | 410 => Ok(None),
+            status => Err(FetchError::Status {
+                path: path.to_owned(),
+                status,
+            }),
+        }
+    }
 }
 
 /// Where seen checkpoints are kept by default.
@@ -64,6 +81,54 @@ fn default_seen_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(state).join("custody/seen-checkpoints"));
     }
     non_empty("HOME").map(|h| PathBuf::from(h).join(".local/state/custody/seen-checkpoints"))
+}
+
+/// A published ledger (`http(s)://` URL prefix or directory) copied into `work` and
+/// verified there (`custody_store::published::verify_published`); the seen-checkpoint
+/// directory defaults as for `ledger verify --url`. Also returns the seen directory used.
+pub fn fetch_and_verify(
+    location: &str,
+    key: &VerifierKey,
+    seen_dir: Option<PathBuf>,
+    outside: &[String],
+    work: &std::path::Path,
+) -> (
+    Option<PathBuf>,
+    Result<published::PublishedReport, published::PublishedError>,
+) {
+    let seen_dir = seen_dir.or_else(default_seen_dir);
+    let mut source: Box<dyn Source> =
+        if location.starts_with("http://") || location.starts_with("https://") {
+            Box::new(HttpSource::new(location))
+        } else {
+            Box::new(DirSource::new(location))
+        };
+    let result =
+        published::verify_published(source.as_mut(), key, seen_dir.as_deref(), outside, work);
+    (seen_dir, result)
+}
+
+/// Prints the verdict on a publication that did not verify (exit 1).
+pub fn report_publication_failure(
+    location: &str,
+    error: &published::PublishedError,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    let message = error.to_string();
+    if json {
+        output::print_json(&serde_json::json!({
+            "url": location,
+            "verdict": output::Verdict::of(false),
+            "findings": [{"code": error.code(), "message": message}],
+        }))?;
+    } else {
+        output::verdict(&format!(
+            "FAILED: {}\n{}",
+            output::escape(location),
+            output::line(&format!("  - {message}"))
+        ))?;
+    }
+    Ok(Outcome::Failed)
 }
 
 /// Runs the verification and prints the verdict.
@@ -85,39 +150,12 @@ pub fn verify_url(
                 .with_context(|| format!("cannot read checkpoint file {}", path.display()))?,
         );
     }
-    let seen_dir = seen_dir.or_else(default_seen_dir);
-    let mut source: Box<dyn Source> =
-        if location.starts_with("http://") || location.starts_with("https://") {
-            Box::new(HttpSource::new(location))
-        } else {
-            Box::new(DirSource::new(location))
-        };
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let result = published::verify_published(
-        source.as_mut(),
-        &key,
-        seen_dir.as_deref(),
-        &outside,
-        work.path(),
-    );
+    let (seen_dir, result) = fetch_and_verify(location, &key, seen_dir, &outside, work.path());
     let report = match result {
         Ok(report) => report,
         Err(e) if e.is_verification_failure() => {
-            let message = e.to_string();
-            if json {
-                output::print_json(&serde_json::json!({
-                    "url": location,
-                    "verdict": output::Verdict::of(false),
-                    "findings": [{"code": e.code(), "message": message}],
-                }))?;
-            } else {
-                output::verdict(&format!(
-                    "FAILED: {}\n{}",
-                    output::escape(location),
-                    output::line(&format!("  - {message}"))
-                ))?;
-            }
-            return Ok(Outcome::Failed);
+            return report_publication_failure(location, &e, json);
         }
         Err(e) => {
             return Err(anyhow::Error::new(e))

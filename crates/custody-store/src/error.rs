@@ -441,6 +441,25 @@ pub enum StoreError {
         /// The event's seq.
         seq: u64,
     },
+    /// An event submitted over HTTP that no longer fits the ledger: signed for another
+    /// position, log or format, or with a `recorded_time` too far from the ledger's clock
+    /// (fetch the next position and sign again).
+    #[error("event signed for seq {seq} ({reason}); the ledger holds {size} entries: sign it again for the next position")]
+    StalePosition {
+        /// The seq it was signed for.
+        seq: u64,
+        /// Entries in the ledger now.
+        size: u64,
+        /// What does not fit.
+        reason: &'static str,
+    },
+    /// An event submitted over HTTP whose signature does not verify under the actor it
+    /// names.
+    #[error("event for seq {seq}: its signature does not verify under the actor it names")]
+    EventNotSigned {
+        /// The seq it was signed for.
+        seq: u64,
+    },
     /// A signed hand-over draft that no longer fits the ledger: it was prepared for another
     /// position, log or format (someone appended since; prepare it again).
     #[error("hand-over draft for seq {seq} ({reason}); the ledger holds {size} entries: prepare it again")]
@@ -535,5 +554,67 @@ impl StoreError {
             StoreError::LastActiveActor { .. } => "last-active-actor",
             _ => return None,
         })
+    }
+}
+
+impl StoreError {
+    /// A stable snake_case code naming what went wrong: the variant's name
+    /// (`UnknownActor` → `unknown_actor`), as `custody serve` sends it in JSON refusals.
+    pub fn code(&self) -> String {
+        // The derived `Debug` output starts with the variant's name.
+        let debug = format!("{self:?}");
+        let name = debug
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or_default();
+        let mut code = String::with_capacity(name.len() + 4);
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    code.push('_');
+                }
+                code.push(c.to_ascii_lowercase());
+            } else {
+                code.push(c);
+            }
+        }
+        code
+    }
+
+    /// Whether the ledger refused the event by a rule of its own (the event, not the
+    /// ledger, is at fault): every [`StoreError::rule_name`] error, an entry past the size
+    /// limit, and an event that does not encode canonically.
+    pub fn is_refusal(&self) -> bool {
+        self.rule_name().is_some()
+            || matches!(
+                self,
+                StoreError::EntryTooLarge { .. } | StoreError::Canonical(_)
+            )
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_variant_names_in_snake_case() {
+        assert_eq!(StoreError::NoCheckpoint.code(), "no_checkpoint");
+        assert_eq!(
+            StoreError::UnknownActor { key: "ab".into() }.code(),
+            "unknown_actor"
+        );
+        assert_eq!(
+            StoreError::EventNotSigned { seq: 1 }.code(),
+            "event_not_signed"
+        );
+        assert_eq!(
+            StoreError::Proof(custody_core::merkle::ProofError::IndexOutOfRange {
+                index: 1,
+                size: 0
+            })
+            .code(),
+            "proof"
+        );
     }
 }

@@ -475,13 +475,7 @@ impl Ledger {
         drop(truth);
         state.check(&event)?;
         state.apply(&event);
-        let canonical_event = canonical::to_canonical_vec(&event)?;
-        let signature = sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
-        Ok(SignedEvent {
-            event,
-            signature: sign::signature_to_hex(&signature),
-            cosignature: None,
-        })
+        signed_by(event, signer)
     }
 
     /// Appends an entry signed elsewhere ([`Ledger::prepare`], then [`SignedEvent::cosign`]):
@@ -493,12 +487,63 @@ impl Ledger {
         entry: SignedEvent,
         log_key: &Identity,
     ) -> Result<Appended, StoreError> {
-        match self.append_inner(Batch::Signed(Box::new(entry)), log_key, |_| {
-            Ok::<(), Infallible>(())
-        })? {
+        self.append_one(Batch::Signed(Box::new(entry)), log_key)
+    }
+
+    /// Appends one entry signed elsewhere, unconditionally.
+    fn append_one(&mut self, batch: Batch<'_>, log_key: &Identity) -> Result<Appended, StoreError> {
+        match self.append_inner(batch, log_key, |_| Ok::<(), Infallible>(()))? {
             Ok(mut appended) => Ok(appended.remove(0)),
             Err(never) => match never {},
         }
+    }
+
+    /// Where the next entry will stand: the ledger's origin, its size (the next seq) and
+    /// its current time, which an actor appending over HTTP signs their event for
+    /// ([`Ledger::sign_at`], then [`Ledger::append_submitted`] on the server).
+    pub fn next_position(&self) -> Result<crate::submit::NextPosition, StoreError> {
+        let seq = self.truth()?.size();
+        Ok(crate::submit::NextPosition {
+            origin: self.origin.clone(),
+            seq,
+            recorded_time: format_utc((self.clock)()),
+        })
+    }
+
+    /// Signs `draft` by `signer` for `position`, as an actor does on their own workstation
+    /// before sending the entry to the ledger's server; no ledger is needed, and the server
+    /// checks every rule when it appends ([`Ledger::append_submitted`]).
+    pub fn sign_at(
+        position: &crate::submit::NextPosition,
+        draft: EventDraft,
+        signer: &Identity,
+    ) -> Result<SignedEvent, StoreError> {
+        let actor = hex::encode(&signer.public_key().to_bytes());
+        let event = event_at(
+            &position.origin,
+            position.seq,
+            &actor,
+            &position.recorded_time,
+            draft,
+        );
+        signed_by(event, signer)
+    }
+
+    /// Appends an entry an actor signed for the next position ([`Ledger::sign_at`]) and
+    /// sent to this ledger's server: the same transaction, rules and checkpoint as every
+    /// append. It must be for this log at the next seq (else
+    /// [`StoreError::StalePosition`]: sign again), with a `recorded_time` neither more than
+    /// [`crate::rules::CLAIMED_TIME_SKEW`] ahead of the ledger's clock nor (for a
+    /// one-signature event) more than [`crate::submit::MAX_SUBMITTED_AGE`] behind it, and
+    /// its signature must verify under the actor it names ([`StoreError::EventNotSigned`]).
+    /// A two-signature hand-over carries its cosignature, checked as for
+    /// [`Ledger::append_signed`].
+    pub fn append_submitted(
+        &mut self,
+        entry: SignedEvent,
+        log_key: &Identity,
+    ) -> Result<Appended, StoreError> {
+        self.append_one(Batch::Submitted(Box::new(entry)), log_key)
     }
 
     fn append_inner<E>(
@@ -639,6 +684,10 @@ impl Ledger {
             Batch::Signed(entry) => {
                 // Position, log, clock and signatures first: a stale draft says so.
                 let made = presigned_entry(&entry, size, &origin, clock())?;
+                (vec![entry.event], Signing::Presigned(made))
+            }
+            Batch::Submitted(entry) => {
+                let made = submitted_entry(&entry, size, &origin, clock())?;
                 (vec![entry.event], Signing::Presigned(made))
             }
         };
@@ -1083,6 +1132,8 @@ enum Batch<'a> {
         cosigner: Option<&'a Identity>,
     },
     Signed(Box<SignedEvent>),
+    /// An event an actor signed for the next position and sent to `custody serve`.
+    Submitted(Box<SignedEvent>),
 }
 
 enum Signing<'a> {
@@ -1151,6 +1202,26 @@ fn sign_entry(
     )
 }
 
+/// `event` signed by `signer` (one signature), as an entry signed away from the ledger.
+fn signed_by(event: Event, signer: &Identity) -> Result<SignedEvent, StoreError> {
+    let canonical_event = canonical::to_canonical_vec(&event)?;
+    let signature = sign::sign_canonical(signer, sign::CONTEXT_EVENT, &canonical_event);
+    Ok(SignedEvent {
+        event,
+        signature: sign::signature_to_hex(&signature),
+        cosignature: None,
+    })
+}
+
+/// How an entry signed elsewhere arrived.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SignedElsewhere {
+    /// A two-signature hand-over draft ([`Ledger::append_signed`]).
+    HandOver,
+    /// An event sent to the ledger's server ([`Ledger::append_submitted`]).
+    Submitted,
+}
+
 /// Checks an entry signed elsewhere before it is appended at `size` (see
 /// [`Ledger::append_signed`]) and makes its entry bytes and leaf hash.
 fn presigned_entry(
@@ -1159,17 +1230,52 @@ fn presigned_entry(
     origin: &str,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, Hash), StoreError> {
+    signed_elsewhere(entry, size, origin, now, SignedElsewhere::HandOver)
+}
+
+/// The entry bytes of an event submitted over HTTP, once its position, log, clock and
+/// signatures are checked ([`Ledger::append_submitted`]).
+fn submitted_entry(
+    entry: &SignedEvent,
+    size: u64,
+    origin: &str,
+    now: OffsetDateTime,
+) -> Result<(Vec<u8>, Hash), StoreError> {
+    signed_elsewhere(entry, size, origin, now, SignedElsewhere::Submitted)
+}
+
+/// One set of checks for entries signed elsewhere; only the error variants, and the
+/// lower bound on a submitted one-signature event's `recorded_time`, differ by route.
+fn signed_elsewhere(
+    entry: &SignedEvent,
+    size: u64,
+    origin: &str,
+    now: OffsetDateTime,
+    route: SignedElsewhere,
+) -> Result<(Vec<u8>, Hash), StoreError> {
     let event = &entry.event;
     let seq = event.seq;
-    let stale = |reason| StoreError::StaleHandOver { seq, size, reason };
-    if event.fields.to_actor.is_none() {
+    let hand_over = route == SignedElsewhere::HandOver;
+    let stale = |reason| match route {
+        SignedElsewhere::HandOver => StoreError::StaleHandOver { seq, size, reason },
+        SignedElsewhere::Submitted => StoreError::StalePosition { seq, size, reason },
+    };
+    if hand_over && event.fields.to_actor.is_none() {
         return Err(stale("not a two-signature hand-over"));
     }
     if seq != size {
-        return Err(stale("prepared for another position"));
+        return Err(stale(if hand_over {
+            "prepared for another position"
+        } else {
+            "signed for another position"
+        }));
     }
     if event.origin != origin {
-        return Err(stale("prepared for another ledger"));
+        return Err(stale(if hand_over {
+            "prepared for another ledger"
+        } else {
+            "signed for another ledger"
+        }));
     }
     if event.v != EVENT_VERSION {
         return Err(stale("another event format version"));
@@ -1181,9 +1287,20 @@ fn presigned_entry(
     if future {
         return Err(stale("recorded time ahead of the ledger's clock"));
     }
+    let behind = !hand_over
+        && event.fields.to_actor.is_none()
+        && now
+            .checked_sub(crate::submit::MAX_SUBMITTED_AGE)
+            .is_some_and(|limit| recorded < limit);
+    if behind {
+        return Err(stale("recorded time too far behind the ledger's clock"));
+    }
     let canonical_event = canonical::to_canonical_vec(event)?;
     if !entry.signature_verifies(&canonical_event) {
-        return Err(StoreError::HandOverNotSigned { seq });
+        return Err(match route {
+            SignedElsewhere::HandOver => StoreError::HandOverNotSigned { seq },
+            SignedElsewhere::Submitted => StoreError::EventNotSigned { seq },
+        });
     }
     entry
         .check_cosignature(&canonical_event)

@@ -25,6 +25,7 @@ pub mod rules;
 pub mod signer;
 pub mod snapshot;
 pub mod store;
+pub mod submit;
 pub mod tiles;
 mod truth;
 pub mod verify;

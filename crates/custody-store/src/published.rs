@@ -23,7 +23,8 @@ use crate::error::StoreError;
 use crate::ledger::{Ledger, MAX_CHECKPOINT_NOTE_BYTES};
 use crate::store::{StoredTree, Transaction, TxMode};
 use crate::tiles::{
-    decode_bundle, tiles_at_level, TileError, TileId, MAX_BUNDLE_ENTRY_BYTES, MAX_TILE_LEVEL,
+    decode_bundle, read_custody_bundle, tiles_at_level, TileError, TileId, MAX_BUNDLE_ENTRY_BYTES,
+    MAX_TILE_LEVEL,
 };
 use crate::verify::LedgerReport;
 
@@ -32,6 +33,9 @@ pub const MAX_TILE_BYTES: u64 = 256 * 32;
 /// The largest entry bundle fetched: 256 entries, each a 2-byte length and at most
 /// [`MAX_BUNDLE_ENTRY_BYTES`] bytes (16,777,472 bytes).
 pub const MAX_BUNDLE_BYTES: u64 = 256 * (2 + MAX_BUNDLE_ENTRY_BYTES as u64);
+/// Entry bytes written into the local copy at a time while it is built (a Custody bundle
+/// may hold 256 entries of up to 64 MiB each; they are written as they arrive).
+const MIRROR_FLUSH_BYTES: usize = 64 << 20;
 /// The most checkpoints kept for one log in a [`SeenCheckpoints`] directory; more is
 /// refused (`SeenTooMany`) rather than read.
 pub const MAX_SEEN_CHECKPOINTS: usize = 100_000;
@@ -80,6 +84,10 @@ pub trait Source {
     /// `None` when there is no such resource. More than `limit` bytes is
     /// [`FetchError::TooLarge`], and no more than `limit + 1` bytes are read.
     fn fetch(&mut self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, FetchError>;
+
+    /// A reader over the bytes at `path`, or `None` when there is no such resource; the
+    /// caller bounds what it reads (Custody entry bundles are read one entry at a time).
+    fn open(&mut self, path: &str) -> Result<Option<Box<dyn std::io::Read>>, FetchError>;
 }
 
 /// A published ledger in a local directory (an export, or a mirror of a web server).
@@ -95,8 +103,9 @@ impl DirSource {
     }
 }
 
-impl Source for DirSource {
-    fn fetch(&mut self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, FetchError> {
+impl DirSource {
+    /// The regular file at `path` under the root, or `None` when there is none.
+    fn file(&self, path: &str) -> Result<Option<std::fs::File>, FetchError> {
         let io = |source| FetchError::Io {
             path: path.to_owned(),
             source,
@@ -111,7 +120,22 @@ impl Source for DirSource {
         if !file.metadata().map_err(io)?.is_file() {
             return Err(io(std::io::Error::other("not a regular file")));
         }
-        read_bounded(file, path, limit).map(Some)
+        Ok(Some(file))
+    }
+}
+
+impl Source for DirSource {
+    fn fetch(&mut self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, FetchError> {
+        match self.file(path)? {
+            Some(file) => read_bounded(file, path, limit).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn open(&mut self, path: &str) -> Result<Option<Box<dyn std::io::Read>>, FetchError> {
+        Ok(self
+            .file(path)?
+            .map(|f| Box::new(std::io::BufReader::new(f)) as Box<dyn std::io::Read>))
     }
 }
 
@@ -425,6 +449,51 @@ fn bundle_entries(tile: TileId, bytes: &[u8]) -> Result<Vec<&[u8]>, TileError> {
     }
 }
 
+/// Takes the entries of a bundle one by one: (position in the bundle, entry bytes).
+type EntrySink<'a> = dyn FnMut(usize, &[u8]) -> Result<(), PublishedError> + 'a;
+
+/// Reads the Custody entry bundle of `tile` (`custody/entries/…`; the full bundle when a
+/// partial one is no longer served, of which the first `width` entries are used), passing
+/// each entry to `each`; `false` when neither is published.
+fn read_custody_entries(
+    source: &mut dyn Source,
+    tile: TileId,
+    each: &mut EntrySink<'_>,
+) -> Result<bool, PublishedError> {
+    let mut candidates = vec![(tile, Some(tile.width))];
+    if tile.is_partial() {
+        candidates.push((TileId { width: 256, ..tile }, None));
+    }
+    for (candidate, whole) in candidates {
+        let Some(mut reader) = source.open(&candidate.custody_entries_path())? else {
+            continue;
+        };
+        let mut failed = None;
+        let read = read_custody_bundle(
+            tile.index,
+            &mut reader,
+            tile.width,
+            whole.or(Some(256)),
+            &mut |i, entry| match each(i, &entry) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    failed = Some(e);
+                    Err(TileError::BundleMalformed {
+                        index: tile.index,
+                        reason: "an entry was refused",
+                    })
+                }
+            },
+        );
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        read?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 /// Verifies the ledger published at `source` under `log_key` (see the module docs).
 /// `seen`, when given, is the base directory of [`SeenCheckpoints`]: the published
 /// checkpoint, once its signature verifies, is kept there, and every checkpoint kept before
@@ -460,26 +529,44 @@ pub fn verify_published(
     let mut builder = TreeBuilder::new();
     for tile in tiles_at_level(checkpoint.size, 0) {
         let leaves = tile_hashes_from(tile, &fetch_tile(source, tile, false)?)?;
-        let bundle = fetch_tile(source, tile, true)?;
-        let entries = bundle_entries(tile, &bundle)?;
         let start = tile.index * 256;
-        let mut rows = Vec::with_capacity(entries.len());
+        // The same store writes as an append: a bundle's rows in a few statements, flushed
+        // every `MIRROR_FLUSH_BYTES` so memory holds no more than that and one entry.
+        let mut rows = Vec::new();
         let mut nodes = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
-            let seq = start + i as u64;
-            let leaf = merkle::leaf_hash(entry);
-            if leaves[i] != leaf {
-                return Err(TileError::LeafMismatch { seq }.into());
+        let mut held = 0usize;
+        {
+            let mut insert = |i: usize, entry: &[u8]| -> Result<(), PublishedError> {
+                let seq = start + i as u64;
+                let leaf = merkle::leaf_hash(entry);
+                if leaves[i] != leaf {
+                    return Err(TileError::LeafMismatch { seq }.into());
+                }
+                nodes.extend(
+                    builder
+                        .push(leaf)
+                        .into_iter()
+                        .filter(|(level, _, _)| *level > 0),
+                );
+                rows.push((seq, entry.to_vec(), leaf));
+                held += entry.len();
+                if held >= MIRROR_FLUSH_BYTES {
+                    store.insert_entries(&rows)?;
+                    store.insert_nodes(&nodes)?;
+                    rows.clear();
+                    nodes.clear();
+                    held = 0;
+                }
+                Ok(())
+            };
+            if !read_custody_entries(source, tile, &mut insert)? {
+                // No Custody bundle (a publication made by other software): the tlog-tiles one.
+                let bundle = fetch_tile(source, tile, true)?;
+                for (i, entry) in bundle_entries(tile, &bundle)?.iter().enumerate() {
+                    insert(i, entry)?;
+                }
             }
-            nodes.extend(
-                builder
-                    .push(leaf)
-                    .into_iter()
-                    .filter(|(level, _, _)| *level > 0),
-            );
-            rows.push((seq, entry.to_vec(), leaf));
         }
-        // The same store writes as an append: one bundle's rows in a few statements.
         store.insert_entries(&rows)?;
         store.insert_nodes(&nodes)?;
     }

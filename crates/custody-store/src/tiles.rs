@@ -30,6 +30,9 @@ pub const TILE_WIDTH: u64 = 256;
 pub const TILE_HEIGHT: u32 = 8;
 /// The longest entry an entry bundle can carry: its length prefix is a big-endian `u16`.
 pub const MAX_BUNDLE_ENTRY_BYTES: usize = u16::MAX as usize;
+/// The longest entry a Custody entry bundle (`custody/entries/…`) carries: the ledger's own
+/// entry limit, [`MAX_ENTRY_BYTES`] (64 MiB); its length prefix is a big-endian `u32`.
+pub const MAX_CUSTODY_BUNDLE_ENTRY_BYTES: u64 = MAX_ENTRY_BYTES;
 /// Bytes of one hash in a tile.
 const HASH_BYTES: usize = 32;
 /// Highest tile level a path may name (the spec's 0 to 63).
@@ -79,6 +82,23 @@ pub enum TileError {
     #[error("the tiles for size {size} do not lead to the checkpoint's root")]
     RootMismatch {
         /// The tree size.
+        size: u64,
+    },
+    /// A published tile would change other than by growing: the ledger's tree is not an
+    /// extension of the one published (a fork); nothing more is published.
+    #[error("tile {level}/{index} would change: the ledger no longer extends the published tree")]
+    Forked {
+        /// Tile level.
+        level: u8,
+        /// Tile index.
+        index: u64,
+    },
+    /// The ledger holds fewer entries than already published.
+    #[error("the ledger holds {size} entries, fewer than the {published} published")]
+    Shrank {
+        /// The size published.
+        published: u64,
+        /// The ledger's size now.
         size: u64,
     },
     /// A stored entry is missing or longer than the ledger allows.
@@ -146,6 +166,13 @@ impl TileId {
     /// `tile/entries/<N>[.p/<W>]` (meaningful for level 0).
     pub fn entries_path(&self) -> String {
         format!("tile/entries/{}", self.suffix())
+    }
+
+    /// `custody/entries/<N>[.p/<W>]`: the same entries in the Custody bundle format (a
+    /// big-endian `u32` length before each), which carries entries of any size the ledger
+    /// holds (meaningful for level 0).
+    pub fn custody_entries_path(&self) -> String {
+        format!("custody/entries/{}", self.suffix())
     }
 
     fn suffix(&self) -> String {
@@ -281,6 +308,75 @@ pub fn decode_bundle(index: u64, bytes: &[u8], width: u16) -> Result<Vec<&[u8]>,
     Ok(out)
 }
 
+/// Encodes entries as a Custody entry bundle: each a big-endian `u32` length, then its
+/// bytes. An entry longer than [`MAX_CUSTODY_BUNDLE_ENTRY_BYTES`] is refused, naming its seq
+/// (the ledger never holds one).
+pub fn encode_custody_bundle<'a>(
+    entries: impl IntoIterator<Item = (u64, &'a [u8])>,
+) -> Result<Vec<u8>, TileError> {
+    let mut out = Vec::new();
+    for (seq, bytes) in entries {
+        let len = u32::try_from(bytes.len())
+            .ok()
+            .filter(|l| u64::from(*l) <= MAX_CUSTODY_BUNDLE_ENTRY_BYTES)
+            .ok_or(TileError::EntryUnreadable {
+                seq,
+                limit: MAX_CUSTODY_BUNDLE_ENTRY_BYTES,
+            })?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+    Ok(out)
+}
+
+/// Reads Custody entry bundle `index` from `reader`, one entry at a time: exactly `take`
+/// entries are passed to `each` (in order, each at most [`MAX_CUSTODY_BUNDLE_ENTRY_BYTES`]
+/// and read only once its length is known to be within it); when `whole` is `width`
+/// entries, nothing may follow the last of them. Memory holds one entry.
+pub fn read_custody_bundle(
+    index: u64,
+    reader: &mut dyn std::io::Read,
+    take: u16,
+    whole: Option<u16>,
+    each: &mut dyn FnMut(usize, Vec<u8>) -> Result<(), TileError>,
+) -> Result<(), TileError> {
+    use std::io::Read as _;
+    let malformed = |reason| TileError::BundleMalformed { index, reason };
+    let count = whole.unwrap_or(take).max(take);
+    for i in 0..usize::from(count) {
+        let mut prefix = [0u8; 4];
+        reader
+            .read_exact(&mut prefix)
+            .map_err(|_| malformed("ends inside a length prefix"))?;
+        let len = u64::from(u32::from_be_bytes(prefix));
+        if len > MAX_CUSTODY_BUNDLE_ENTRY_BYTES {
+            return Err(malformed("an entry is longer than a ledger entry may be"));
+        }
+        let mut entry = Vec::new();
+        reader
+            .take(len)
+            .read_to_end(&mut entry)
+            .map_err(|_| malformed("an entry cannot be read"))?;
+        if entry.len() as u64 != len {
+            return Err(malformed("an entry runs past the end of the bundle"));
+        }
+        if i < usize::from(take) {
+            each(i, entry)?;
+        }
+    }
+    if whole.is_some() {
+        let mut extra = [0u8; 1];
+        if reader
+            .read(&mut extra)
+            .map_err(|_| malformed("cannot be read"))?
+            != 0
+        {
+            return Err(malformed("bytes after the last entry"));
+        }
+    }
+    Ok(())
+}
+
 /// Tiles held in memory, answering any perfect subtree they cover: a subtree at tree
 /// height `8·l + r` is the root of `2^r` consecutive hashes of a level-`l` tile. What a
 /// client of a published ledger recomputes roots and proofs from.
@@ -372,8 +468,14 @@ pub struct Exported {
     pub checkpoint: String,
     /// Hash tiles written.
     pub tiles: u64,
-    /// Entry bundles written.
+    /// Entry bundles written (`tile/entries/…`).
     pub bundles: u64,
+    /// Custody entry bundles written (`custody/entries/…`), one per level-0 tile.
+    pub custody_bundles: u64,
+    /// Entry bundles not written because an entry in them is longer than
+    /// [`MAX_BUNDLE_ENTRY_BYTES`]: the bundle's path and that entry's seq. Their entries
+    /// are in the Custody bundles.
+    pub omitted: Vec<(String, u64)>,
 }
 
 /// Writes `ledger`'s newest verified checkpoint, its hash tiles and entry bundles to `dest`,
@@ -403,6 +505,8 @@ pub fn export(ledger: &Ledger, dest: &Path) -> Result<Exported, TileError> {
         .map_err(io(&parent))?;
     let root = staging.path();
     let mut bundles = 0u64;
+    let mut custody_bundles = 0u64;
+    let mut omitted = Vec::new();
     for tile in publication.tiles() {
         let bytes = publication
             .tile_bytes(*tile)
@@ -411,13 +515,24 @@ pub fn export(ledger: &Ledger, dest: &Path) -> Result<Exported, TileError> {
             })?;
         write_file(root, &tile.path(), &bytes)?;
         if tile.level == 0 {
-            let bundle = publication
-                .bundle(ledger, *tile)?
-                .ok_or(TileError::RootMismatch {
-                    size: publication.size(),
-                })?;
-            write_file(root, &tile.entries_path(), &bundle)?;
-            bundles += 1;
+            let missing = || TileError::RootMismatch {
+                size: publication.size(),
+            };
+            let custody = publication
+                .custody_bundle(ledger, *tile)?
+                .ok_or_else(missing)?;
+            write_file(root, &tile.custody_entries_path(), &custody)?;
+            custody_bundles += 1;
+            match publication.bundle(ledger, *tile) {
+                Ok(bundle) => {
+                    write_file(root, &tile.entries_path(), &bundle.ok_or_else(missing)?)?;
+                    bundles += 1;
+                }
+                Err(TileError::EntryTooLargeForBundle { seq, .. }) => {
+                    omitted.push((tile.entries_path(), seq));
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
     write_file(root, "checkpoint", publication.note.as_bytes())?;
@@ -431,6 +546,8 @@ pub fn export(ledger: &Ledger, dest: &Path) -> Result<Exported, TileError> {
         tiles: publication.tiles().len() as u64,
         checkpoint: publication.note,
         bundles,
+        custody_bundles,
+        omitted,
     })
 }
 
@@ -479,6 +596,69 @@ impl Publication {
         })
     }
 
+    /// Brings the publication up to the ledger's newest verified checkpoint, reading only
+    /// the tiles that changed (the rightmost of each level, and the new ones): O(log n)
+    /// work per append, not a rebuild. A tile already published may only grow: its hashes
+    /// must stay a prefix of the new ones (else [`TileError::Forked`]), and the root
+    /// recomputed from the tiles must be the new checkpoint's (else
+    /// [`TileError::RootMismatch`]); on any error the publication is left as it was. A
+    /// ledger that shrank is [`TileError::Shrank`]. Returns whether anything changed.
+    pub fn update(&mut self, ledger: &Ledger) -> Result<bool, TileError> {
+        let (checkpoint, note) = ledger.latest_checkpoint()?;
+        let size = checkpoint.size;
+        if size < self.size() {
+            return Err(TileError::Shrank {
+                published: self.size(),
+                size,
+            });
+        }
+        if size == self.size() {
+            if checkpoint.root != self.checkpoint.root {
+                return Err(TileError::RootMismatch { size });
+            }
+            return Ok(false);
+        }
+        let list = tiles_for_size(size);
+        let mut stored = StoredTree(&*ledger.store);
+        let mut changed = Vec::new();
+        for tile in &list {
+            let held = self.set.get(tile.level, tile.index).unwrap_or(&[]);
+            if held.len() >= usize::from(tile.width) {
+                continue;
+            }
+            let hashes = tile_hashes(&mut stored, *tile).map_err(|e| match e {
+                TreeError::Proof(p) => TileError::Store(StoreError::Proof(p)),
+                TreeError::Source(s) => TileError::Store(s),
+            })?;
+            if hashes.get(..held.len()) != Some(held) {
+                return Err(TileError::Forked {
+                    level: tile.level,
+                    index: tile.index,
+                });
+            }
+            changed.push((*tile, hashes));
+        }
+        let mut previous = Vec::with_capacity(changed.len());
+        for (tile, hashes) in changed {
+            let old = self.set.tiles.insert((tile.level, tile.index), hashes);
+            previous.push(((tile.level, tile.index), old));
+        }
+        let recomputed = merkle::tree_root(&mut self.set, size);
+        if !matches!(recomputed, Ok(root) if root == checkpoint.root) {
+            for (key, old) in previous {
+                match old {
+                    Some(hashes) => self.set.tiles.insert(key, hashes),
+                    None => self.set.tiles.remove(&key),
+                };
+            }
+            return Err(TileError::RootMismatch { size });
+        }
+        self.checkpoint = checkpoint;
+        self.note = note;
+        self.list = list;
+        Ok(true)
+    }
+
     /// The tree size published.
     pub fn size(&self) -> u64 {
         self.checkpoint.size
@@ -500,6 +680,48 @@ impl Publication {
     /// The entry bundle of level-0 `tile` (any width whose entries are all published),
     /// read from `ledger`; each entry must hash to its published leaf (`LeafMismatch`).
     pub fn bundle(&self, ledger: &Ledger, tile: TileId) -> Result<Option<Vec<u8>>, TileError> {
+        let Some((start, entries)) = self.checked_entries(ledger, tile)? else {
+            return Ok(None);
+        };
+        encode_bundle(
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (start + i as u64, b.as_slice())),
+        )
+        .map(Some)
+    }
+}
+
+/// The first seq of a level-0 tile and its entries, each hashed to its published leaf.
+type CheckedEntries = (u64, Vec<Vec<u8>>);
+
+impl Publication {
+    /// The Custody entry bundle of level-0 `tile` (`custody/entries/…`), on the same
+    /// conditions as [`Publication::bundle`]; it carries entries of any size.
+    pub fn custody_bundle(
+        &self,
+        ledger: &Ledger,
+        tile: TileId,
+    ) -> Result<Option<Vec<u8>>, TileError> {
+        let Some((start, entries)) = self.checked_entries(ledger, tile)? else {
+            return Ok(None);
+        };
+        encode_custody_bundle(
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (start + i as u64, b.as_slice())),
+        )
+        .map(Some)
+    }
+
+    /// The entries of level-0 `tile`, each hashed to its published leaf.
+    fn checked_entries(
+        &self,
+        ledger: &Ledger,
+        tile: TileId,
+    ) -> Result<Option<CheckedEntries>, TileError> {
         if tile.level != 0 {
             return Ok(None);
         }
@@ -519,13 +741,7 @@ impl Publication {
                 });
             }
         }
-        encode_bundle(
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (start + i as u64, b.as_slice())),
-        )
-        .map(Some)
+        Ok(Some((start, entries)))
     }
 }
 
@@ -538,6 +754,8 @@ pub enum Resource {
     Tile(TileId),
     /// `tile/entries/<N>[.p/<W>]`.
     Entries(TileId),
+    /// `custody/entries/<N>[.p/<W>]`: the Custody bundle format.
+    CustodyEntries(TileId),
 }
 
 impl Resource {
@@ -547,6 +765,12 @@ impl Resource {
     pub fn parse(path: &str) -> Option<Resource> {
         if path == "checkpoint" {
             return Some(Resource::Checkpoint);
+        }
+        if let Some(rest) = path.strip_prefix("custody/entries/") {
+            return match Resource::parse(&format!("tile/entries/{rest}"))? {
+                Resource::Entries(tile) => Some(Resource::CustodyEntries(tile)),
+                _ => None,
+            };
         }
         let rest = path.strip_prefix("tile/")?;
         let (entries, level, rest) = match rest.strip_prefix("entries/") {
@@ -840,6 +1064,17 @@ mod tests {
             Resource::parse("tile/entries/000"),
             Some(Resource::Entries(t(0, 0, 256)))
         );
+        assert_eq!(
+            Resource::parse("custody/entries/x001/000.p/5"),
+            Some(Resource::CustodyEntries(t(0, 1000, 5)))
+        );
+        for bad in [
+            "custody/entries/0",
+            "custody/entries/tile/entries/000",
+            "custody/1/000",
+        ] {
+            assert_eq!(Resource::parse(bad), None, "{bad}");
+        }
         assert_eq!(
             Resource::parse("tile/63/999"),
             Some(Resource::Tile(t(63, 999, 256)))

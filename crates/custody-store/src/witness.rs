@@ -307,6 +307,95 @@ impl Witness {
     }
 }
 
+/// The largest answer read from a witness: a few cosignature lines (a 409's size is far
+/// shorter).
+pub const MAX_WITNESS_ANSWER_BYTES: u64 = 16 * 1024;
+
+/// Why a witness's answer could not be used by a log submitting to it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmissionError {
+    /// No line of the answer is a cosignature by the witness's key over the checkpoint.
+    #[error("no cosignature by {key} over the checkpoint of size {size} in the witness's answer")]
+    NoCosignature {
+        /// The witness's cosigner key, as configured.
+        key: String,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The 409 body is not a size (`text/x.tlog.size`: one decimal and a newline).
+    #[error("the witness's 409 answer is not a tree size")]
+    NotASize,
+    /// The note submitted is not a checkpoint.
+    #[error("the note submitted is not a checkpoint: {0}")]
+    Checkpoint(#[from] custody_core::checkpoint::CheckpointError),
+}
+
+/// The body of `POST /add-checkpoint`: `old <old_size>`, one base64 line per hash of the
+/// consistency proof from `old_size`, an empty line, then the signed checkpoint `note`.
+pub fn add_checkpoint_body(old_size: u64, proof: &[Hash], note: &str) -> Vec<u8> {
+    let mut body = format!("old {old_size}\n");
+    for hash in proof {
+        body.push_str(&base64::engine::general_purpose::STANDARD.encode(hash));
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(note);
+    body.into_bytes()
+}
+
+/// The size a witness answered with `409 Conflict` (`text/x.tlog.size`): one decimal
+/// without leading zeros, then a newline.
+pub fn parse_size_answer(body: &[u8]) -> Result<u64, SubmissionError> {
+    let text = std::str::from_utf8(body).map_err(|_| SubmissionError::NotASize)?;
+    let digits = text.strip_suffix('\n').ok_or(SubmissionError::NotASize)?;
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return Err(SubmissionError::NotASize);
+    }
+    digits.parse().map_err(|_| SubmissionError::NotASize)
+}
+
+/// The checkpoint `note` with the witness's cosignature added: every line of `answer`
+/// that is a valid tlog-cosignature/v1 by `witness` (a cosigner key) over the note's
+/// checkpoint is appended to the note's signatures; lines by other keys, or that do not
+/// verify, are dropped. None verifying is [`SubmissionError::NoCosignature`]. The result is
+/// what the log keeps as an outside checkpoint.
+pub fn cosigned_note(
+    note: &str,
+    answer: &[u8],
+    witness: &VerifierKey,
+) -> Result<String, SubmissionError> {
+    let mut parsed =
+        Note::parse(note.as_bytes()).map_err(custody_core::checkpoint::CheckpointError::from)?;
+    let checkpoint = Checkpoint::parse_body(&parsed.text)?;
+    let mut added = 0;
+    for line in String::from_utf8_lossy(answer).lines() {
+        // A line parses as a signature when appended to a note's signature block.
+        let probe = format!("{}\n{line}\n", parsed.text);
+        let Ok(one) = Note::parse(probe.as_bytes()) else {
+            continue;
+        };
+        for signature in one.signatures {
+            if custody_core::checkpoint::verify_cosignature(&checkpoint, &signature, witness)
+                .is_ok()
+            {
+                parsed.add_signature(signature);
+                added += 1;
+            }
+        }
+    }
+    if added == 0 {
+        return Err(SubmissionError::NoCosignature {
+            key: witness.to_string(),
+            size: checkpoint.size,
+        });
+    }
+    Ok(String::from_utf8_lossy(&parsed.to_bytes()).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +465,63 @@ mod tests {
             dir.path().join("state"),
         );
         (dir, witness, log)
+    }
+
+    /// What a submitting log does: the body it builds is the body the witness parses, the
+    /// 409 size it reads back, and the cosignature it keeps verifies; a line by anyone else
+    /// is not kept.
+    #[test]
+    fn a_submitting_log_builds_requests_and_keeps_only_the_witness_cosignature() {
+        let (_dir, witness, mut log) = setup();
+        log.grow(3);
+        let note =
+            String::from_utf8(log.checkpoint().sign(&[&log.key]).unwrap().to_bytes()).unwrap();
+        assert_eq!(add_checkpoint_body(0, &[], &note), log.request(0));
+        let answer = witness
+            .add_checkpoint(&add_checkpoint_body(0, &[], &note), 7)
+            .unwrap();
+        let cosigned = cosigned_note(&note, answer.as_bytes(), &witness.cosigner_key()).unwrap();
+        let parsed = Note::parse(cosigned.as_bytes()).unwrap();
+        assert_eq!(parsed.signatures.len(), 2);
+        assert_eq!(
+            verify_cosignature(
+                &log.checkpoint(),
+                &parsed.signatures[1],
+                &witness.cosigner_key()
+            )
+            .unwrap(),
+            7
+        );
+        // Another witness's key: nothing of this answer is kept.
+        let other = identity("other.example/w").cosigner_key();
+        assert!(matches!(
+            cosigned_note(&note, answer.as_bytes(), &other),
+            Err(SubmissionError::NoCosignature { size: 3, .. })
+        ));
+        assert!(cosigned_note(&note, b"garbage\n", &witness.cosigner_key()).is_err());
+
+        // Grown, sent as if the witness held nothing: 409 with the size it holds, then the
+        // proof from there.
+        log.grow(5);
+        let note =
+            String::from_utf8(log.checkpoint().sign(&[&log.key]).unwrap().to_bytes()).unwrap();
+        let held = match witness.add_checkpoint(&add_checkpoint_body(0, &[], &note), 8) {
+            Err(WitnessError::SizeConflict { latest_size, .. }) => latest_size,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            parse_size_answer(format!("{held}\n").as_bytes()).unwrap(),
+            3
+        );
+        let proof = merkle::consistency_proof(&mut log.tree, 3, 8)
+            .unwrap()
+            .hashes;
+        witness
+            .add_checkpoint(&add_checkpoint_body(3, &proof, &note), 9)
+            .unwrap();
+        for bad in [&b"3"[..], b"03\n", b"\n", b"x\n", b"18446744073709551616\n"] {
+            assert!(parse_size_answer(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -115,6 +115,8 @@ fn fail_edited_tile_hash_is_refused() {
 fn fail_edited_entry_in_a_bundle_is_refused() {
     let f = populated(2);
     let dir = export(&f, "pub");
+    // The tlog-tiles bundles, as a client reads them when no Custody bundle is published.
+    only_tlog_tiles_bundles(&dir);
     let bundle = dir.join("tile/entries/000.p/5");
     let mut bytes = std::fs::read(&bundle).unwrap();
     let at = bytes.windows(4).position(|w| w == b"Lyon").unwrap();
@@ -133,6 +135,8 @@ fn fail_edited_entry_in_a_bundle_is_refused() {
 fn fail_edited_entry_with_its_tile_is_refused() {
     let f = populated(2);
     let dir = export(&f, "pub");
+    // The tlog-tiles bundles, as a client reads them when no Custody bundle is published.
+    only_tlog_tiles_bundles(&dir);
     let bundle_path = dir.join("tile/entries/000.p/5");
     let bundle = std::fs::read(&bundle_path).unwrap();
     let mut entries: Vec<Vec<u8>> = tiles::decode_bundle(0, &bundle, 5)
@@ -166,6 +170,8 @@ fn fail_edited_entry_with_its_tile_is_refused() {
 fn fail_missing_bundle_is_reported_by_path() {
     let f = populated(2);
     let dir = export(&f, "pub");
+    // The tlog-tiles bundles, as a client reads them when no Custody bundle is published.
+    only_tlog_tiles_bundles(&dir);
     std::fs::remove_file(dir.join("tile/entries/000.p/5")).unwrap();
     match verify(&dir, None) {
         Err(PublishedError::Missing { path }) => assert_eq!(path, "tile/entries/000.p/5"),
@@ -236,6 +242,8 @@ fn fail_oversized_tile_is_refused_unread() {
 fn fail_entry_forged_under_a_checkpoint_the_log_key_signed_is_reported() {
     let f = populated(2);
     let dir = export(&f, "pub");
+    // The tlog-tiles bundles, as a client reads them when no Custody bundle is published.
+    only_tlog_tiles_bundles(&dir);
     let bundle_path = dir.join("tile/entries/000.p/5");
     let bundle = std::fs::read(&bundle_path).unwrap();
     let mut entries: Vec<Vec<u8>> = tiles::decode_bundle(0, &bundle, 5)
@@ -276,5 +284,78 @@ fn fail_entry_forged_under_a_checkpoint_the_log_key_signed_is_reported() {
             .contains(&LedgerFinding::BadSignature { seq: 3 }),
         "{:?}",
         report.findings
+    );
+}
+
+/// Removes the Custody entry bundles of an export, leaving the tlog-tiles ones.
+fn only_tlog_tiles_bundles(dir: &std::path::Path) {
+    std::fs::remove_dir_all(dir.join("custody")).unwrap();
+}
+
+#[test]
+fn fail_edited_entry_in_a_custody_bundle_is_refused() {
+    let f = populated(2);
+    let dir = export(&f, "pub");
+    let bundle = dir.join("custody/entries/000.p/5");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"Lyon").unwrap();
+    bytes[at] = b'N';
+    std::fs::write(&bundle, bytes).unwrap();
+    let e = verify(&dir, None).unwrap_err();
+    assert!(
+        matches!(e, PublishedError::Tile(TileError::LeafMismatch { seq: 3 })),
+        "{e:?}"
+    );
+    // A Custody bundle cut short, or with bytes after its entries.
+    let good = tiles::encode_custody_bundle(
+        (0..5)
+            .map(|seq| (seq, f.ledger.entry(seq).unwrap().bytes))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|(s, b)| (*s, b.as_slice())),
+    )
+    .unwrap();
+    for bad in [
+        good[..good.len() - 1].to_vec(),
+        [good.as_slice(), b"x"].concat(),
+    ] {
+        std::fs::write(&bundle, bad).unwrap();
+        let e = verify(&dir, None).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PublishedError::Tile(TileError::BundleMalformed { index: 0, .. })
+            ),
+            "{e:?}"
+        );
+    }
+    std::fs::write(&bundle, good).unwrap();
+    assert!(verify(&dir, None).unwrap().report.is_clean());
+}
+
+#[test]
+fn fail_custody_bundle_entry_longer_than_a_ledger_entry_is_refused_unread() {
+    let mut prefix = ((tiles::MAX_CUSTODY_BUNDLE_ENTRY_BYTES + 1) as u32)
+        .to_be_bytes()
+        .to_vec();
+    prefix.extend_from_slice(b"{}");
+    let mut seen = 0;
+    let e = tiles::read_custody_bundle(0, &mut prefix.as_slice(), 1, Some(1), &mut |_, _| {
+        seen += 1;
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(e, TileError::BundleMalformed { index: 0, .. }),
+        "{e:?}"
+    );
+    assert_eq!(seen, 0);
+    // At the limit the length is accepted (and the entry read, here found short).
+    let at_limit = (tiles::MAX_CUSTODY_BUNDLE_ENTRY_BYTES as u32).to_be_bytes();
+    let e = tiles::read_custody_bundle(0, &mut &at_limit[..], 1, Some(1), &mut |_, _| Ok(()))
+        .unwrap_err();
+    assert!(
+        matches!(e, TileError::BundleMalformed { reason, .. } if reason.contains("past the end")),
+        "{e:?}"
     );
 }

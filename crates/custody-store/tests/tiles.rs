@@ -162,3 +162,89 @@ fn partial_tile_widths_follow_the_size() {
     );
     read_back(&dest);
 }
+
+/// Every tile of `publication` equals a publication rebuilt from scratch at the same size.
+fn assert_same_as_rebuilt(publication: &tiles::Publication, ledger: &Ledger) {
+    let rebuilt = tiles::Publication::build(ledger).unwrap();
+    assert_eq!(publication.size(), rebuilt.size());
+    assert_eq!(publication.note, rebuilt.note);
+    assert_eq!(publication.tiles(), rebuilt.tiles());
+    for tile in rebuilt.tiles() {
+        assert_eq!(
+            publication.tile_bytes(*tile),
+            rebuilt.tile_bytes(*tile),
+            "{tile:?}"
+        );
+    }
+}
+
+#[test]
+fn publication_updated_after_appends_equals_a_rebuild_across_tile_boundaries() {
+    let mut f = populated(250);
+    let (alice, log) = (investigator(), log_key());
+    let mut publication = tiles::Publication::build(&f.ledger).unwrap();
+    assert!(!publication.update(&f.ledger).unwrap());
+    let mut next = 251;
+    // 253 entries, then 255, 256, 257 and 600: partial tiles grow, fill and new ones start.
+    assert_eq!(publication.size(), 253);
+    for batch in [2usize, 1, 1, 343] {
+        let drafts = (0..batch)
+            .map(|i| acquire("C-1", &format!("E{}", next + i), T0))
+            .collect();
+        next += batch;
+        f.ledger.append_batch(drafts, &alice, &log).unwrap();
+        assert!(publication.update(&f.ledger).unwrap());
+        assert_same_as_rebuilt(&publication, &f.ledger);
+    }
+    assert_eq!(publication.size(), 600);
+}
+
+#[test]
+fn fail_publication_never_follows_a_ledger_that_shrank_or_forked() {
+    let (alice, log) = (investigator(), log_key());
+    let Fixture { dir, path, ledger } = populated(0);
+    drop(ledger);
+    // Copies of the same three entries, which then grow apart under the same log key.
+    let other_path = dir.path().join("other.db");
+    let small_path = dir.path().join("small.db");
+    std::fs::copy(&path, &other_path).unwrap();
+    std::fs::copy(&path, &small_path).unwrap();
+    let mut ours = open(&path);
+    ours.append(acquire("C-1", "E1", T0), &alice, &log).unwrap();
+    let mut other = open(&other_path);
+    other
+        .append(acquire("C-1", "X1", T0), &alice, &log)
+        .unwrap();
+    other
+        .append(acquire("C-1", "X2", T0), &alice, &log)
+        .unwrap();
+
+    let mut publication = tiles::Publication::build(&ours).unwrap();
+    let published = publication.clone();
+    let forked = publication.update(&other);
+    assert!(
+        matches!(forked, Err(TileError::Forked { level: 0, index: 0 })),
+        "{forked:?}"
+    );
+    let shrank = publication.update(&open(&small_path));
+    assert!(
+        matches!(
+            shrank,
+            Err(TileError::Shrank {
+                published: 4,
+                size: 3
+            })
+        ),
+        "{shrank:?}"
+    );
+    // Refused whole: the publication is as it was, and still follows its own ledger.
+    assert_eq!(publication.note, published.note);
+    assert_eq!(publication.tiles(), published.tiles());
+    assert_eq!(
+        publication.tile_bytes(published.tiles()[0]),
+        published.tile_bytes(published.tiles()[0])
+    );
+    ours.append(acquire("C-1", "E2", T0), &alice, &log).unwrap();
+    assert!(publication.update(&ours).unwrap());
+    assert_same_as_rebuilt(&publication, &ours);
+}
