@@ -212,6 +212,7 @@ fn published_report(
         outside,
         signer_state: None,
         now: None,
+        full: args.full,
     };
     let mut report = audit::audit_ledger(&ledger, &options)
         .with_context(|| format!("cannot audit the ledger published at {url}"))?;
