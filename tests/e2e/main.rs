@@ -13,6 +13,7 @@ mod key;
 mod killed;
 mod ledger;
 mod ledger_info;
+mod postgres;
 mod receipt;
 mod receive;
 mod seal;

@@ -131,7 +131,7 @@ fn ledger_report(args: &AuditArgs) -> anyhow::Result<AuditReport> {
         now: None,
     };
     audit::audit_ledger(&ledger, &options)
-        .with_context(|| format!("cannot audit {}", args.ledger.ledger.display()))
+        .with_context(|| format!("cannot audit {}", args.ledger.shown().display()))
 }
 
 /// The verdict line, then every finding, one per line (escaped by `output::print`).

@@ -21,10 +21,14 @@ pub struct LedgerArg {
 impl LedgerArg {
     /// Opens the ledger, naming it in any error.
     pub fn open(&self) -> anyhow::Result<Ledger> {
-        Ledger::open(&self.ledger).with_context(|| {
-            let shown = custody_store::ledger::shown_location(&self.ledger);
-            format!("cannot open ledger {}", shown.display())
-        })
+        Ledger::open(&self.ledger)
+            .with_context(|| format!("cannot open ledger {}", self.shown().display()))
+    }
+
+    /// The ledger's location as every message and report shows it: a database URL without
+    /// its password (`custody_store::ledger::shown_location`).
+    pub fn shown(&self) -> PathBuf {
+        custody_store::ledger::shown_location(&self.ledger)
     }
 }
 
@@ -62,7 +66,7 @@ impl Session {
         if !log_path.exists() {
             anyhow::bail!(
                 "no log key for ledger {} (origin {}) at {}: appending signs a checkpoint, and the log key lives only where checkpoints are signed, not beside the ledger; give it with --log-key FILE (or CUSTODY_LOG_KEY), or set {LOG_KEY_DIR_ENV} to the directory that holds it",
-                ledger.ledger.display(),
+                ledger.shown().display(),
                 opened.origin(),
                 log_path.display()
             );
@@ -75,7 +79,7 @@ impl Session {
                 "the log key {} ({}) is not the one ledger {} names ({}): wrong --log-key, or the ledger file was altered; nothing was read or recorded",
                 log_path.display(),
                 log_key.verifier_key(),
-                ledger.ledger.display(),
+                ledger.shown().display(),
                 opened.log_verifier_key()
             );
         }
