@@ -98,3 +98,52 @@ fn fail_database_password_is_never_printed() {
     run(&["ledger", "verify"], 2);
     run(&["ledger", "verify", "--json"], 2);
 }
+
+/// The password comes from a libpq password file (`PGPASSFILE`) instead of the URL; the
+/// server asks for it (SCRAM). Without the file the connection is refused, with a file
+/// others may read it is refused before anything is sent, and the password is never
+/// printed.
+#[test]
+fn ledger_password_is_read_from_the_password_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let cluster = pg::PgCluster::start();
+    let url = cluster.password_role("keeper", PASSWORD);
+    let sb = Sandbox::new();
+    new_key(sb.dir.path(), "officer", "officer@parquet-paris.example");
+    let passfile = sb.path("pgpass");
+    let (host_port, _) = url
+        .trim_start_matches("postgresql://keeper@")
+        .split_once('/')
+        .unwrap();
+    std::fs::write(
+        &passfile,
+        format!("{host_port}:keeper:someone:else\n{host_port}:keeper:keeper:{PASSWORD}\n"),
+    )
+    .unwrap();
+    let run = |file: Option<&std::path::Path>, args: &[&str], code: i32| {
+        let mut cmd = sb.cmd(args);
+        cmd.env("CUSTODY_LEDGER", &url).env_remove("PGPASSFILE");
+        if let Some(file) = file {
+            cmd.env("PGPASSFILE", file);
+        }
+        let out = cmd.output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stdout}{stderr}");
+        assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+        stderr.into_owned()
+    };
+    let origin = "ledger.parquet-paris.example/custody";
+    let init = ["init", "--key", "officer.key", "--origin", origin];
+    // No file (nor a home directory holding one): the server refuses.
+    let refused = run(Some(&sb.path("none")), &init, 2);
+    assert!(refused.contains("password"), "{refused}");
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = run(Some(&passfile), &init, 2);
+    assert!(refused.contains("group or others"), "{refused}");
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run(Some(&passfile), &init, 0);
+    run(Some(&passfile), &["ledger", "verify"], 0);
+}

@@ -118,6 +118,22 @@ fn unsigned(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(u64::MAX)
 }
 
+/// The password for `config` from the password file ([`super::pgpass`]), if one is there.
+fn password_for(config: &postgres::Config) -> Result<Option<String>, StoreError> {
+    let Some(path) = super::pgpass::passfile_path() else {
+        return Ok(None);
+    };
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        // libpq matches a Unix-socket connection as `localhost`.
+        _ => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or_default();
+    let database = config.get_dbname().unwrap_or(user);
+    super::pgpass::password_from_file(&path, &host, port, database, user)
+}
+
 /// The URL with any password removed, for messages. The user information ends at the
 /// last `@` (a password may hold `@`, `/` or `:` however it is written), and a query that
 /// mentions a password is left out whole.
@@ -165,7 +181,15 @@ impl PostgresStore {
 
     fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let location = redacted(url);
-        let mut client = Client::connect(url, NoTls).map_err(StoreError::postgres(&location))?;
+        let mut config: postgres::Config = url.parse().map_err(StoreError::postgres(&location))?;
+        if config.get_password().is_none() {
+            if let Some(password) = password_for(&config)? {
+                config.password(password);
+            }
+        }
+        let mut client = config
+            .connect(NoTls)
+            .map_err(StoreError::postgres(&location))?;
         client
             .batch_execute("SET synchronous_commit = on")
             .map_err(StoreError::postgres(&location))?;

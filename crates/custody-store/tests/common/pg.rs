@@ -150,6 +150,33 @@ impl PgCluster {
         format!("postgresql://{SUPERUSER}@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// Adds a login role `user` that must give `password` (SCRAM) over TCP, and a database
+    /// of the same name it owns; the URL of that database, without the password.
+    pub fn password_role(&self, user: &str, password: &str) -> String {
+        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
+            .expect("connect to the test cluster");
+        admin
+            .batch_execute(&format!(
+                "SET password_encryption = 'scram-sha-256'; \
+                 CREATE ROLE {user} LOGIN PASSWORD '{password}'"
+            ))
+            .expect("create role");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {user} OWNER {user}"))
+            .expect("create database");
+        let hba = self.dir.path().join("data/pg_hba.conf");
+        let rest = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            format!("host all {user} 127.0.0.1/32 scram-sha-256\n{rest}"),
+        )
+        .expect("pg_hba.conf");
+        admin
+            .batch_execute("SELECT pg_reload_conf()")
+            .expect("reload");
+        format!("postgresql://{user}@127.0.0.1:{}/{user}", self.port)
+    }
+
     /// A new, empty database on the cluster, as a `postgresql://` URL.
     pub fn fresh_database(&self) -> String {
         let n = self.next_db.fetch_add(1, Ordering::Relaxed);
