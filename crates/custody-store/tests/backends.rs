@@ -362,3 +362,38 @@ fn fail_negative_positions_written_with_sql_are_never_positions_on_both_stores()
             .unwrap();
     });
 }
+
+/// The open ledger's connection is dropped between two operations (terminated by the
+/// server, then the server crashes and restarts): the next operation connects again once
+/// and succeeds. With the server gone for good, an operation fails with a PostgreSQL error
+/// at once rather than waiting.
+#[test]
+fn dropped_connection_between_transactions_is_reopened_once_on_postgresql() {
+    let cluster = PgCluster::start();
+    let mut f = new_ledger_on(&Backend::Postgres(&cluster));
+    let (alice, log) = (investigator(), log_key());
+    let db = f
+        .path
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    cluster.terminate_sessions(&db);
+    f.ledger.append(open_case("C-1"), &alice, &log).unwrap();
+    cluster.crash_and_restart();
+    f.ledger.append(open_case("C-2"), &alice, &log).unwrap();
+    assert_eq!(f.ledger.size().unwrap(), 3);
+    assert!(f.ledger.verify(&[]).unwrap().is_clean());
+    cluster.stop();
+    let refused = f.ledger.append(open_case("C-3"), &alice, &log).unwrap_err();
+    assert!(
+        matches!(refused, StoreError::Postgres { .. }),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        f.ledger.verify(&[]),
+        Err(StoreError::Postgres { .. })
+    ));
+}

@@ -135,6 +135,30 @@ impl PgCluster {
         );
     }
 
+    /// Stops the server for good (immediate), as a server that went away would.
+    pub fn stop(&self) {
+        run_as_owner(
+            &self.bin,
+            "pg_ctl",
+            &["-D", &self.data_dir(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    /// Ends every other session on database `db` from the server's side
+    /// (`pg_terminate_backend`), as a dropped connection would.
+    pub fn terminate_sessions(&self, db: &str) {
+        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
+            .expect("connect to the test cluster");
+        let ended = admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&db],
+            )
+            .expect("terminate");
+        assert!(!ended.is_empty(), "no session on {db}");
+    }
+
     /// Kills the server as a crash would (`pg_ctl stop -m immediate`: no shutdown
     /// checkpoint, recovery from the WAL on the next start), then starts it again.
     pub fn crash_and_restart(&self) {
