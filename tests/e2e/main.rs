@@ -14,6 +14,7 @@ mod killed;
 mod ledger;
 mod ledger_info;
 mod legal_doc;
+mod postgres;
 mod receipt;
 mod receive;
 mod seal;

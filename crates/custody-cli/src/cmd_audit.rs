@@ -161,7 +161,7 @@ fn ledger_report(args: &AuditArgs) -> anyhow::Result<AuditReport> {
         full: args.full,
     };
     audit::audit_ledger(&ledger, &options)
-        .with_context(|| format!("cannot audit {}", args.ledger.ledger.display()))
+        .with_context(|| format!("cannot audit {}", args.ledger.shown().display()))
 }
 
 /// The audit of a published ledger: its tiles verified into a local copy in `work`

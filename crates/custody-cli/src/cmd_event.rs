@@ -540,7 +540,7 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<Outcome> {
     let appended = ledger.append_signed(draft, &log_key).with_context(|| {
         format!(
             "ledger {} refused the {kind} hand-over in {}; nothing was recorded",
-            args.ledger.ledger.display(),
+            args.ledger.shown().display(),
             args.file.display()
         )
     })?;

@@ -129,12 +129,12 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<Outcome> {
         LedgerCommand::Reindex { ledger } => {
             let mut opened = ledger.open()?;
             opened.reindex().with_context(|| {
-                format!("cannot rebuild the index of {}", ledger.ledger.display())
+                format!("cannot rebuild the index of {}", ledger.shown().display())
             })?;
             let size = opened.size().context("cannot read the ledger size")?;
             output::print(&format!(
                 "reindexed {}: {size} entries replayed\n",
-                ledger.ledger.display()
+                ledger.shown().display()
             ))?;
             Ok(Outcome::Ok)
         }
@@ -241,14 +241,14 @@ fn info(ledger: &LedgerArg, json: bool) -> anyhow::Result<Outcome> {
     let (checkpoint, note) = opened.latest_checkpoint().with_context(|| {
         format!(
             "cannot read the latest checkpoint of {}",
-            ledger.ledger.display()
+            ledger.shown().display()
         )
     })?;
     let size = opened.size().context("cannot read the ledger size")?;
     let checkpoint_time = crate::cmd_log::checkpoint_time(&opened, checkpoint.size)?;
     if json {
         output::print_json(&serde_json::json!({
-            "ledger": ledger.ledger.display().to_string(),
+            "ledger": ledger.shown().display().to_string(),
             "origin": opened.origin(),
             "size": size,
             "log_verifier_key": opened.log_verifier_key().to_string(),
@@ -257,7 +257,7 @@ fn info(ledger: &LedgerArg, json: bool) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Ok);
     }
     let rows = [
-        ("ledger", ledger.ledger.display().to_string()),
+        ("ledger", ledger.shown().display().to_string()),
         ("origin", opened.origin().to_owned()),
         ("size", format!("{size} entries")),
         ("log verifier key", opened.log_verifier_key().to_string()),
@@ -323,10 +323,10 @@ fn verify(
     let signer_state = signer_state.or_else(|| default_signer_state(&opened));
     let report = opened
         .verify_with_signer_state(&notes, signer_state.as_deref())
-        .with_context(|| format!("cannot verify {}", ledger.ledger.display()))?;
+        .with_context(|| format!("cannot verify {}", ledger.shown().display()))?;
     let stored = opened
         .outside_checkpoint_count()
-        .with_context(|| format!("cannot read {}", ledger.ledger.display()))?;
+        .with_context(|| format!("cannot read {}", ledger.shown().display()))?;
     let verified = report.findings.is_empty();
     let messages: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     if json {
@@ -337,7 +337,7 @@ fn verify(
             .map(|(finding, message)| LedgerFindingJson { finding, message })
             .collect();
         output::print_json(&serde_json::json!({
-            "ledger": ledger.ledger,
+            "ledger": ledger.shown(),
             "verdict": output::Verdict::of(verified),
             "origin": opened.origin(),
             "size": report.size,
@@ -349,7 +349,7 @@ fn verify(
     } else if verified {
         output::verdict(&format!(
             "verified: {} ({} entries, origin {}; checked against {} stored and {} given outside checkpoint(s){})\n",
-            ledger.ledger.display(),
+            ledger.shown().display(),
             report.size,
             opened.origin(),
             stored,
@@ -362,7 +362,7 @@ fn verify(
     } else {
         let mut text = format!(
             "FAILED: {} ({} entries): {} finding(s)\n",
-            ledger.ledger.display(),
+            ledger.shown().display(),
             report.size,
             messages.len()
         );

@@ -152,7 +152,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let publication = Publication::build(&ledger).with_context(|| {
         format!(
             "cannot publish {}: it does not verify",
-            args.ledger.ledger.display()
+            args.ledger.shown().display()
         )
     })?;
     let origin = ledger.origin().to_owned();

@@ -22,8 +22,7 @@ impl LedgerArg {
     /// Opens the ledger, naming it in any error.
     pub fn open(&self) -> anyhow::Result<Ledger> {
         Ledger::open(&self.ledger).map_err(|err| {
-            let shown = custody_store::ledger::shown_location(&self.ledger);
-            let shown = shown.display().to_string();
+            let shown = self.shown().display().to_string();
             // Most store errors already start with the ledger's location: say it once.
             let context = if err.to_string().contains(&shown) {
                 "cannot open the ledger".to_owned()
@@ -32,6 +31,12 @@ impl LedgerArg {
             };
             anyhow::Error::new(err).context(context)
         })
+    }
+
+    /// The ledger's location as every message and report shows it: a database URL without
+    /// its password (`custody_store::ledger::shown_location`).
+    pub fn shown(&self) -> PathBuf {
+        custody_store::ledger::shown_location(&self.ledger)
     }
 }
 
@@ -69,7 +74,7 @@ impl Session {
         if !log_path.exists() {
             anyhow::bail!(
                 "no log key for ledger {} (origin {}) at {}: appending signs a checkpoint, and the log key lives only where checkpoints are signed, not beside the ledger; give it with --log-key FILE (or CUSTODY_LOG_KEY), or set {LOG_KEY_DIR_ENV} to the directory that holds it",
-                ledger.ledger.display(),
+                ledger.shown().display(),
                 opened.origin(),
                 log_path.display()
             );
@@ -82,7 +87,7 @@ impl Session {
                 "the log key {} ({}) is not the one ledger {} names ({}): wrong --log-key, or the ledger file was altered; nothing was read or recorded",
                 log_path.display(),
                 log_key.verifier_key(),
-                ledger.ledger.display(),
+                ledger.shown().display(),
                 opened.log_verifier_key()
             );
         }

@@ -6,6 +6,10 @@
 //! `CUSTODY_BENCH_LEDGER_OUT` set to a path, the ledger built for that size is copied there
 //! (once built, before any timing), so that `scripts/bench.sh` can time the command-line
 //! reads (`custody log --case C-1`) on the same ledger.
+//!
+//! `CUSTODY_BENCH_POSTGRES`, the URL of a database on a throw-away PostgreSQL cluster
+//! (`scripts/pg-cluster.sh start DIR PORT` prints one), adds the `ledger_postgres` group:
+//! the same appends on a ledger in a fresh database of that cluster.
 
 use criterion::{criterion_main, BatchSize, Criterion, Throughput};
 use custody_core::keys::{ActorInfo, Identity};
@@ -46,7 +50,19 @@ fn fresh(dir: &std::path::Path, events: usize) -> Ledger {
     let (alice, log) = (identity("alice", 1), identity("bench-log", 9));
     let path = dir.join("bench.db");
     let mut ledger = Ledger::init(&path, ORIGIN, &alice, &log).expect("init");
-    let setup = vec![
+    ledger.append_batch(setup(), &alice, &log).expect("setup");
+    let mut left = events;
+    while left > 0 {
+        let n = left.min(10_000);
+        ledger.append_batch(drafts(n), &alice, &log).expect("fill");
+        left -= n;
+    }
+    ledger
+}
+
+/// The case and item the benchmark events are about.
+fn setup() -> Vec<EventDraft> {
+    vec![
         EventDraft::new(EventKind::CaseOpened, T0).case("C-1"),
         EventDraft::new(EventKind::Acquired, T0)
             .case("C-1")
@@ -61,18 +77,55 @@ fn fresh(dir: &std::path::Path, events: usize) -> Ledger {
                 }),
                 ..EventFields::default()
             }),
-    ];
-    ledger.append_batch(setup, &alice, &log).expect("setup");
-    let mut left = events;
-    while left > 0 {
-        let n = left.min(10_000);
-        ledger.append_batch(drafts(n), &alice, &log).expect("fill");
-        left -= n;
-    }
-    ledger
+    ]
+}
+
+/// A fresh database beside the one `admin` names (`CREATE DATABASE`), as a URL.
+fn fresh_postgres(admin: &str) -> std::path::PathBuf {
+    let name = format!("bench_{}", std::process::id());
+    let mut client = postgres::Client::connect(admin, postgres::NoTls).expect("bench cluster");
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}; "))
+        .expect("drop");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let (base, _) = admin.rsplit_once('/').expect("URL with a database");
+    std::path::PathBuf::from(format!("{base}/{name}"))
+}
+
+/// Appends on PostgreSQL: a batch of 1,000 and one event at a time (each its own
+/// transaction, lock and commit flushed to the server's WAL).
+fn bench_postgres(c: &mut Criterion, admin: &str) {
+    let (alice, log) = (identity("alice", 1), identity("bench-log", 9));
+    let path = fresh_postgres(admin);
+    let mut ledger = Ledger::init(&path, ORIGIN, &alice, &log).expect("init");
+    ledger.append_batch(setup(), &alice, &log).expect("setup");
+    let mut group = c.benchmark_group("ledger_postgres");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("append_batch_1000_signed_events", |b| {
+        b.iter_batched(
+            || drafts(BATCH),
+            |batch| ledger.append_batch(batch, &alice, &log).expect("append"),
+            BatchSize::SmallInput,
+        )
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("append_one_signed_event", |b| {
+        b.iter_batched(
+            || drafts(1),
+            |batch| ledger.append_batch(batch, &alice, &log).expect("append"),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
 }
 
 fn bench(c: &mut Criterion) {
+    if let Ok(admin) = std::env::var("CUSTODY_BENCH_POSTGRES") {
+        bench_postgres(c, &admin);
+    }
     let events: usize = std::env::var("CUSTODY_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -63,6 +63,14 @@ pub enum StoreError {
         /// The underlying error.
         source: postgres::Error,
     },
+    /// The PostgreSQL password file (`PGPASSFILE`, `~/.pgpass`) exists but cannot be used.
+    #[error("password file {path}: {problem}")]
+    PassFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A Merkle tree hash the proofs need is missing from the store or is not 32 bytes
     /// long (tampering or corruption; `verify` says more).
     #[error("ledger tree node at level {level}, index {index} is missing or malformed")]

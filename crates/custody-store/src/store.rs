@@ -21,6 +21,7 @@
 //! `synchronous=FULL`); [`postgres::PostgresStore`] the shared one (an advisory lock per
 //! append transaction, `synchronous_commit = on`; its module says why).
 
+pub mod pgpass;
 pub mod postgres;
 pub mod sqlite;
 

@@ -1032,7 +1032,9 @@ fn check_nodes(
             findings.push(LedgerFinding::NodeMismatch { level, index: at });
             reported.insert(level, true);
         }
-        *expected_index = index + 1;
+        // A hostile row may hold the largest index there is (a negative one read back
+        // from a signed column): nothing follows it, and nothing overflows.
+        *expected_index = index.saturating_add(1);
     })?;
     for (level, hashes) in levels.0.iter().enumerate().skip(1) {
         let level = level as u32;

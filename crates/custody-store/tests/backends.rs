@@ -310,3 +310,90 @@ fn fail_postgresql_database_without_a_ledger_schema_is_refused() {
         Err(StoreError::NotALedger { found: 0, .. })
     ));
 }
+
+/// The stores' integer columns are signed: someone with SQL access writes negative seqs,
+/// node positions and checkpoint sizes (on PostgreSQL after dropping the
+/// `CHECK (seq >= 0)`). None of them is ever taken for a position of the ledger: the rows
+/// are findings or are never read, nothing panics, and the ledger's own entries decide.
+#[test]
+fn fail_negative_positions_written_with_sql_are_never_positions_on_both_stores() {
+    on_both_stores(|backend, mut f| {
+        let name = backend.name();
+        let note = latest_note(&f.ledger);
+        let db = RawDb::open(&f.path);
+        if db.is_postgres() {
+            db.execute("ALTER TABLE entries DROP CONSTRAINT entries_seq_check", &[]);
+        }
+        db.execute(
+            "INSERT INTO entries (seq, entry, leaf_hash) \
+             SELECT -1, entry, leaf_hash FROM entries WHERE seq = 1",
+            &[],
+        );
+        db.execute(
+            "INSERT INTO nodes (level, idx, hash) VALUES (1, -1, zeroblob(32)), (-1, 0, zeroblob(32))",
+            &[],
+        );
+        db.execute(
+            "INSERT INTO checkpoints (size, note) VALUES (-3, ?1)",
+            &[v(&note)],
+        );
+        drop(db);
+        let ledger = Ledger::open(&f.path).unwrap();
+        assert_eq!(ledger.size().unwrap(), 6, "{name}");
+        let report = ledger.verify(&[]).unwrap();
+        // Read back, a negative level, index or size is the largest there is: the node rows
+        // are out of place at their level, the checkpoint is ahead of every ledger (its note
+        // is for another size); the entry at seq -1 is outside the ledger and never read.
+        assert_eq!(
+            report.findings,
+            vec![
+                LedgerFinding::NodeMismatch {
+                    level: u32::MAX,
+                    index: 0
+                },
+                LedgerFinding::NodeMismatch { level: 1, index: 0 },
+                LedgerFinding::CheckpointMalformed { size: u64::MAX },
+            ],
+            "{name}"
+        );
+        drop(ledger);
+        f.ledger
+            .append(open_case("C-2"), &investigator(), &log_key())
+            .unwrap();
+    });
+}
+
+/// The open ledger's connection is dropped between two operations (terminated by the
+/// server, then the server crashes and restarts): the next operation connects again once
+/// and succeeds. With the server gone for good, an operation fails with a PostgreSQL error
+/// at once rather than waiting.
+#[test]
+fn dropped_connection_between_transactions_is_reopened_once_on_postgresql() {
+    let cluster = PgCluster::start();
+    let mut f = new_ledger_on(&Backend::Postgres(&cluster));
+    let (alice, log) = (investigator(), log_key());
+    let db = f
+        .path
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    cluster.terminate_sessions(&db);
+    f.ledger.append(open_case("C-1"), &alice, &log).unwrap();
+    cluster.crash_and_restart();
+    f.ledger.append(open_case("C-2"), &alice, &log).unwrap();
+    assert_eq!(f.ledger.size().unwrap(), 3);
+    assert!(f.ledger.verify(&[]).unwrap().is_clean());
+    cluster.stop();
+    let refused = f.ledger.append(open_case("C-3"), &alice, &log).unwrap_err();
+    assert!(
+        matches!(refused, StoreError::Postgres { .. }),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        f.ledger.verify(&[]),
+        Err(StoreError::Postgres { .. })
+    ));
+}

@@ -330,15 +330,8 @@ fn checked_out_to_mallory() -> (Fixture, u64) {
 fn fail_state_from_an_edited_entry_is_an_error_not_an_answer() {
     let (f, out) = checked_out_to_mallory();
     // Someone with SQL access rewrites the holder in the entry and the index.
-    let conn = raw(&f.path);
-    conn.execute(
-        "UPDATE entries SET entry = CAST(replace(entry, 'Mallory', 'Trudy!') AS BLOB) WHERE seq = ?1",
-        [out],
-    )
-    .unwrap();
-    conn.execute("UPDATE items SET holder = 'Trudy!'", [])
-        .unwrap();
-    drop(conn);
+    replace_in_entry(&f.path, out, "Mallory", "Trudy!");
+    RawDb::open(&f.path).execute("UPDATE items SET holder = 'Trudy!'", &[]);
     let reopened = open(&f.path);
     assert!(reopened.item_custody("E1").is_err());
     assert!(reopened.custody(None).is_err());
@@ -382,12 +375,7 @@ fn fail_entry_edited_after_the_ledger_was_opened_is_an_error_in_both_paths() {
     let (f, out) = checked_out_to_mallory();
     // The open ledger has replayed and verified everything up to here.
     assert_eq!(f.ledger.custody(None).unwrap().len(), 1);
-    raw(&f.path)
-        .execute(
-            "UPDATE entries SET entry = CAST(replace(entry, 'Mallory', 'Trudy!') AS BLOB) WHERE seq = ?1",
-            [out],
-        )
-        .unwrap();
+    replace_in_entry(&f.path, out, "Mallory", "Trudy!");
     let listed = f.ledger.custody(None).unwrap_err();
     assert!(
         matches!(

@@ -6,29 +6,21 @@ mod common;
 
 use common::*;
 use custody_store::{LedgerFinding, LedgerReport};
-use rusqlite::Connection;
 
-/// Replaces `from` by `to` in the entry at `seq`, as an attacker with file access would
+/// Replaces `from` by `to` in the entry at `seq`, as an attacker with database access would
 /// (triggers dropped, leaf hash left as it was).
 fn edit_entry(path: &std::path::Path, seq: u64, from: &str, to: &str) {
-    let conn = Connection::open(path).unwrap();
-    conn.execute_batch(
-        "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;",
-    )
-    .unwrap();
-    let bytes: Vec<u8> = conn
-        .query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let db = RawDb::open(path);
+    let bytes = db
+        .one("SELECT entry FROM entries WHERE seq = ?1", &[v(seq)])
+        .bytes();
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.contains(from), "entry {seq} holds no {from:?}: {text}");
     let edited = text.replacen(from, to, 1);
-    conn.execute(
+    db.execute(
         "UPDATE entries SET entry = ?1 WHERE seq = ?2",
-        rusqlite::params![edited.as_bytes(), seq],
-    )
-    .unwrap();
+        &[v(edited.as_bytes()), v(seq)],
+    );
 }
 
 fn names_seq(report: &LedgerReport, seq: u64) -> bool {

@@ -349,16 +349,18 @@ fn fail_hand_over_rule_shapes() {
     }
 }
 
-/// Writes `signed` at seq `size` with raw SQL, as someone who can write the file (and holds
+/// Writes `signed` at seq `size` with raw SQL, as someone who can write the database (and holds
 /// the releaser's key, but neither the receiver's nor the log key) would.
 fn insert_raw(f: &Fixture, signed: &SignedEvent) {
     let bytes = canonical::to_canonical_vec(signed).unwrap();
-    raw(&f.path)
-        .execute(
-            "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-            rusqlite::params![signed.event.seq, bytes, &merkle::leaf_hash(&bytes)[..]],
-        )
-        .unwrap();
+    RawDb::open(&f.path).execute(
+        "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
+        &[
+            v(signed.event.seq),
+            v(&bytes),
+            v(&merkle::leaf_hash(&bytes)),
+        ],
+    );
 }
 
 #[test]

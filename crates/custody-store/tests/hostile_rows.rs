@@ -17,17 +17,16 @@ fn note_of(len: u64) -> String {
 fn fail_stored_checkpoint_note_past_the_limit_is_reported_not_read() {
     let f = populated(1);
     let size = f.ledger.size().unwrap();
-    let conn = raw(&f.path);
+    let conn = RawDb::open(&f.path);
     conn.execute(
         "INSERT INTO checkpoints (size, note) VALUES (?1, ?2), (?3, ?4)",
-        rusqlite::params![
-            size + 10,
-            note_of(MAX_CHECKPOINT_NOTE_BYTES),
-            size + 11,
-            note_of(MAX_CHECKPOINT_NOTE_BYTES + 1)
+        &[
+            v(size + 10),
+            v(note_of(MAX_CHECKPOINT_NOTE_BYTES)),
+            v(size + 11),
+            v(note_of(MAX_CHECKPOINT_NOTE_BYTES + 1)),
         ],
-    )
-    .unwrap();
+    );
     let report = open(&f.path).verify(&[]).unwrap();
     assert_eq!(
         report.findings,
@@ -54,16 +53,15 @@ fn fail_stored_checkpoint_note_past_the_limit_is_reported_not_read() {
 #[test]
 fn fail_outside_checkpoint_note_past_the_limit_is_reported_not_read() {
     let f = populated(1);
-    let conn = raw(&f.path);
+    let conn = RawDb::open(&f.path);
     conn.execute(
         "INSERT INTO outside_checkpoints (source, note, added_time) VALUES \
          ('at limit', ?1, 'now'), ('past limit', ?2, 'now')",
-        rusqlite::params![
-            note_of(MAX_CHECKPOINT_NOTE_BYTES),
-            note_of(MAX_CHECKPOINT_NOTE_BYTES + 1)
+        &[
+            v(note_of(MAX_CHECKPOINT_NOTE_BYTES)),
+            v(note_of(MAX_CHECKPOINT_NOTE_BYTES + 1)),
         ],
-    )
-    .unwrap();
+    );
     let ledger = open(&f.path);
     let report = ledger.verify(&[]).unwrap();
     assert_eq!(
@@ -91,13 +89,12 @@ fn fail_many_checkpoint_rows_ahead_of_the_ledger_are_not_each_verified() {
     let f = populated(1);
     let size = f.ledger.size().unwrap();
     let note = latest_note(&f.ledger);
-    let conn = raw(&f.path);
+    let conn = RawDb::open(&f.path);
     conn.execute(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
          INSERT INTO checkpoints (size, note) SELECT ?1 + 10 + i, ?2 FROM n",
-        rusqlite::params![size, note],
-    )
-    .unwrap();
+        &[v(size), v(note)],
+    );
     let mut ledger = open(&f.path);
     ledger
         .append(open_case("CASE-MANY"), &investigator(), &log_key())
@@ -112,12 +109,11 @@ fn fail_many_checkpoint_rows_ahead_of_the_ledger_are_not_each_verified() {
 
 /// Replaces entry `seq` by `len` bytes of `x`, leaf hash left as it was.
 fn bloat_entry(path: &std::path::Path, seq: u64, len: u64) {
-    let conn = raw(path);
+    let conn = RawDb::open(path);
     conn.execute(
         "UPDATE entries SET entry = zeroblob(?1) WHERE seq = ?2",
-        rusqlite::params![len, seq],
-    )
-    .unwrap();
+        &[v(len), v(seq)],
+    );
 }
 
 #[test]
@@ -191,23 +187,20 @@ fn fail_event_whose_entry_would_pass_the_limit_is_not_appended() {
 #[test]
 fn fail_hash_columns_of_the_wrong_length_are_findings() {
     let f = populated(2);
-    let conn = raw(&f.path);
+    let conn = RawDb::open(&f.path);
     let big = 16u64 << 20;
     conn.execute(
         "UPDATE entries SET leaf_hash = zeroblob(?1) WHERE seq = 1",
-        [big],
-    )
-    .unwrap();
+        &[v(big)],
+    );
     conn.execute(
         "UPDATE nodes SET hash = zeroblob(?1) WHERE level = 1 AND idx = 1",
-        [big],
-    )
-    .unwrap();
+        &[v(big)],
+    );
     conn.execute(
         "INSERT INTO nodes (level, idx, hash) VALUES (40, 0, zeroblob(?1))",
-        [big],
-    )
-    .unwrap();
+        &[v(big)],
+    );
     let report = open(&f.path).verify(&[]).unwrap();
     assert_eq!(
         report.findings,
@@ -225,26 +218,24 @@ fn fail_hash_columns_of_the_wrong_length_are_findings() {
 #[test]
 fn fail_meta_value_past_the_limit_is_not_a_ledger_that_opens() {
     let f = populated(1);
-    let conn = raw(&f.path);
-    let origin: String = conn
-        .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let conn = RawDb::open(&f.path);
+    let origin = conn
+        .one("SELECT value FROM meta WHERE key = 'origin'", &[])
+        .text();
     conn.execute(
         "UPDATE meta SET value = ?1 || value WHERE key = 'origin'",
-        ["o".repeat(usize::try_from(MAX_META_VALUE_BYTES).unwrap() - origin.len())],
-    )
-    .unwrap();
+        &[v("o".repeat(
+            usize::try_from(MAX_META_VALUE_BYTES).unwrap() - origin.len(),
+        ))],
+    );
     // At the limit it is read (and names another log than the entries do).
     let at_limit = Ledger::open(&f.path).unwrap();
     assert_eq!(at_limit.origin().len() as u64, MAX_META_VALUE_BYTES);
     drop(at_limit);
     conn.execute(
         "UPDATE meta SET value = 'o' || value WHERE key = 'origin'",
-        [],
-    )
-    .unwrap();
+        &[],
+    );
     assert!(matches!(
         Ledger::open(&f.path),
         Err(StoreError::CorruptMeta { key: "origin" })

@@ -23,7 +23,7 @@ struct Signed {
 /// directory.
 fn signed_ledger(items: usize) -> Signed {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("custody.db");
+    let path = test_location(dir.path());
     std::fs::create_dir(dir.path().join("signer")).unwrap();
     let state = signer_state_path(&dir.path().join("signer/log.key"));
     let (alice, log) = (investigator(), log_key());
@@ -285,41 +285,28 @@ fn concurrent_signers_share_one_state() {
 fn append_forged_entry_under_the_log_key(path: &Path) {
     use custody_core::checkpoint::Checkpoint;
     use custody_core::merkle::{leaf_hash, TreeBuilder};
-    let conn = raw(path);
-    let size: u64 = conn
-        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
-        .unwrap();
-    let last: Vec<u8> = conn
-        .query_row(
-            "SELECT entry FROM entries WHERE seq = ?1",
-            [size - 1],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let text = String::from_utf8(last).unwrap();
-    let forged = text.replacen(
+    let db = RawDb::open(path);
+    let size = u64::try_from(db.one("SELECT count(*) FROM entries", &[]).int()).unwrap();
+    let last = db
+        .one("SELECT entry FROM entries WHERE seq = ?1", &[v(size - 1)])
+        .text();
+    let forged = last.replacen(
         &format!("\"seq\":{}", size - 1),
         &format!("\"seq\":{size}"),
         1,
     );
-    assert_ne!(forged, text);
-    conn.execute(
+    assert_ne!(forged, last);
+    db.execute(
         "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-        rusqlite::params![
-            size,
-            forged.as_bytes(),
-            leaf_hash(forged.as_bytes()).to_vec()
+        &[
+            v(size),
+            v(forged.as_bytes()),
+            v(&leaf_hash(forged.as_bytes())),
         ],
-    )
-    .unwrap();
+    );
     let mut tree = TreeBuilder::new();
-    let mut stmt = conn
-        .prepare("SELECT entry FROM entries ORDER BY seq")
-        .unwrap();
-    let mut rows = stmt.query([]).unwrap();
-    while let Some(row) = rows.next().unwrap() {
-        let bytes: Vec<u8> = row.get(0).unwrap();
-        tree.push(leaf_hash(&bytes));
+    for row in db.query("SELECT entry FROM entries ORDER BY seq", &[]) {
+        tree.push(leaf_hash(&row[0].clone().bytes()));
     }
     let note = Checkpoint {
         origin: ORIGIN.to_owned(),
@@ -329,11 +316,10 @@ fn append_forged_entry_under_the_log_key(path: &Path) {
     }
     .sign(&[&log_key()])
     .unwrap();
-    conn.execute(
+    db.execute(
         "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-        rusqlite::params![size + 1, String::from_utf8(note.to_bytes()).unwrap()],
-    )
-    .unwrap();
+        &[v(size + 1), v(String::from_utf8(note.to_bytes()).unwrap())],
+    );
 }
 
 #[test]

@@ -9,13 +9,10 @@ use std::path::Path;
 use common::*;
 use custody_core::merkle;
 use custody_store::{LedgerFinding, LedgerReport};
-use rusqlite::{params, Connection};
 
-fn entry(conn: &Connection, seq: u64) -> Vec<u8> {
-    conn.query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| {
-        r.get(0)
-    })
-    .unwrap()
+fn entry(db: &RawDb, seq: u64) -> Vec<u8> {
+    db.one("SELECT entry FROM entries WHERE seq = ?1", &[v(seq)])
+        .bytes()
 }
 
 fn verify(path: &Path, outside: &[String]) -> LedgerReport {
@@ -33,12 +30,12 @@ fn has(report: &LedgerReport, finding: &LedgerFinding) {
 #[test]
 fn triggers_refuse_update_and_delete() {
     let f = populated(2);
-    let conn = Connection::open(&f.path).unwrap();
-    assert!(conn
-        .execute("DELETE FROM entries WHERE seq = 1", [])
+    let db = RawDb::with_triggers(&f.path);
+    assert!(db
+        .try_execute("DELETE FROM entries WHERE seq = 1", &[])
         .is_err());
-    assert!(conn
-        .execute("UPDATE entries SET entry = x'00' WHERE seq = 1", [])
+    assert!(db
+        .try_execute("UPDATE entries SET entry = ?1 WHERE seq = 1", &[v(&[0u8])])
         .is_err());
 }
 
@@ -46,12 +43,11 @@ fn triggers_refuse_update_and_delete() {
 fn edited_payload_byte_is_found() {
     let f = populated(4);
     assert!(verify(&f.path, &[]).is_clean());
-    let conn = raw(&f.path);
-    let mut bytes = entry(&conn, 5);
+    let db = RawDb::open(&f.path);
+    let mut bytes = entry(&db, 5);
     let at = bytes.windows(4).position(|w| w == b"Lyon").unwrap();
     bytes[at + 3] = b'm';
-    conn.execute("UPDATE entries SET entry = ?1 WHERE seq = 5", [&bytes])
-        .unwrap();
+    db.execute("UPDATE entries SET entry = ?1 WHERE seq = 5", &[v(&bytes)]);
     let report = verify(&f.path, &[]);
     has(&report, &LedgerFinding::BadSignature { seq: 5 });
     has(&report, &LedgerFinding::LeafHashMismatch { seq: 5 });
@@ -61,9 +57,7 @@ fn edited_payload_byte_is_found() {
 #[test]
 fn deleted_row_is_found() {
     let f = populated(4);
-    raw(&f.path)
-        .execute("DELETE FROM entries WHERE seq = 4", [])
-        .unwrap();
+    RawDb::open(&f.path).execute("DELETE FROM entries WHERE seq = 4", &[]);
     let report = verify(&f.path, &[]);
     has(&report, &LedgerFinding::MissingEntries { from: 4, to: 5 });
     has(&report, &LedgerFinding::CheckpointRootMismatch { size: 5 });
@@ -72,13 +66,11 @@ fn deleted_row_is_found() {
 #[test]
 fn swapped_rows_are_found() {
     let f = populated(4);
-    let conn = raw(&f.path);
-    let (a, b) = (entry(&conn, 3), entry(&conn, 4));
+    let db = RawDb::open(&f.path);
+    let (a, b) = (entry(&db, 3), entry(&db, 4));
     let swap = "UPDATE entries SET entry = ?1, leaf_hash = ?2 WHERE seq = ?3";
-    conn.execute(swap, params![b, &merkle::leaf_hash(&b)[..], 3])
-        .unwrap();
-    conn.execute(swap, params![a, &merkle::leaf_hash(&a)[..], 4])
-        .unwrap();
+    db.execute(swap, &[v(&b), v(&merkle::leaf_hash(&b)), v(3)]);
+    db.execute(swap, &[v(&a), v(&merkle::leaf_hash(&a)), v(4)]);
     let report = verify(&f.path, &[]);
     has(&report, &LedgerFinding::SeqMismatch { seq: 3, found: 4 });
     has(&report, &LedgerFinding::SeqMismatch { seq: 4, found: 3 });
@@ -191,10 +183,10 @@ fn rewritten_ledger_is_found_only_against_an_outside_checkpoint() {
 fn edited_index_row_is_found_and_reindex_repairs_it() {
     let f = populated(2);
     drop(f.ledger);
-    Connection::open(&f.path)
-        .unwrap()
-        .execute("UPDATE items SET state = 'destroyed' WHERE item = 'E2'", [])
-        .unwrap();
+    RawDb::with_triggers(&f.path).execute(
+        "UPDATE items SET state = 'destroyed' WHERE item = 'E2'",
+        &[],
+    );
     let report = verify(&f.path, &[]);
     assert_eq!(
         report.findings,

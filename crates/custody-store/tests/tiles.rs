@@ -110,12 +110,10 @@ fn assert_nothing_published(dir: &Path, dest: &Path) {
 #[test]
 fn fail_edited_tree_node_is_not_published() {
     let f = populated(299);
-    raw(&f.path)
-        .execute(
-            "UPDATE nodes SET hash = zeroblob(32) WHERE level = 8 AND idx = 0",
-            [],
-        )
-        .unwrap();
+    RawDb::open(&f.path).execute(
+        "UPDATE nodes SET hash = zeroblob(32) WHERE level = 8 AND idx = 0",
+        &[],
+    );
     let dest = f.dir.path().join("published");
     let result = tiles::export(&open(&f.path), &dest);
     assert!(
@@ -128,14 +126,13 @@ fn fail_edited_tree_node_is_not_published() {
 #[test]
 fn fail_edited_entry_is_not_published() {
     let f = populated(3);
-    let conn = raw(&f.path);
-    let mut bytes: Vec<u8> = conn
-        .query_row("SELECT entry FROM entries WHERE seq = 3", [], |r| r.get(0))
-        .unwrap();
+    let conn = RawDb::open(&f.path);
+    let mut bytes = conn
+        .one("SELECT entry FROM entries WHERE seq = 3", &[])
+        .bytes();
     let at = bytes.windows(4).position(|w| w == b"Lyon").unwrap();
     bytes[at] = b'N';
-    conn.execute("UPDATE entries SET entry = ?1 WHERE seq = 3", [&bytes])
-        .unwrap();
+    conn.execute("UPDATE entries SET entry = ?1 WHERE seq = 3", &[v(&bytes)]);
     let dest = f.dir.path().join("published");
     // The open ledger refuses the changed entry (its replay), or the export finds its leaf.
     let result = Ledger::open(&f.path)

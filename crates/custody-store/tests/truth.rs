@@ -12,7 +12,6 @@ use custody_core::merkle;
 use custody_store::{
     ActorStatus, EventDraft, EventFields, EventKind, ItemCondition, LedgerFinding, StoreError,
 };
-use rusqlite::params;
 
 /// Reading the verified state of the ledger at `path` is refused for exactly `expected`.
 fn assert_decisions_refused(path: &Path, expected: LedgerFinding) {
@@ -44,12 +43,8 @@ fn deleted_history_link_leaves_the_item_history_whole() {
         .iter()
         .map(|e| e.seq)
         .collect();
-    raw(&f.path)
-        .execute("DELETE FROM item_events WHERE seq = ?1", [failed_seq])
-        .unwrap();
-    raw(&f.path)
-        .execute("DELETE FROM case_events WHERE seq = ?1", [failed_seq])
-        .unwrap();
+    RawDb::open(&f.path).execute("DELETE FROM item_events WHERE seq = ?1", &[v(failed_seq)]);
+    RawDb::open(&f.path).execute("DELETE FROM case_events WHERE seq = ?1", &[v(failed_seq)]);
     let reopened = open(&f.path);
     let after: Vec<u64> = reopened
         .item_history("E1")
@@ -73,12 +68,10 @@ fn fail_reactivated_revoked_actor_cannot_append() {
     f.ledger
         .append(revoke(&key_hex(&bob)), &alice, &log)
         .unwrap();
-    raw(&f.path)
-        .execute(
-            "UPDATE actors SET status = 'active', status_seq = NULL WHERE key = ?1",
-            [key_hex(&bob)],
-        )
-        .unwrap();
+    RawDb::open(&f.path).execute(
+        "UPDATE actors SET status = 'active', status_seq = NULL WHERE key = ?1",
+        &[v(key_hex(&bob))],
+    );
     let mut reopened = open(&f.path);
     let refused = reopened
         .append(on_item(EventKind::Examined, "C-1", "E1", T0), &bob, &log)
@@ -96,9 +89,7 @@ fn fail_reactivated_revoked_actor_cannot_append() {
 fn fail_deleted_actor_row_does_not_unenrol_or_enrol() {
     let f = populated(1);
     let (log, bob) = (log_key(), officer());
-    raw(&f.path)
-        .execute("DELETE FROM actors WHERE key = ?1", [key_hex(&bob)])
-        .unwrap();
+    RawDb::open(&f.path).execute("DELETE FROM actors WHERE key = ?1", &[v(key_hex(&bob))]);
     // Bob is still enrolled according to the entries.
     let mut reopened = open(&f.path);
     reopened
@@ -106,12 +97,10 @@ fn fail_deleted_actor_row_does_not_unenrol_or_enrol() {
         .unwrap();
     // A row inserted for an unknown key enrols nobody.
     let mallory = identity("mallory", 7);
-    raw(&f.path)
-        .execute(
-            "INSERT INTO actors (key, name, enrolled_seq, status) VALUES (?1, 'm', 1, 'active')",
-            [key_hex(&mallory)],
-        )
-        .unwrap();
+    RawDb::open(&f.path).execute(
+        "INSERT INTO actors (key, name, enrolled_seq, status) VALUES (?1, 'm', 1, 'active')",
+        &[v(key_hex(&mallory))],
+    );
     let refused = open(&f.path)
         .append(
             on_item(EventKind::Examined, "C-1", "E1", T0),
@@ -137,19 +126,16 @@ fn fail_edited_item_state_does_not_change_decisions() {
             &log,
         )
         .unwrap();
-    let conn = raw(&f.path);
+    let conn = RawDb::open(&f.path);
     conn.execute(
         "UPDATE items SET state = 'in-custody', holder = NULL WHERE item = 'E1'",
-        [],
-    )
-    .unwrap();
-    conn.execute("DELETE FROM items WHERE item = 'E2'", [])
-        .unwrap();
+        &[],
+    );
+    conn.execute("DELETE FROM items WHERE item = 'E2'", &[]);
     conn.execute(
         "UPDATE cases SET title = 'forged' WHERE case_ref = 'C-1'",
-        [],
-    )
-    .unwrap();
+        &[],
+    );
     let mut reopened = open(&f.path);
     let refused = reopened
         .append(
@@ -182,17 +168,16 @@ fn fail_edited_item_state_does_not_change_decisions() {
 fn fail_edited_entry_stops_every_decision() {
     let f = populated(3);
     let (alice, log) = (investigator(), log_key());
-    let conn = raw(&f.path);
-    let mut bytes: Vec<u8> = conn
-        .query_row("SELECT entry FROM entries WHERE seq = 4", [], |r| r.get(0))
-        .unwrap();
+    let conn = RawDb::open(&f.path);
+    let mut bytes = conn
+        .one("SELECT entry FROM entries WHERE seq = 4", &[])
+        .bytes();
     let at = bytes.windows(4).position(|w| w == b"Lyon").unwrap();
     bytes[at] = b'N';
     conn.execute(
         "UPDATE entries SET entry = ?1, leaf_hash = ?2 WHERE seq = 4",
-        params![bytes, &merkle::leaf_hash(&bytes)[..]],
-    )
-    .unwrap();
+        &[v(&bytes), v(&merkle::leaf_hash(&bytes)[..])],
+    );
     let mut reopened = open(&f.path);
     let size = reopened.size().unwrap();
     let refused = reopened
@@ -214,15 +199,11 @@ fn fail_edited_entry_read_by_an_open_ledger_is_refused() {
     // The ledger verified its entries when first read; an entry edited afterwards is not
     // returned as if it were the verified one.
     let before = f.ledger.entry(4).unwrap();
-    let conn = raw(&f.path);
+    let conn = RawDb::open(&f.path);
     let mut bytes = before.bytes.clone();
     let at = bytes.windows(4).position(|w| w == b"Lyon").unwrap();
     bytes[at] = b'N';
-    conn.execute(
-        "UPDATE entries SET entry = ?1 WHERE seq = 4",
-        params![bytes],
-    )
-    .unwrap();
+    conn.execute("UPDATE entries SET entry = ?1 WHERE seq = 4", &[v(&bytes)]);
     let refused = f.ledger.entry(4).unwrap_err();
     assert!(
         matches!(
@@ -236,12 +217,10 @@ fn fail_edited_entry_read_by_an_open_ledger_is_refused() {
 #[test]
 fn fail_edited_tree_node_is_refused_not_used() {
     let f = populated(4);
-    raw(&f.path)
-        .execute(
-            "UPDATE nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0",
-            [],
-        )
-        .unwrap();
+    RawDb::open(&f.path).execute(
+        "UPDATE nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0",
+        &[],
+    );
     let reopened = open(&f.path);
     assert!(matches!(
         reopened.entry(2).unwrap_err(),
@@ -258,9 +237,7 @@ fn fail_edited_tree_node_is_refused_not_used() {
 
 /// Deletes every checkpoint above `keep` entries, so that later entries are covered by none.
 fn drop_checkpoints_above(path: &Path, keep: u64) {
-    raw(path)
-        .execute("DELETE FROM checkpoints WHERE size > ?1", [keep])
-        .unwrap();
+    RawDb::open(path).execute("DELETE FROM checkpoints WHERE size > ?1", &[v(keep)]);
 }
 
 #[test]
@@ -302,17 +279,16 @@ fn fail_forged_entry_after_the_newest_checkpoint_is_refused() {
 fn fail_checkpoints_deleted_and_an_entry_edited_is_refused() {
     let f = populated(3);
     drop_checkpoints_above(&f.path, 2);
-    let conn = raw(&f.path);
-    let mut bytes: Vec<u8> = conn
-        .query_row("SELECT entry FROM entries WHERE seq = 4", [], |r| r.get(0))
-        .unwrap();
+    let conn = RawDb::open(&f.path);
+    let mut bytes = conn
+        .one("SELECT entry FROM entries WHERE seq = 4", &[])
+        .bytes();
     let at = bytes.windows(4).position(|w| w == b"Lyon").unwrap();
     bytes[at] = b'N';
     conn.execute(
         "UPDATE entries SET entry = ?1, leaf_hash = ?2 WHERE seq = 4",
-        params![bytes, &merkle::leaf_hash(&bytes)[..]],
-    )
-    .unwrap();
+        &[v(&bytes), v(&merkle::leaf_hash(&bytes)[..])],
+    );
     assert_decisions_refused(&f.path, LedgerFinding::BadSignature { seq: 4 });
 }
 
@@ -343,26 +319,22 @@ fn fail_replaced_log_key_in_meta_is_refused() {
     // Someone with SQL alone replaces the log verifier key in `meta` with one of their own
     // and re-signs every stored checkpoint with it, leaving the entries as they are.
     let forged_log = identity("mallory-log", 8);
-    let conn = raw(&f.path);
+    let conn = RawDb::open(&f.path);
     conn.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'log_key'",
-        [forged_log.verifier_key().to_string()],
-    )
-    .unwrap();
+        &[v(forged_log.verifier_key().to_string())],
+    );
     for n in 1..=size {
-        let note: String = conn
-            .query_row("SELECT note FROM checkpoints WHERE size = ?1", [n], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let note = conn
+            .one("SELECT note FROM checkpoints WHERE size = ?1", &[v(n)])
+            .text();
         let body = note.split("\n\n").next().unwrap().to_owned() + "\n";
         let checkpoint = custody_core::checkpoint::Checkpoint::parse_body(&body).unwrap();
         let resigned = checkpoint.sign(&[&forged_log]).unwrap().to_bytes();
         conn.execute(
             "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
-            params![String::from_utf8(resigned).unwrap(), n],
-        )
-        .unwrap();
+            &[v(String::from_utf8(resigned).unwrap()), v(n)],
+        );
     }
     assert_decisions_refused(&f.path, LedgerFinding::LogKeyMismatch { seq: 0 });
     // Appending with the real log key is refused too.
@@ -382,9 +354,7 @@ fn fail_replaced_log_key_in_meta_is_refused() {
 #[test]
 fn fail_deleted_entry_stops_every_decision() {
     let f = populated(3);
-    raw(&f.path)
-        .execute("DELETE FROM entries WHERE seq = 3", [])
-        .unwrap();
+    RawDb::open(&f.path).execute("DELETE FROM entries WHERE seq = 3", &[]);
     assert_decisions_refused(&f.path, LedgerFinding::MissingEntries { from: 3, to: 4 });
 }
 
@@ -392,19 +362,15 @@ fn fail_deleted_entry_stops_every_decision() {
 fn fail_reordered_entries_stop_every_decision() {
     let f = populated(3);
     let size = f.ledger.size().unwrap();
-    let conn = raw(&f.path);
+    let conn = RawDb::open(&f.path);
     let read = |seq: u64| -> Vec<u8> {
-        conn.query_row("SELECT entry FROM entries WHERE seq = ?1", [seq], |r| {
-            r.get(0)
-        })
-        .unwrap()
+        conn.one("SELECT entry FROM entries WHERE seq = ?1", &[v(seq)])
+            .bytes()
     };
     let (a, b) = (read(3), read(4));
     let swap = "UPDATE entries SET entry = ?1, leaf_hash = ?2 WHERE seq = ?3";
-    conn.execute(swap, params![b, &merkle::leaf_hash(&b)[..], 3])
-        .unwrap();
-    conn.execute(swap, params![a, &merkle::leaf_hash(&a)[..], 4])
-        .unwrap();
+    conn.execute(swap, &[v(&b), v(&merkle::leaf_hash(&b)[..]), v(3)]);
+    conn.execute(swap, &[v(&a), v(&merkle::leaf_hash(&a)[..]), v(4)]);
     let refused = open(&f.path).items(None).unwrap_err();
     assert!(
         matches!(refused, StoreError::SignedCheckpointMismatch { size: s } if s == size),

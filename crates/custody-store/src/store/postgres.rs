@@ -124,6 +124,22 @@ fn unsigned(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(u64::MAX)
 }
 
+/// The password for `config` from the password file ([`super::pgpass`]), if one is there.
+fn password_for(config: &postgres::Config) -> Result<Option<String>, StoreError> {
+    let Some(path) = super::pgpass::passfile_path() else {
+        return Ok(None);
+    };
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        // libpq matches a Unix-socket connection as `localhost`.
+        _ => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or_default();
+    let database = config.get_dbname().unwrap_or(user);
+    super::pgpass::password_from_file(&path, &host, port, database, user)
+}
+
 /// The URL with any password removed, for messages. The user information ends at the
 /// last `@` (a password may hold `@`, `/` or `:` however it is written), and a query that
 /// mentions a password is left out whole.
@@ -150,9 +166,29 @@ pub fn is_postgres_url(location: &str) -> bool {
     location.starts_with("postgresql://") || location.starts_with("postgres://")
 }
 
+/// How long opening a connection may take before it fails (when the URL sets no
+/// `connect_timeout`).
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long data sent to the server may stay unacknowledged before the connection is
+/// given up (`TCP_USER_TIMEOUT`, when the URL sets no `tcp_user_timeout`): a server or
+/// network that vanished mid-statement gives an error, not a wait of many minutes.
+pub const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Idle time before TCP keepalive probes start on the connection.
+pub const KEEPALIVES_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A ledger in one PostgreSQL database.
+///
+/// **A dropped connection.** One connection serves the open ledger. When it was closed
+/// between two transactions (server restarted, connection terminated, network cut), the
+/// next transaction's `BEGIN` fails on it; the store then connects again once and retries
+/// that `BEGIN`, which is safe because nothing of a transaction had happened yet. A
+/// connection lost inside a transaction is never retried: the server rolls that
+/// transaction back, and the operation fails with [`StoreError::Postgres`]. Connecting is
+/// bounded by [`CONNECT_TIMEOUT`] and a dead peer by [`TCP_USER_TIMEOUT`] and keepalives,
+/// so nothing waits without end.
 pub struct PostgresStore {
     client: RefCell<Client>,
+    config: postgres::Config,
     location: PathBuf,
 }
 
@@ -171,14 +207,36 @@ impl PostgresStore {
 
     fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let location = redacted(url);
-        let mut client = Client::connect(url, NoTls).map_err(StoreError::postgres(&location))?;
-        client
-            .batch_execute("SET synchronous_commit = on")
-            .map_err(StoreError::postgres(&location))?;
+        let mut config: postgres::Config = url.parse().map_err(StoreError::postgres(&location))?;
+        if config.get_password().is_none() {
+            if let Some(password) = password_for(&config)? {
+                config.password(password);
+            }
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        config.keepalives(true).keepalives_idle(KEEPALIVES_IDLE);
+        let client = Self::session(&config, &location)?;
         Ok(PostgresStore {
             client: RefCell::new(client),
+            config,
             location,
         })
+    }
+
+    /// A new connection, set up as every session of the ledger is.
+    fn session(config: &postgres::Config, location: &Path) -> Result<Client, StoreError> {
+        let mut client = config
+            .connect(NoTls)
+            .map_err(StoreError::postgres(location))?;
+        client
+            .batch_execute("SET synchronous_commit = on")
+            .map_err(StoreError::postgres(location))?;
+        Ok(client)
     }
 
     /// Creates the ledger schema in the database at `url`, which must hold no ledger yet,
@@ -343,7 +401,14 @@ impl LedgerStore for PostgresStore {
             TxMode::Append => "BEGIN ISOLATION LEVEL READ COMMITTED",
         };
         let mut client = self.client.borrow_mut();
-        client.batch_execute(sql).map_err(self.err())?;
+        if let Err(e) = client.batch_execute(sql) {
+            if !client.is_closed() {
+                return Err(self.err()(e));
+            }
+            // Closed between transactions: one new connection, one more try.
+            *client = Self::session(&self.config, &self.location)?;
+            client.batch_execute(sql).map_err(self.err())?;
+        }
         if mode == TxMode::Append {
             client
                 .execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])

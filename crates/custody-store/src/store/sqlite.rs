@@ -57,6 +57,18 @@ fn sql_int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// Column `i`, a stored seq, size or index. SQLite integers are signed: a negative one
+/// (only SQL written past the ledger puts one there) reads as a position no ledger reaches,
+/// which the replay refuses, as on PostgreSQL; never as an error or a wrap.
+fn position(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(u64::try_from(row.get::<_, i64>(i)?).unwrap_or(u64::MAX))
+}
+
+/// Column `i`, a stored tree level, read as [`position`] reads a seq.
+fn level(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u32> {
+    Ok(u32::try_from(row.get::<_, i64>(i)?).unwrap_or(u32::MAX))
+}
+
 /// A ledger in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -212,7 +224,7 @@ impl LedgerStore for SqliteStore {
     fn size(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM entries", [], |r| {
-                r.get(0)
+                position(r, 0)
             })
             .map_err(self.err())
     }
@@ -232,7 +244,7 @@ impl LedgerStore for SqliteStore {
                 let Some(row) = rows.next()? else { break };
                 let entry: Option<Vec<u8>> = row.get(1)?;
                 bytes = bytes.saturating_add(entry.as_ref().map_or(0, |e| e.len() as u64));
-                out.push((row.get(0)?, entry, row.get(2)?));
+                out.push((position(row, 0)?, entry, row.get(2)?));
             }
             Ok(out)
         };
@@ -281,7 +293,7 @@ impl LedgerStore for SqliteStore {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
-                each(row.get(0)?, row.get(1)?, row.get(2)?);
+                each(level(row, 0)?, position(row, 1)?, row.get(2)?);
             }
             Ok(())
         };
@@ -314,7 +326,7 @@ impl LedgerStore for SqliteStore {
                  ORDER BY size DESC LIMIT 1"
             ))
             .and_then(|mut s| {
-                s.query_row([sql_int(size)], |r| Ok((r.get(0)?, r.get(1)?)))
+                s.query_row([sql_int(size)], |r| Ok((position(r, 0)?, r.get(1)?)))
                     .optional()
             })
             .map_err(self.err())
@@ -331,7 +343,7 @@ impl LedgerStore for SqliteStore {
             ))?;
             let mut rows = stmt.query([sql_int(size)])?;
             while let Some(row) = rows.next()? {
-                if each(row.get(0)?, row.get(1)?) {
+                if each(position(row, 0)?, row.get(1)?) {
                     break;
                 }
             }
@@ -350,7 +362,7 @@ impl LedgerStore for SqliteStore {
             ))?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
-                each(row.get(0)?, row.get(1)?);
+                each(position(row, 0)?, row.get(1)?);
             }
             Ok(())
         };

@@ -8,6 +8,9 @@ use custody_store::{EventDraft, EventFields, EventKind, Evidence, Ledger};
 use rusqlite::Connection;
 
 pub mod pg;
+pub mod raw;
+
+pub use raw::{v, RawDb};
 
 /// Where a test's ledger lives: a SQLite file in a temporary directory, or a fresh
 /// database on a throw-away PostgreSQL cluster.
@@ -105,12 +108,18 @@ fn fresh_database(admin: &str) -> PathBuf {
     PathBuf::from(format!("{base}/{name}"))
 }
 
+/// Where a test's new ledger goes: a fresh database when [`TEST_POSTGRES_ENV`] is set,
+/// else `dir/custody.db`.
+pub fn test_location(dir: &Path) -> PathBuf {
+    match std::env::var(TEST_POSTGRES_ENV) {
+        Ok(admin) => fresh_database(&admin),
+        Err(_) => dir.join("custody.db"),
+    }
+}
+
 pub fn new_ledger() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = match std::env::var(TEST_POSTGRES_ENV) {
-        Ok(admin) => fresh_database(&admin),
-        Err(_) => dir.path().join("custody.db"),
-    };
+    let path = test_location(dir.path());
     let ledger = Ledger::init(&path, ORIGIN, &investigator(), &log_key()).expect("init");
     Fixture { dir, path, ledger }
 }
@@ -199,20 +208,18 @@ pub fn raw(path: &Path) -> Connection {
 }
 
 /// Cuts the ledger back to `keep` entries, removing every trace of the rest: entries, tree
-/// nodes and checkpoints beyond it.
+/// nodes and checkpoints beyond it (on either store).
 pub fn truncate(path: &Path, keep: u64) {
-    let conn = raw(path);
-    conn.execute("DELETE FROM entries WHERE seq >= ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM checkpoints WHERE size > ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM nodes WHERE ((idx + 1) << level) > ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM item_events WHERE seq >= ?1", [keep])
-        .unwrap();
-    conn.execute("DELETE FROM case_events WHERE seq >= ?1", [keep])
-        .unwrap();
-    drop(conn);
+    let db = RawDb::open(path);
+    db.execute("DELETE FROM entries WHERE seq >= ?1", &[v(keep)]);
+    db.execute("DELETE FROM checkpoints WHERE size > ?1", &[v(keep)]);
+    db.execute(
+        "DELETE FROM nodes WHERE ((idx + 1) << level) > ?1",
+        &[v(keep)],
+    );
+    db.execute("DELETE FROM item_events WHERE seq >= ?1", &[v(keep)]);
+    db.execute("DELETE FROM case_events WHERE seq >= ?1", &[v(keep)]);
+    drop(db);
     let mut ledger = open(path);
     ledger.reindex().unwrap();
 }
@@ -230,7 +237,11 @@ pub fn rewrite_without(path: &Path, dropped: u64) {
     let old = open(path);
     let size = old.size().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let forged_path = dir.path().join("forged.db");
+    let forged_path = if is_postgres(path) {
+        fresh_database(path.to_str().unwrap())
+    } else {
+        dir.path().join("forged.db")
+    };
     let mut forged = Ledger::init(&forged_path, ORIGIN, &investigator(), &log_key()).unwrap();
     for seq in 1..size {
         if seq == dropped {
@@ -249,6 +260,23 @@ pub fn rewrite_without(path: &Path, dropped: u64) {
             .unwrap();
     }
     drop((old, forged));
+    if is_postgres(path) {
+        // The database's rows replaced by the forged ones, the index rebuilt from them.
+        let (from, to) = (RawDb::open(&forged_path), RawDb::open(path));
+        for table in ["entries", "nodes", "checkpoints"] {
+            to.execute(&format!("DELETE FROM {table}"), &[]);
+            for row in from.query(&format!("SELECT * FROM {table}"), &[]) {
+                let marks: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
+                to.execute(
+                    &format!("INSERT INTO {table} VALUES ({})", marks.join(", ")),
+                    &row,
+                );
+            }
+        }
+        drop((from, to));
+        open(path).reindex().unwrap();
+        return;
+    }
     for suffix in ["-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
@@ -291,21 +319,22 @@ pub fn insert_signed_entry(path: &Path, mut event: custody_store::Event, signer:
         cosignature: None,
     };
     let bytes = canonical::to_canonical_vec(&signed).unwrap();
-    if is_postgres(path) {
-        let mut client =
-            postgres::Client::connect(path.to_str().unwrap(), postgres::NoTls).expect("connect");
-        client
-            .execute(
-                "INSERT INTO entries (seq, entry, leaf_hash) VALUES ($1, $2, $3)",
-                &[&(seq as i64), &bytes, &&merkle::leaf_hash(&bytes)[..]],
-            )
-            .unwrap();
-        return;
-    }
-    raw(path)
-        .execute(
-            "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
-            rusqlite::params![seq, bytes, &merkle::leaf_hash(&bytes)[..]],
-        )
-        .unwrap();
+    RawDb::open(path).execute(
+        "INSERT INTO entries (seq, entry, leaf_hash) VALUES (?1, ?2, ?3)",
+        &[v(seq), v(&bytes), v(&merkle::leaf_hash(&bytes))],
+    );
+}
+
+/// Replaces every `from` by `to` in the entry at `seq` with raw SQL (leaf hash left as it
+/// was), on either store: an attacker editing an entry in place.
+pub fn replace_in_entry(path: &Path, seq: u64, from: &str, to: &str) {
+    let db = RawDb::open(path);
+    let text = db
+        .one("SELECT entry FROM entries WHERE seq = ?1", &[v(seq)])
+        .text();
+    assert!(text.contains(from), "entry {seq} holds no {from:?}");
+    db.execute(
+        "UPDATE entries SET entry = ?1 WHERE seq = ?2",
+        &[v(text.replace(from, to).into_bytes()), v(seq)],
+    );
 }

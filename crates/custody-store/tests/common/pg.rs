@@ -135,6 +135,30 @@ impl PgCluster {
         );
     }
 
+    /// Stops the server for good (immediate), as a server that went away would.
+    pub fn stop(&self) {
+        run_as_owner(
+            &self.bin,
+            "pg_ctl",
+            &["-D", &self.data_dir(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    /// Ends every other session on database `db` from the server's side
+    /// (`pg_terminate_backend`), as a dropped connection would.
+    pub fn terminate_sessions(&self, db: &str) {
+        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
+            .expect("connect to the test cluster");
+        let ended = admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&db],
+            )
+            .expect("terminate");
+        assert!(!ended.is_empty(), "no session on {db}");
+    }
+
     /// Kills the server as a crash would (`pg_ctl stop -m immediate`: no shutdown
     /// checkpoint, recovery from the WAL on the next start), then starts it again.
     pub fn crash_and_restart(&self) {
@@ -148,6 +172,33 @@ impl PgCluster {
 
     fn url(&self, db: &str) -> String {
         format!("postgresql://{SUPERUSER}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Adds a login role `user` that must give `password` (SCRAM) over TCP, and a database
+    /// of the same name it owns; the URL of that database, without the password.
+    pub fn password_role(&self, user: &str, password: &str) -> String {
+        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
+            .expect("connect to the test cluster");
+        admin
+            .batch_execute(&format!(
+                "SET password_encryption = 'scram-sha-256'; \
+                 CREATE ROLE {user} LOGIN PASSWORD '{password}'"
+            ))
+            .expect("create role");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {user} OWNER {user}"))
+            .expect("create database");
+        let hba = self.dir.path().join("data/pg_hba.conf");
+        let rest = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            format!("host all {user} 127.0.0.1/32 scram-sha-256\n{rest}"),
+        )
+        .expect("pg_hba.conf");
+        admin
+            .batch_execute("SELECT pg_reload_conf()")
+            .expect("reload");
+        format!("postgresql://{user}@127.0.0.1:{}/{user}", self.port)
     }
 
     /// A new, empty database on the cluster, as a `postgresql://` URL.
