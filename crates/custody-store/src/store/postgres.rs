@@ -402,7 +402,15 @@ impl LedgerStore for PostgresStore {
         };
         let mut client = self.client.borrow_mut();
         if let Err(e) = client.batch_execute(sql) {
-            if !client.is_closed() {
+            // The session is gone when the connection closed, or the server said so on the
+            // first statement (SQLSTATE class 08, connection exception; 57, operator
+            // intervention, e.g. 57P01 for a terminated session, which may arrive before the
+            // client has noticed the close). Nothing of a transaction has run yet.
+            let gone = client.is_closed()
+                || e.is_closed()
+                || e.code()
+                    .is_none_or(|state| matches!(state.code().get(..2), Some("08" | "57")));
+            if !gone {
                 return Err(self.err()(e));
             }
             // Closed between transactions: one new connection, one more try.
