@@ -541,6 +541,44 @@ impl Levels {
 }
 
 impl Ledger {
+    /// Adds the signer's state (when given: unreadable or missing is a finding) and the
+    /// supplied notes to the outside checkpoints `sources` to compare the ledger with.
+    fn signer_and_supplied(
+        &self,
+        signer_state: Option<&std::path::Path>,
+        outside: &[String],
+        sources: &mut Vec<(String, String)>,
+        findings: &mut Vec<LedgerFinding>,
+    ) -> Result<(), StoreError> {
+        if let Some(path) = signer_state {
+            match crate::signer::read_signer_state(path, &self.log_key, &self.origin) {
+                Ok(Some((_, note))) => {
+                    sources.push((format!("log signer state {}", path.display()), note))
+                }
+                Ok(None) => findings.push(LedgerFinding::SignerStateUnreadable {
+                    path: path.display().to_string(),
+                    reason: "missing: the log key has no record of what it signed".to_owned(),
+                }),
+                Err(StoreError::SignerState { reason, .. }) => {
+                    findings.push(LedgerFinding::SignerStateUnreadable {
+                        path: path.display().to_string(),
+                        reason: reason.to_string(),
+                    })
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        sources.extend(
+            outside
+                .iter()
+                .enumerate()
+                .map(|(i, note)| (format!("supplied checkpoint #{}", i + 1), note.clone())),
+        );
+        Ok(())
+    }
+}
+
+impl Ledger {
     /// Verifies the whole ledger; `outside` are checkpoint notes held elsewhere (an auditor's
     /// copy, a receipt), checked along with those stored by [`Ledger::add_outside_checkpoint`].
     /// Problems are findings in the report; `Err` means the ledger could not be read at all.
@@ -670,30 +708,7 @@ impl Ledger {
             .iter()
             .map(|(seq, note)| (format!("acknowledged entry {seq}"), note.clone()))
             .collect();
-        if let Some(path) = signer_state {
-            match crate::signer::read_signer_state(path, &self.log_key, &self.origin) {
-                Ok(Some((_, note))) => {
-                    sources.push((format!("log signer state {}", path.display()), note))
-                }
-                Ok(None) => findings.push(LedgerFinding::SignerStateUnreadable {
-                    path: path.display().to_string(),
-                    reason: "missing: the log key has no record of what it signed".to_owned(),
-                }),
-                Err(StoreError::SignerState { reason, .. }) => {
-                    findings.push(LedgerFinding::SignerStateUnreadable {
-                        path: path.display().to_string(),
-                        reason: reason.to_string(),
-                    })
-                }
-                Err(other) => return Err(other),
-            }
-        }
-        sources.extend(
-            outside
-                .iter()
-                .enumerate()
-                .map(|(i, note)| (format!("supplied checkpoint #{}", i + 1), note.clone())),
-        );
+        self.signer_and_supplied(signer_state, outside, &mut sources, &mut findings)?;
         for (source, note) in sources {
             if let Some(f) = self.check_outside(&levels, size, &source, &note) {
                 findings.push(f);
@@ -903,30 +918,7 @@ impl Ledger {
                 limit: MAX_CHECKPOINT_NOTE_BYTES,
             }),
         })?;
-        if let Some(path) = signer_state {
-            match crate::signer::read_signer_state(path, &self.log_key, &self.origin) {
-                Ok(Some((_, note))) => {
-                    sources.push((format!("log signer state {}", path.display()), note))
-                }
-                Ok(None) => findings.push(LedgerFinding::SignerStateUnreadable {
-                    path: path.display().to_string(),
-                    reason: "missing: the log key has no record of what it signed".to_owned(),
-                }),
-                Err(StoreError::SignerState { reason, .. }) => {
-                    findings.push(LedgerFinding::SignerStateUnreadable {
-                        path: path.display().to_string(),
-                        reason: reason.to_string(),
-                    })
-                }
-                Err(other) => return Err(other),
-            }
-        }
-        sources.extend(
-            outside
-                .iter()
-                .enumerate()
-                .map(|(i, note)| (format!("supplied checkpoint #{}", i + 1), note.clone())),
-        );
+        self.signer_and_supplied(signer_state, outside, &mut sources, &mut findings)?;
         for (source, note) in sources {
             if let Some(f) = self.check_outside_by_proof(size, &source, &note) {
                 findings.push(f);
