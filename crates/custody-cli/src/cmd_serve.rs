@@ -477,14 +477,23 @@ async fn next(served: &Shared) -> Response {
     if let Some(refused) = admit(served, |l| l.admit_request(Instant::now())) {
         return refused;
     }
-    match with_ledger(served, |_, ledger| ledger.next_position()).await {
-        Ok(Ok(position)) => json_response(
-            StatusCode::OK,
-            &serde_json::to_value(position).unwrap_or_default(),
-        ),
-        Ok(Err(e)) => refusal(&Refusal::from_store(&e)),
-        Err(Failed) => internal("the server failed earlier"),
-    }
+    // Answered from the publication, which every append through this server updates in the
+    // same locked step, without a database round trip: appenders racing for positions would
+    // otherwise queue on the ledger for each attempt. When another process appended to the
+    // database meanwhile, the position is stale and the append says so with the ledger's
+    // own next position (409), which the client signs for.
+    let Some(seq) = served.publication.read().ok().map(|p| p.size()) else {
+        return internal("the server failed earlier");
+    };
+    let position = NextPosition {
+        origin: served.origin.clone(),
+        seq,
+        recorded_time: custody_store::ledger::format_utc(time::OffsetDateTime::now_utc()),
+    };
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(position).unwrap_or_default(),
+    )
 }
 
 /// `409 stale_position` when `entry` was signed for a seq below the published size (sizes
