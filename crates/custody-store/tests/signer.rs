@@ -368,16 +368,13 @@ fn fail_signer_state_replaced_by_a_named_pipe_is_refused_not_waited_on() {
     );
 }
 
-/// The note a log signer sharing this ledger's log key signs for a tree the ledger never
-/// committed: one more entry, appended to a copy of the ledger with a state of its own.
+/// The note the log key signs for a tree this ledger never committed: one entry more than
+/// `s` holds, on another ledger of the same origin and log key with a state of its own (as
+/// if this ledger's signer had signed it and been killed before the commit).
 fn note_for_a_tree_never_committed(s: &Signed) -> String {
-    let dir = s.path.parent().unwrap();
-    let copy = dir.join("copy.db");
-    std::fs::copy(&s.path, &copy).unwrap();
-    let copy_state = dir.join("copy.state");
-    std::fs::copy(&s.state, &copy_state).unwrap();
-    let mut other = as_signer(&copy, &copy_state);
-    other
+    let other = signed_ledger(1);
+    let mut ledger = as_signer(&other.path, &other.state);
+    ledger
         .append(
             on_item(EventKind::Disclosed, "C-1", "E1", T0).fields(custody_store::EventFields {
                 to: Some("Elsewhere".into()),
@@ -387,7 +384,12 @@ fn note_for_a_tree_never_committed(s: &Signed) -> String {
             &log_key(),
         )
         .unwrap();
-    std::fs::read_to_string(&copy_state).unwrap()
+    assert_eq!(
+        ledger.size().unwrap(),
+        open(&s.path).size().unwrap() + 1,
+        "one entry more"
+    );
+    state_note(&other)
 }
 
 fn state_note(s: &Signed) -> String {
