@@ -104,7 +104,7 @@ custody verify-proof "$court/proof.json" --entry "$court/entry.json" \
 say "Proven: the sealing event (entry $sealed_seq, signed by the investigator) is in the French ledger exactly as the checkpoint signed by the French log key commits to it. Removing or changing it would break this proof."
 
 step "8. Audit: both ledgers end to end, and the custody timeline"
-custody audit --ledger "$fr/custody.db" --case "$case_ref" \
+custody audit --ledger "$fr/custody.db" --case "$case_ref" --full \
   --signer-state "$out/fr-log-signer/custody.pj.interieur.fr%2Flyon.key.state" \
   --html "$out/report.html" --case-uco "$out/custody.jsonld" >"$logs/8-audit.txt"
 say "The court's report of the French case: $out/report.html (one self-contained page to read or print) and $out/custody.jsonld (the same custody history as CASE/UCO JSON-LD); its verdict and findings are in $logs/8-audit.txt."

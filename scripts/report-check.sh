@@ -107,7 +107,7 @@ PY
 
 echo "== the demo's report in Chromium"
 cp "$demo/report.html" "$out/report.html"
-custody audit --ledger "$demo/fr/custody.db" --case CASE-2026-0042 --signer-state "$signer_state" \
+custody audit --ledger "$demo/fr/custody.db" --case CASE-2026-0042 --full --signer-state "$signer_state" \
   --json >"$out/report.json"
 render report
 check_dom report verified "$out/report.json"
