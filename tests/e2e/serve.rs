@@ -843,3 +843,27 @@ fn hand_over_between_two_workstations_through_the_server() {
     assert!(late.stderr.contains("prepare it again"), "{}", late.stderr);
     custody(&sb, &["ledger", "verify"]).expect(0);
 }
+
+#[test]
+fn fail_unreachable_server_says_nothing_was_recorded() {
+    let (sb, server) = served(&[]);
+    let url = server.url();
+    let before = size(&sb);
+    drop(server);
+    let out = custody(
+        &sb,
+        &[
+            "event", ITEM, "stored", "--server", &url, "--key", "bob.key",
+        ],
+    )
+    .expect(2);
+    // Nothing was sent: the position could not even be asked for.
+    assert!(
+        out.stderr.contains("nothing was recorded"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("cannot reach"), "{}", out.stderr);
+    assert!(!out.stderr.contains("may or may not"), "{}", out.stderr);
+    assert_eq!(size(&sb), before);
+}

@@ -259,11 +259,11 @@ pub fn run(args: EventArgs) -> anyhow::Result<Outcome> {
             return report_draft(&prepared, path, args.json);
         }
         let answer = server.append(&draft, &signer).map_err(|e| {
-            let refused = e.downcast_ref::<crate::remote::Refused>().is_some();
-            let outcome = if refused {
-                "nothing was recorded"
-            } else {
+            let unconfirmed = e.downcast_ref::<crate::remote::SentUnconfirmed>().is_some();
+            let outcome = if unconfirmed {
                 "it may or may not have been recorded"
+            } else {
+                "nothing was recorded"
             };
             e.context(format!(
                 "{url}: the {kind} event for {item} was not confirmed; {outcome}"

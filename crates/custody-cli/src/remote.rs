@@ -21,6 +21,18 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// The largest answer read from the server (a checkpoint note is at most 64 KiB).
 pub const MAX_ANSWER_BYTES: u64 = 256 * 1024;
 
+/// Marks an error met while an entry was on its way to the server: the server may have
+/// appended it without the answer arriving. Every other error of [`Server::append`] comes
+/// before anything was sent, or from an answer that recorded nothing.
+#[derive(Debug)]
+pub struct SentUnconfirmed;
+
+impl std::fmt::Display for SentUnconfirmed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the entry was sent but no answer came")
+    }
+}
+
 /// A refusal by the server, as it sent it: the HTTP status, the code and the message.
 #[derive(Debug)]
 pub struct Refused {
@@ -143,7 +155,7 @@ impl Server {
         let mut position = self.patient_next_position()?;
         for attempt in 0..MAX_SUBMIT_ATTEMPTS {
             let entry = Ledger::sign_at(&position, draft.clone(), signer)?;
-            match self.send(&entry)? {
+            match self.send(&entry).context(SentUnconfirmed)? {
                 Answer::Appended(answer) => {
                     if answer.seq != position.seq {
                         anyhow::bail!(
